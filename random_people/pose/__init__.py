@@ -1,0 +1,1 @@
+"""Clip to motion: landmark detection, temporal filtering, body-model fitting, Motion files."""

@@ -1,0 +1,174 @@
+"""The ``Motion`` type: everything extracted from one clip, in one versioned ``.npz`` file.
+
+Rotation convention (shared with BVH and SMPL-X): ``local_rotations[t, b]`` is bone ``b``'s
+rotation relative to its parent, expressed in the world-aligned axes of the zero pose, so a
+bone's world rotation is its parent's world rotation times its local one. The root's placement
+is separate: ``root_rotation`` maps the body model's own frame into the camera frame and
+``root_translation`` is the root joint's position in the camera frame (OpenCV axes: x right,
+y down, z forward, metres).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from random_people.errors import MotionFileError
+from random_people.files import atomic_output
+
+MOTION_FORMAT_VERSION = 1
+
+# Per-frame quality flags (bit field).
+FLAG_NO_DETECTION = 1  # detector found nobody; the frame was filled by interpolation
+FLAG_LOW_CONFIDENCE = 2  # fewer than half the body landmarks were confidently visible
+FLAG_HIGH_FIT_ERROR = 4  # 2D fit error above 8% of the person's height
+FLAG_NAMES = {FLAG_NO_DETECTION: "no_detection", FLAG_LOW_CONFIDENCE: "low_confidence", FLAG_HIGH_FIT_ERROR: "high_fit_error"}
+
+_STRING_LIST_FIELDS = ("bone_names", "shape_names", "keypoint_names", "landmark_names")
+_STRING_FIELDS = ("body_model", "source_sha256", "source_name", "action_label")
+
+
+@dataclass
+class Motion:
+    """A fitted motion. Shapes: T frames, B bones, S shape parameters, K fitted keypoints, L landmarks."""
+
+    fps: float
+    body_model: str
+    bone_names: list[str]
+    bone_parents: np.ndarray  # [B] int, -1 for the root
+    rest_joints: np.ndarray  # [B, 3] zero-pose joint positions in the model frame, root at origin
+    shape_names: list[str]
+    shape: np.ndarray  # [S] body-model shape parameters of the fitted body
+    local_rotations: np.ndarray  # [T, B, 3] axis-angle, parent-relative (root row unused, zero)
+    root_rotation: np.ndarray  # [T, 3] axis-angle, model frame -> camera frame
+    root_translation: np.ndarray  # [T, 3] root joint in camera frame, metres
+    joints_3d: np.ndarray  # [T, B, 3] fitted joints, camera frame, metres
+    keypoint_names: list[str]
+    keypoints_3d: np.ndarray  # [T, K, 3] fitted body keypoints, camera frame, metres
+    keypoints_2d: np.ndarray  # [T, K, 2] fitted keypoints projected to the image, pixels
+    landmark_names: list[str]
+    landmarks_2d: np.ndarray  # [T, L, 2] filtered detector landmarks, pixels
+    landmarks_3d: np.ndarray  # [T, L, 3] detector world landmarks, metres, hip-centred, camera axes
+    landmark_confidence: np.ndarray  # [T, L] visibility in [0, 1]; 0 where nothing was detected
+    image_size: tuple[int, int]  # (width, height) of the source frames
+    camera_intrinsics: np.ndarray  # [3, 3] pinhole K of the source camera estimate
+    frame_times: np.ndarray  # [T] seconds, in the source clip's timeline
+    fit_error_2d: np.ndarray  # [T] median pixel distance, fitted vs visible landmarks
+    fit_error_3d: np.ndarray  # [T] Procrustes-aligned mean joint error vs world landmarks, metres
+    quality_flags: np.ndarray  # [T] uint8 bit field of FLAG_*
+    source_sha256: str = ""
+    source_name: str = ""
+    action_label: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    version: int = MOTION_FORMAT_VERSION
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.local_rotations.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps if self.fps > 0 else 0.0
+
+    def validate(self) -> None:
+        """Check that every array agrees on T, B, K and L; raise MotionFileError otherwise."""
+        T, B = self.local_rotations.shape[:2]
+        K, L = len(self.keypoint_names), len(self.landmark_names)
+        expected = {
+            "bone_parents": (B,),
+            "rest_joints": (B, 3),
+            "shape": (len(self.shape_names),),
+            "local_rotations": (T, B, 3),
+            "root_rotation": (T, 3),
+            "root_translation": (T, 3),
+            "joints_3d": (T, B, 3),
+            "keypoints_3d": (T, K, 3),
+            "keypoints_2d": (T, K, 2),
+            "landmarks_2d": (T, L, 2),
+            "landmarks_3d": (T, L, 3),
+            "landmark_confidence": (T, L),
+            "camera_intrinsics": (3, 3),
+            "frame_times": (T,),
+            "fit_error_2d": (T,),
+            "fit_error_3d": (T,),
+            "quality_flags": (T,),
+        }
+        if len(self.bone_names) != B:
+            raise MotionFileError(f"Motion has {len(self.bone_names)} bone names but {B} bones in local_rotations.")
+        for name, shape in expected.items():
+            actual = tuple(np.shape(getattr(self, name)))
+            if actual != shape:
+                raise MotionFileError(f"Motion field {name!r} has shape {actual}, expected {shape}.")
+        if not self.fps > 0:
+            raise MotionFileError(f"Motion fps must be positive, got {self.fps}.")
+
+    def flag_counts(self) -> dict[str, int]:
+        return {name: int(np.count_nonzero(self.quality_flags & bit)) for bit, name in FLAG_NAMES.items()}
+
+
+def save_motion(motion: Motion, path: str | Path) -> Path:
+    """Write ``motion`` atomically as a compressed ``.npz``; returns the final path."""
+    motion.validate()
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    for f in fields(Motion):
+        value = getattr(motion, f.name)
+        if f.name == "meta":
+            arrays["meta_json"] = np.array(json.dumps(value, sort_keys=True, default=str))
+        elif f.name in _STRING_LIST_FIELDS:
+            arrays[f.name] = np.array(list(value), dtype=np.str_)
+        elif f.name in _STRING_FIELDS:
+            arrays[f.name] = np.array(str(value))
+        elif f.name == "image_size":
+            arrays[f.name] = np.asarray(value, dtype=np.int64)
+        else:
+            arrays[f.name] = np.asarray(value)
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+    return path
+
+
+def load_motion(path: str | Path) -> Motion:
+    """Read a Motion file written by :func:`save_motion`, checking its version and shapes."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stored = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise MotionFileError(f"Motion file not found: {path}") from None
+    except Exception as exc:  # zipfile/np errors: not an npz at all
+        raise MotionFileError(f"{path} is not a readable Motion .npz file ({exc}).") from exc
+    version = int(stored.get("version", -1))
+    if version != MOTION_FORMAT_VERSION:
+        raise MotionFileError(
+            f"{path} has Motion format version {version}; this RANDOM People reads version "
+            f"{MOTION_FORMAT_VERSION}. Re-extract the clip with this version."
+        )
+    kwargs: dict[str, Any] = {}
+    try:
+        for f in fields(Motion):
+            if f.name == "meta":
+                kwargs["meta"] = json.loads(str(stored["meta_json"]))
+            elif f.name in _STRING_LIST_FIELDS:
+                kwargs[f.name] = [str(s) for s in stored[f.name]]
+            elif f.name in _STRING_FIELDS:
+                kwargs[f.name] = str(stored[f.name])
+            elif f.name == "image_size":
+                w, h = (int(v) for v in stored[f.name])
+                kwargs[f.name] = (w, h)
+            elif f.name in ("fps",):
+                kwargs[f.name] = float(stored[f.name])
+            elif f.name == "version":
+                kwargs[f.name] = version
+            else:
+                kwargs[f.name] = stored[f.name]
+    except KeyError as exc:
+        raise MotionFileError(f"{path} is missing the Motion field {exc.args[0]!r}.") from None
+    motion = Motion(**kwargs)
+    motion.validate()
+    return motion

@@ -1,0 +1,52 @@
+"""Shared fixtures: the real demo clip from the ``sports2d`` wheel, settings in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+SPORTS2D_VERSION = "0.8.34"
+DEMO_MEMBER = "Sports2D/Demo/demo.mp4"
+CACHE_DIR = Path(os.environ.get("RP_TEST_CACHE", Path.home() / ".cache" / "random-people-tests"))
+
+
+def fetch_demo_clip() -> Path:
+    """Return the path of Sports2D's demo.mp4 (a real person walking), downloading its wheel once.
+
+    The wheel comes from PyPI with ``pip download --no-deps``; the clip is cached so later runs
+    need no network.
+    """
+    target = CACHE_DIR / f"sports2d-{SPORTS2D_VERSION}-demo.mp4"
+    if target.exists():
+        return target
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    wheels = list(CACHE_DIR.glob(f"sports2d-{SPORTS2D_VERSION}-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
+             f"sports2d=={SPORTS2D_VERSION}"],
+            check=True,
+        )
+        wheels = list(CACHE_DIR.glob(f"sports2d-{SPORTS2D_VERSION}-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        partial = target.with_suffix(".part")
+        partial.write_bytes(wheel.read(DEMO_MEMBER))
+        partial.replace(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_clip() -> Path:
+    return fetch_demo_clip()
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    from random_people.settings import load_settings
+
+    return load_settings(data_dir=tmp_path / "data")
