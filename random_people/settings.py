@@ -34,7 +34,7 @@ class Settings:
     max_height: int = 3840
     max_frames: int = 36000
     # Pose extraction.
-    pose_model_complexity: int = 1  # MediaPipe: 0 lite, 1 full, 2 heavy
+    detector_max_side: int = 640  # frames are downscaled to this long side before MediaPipe
     min_detection_ratio: float = 0.2  # fewer frames with a person than this is "no person"
     fit_iterations: int = 120
     server_name: str = "127.0.0.1"

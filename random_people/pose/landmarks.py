@@ -1,0 +1,127 @@
+"""Per-frame body landmarks from MediaPipe Pose (0.10.21, the "full" model shipped in its wheel).
+
+MediaPipe runs in video mode (tracking between frames) and gives, per frame, 33 image landmarks
+with visibility and 33 metric "world" landmarks (hip-centred, camera-aligned axes, metres).
+Frames where nobody is found are kept as NaN with ``detected=False`` so later stages can fill
+and flag them instead of silently dropping time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+
+logger = logging.getLogger(__name__)
+
+NUM_LANDMARKS = len(MEDIAPIPE_LANDMARKS)
+
+
+@dataclass
+class LandmarkTrack:
+    """Raw detector output for a clip. T frames, L = 33 landmarks."""
+
+    fps: float
+    image_size: tuple[int, int]  # (width, height) of the source frames
+    frame_indices: np.ndarray  # [T] int, index in the source clip
+    frame_times: np.ndarray  # [T] seconds
+    image_xy: np.ndarray  # [T, L, 2] pixels in the source resolution, NaN where not detected
+    visibility: np.ndarray  # [T, L] in [0, 1], 0 where not detected
+    world: np.ndarray  # [T, L, 3] metres, NaN where not detected
+    detected: np.ndarray  # [T] bool
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_indices)
+
+    @property
+    def detected_ratio(self) -> float:
+        return float(self.detected.mean()) if self.num_frames else 0.0
+
+
+class PoseDetector:
+    """MediaPipe Pose in video mode; one instance per clip (it tracks across frames)."""
+
+    def __init__(self, max_side: int = 640) -> None:
+        import mediapipe as mp
+
+        self.max_side = max_side
+        # model_complexity=1 is the only pose model shipped inside the 0.10.21 wheel; the others
+        # would be downloaded at run time, which we never do.
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=False,
+            model_complexity=1,
+            smooth_landmarks=True,
+            enable_segmentation=False,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+
+    def close(self) -> None:
+        self._pose.close()
+
+    def __enter__(self) -> "PoseDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(image_xy [L,2] px in ``rgb``'s resolution, visibility [L], world [L,3]) or None."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        scale = min(1.0, self.max_side / max(height, width))
+        small = rgb if scale >= 1.0 else cv2.resize(
+            rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
+        result = self._pose.process(np.ascontiguousarray(small))
+        if result.pose_landmarks is None or result.pose_world_landmarks is None:
+            return None
+        image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
+        world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], dtype=np.float32)
+        xy = image[:, :2] * np.array([width, height], dtype=np.float32)
+        return xy, np.clip(image[:, 2], 0.0, 1.0), world
+
+
+def detect_landmarks(
+    frames: Iterable,  # of random_people.media.Frame
+    fps: float,
+    image_size: tuple[int, int],
+    expected_frames: int | None = None,
+    max_side: int = 640,
+    progress: Callable[[int], None] | None = None,
+) -> LandmarkTrack:
+    """Run the detector over ``frames``; ``progress(n_done)`` is called after each frame."""
+    indices, times, xys, vis, worlds, found = [], [], [], [], [], []
+    nan_xy = np.full((NUM_LANDMARKS, 2), np.nan, dtype=np.float32)
+    nan_world = np.full((NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
+    zero_vis = np.zeros(NUM_LANDMARKS, dtype=np.float32)
+    with PoseDetector(max_side=max_side) as detector:
+        for count, frame in enumerate(frames, start=1):
+            detection = detector.detect(frame.rgb)
+            indices.append(frame.index)
+            times.append(frame.time)
+            if detection is None:
+                xys.append(nan_xy), vis.append(zero_vis), worlds.append(nan_world), found.append(False)
+            else:
+                xy, visibility, world = detection
+                xys.append(xy), vis.append(visibility), worlds.append(world), found.append(True)
+            if progress is not None:
+                progress(count)
+    track = LandmarkTrack(
+        fps=fps,
+        image_size=image_size,
+        frame_indices=np.asarray(indices, dtype=np.int64),
+        frame_times=np.asarray(times, dtype=np.float64),
+        image_xy=np.stack(xys) if xys else np.zeros((0, NUM_LANDMARKS, 2), np.float32),
+        visibility=np.stack(vis) if vis else np.zeros((0, NUM_LANDMARKS), np.float32),
+        world=np.stack(worlds) if worlds else np.zeros((0, NUM_LANDMARKS, 3), np.float32),
+        detected=np.asarray(found, dtype=bool),
+    )
+    logger.info("Detected a person in %d of %d frames", int(track.detected.sum()), track.num_frames)
+    return track
