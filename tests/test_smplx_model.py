@@ -13,8 +13,6 @@ from random_people.errors import BodyModelError
 
 from smplx_fixture import PELVIS, humanoid_joints, smplx_model_file, write_smplx_model  # noqa: F401
 
-torch.manual_seed(0)
-
 
 @pytest.fixture(scope="module")
 def model(smplx_model_file):

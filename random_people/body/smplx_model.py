@@ -221,7 +221,10 @@ class SMPLXBodyModel(BodyModel):
                     dtype=dtype,
                 )
         except Exception as exc:  # missing keys, wrong shapes, not a zip/pickle at all
-            detail = f"missing entry {exc}" if isinstance(exc, (KeyError, AttributeError)) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, AttributeError) and getattr(exc, "name", None):
+                detail = f"it has no {exc.name!r} entry"  # smplx reads entries as Struct attributes
+            else:
+                detail = f"{type(exc).__name__}: {exc}"
             raise BodyModelError(f"{model_file} is not a valid SMPL-X model file ({detail}). {_FILE_HELP}") from exc
         for line in captured.getvalue().splitlines():
             if line.strip():
