@@ -26,6 +26,7 @@ import contextlib
 import io
 import logging
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -268,8 +269,12 @@ class SMPLXBodyModel(BodyModel):
     def fit_bones(self) -> dict[str, str]:
         return dict(FIT_BONES)
 
-    def prepare(self, shape: torch.Tensor) -> PreparedBody:
-        """Shaped rest skeleton (pelvis at the origin) and the keypoint vertices' skinning data."""
+    def prepare(self, shape: torch.Tensor, free_bones: Sequence[int] | None = None) -> PreparedBody:
+        """Shaped rest skeleton (pelvis at the origin) and the keypoint vertices' skinning data.
+
+        ``free_bones`` (a speed hint some callers give) is ignored: SMPL-X posing is already
+        cheap, so ``pose`` always takes all 55 local rotations.
+        """
         shape = torch.as_tensor(shape, dtype=self.dtype)
         if shape.shape != (len(self.shape_names),):
             raise ValueError(f"SMPL-X shape must be [{len(self.shape_names)}] betas, got {tuple(shape.shape)}")
