@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -93,7 +94,10 @@ class AnnyBodyModel(BodyModel):
         return dict(_FIT_BONES)
 
     @torch.no_grad()
-    def prepare(self, shape: torch.Tensor) -> PreparedBody:
+    def prepare(self, shape: torch.Tensor, free_bones: Sequence[int] | None = None) -> PreparedBody:
+        """See BodyModel.prepare. With ``free_bones``, posing folds every other bone into its
+        nearest free ancestor (valid because their local rotations are then the identity), so
+        the fitter's forward kinematics runs over ~20 bones instead of 104."""
         shape = torch.as_tensor(shape, dtype=self.dtype, device=self.device).reshape(1, -1)
         output = self.model(pose_parameters=None, phenotype_kwargs=shape)
         zero_pose = output["bone_poses"][0]  # [B, 4, 4], root at the origin
@@ -122,6 +126,8 @@ class AnnyBodyModel(BodyModel):
                 a[k].index_add_(0, bone_index.reshape(-1), (wv[..., None] * local).reshape(-1, 3))
             else:
                 s[k, self.bone_names.index(_BONE_HEADS[name])] = 1.0
+        if free_bones is not None:
+            return self._prepare_reduced(shape[0], rest_joints, a, s, free_bones)
         used = (s.abs().sum(0) > 0)  # bones that influence any keypoint
         return PreparedBody(
             shape=shape[0],
@@ -130,7 +136,35 @@ class AnnyBodyModel(BodyModel):
                 "keypoint_linear": a[:, used],
                 "keypoint_translation": s[:, used],
                 "keypoint_bones": torch.nonzero(used)[:, 0],
-                "rest_vertices": rest_v,
+            },
+        )
+
+    def _prepare_reduced(
+        self, shape: torch.Tensor, rest_joints: torch.Tensor, a: torch.Tensor, s: torch.Tensor, free_bones: Sequence[int]
+    ) -> PreparedBody:
+        free = sorted({0, *(int(b) for b in free_bones)})
+        anchor = list(range(len(self.bone_parents)))  # nearest free ancestor-or-self
+        for bone in range(1, len(self.bone_parents)):
+            anchor[bone] = bone if bone in free else anchor[self.bone_parents[bone]]
+        slot = {bone: i for i, bone in enumerate(free)}
+        reduced_parents = [-1] + [slot[anchor[self.bone_parents[b]]] for b in free[1:]]
+        anchor_slot = torch.tensor([slot[anchor[b]] for b in range(len(anchor))])
+        # Fold each bone's keypoint coefficients into its anchor: G_b = G_f, x_b = x_f + G_f (r_b - r_f).
+        offset_to_anchor = rest_joints - rest_joints[torch.tensor(anchor)]  # [B, 3]
+        folded_a = torch.zeros(a.shape[0], len(free), 3, dtype=a.dtype, device=a.device)
+        folded_s = torch.zeros(a.shape[0], len(free), dtype=a.dtype, device=a.device)
+        folded_a.index_add_(1, anchor_slot, a + s[..., None] * offset_to_anchor[None])
+        folded_s.index_add_(1, anchor_slot, s)
+        return PreparedBody(
+            shape=shape,
+            rest_joints=rest_joints,
+            free_bones=torch.tensor(free),
+            extras={
+                "reduced_tree": KinematicTree(reduced_parents),
+                "anchor_slot": anchor_slot,
+                "offset_to_anchor": offset_to_anchor,
+                "keypoint_linear": folded_a,
+                "keypoint_translation": folded_s,
             },
         )
 
@@ -141,9 +175,17 @@ class AnnyBodyModel(BodyModel):
         root_rotation: torch.Tensor,
         root_translation: torch.Tensor,
     ) -> PosedBody:
+        a, s = body.extras["keypoint_linear"], body.extras["keypoint_translation"]
+        if body.free_bones is not None:
+            rotations, positions = body.extras["reduced_tree"](
+                body.rest_joints[body.free_bones], local_rotations, root_rotation, root_translation
+            )
+            keypoints = torch.einsum("tbij,kbj->tki", rotations, a) + torch.einsum("tbi,kb->tki", positions, s)
+            anchor = body.extras["anchor_slot"]
+            joints = positions[:, anchor] + (rotations[:, anchor] @ body.extras["offset_to_anchor"][None, :, :, None])[..., 0]
+            return PosedBody(joints=joints, keypoints=keypoints)
         rotations, joints = self._tree(body.rest_joints, local_rotations, root_rotation, root_translation)
         bones = body.extras["keypoint_bones"]
-        a, s = body.extras["keypoint_linear"], body.extras["keypoint_translation"]
         keypoints = torch.einsum("tbij,kbj->tki", rotations[:, bones], a) + torch.einsum(
             "tbi,kb->tki", joints[:, bones], s
         )

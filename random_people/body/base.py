@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ class PreparedBody:
     shape: torch.Tensor  # [S]
     rest_joints: torch.Tensor  # [B, 3] zero-pose joints, root at origin
     extras: dict[str, Any] = field(default_factory=dict)  # model-specific precomputations
+    # Set when prepared with a free-bones hint the model used: ``pose`` then takes
+    # local_rotations for just these bones, [T, len(free_bones), 3, 3], in this order.
+    free_bones: torch.Tensor | None = None
 
 
 @dataclass
@@ -52,18 +55,22 @@ class BodyModel(ABC):
         """[S] an average adult."""
 
     @abstractmethod
-    def prepare(self, shape: torch.Tensor) -> PreparedBody:
-        """Precompute the rest skeleton and keypoint regressors for ``shape`` ([S])."""
+    def prepare(self, shape: torch.Tensor, free_bones: Sequence[int] | None = None) -> PreparedBody:
+        """Precompute the rest skeleton and keypoint regressors for ``shape`` ([S]).
+
+        ``free_bones`` is a speed hint from callers that will only ever rotate those bones (the
+        others' local rotations are then ignored and taken as identity); models may ignore it.
+        """
 
     @abstractmethod
     def pose(
         self,
         body: PreparedBody,
-        local_rotations: torch.Tensor,  # [T, B, 3, 3]
+        local_rotations: torch.Tensor,  # [T, B, 3, 3], or [T, F, 3, 3] if body.free_bones is set
         root_rotation: torch.Tensor,  # [T, 3, 3]
         root_translation: torch.Tensor,  # [T, 3]
     ) -> PosedBody:
-        """Posed joints and keypoints; differentiable in the rotations and translation."""
+        """Posed joints [T, B, 3] and keypoints; differentiable in rotations and translation."""
 
     @abstractmethod
     def vertices(

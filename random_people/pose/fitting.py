@@ -1,0 +1,355 @@
+"""Fit a body model to a filtered landmark track: shape once, then every frame's pose at once.
+
+Why this design:
+
+* The whole clip is one batched optimisation (Adam over all frames together), so temporal
+  smoothness is a loss term rather than a post-filter, and one clip costs a few hundred small
+  batched tensor ops instead of a solver call per frame.
+* Two complementary observations: MediaPipe's metric world landmarks fix the articulation
+  (limb directions in 3D, root-relative), the image landmarks fix where the body is (root
+  translation through a pinhole camera). Each term is weighted by landmark visibility.
+* Priors keep joints anatomical: knees and elbows are hinges that do not hyperextend, the
+  spine and neck bend a little at each vertebra rather than all at one, and rotations far from
+  the rest pose cost more.
+* Body shape is chosen first (a 1-D search over the model's height phenotype matching the
+  median limb lengths), then kept fixed, so posing uses the model's cheap precomputed path.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import roma
+import torch
+
+from random_people.body.base import BodyModel, PreparedBody
+from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+from random_people.pose.filtering import FilteredLandmarks
+
+logger = logging.getLogger(__name__)
+
+# Limb segments used to size the body, as keypoint-name pairs.
+_SEGMENTS = (
+    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+    ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+    ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"),
+    ("left_hip", "left_knee"), ("right_hip", "right_knee"),
+    ("left_knee", "left_ankle"), ("right_knee", "right_ankle"),
+    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+)
+_TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+# Relative trust in each keypoint (face and knuckle landmarks are small and noisier).
+_KEYPOINT_WEIGHT = {"nose": 0.5, "left_eye": 0.3, "right_eye": 0.3, "left_ear": 0.3, "right_ear": 0.3,
+                    "left_index": 0.3, "right_index": 0.3, "left_pinky": 0.3, "right_pinky": 0.3}
+# Rotation-size prior per role: the spine and clavicles move little, limbs freely.
+_ROLE_PRIOR = {"spine_lower": 2.0, "spine_mid": 2.0, "spine_upper": 2.0, "chest": 2.0, "neck": 1.0,
+               "head": 0.5, "left_clavicle": 2.0, "right_clavicle": 2.0, "left_wrist": 0.2, "right_wrist": 0.2,
+               "left_foot": 0.2, "right_foot": 0.2}
+_LIMB_PRIOR = 0.02
+VISIBLE = 0.5  # visibility above which a landmark counts as seen
+
+
+@dataclass
+class FitConfig:
+    iterations: int = 160
+    learning_rate: float = 0.08
+    horizontal_fov_degrees: float = 55.0  # assumed when the clip carries no calibration
+    weight_3d: float = 2.0
+    weight_2d: float = 10.0
+    weight_smooth: float = 0.1
+    weight_prior: float = 1e-4
+    weight_hinge: float = 1e-2
+    # Hundreds of tiny batched ops: one thread avoids synchronisation overhead (measured ~2x).
+    torch_threads: int = 1
+
+
+@dataclass
+class FitResult:
+    shape: torch.Tensor  # [S]
+    body: PreparedBody
+    local_rotvecs: np.ndarray  # [T, B, 3]
+    root_rotvec: np.ndarray  # [T, 3]
+    root_translation: np.ndarray  # [T, 3]
+    joints_3d: np.ndarray  # [T, B, 3]
+    keypoints_3d: np.ndarray  # [T, K, 3]
+    keypoints_2d: np.ndarray  # [T, K, 2]
+    intrinsics: np.ndarray  # [3, 3]
+    error_2d_px: np.ndarray  # [T] median over visible landmarks
+    error_2d_relative: np.ndarray  # [T] error_2d_px / person bounding-box height
+    error_3d: np.ndarray  # [T] PA-MPJPE vs world landmarks, metres
+    person_height_px: np.ndarray  # [T]
+
+
+def pinhole_intrinsics(width: int, height: int, horizontal_fov_degrees: float) -> np.ndarray:
+    focal = 0.5 * width / math.tan(math.radians(horizontal_fov_degrees) / 2)
+    return np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
+
+
+def project(points: torch.Tensor, intrinsics: torch.Tensor) -> torch.Tensor:
+    """[..., 3] camera-frame points -> [..., 2] pixels (depth clamped away from zero)."""
+    depth = points[..., 2:3].clamp(min=1e-3)
+    return (points[..., :2] / depth) * torch.stack([intrinsics[0, 0], intrinsics[1, 1]]) + intrinsics[:2, 2]
+
+
+def procrustes_errors(predicted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per-frame mean distance after a similarity (rotation, scale, translation) alignment.
+
+    predicted, target: [T, K, 3]; valid: [T, K] bool. Frames with < 3 valid points get NaN.
+    """
+    errors = np.full(len(predicted), np.nan)
+    for t in range(len(predicted)):
+        mask = valid[t]
+        if mask.sum() < 3:
+            continue
+        x, y = predicted[t, mask].astype(np.float64), target[t, mask].astype(np.float64)
+        x0, y0 = x - x.mean(0), y - y.mean(0)
+        u, s, vt = np.linalg.svd(x0.T @ y0)
+        d = np.sign(np.linalg.det(u @ vt))
+        s[-1] *= d
+        u[:, -1] *= d
+        rotation = u @ vt
+        scale = s.sum() / max((x0**2).sum(), 1e-12)
+        aligned = scale * x0 @ rotation + y.mean(0)
+        errors[t] = np.linalg.norm(aligned - y, axis=1).mean()
+    return errors
+
+
+def person_heights(image_xy: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """[T] bounding-box height (pixels) of the visible landmarks, smoothed over time."""
+    masked = np.where(visibility[..., None] > VISIBLE, image_xy, np.nan)
+    with np.errstate(all="ignore"):
+        heights = np.nanmax(masked[..., 1], axis=1) - np.nanmin(masked[..., 1], axis=1)
+    fallback = np.nanmedian(heights) if np.isfinite(heights).any() else 1.0
+    heights = np.where(np.isfinite(heights) & (heights > 1), heights, fallback)
+    return heights
+
+
+def _segment_length_sum(points: np.ndarray, names: list[str]) -> float:
+    return float(sum(np.linalg.norm(points[names.index(a)] - points[names.index(b)]) for a, b in _SEGMENTS))
+
+
+def fit_shape(model: BodyModel, world: np.ndarray, visibility: np.ndarray) -> torch.Tensor:
+    """Choose the model's height so its limb lengths match the landmarks' median limb lengths.
+
+    Only Anny exposes a height phenotype; other models keep their default shape.
+    """
+    shape = model.default_shape()
+    if "height" not in model.shape_names:
+        return shape
+    names = list(MEDIAPIPE_LANDMARKS)
+    observed = 0.0
+    for a, b in _SEGMENTS:
+        ia, ib = names.index(a), names.index(b)
+        both = (visibility[:, ia] > VISIBLE) & (visibility[:, ib] > VISIBLE)
+        if both.sum() < 3:
+            return shape
+        observed += float(np.median(np.linalg.norm(world[both, ia] - world[both, ib], axis=1)))
+    grid = np.linspace(0.0, 1.0, 5)
+    totals = []
+    for value in grid:
+        candidate = shape.clone()
+        candidate[model.shape_names.index("height")] = float(value)
+        body = model.prepare(candidate)
+        keypoints = model.pose(body, *model.identity_pose(1)).keypoints[0].detach().cpu().numpy()
+        totals.append(_segment_length_sum(keypoints, list(model.keypoint_names)))
+    height = float(np.interp(observed, totals, grid)) if np.all(np.diff(totals) > 0) else 0.5
+    shape[model.shape_names.index("height")] = height
+    logger.info("Body height phenotype %.2f (limb-length sum %.3f m observed)", height, observed)
+    return shape
+
+
+def _kabsch_batch(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Rotations [T, 3, 3] best mapping centred ``source`` [N, 3] onto centred ``target`` [T, N, 3]."""
+    src = source - source.mean(0)
+    tgt = target - target.mean(1, keepdim=True)
+    covariance = tgt.transpose(1, 2) @ src[None]  # [T, 3, 3]
+    return roma.special_procrustes(covariance)
+
+
+def _solve_translation(points: torch.Tensor, pixels: torch.Tensor, weights: torch.Tensor, intrinsics: torch.Tensor) -> torch.Tensor:
+    """Per-frame translation t [T, 3] so that points [T, N, 3] + t project onto pixels [T, N, 2].
+
+    Linear least squares on the pinhole equations f (X + tx) = (u - cx)(Z + tz), weighted.
+    """
+    fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
+    du, dv = pixels[..., 0] - cx, pixels[..., 1] - cy
+    zeros = torch.zeros_like(du)
+    rows_u = torch.stack([fx.expand_as(du), zeros, -du], dim=-1)
+    rows_v = torch.stack([zeros, fy.expand_as(dv), -dv], dim=-1)
+    rhs_u = du * points[..., 2] - fx * points[..., 0]
+    rhs_v = dv * points[..., 2] - fy * points[..., 1]
+    a = torch.cat([rows_u, rows_v], dim=1)  # [T, 2N, 3]
+    b = torch.cat([rhs_u, rhs_v], dim=1)  # [T, 2N]
+    w = torch.cat([weights, weights], dim=1)[..., None]
+    ata = (a * w).transpose(1, 2) @ a + 1e-6 * torch.eye(3)
+    atb = ((a * w).transpose(1, 2) @ b[..., None])[..., 0]
+    return torch.linalg.solve(ata, atb)
+
+
+def _hinge_axes(model: BodyModel, body: PreparedBody, roles: dict[str, str]) -> dict[str, torch.Tensor]:
+    """Flexion axis (model frame) of each hinge role: knees bend backward, elbows forward."""
+    forward = torch.as_tensor(model.forward_axis, dtype=model.dtype)
+    child_role = {"left_lowerleg": ("left_foot", -1.0), "right_lowerleg": ("right_foot", -1.0),
+                  "left_lowerarm": ("left_wrist", 1.0), "right_lowerarm": ("right_wrist", 1.0)}
+    axes = {}
+    for role, (child, sign) in child_role.items():
+        if role not in roles or child not in roles:
+            continue
+        bone, end = model.bone_index(roles[role]), model.bone_index(roles[child])
+        direction = body.rest_joints[end] - body.rest_joints[bone]
+        axis = torch.linalg.cross(direction, sign * forward)
+        axes[role] = axis / axis.norm()
+    return axes
+
+
+def fit_motion(
+    model: BodyModel,
+    landmarks: FilteredLandmarks,
+    image_size: tuple[int, int],
+    config: FitConfig | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> FitResult:
+    """Fit shape, per-frame joint rotations, root rotation and translation to the landmarks."""
+    config = config or FitConfig()
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.torch_threads)
+    try:
+        return _fit_motion(model, landmarks, image_size, config, progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _fit_motion(
+    model: BodyModel,
+    landmarks: FilteredLandmarks,
+    image_size: tuple[int, int],
+    config: FitConfig,
+    progress: Callable[[float], None] | None,
+) -> FitResult:
+    dtype = model.dtype
+    frames = landmarks.image_xy.shape[0]
+    names = list(model.keypoint_names)
+    landmark_index = [MEDIAPIPE_LANDMARKS.index(n) for n in names]
+    intrinsics_np = pinhole_intrinsics(*image_size, config.horizontal_fov_degrees)
+    intrinsics = torch.as_tensor(intrinsics_np, dtype=dtype)
+
+    pixels = torch.as_tensor(landmarks.image_xy[:, landmark_index], dtype=dtype)  # [T, K, 2]
+    world = torch.as_tensor(landmarks.world[:, landmark_index], dtype=dtype)  # [T, K, 3]
+    visibility = torch.as_tensor(landmarks.visibility[:, landmark_index], dtype=dtype)
+    trust = torch.tensor([_KEYPOINT_WEIGHT.get(n, 1.0) for n in names], dtype=dtype)
+    weights = visibility * trust  # [T, K]
+    heights = torch.as_tensor(person_heights(landmarks.image_xy, landmarks.visibility), dtype=dtype)
+    # Filled frames keep a faint pull toward the interpolated landmarks so they stay plausible.
+    weights = torch.where(torch.as_tensor(landmarks.filled)[:, None], 0.05 * trust.expand(frames, -1), weights)
+
+    shape = fit_shape(model, landmarks.world, landmarks.visibility)
+    roles = model.fit_bones()
+    fit_roles = [r for r in roles if r != "pelvis"]
+    fit_bone_ids = torch.tensor([model.bone_index(roles[r]) for r in fit_roles])
+    body = model.prepare(shape, free_bones=fit_bone_ids.tolist())
+    prior_weight = torch.tensor([_ROLE_PRIOR.get(r, _LIMB_PRIOR) for r in fit_roles], dtype=dtype)
+    hinge_axes = _hinge_axes(model, body, roles)
+    hinge_slots = {fit_roles.index(r): axis for r, axis in hinge_axes.items()}
+
+    # Initial root rotation: align the rest torso with the observed torso, frame by frame.
+    identity_rot, root_eye, zero_trans = model.identity_pose(1)
+    if body.free_bones is not None:
+        identity_rot = identity_rot[:, : len(body.free_bones)]
+    rest_keypoints = model.pose(body, identity_rot, root_eye, zero_trans).keypoints[0]
+    torso = [names.index(n) for n in _TORSO]
+    root_rot_init = _kabsch_batch(rest_keypoints[torso], world[:, torso])  # [T, 3, 3]
+    # Initial translation: place the rotated rest body so it projects onto the image landmarks.
+    rotated = (root_rot_init[:, None] @ rest_keypoints[None, :, :, None])[..., 0]
+    translation_init = _solve_translation(rotated, pixels, weights, intrinsics)
+
+    root_delta = torch.zeros(frames, 3, dtype=dtype, requires_grad=True)
+    translation = translation_init.clone().requires_grad_(True)
+    joint_rotvecs = torch.zeros(frames, len(fit_roles), 3, dtype=dtype, requires_grad=True)
+    optimizer = torch.optim.Adam([
+        {"params": [root_delta, joint_rotvecs], "lr": config.learning_rate},
+        {"params": [translation], "lr": config.learning_rate * 0.5},
+    ])
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.iterations, eta_min=config.learning_rate * 0.05)
+    eye = torch.eye(3, dtype=dtype)
+    hip_ids = [names.index("left_hip"), names.index("right_hip")]
+    world_centred = world - world[:, hip_ids].mean(1, keepdim=True)
+    weight_sum = weights.sum().clamp(min=1e-6)
+
+    def full_local(rotvecs: torch.Tensor) -> torch.Tensor:
+        local = eye.expand(frames, model.num_bones, 3, 3).clone()
+        local[:, fit_bone_ids] = roma.rotvec_to_rotmat(rotvecs)
+        return local
+
+    if body.free_bones is not None:  # the model posed only the fitted bones: pass just those
+        slot_of_role = [fit_bone_ids.tolist().index(int(b)) for b in body.free_bones[1:]]
+
+        def model_local(rotvecs: torch.Tensor) -> torch.Tensor:
+            rotations = roma.rotvec_to_rotmat(rotvecs[:, slot_of_role])
+            return torch.cat([eye.expand(frames, 1, 3, 3), rotations], dim=1)
+    else:
+        model_local = full_local
+
+    def posed(delta: torch.Tensor, rotvecs: torch.Tensor, trans: torch.Tensor):
+        root = root_rot_init @ roma.rotvec_to_rotmat(delta)
+        return model.pose(body, model_local(rotvecs), root, trans), root
+
+    for step in range(config.iterations):
+        optimizer.zero_grad(set_to_none=True)
+        result, _ = posed(root_delta, joint_rotvecs, translation)
+        keypoints = result.keypoints  # [T, K, 3]
+        centred = keypoints - keypoints[:, hip_ids].mean(1, keepdim=True)
+        loss_3d = (weights * ((centred - world_centred) ** 2).sum(-1)).sum() / weight_sum
+        residual_2d = (project(keypoints, intrinsics) - pixels).norm(dim=-1) / heights[:, None]
+        loss_2d = (weights * torch.nn.functional.huber_loss(residual_2d, torch.zeros_like(residual_2d), delta=0.05, reduction="none")).sum() / weight_sum
+        loss = config.weight_3d * loss_3d + config.weight_2d * loss_2d
+        if frames >= 3:
+            acceleration = keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]
+            loss = loss + config.weight_smooth * (acceleration**2).sum(-1).mean()
+        loss = loss + config.weight_prior * ((joint_rotvecs**2).sum(-1) * prior_weight).mean()
+        for slot, axis in hinge_slots.items():
+            rotvec = joint_rotvecs[:, slot]
+            along = rotvec @ axis
+            off_axis = rotvec - along[:, None] * axis
+            loss = loss + config.weight_hinge * ((off_axis**2).sum(-1) + torch.relu(-along) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if progress is not None:
+            progress((step + 1) / config.iterations)
+
+    with torch.no_grad():
+        result, root = posed(root_delta, joint_rotvecs, translation)
+        local = full_local(joint_rotvecs)
+        keypoints_2d = project(result.keypoints, intrinsics)
+    return _summarise(model, body, shape, local, root, translation.detach(), result, keypoints_2d,
+                      intrinsics_np, landmarks, landmark_index, heights.numpy())
+
+
+def _summarise(model, body, shape, local, root, translation, result, keypoints_2d, intrinsics_np,
+               landmarks: FilteredLandmarks, landmark_index: list[int], heights: np.ndarray) -> FitResult:
+    visible = landmarks.visibility[:, landmark_index] > VISIBLE  # [T, K]
+    pixel_errors = np.linalg.norm(keypoints_2d.numpy() - landmarks.image_xy[:, landmark_index], axis=-1)
+    with np.errstate(all="ignore"):
+        error_2d = np.nanmedian(np.where(visible, pixel_errors, np.nan), axis=1)
+    error_3d = procrustes_errors(result.keypoints.numpy(), landmarks.world[:, landmark_index], visible)
+    local_rotvecs = roma.rotmat_to_rotvec(local).numpy()
+    local_rotvecs[:, 0] = 0.0
+    return FitResult(
+        shape=shape,
+        body=body,
+        local_rotvecs=local_rotvecs.astype(np.float32),
+        root_rotvec=roma.rotmat_to_rotvec(root).numpy().astype(np.float32),
+        root_translation=translation.numpy().astype(np.float32),
+        joints_3d=result.joints.numpy().astype(np.float32),
+        keypoints_3d=result.keypoints.numpy().astype(np.float32),
+        keypoints_2d=keypoints_2d.numpy().astype(np.float32),
+        intrinsics=intrinsics_np,
+        error_2d_px=error_2d.astype(np.float32),
+        error_2d_relative=(error_2d / heights).astype(np.float32),
+        error_3d=error_3d.astype(np.float32),
+        person_height_px=heights.astype(np.float32),
+    )
