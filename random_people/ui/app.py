@@ -1,0 +1,145 @@
+"""The Gradio app: one Blocks page, one module per tab, no business logic here.
+
+Tabs call library functions (``random_people.pose``, ``random_people.media``); this module only
+wires them together, warms the body model and decides where the server listens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import gradio as gr
+
+from random_people.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPACE_PORT = 7860
+
+CSS = """
+.rp-header h1 { margin-bottom: 0.1em; }
+.rp-header p { margin-top: 0; color: var(--body-text-color-subdued); }
+.rp-status { padding: 0.5em 0.9em; border-radius: var(--radius-md); background: var(--background-fill-secondary); }
+#extract-button { min-height: 3em; }
+footer { display: none !important; }
+"""
+
+
+class BodyModelWarmup:
+    """Loads the body model once in a background thread so the page never looks frozen.
+
+    On a fresh machine Anny builds a ~1 minute cache on first load; starting it when the app
+    starts (not on the first click) hides most of that wait, and the tab shows a status line
+    instead of a spinner that seems stuck. Extraction calls :meth:`wait` before it starts.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.error: str = ""
+
+    def start(self) -> "BodyModelWarmup":
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="body-model-warmup", daemon=True)
+                self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from random_people.body import load_body_model
+
+        try:
+            load_body_model(self.settings)
+        except Exception as exc:  # shown in the UI; extraction will raise it again with context
+            logger.exception("Body model failed to load")
+            self.error = str(exc) or exc.__class__.__name__
+        finally:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until loading finished (successfully or not); True if it finished in time."""
+        self.start()
+        return self._done.wait(timeout)
+
+    def status_markdown(self) -> str:
+        """One line for the page: empty once the model is ready, so nothing clutters the tab."""
+        if not self.done:
+            return "⏳ Preparing the body model — first start builds a cache, about a minute…"
+        if self.error:
+            return f"⚠️ The body model could not be loaded: {self.error}"
+        return ""
+
+
+def examples_dir() -> Path:
+    """Where the shipped example clips live (repository checkout or the Docker image's /app)."""
+    for candidate in (REPO_ROOT / "assets" / "examples", Path.cwd() / "assets" / "examples"):
+        if candidate.is_dir():
+            return candidate
+    return REPO_ROOT / "assets" / "examples"
+
+
+def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None = None) -> gr.Blocks:
+    """The whole page. Starts the body-model warm-up, so build it once per process."""
+    from random_people.ui.clip_tab import build_clip_tab
+
+    settings = settings or load_settings()
+    warmup = (warmup or BodyModelWarmup(settings)).start()
+    with gr.Blocks(title="RANDOM People", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "# RANDOM People\n"
+            "Turn a real clip of a person into a reusable 3D motion, then re-render it with other people.",
+            elem_classes="rp-header",
+        )
+        with gr.Tabs():
+            with gr.Tab("Clip & pose", id="clip"):
+                build_clip_tab(settings, warmup)
+    return demo
+
+
+def server_address(settings: Settings) -> tuple[str, int]:
+    """0.0.0.0:7860 inside a Hugging Face Space (which sets SPACE_ID), else the settings.
+
+    ``RP_SERVER_NAME`` / ``RP_SERVER_PORT`` already reach ``settings`` through load_settings,
+    which is how the Docker image listens on 0.0.0.0.
+    """
+    if os.environ.get("SPACE_ID"):
+        return "0.0.0.0", SPACE_PORT
+    return settings.server_name, settings.server_port
+
+
+def launch_kwargs(settings: Settings) -> dict:
+    """Arguments for ``Blocks.launch``: where to listen, what files may be served, limits, look."""
+    server_name, server_port = server_address(settings)
+    return dict(
+        server_name=server_name,
+        server_port=server_port,
+        # Outputs live in data_dir; example clips in assets/. Nothing else is served.
+        allowed_paths=[str(settings.data_dir.resolve()), str(examples_dir().resolve())],
+        # Refuse oversized uploads before they fill the disk; probe_video gives the friendly message.
+        max_file_size=f"{int(settings.max_upload_mb)}mb",
+        show_error=True,
+        ssr_mode=False,
+        theme=gr.themes.Soft(primary_hue="indigo"),
+        css=CSS,
+    )
+
+
+def launch(settings: Settings | None = None, **overrides) -> None:
+    """Build the app and serve it (blocking unless ``prevent_thread_lock=True`` is passed)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    settings = settings or load_settings()
+    settings.ensure_dirs()
+    demo = build_app(settings)
+    demo.queue(default_concurrency_limit=1)  # extraction uses every core; one at a time
+    demo.launch(**{**launch_kwargs(settings), **overrides})

@@ -1,0 +1,276 @@
+"""The "Clip & pose" tab: upload a clip, extract its motion, inspect the fit, download it.
+
+Every handler is a small function over plain values so tests can call it without a browser;
+the real work is ``random_people.media.probe_video`` and ``random_people.pose.extract``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import gradio as gr
+
+from random_people.errors import RandomPeopleError
+from random_people.files import sha256_file
+from random_people.settings import Settings
+
+if TYPE_CHECKING:
+    from random_people.pose.motion import Motion
+    from random_people.ui.app import BodyModelWarmup
+
+logger = logging.getLogger(__name__)
+
+WARMUP_POLL_S = 1.0
+EXAMPLE_CLIP = "walking.mp4"
+HOW_TO = (
+    "**How it works.** Upload a clip of one person (or click the example), optionally trim it and name "
+    "the action, then press **Extract motion**. The fitted body drawn over your clip appears here, "
+    "followed by a 3D view of any frame, a per-frame quality plot and the motion files to download."
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers (plain functions; the Blocks wiring is at the bottom)
+
+
+def describe_upload(clip_path: str | None, settings: Settings) -> str:
+    """Markdown for the clip status line: the clip's facts, or why it cannot be used.
+
+    Checking limits on upload (not after pressing Extract) tells the user at once that a clip
+    is too long or not a video at all.
+    """
+    if not clip_path:
+        return ""
+    from random_people.media import probe_video
+
+    try:
+        info = probe_video(clip_path, settings)
+    except RandomPeopleError as exc:
+        return f"⚠️ {exc}"
+    return (f"✅ {Path(clip_path).name}: {info.duration:.1f} s, {info.width}×{info.height}, "
+            f"{info.fps:.3g} fps, {info.num_frames} frames")
+
+
+def run_id(clip_path: str | Path, start: float | None, end: float | None, label: str) -> str:
+    """Short id of an extraction request: the same clip, trim and label land in the same folder."""
+    request = f"{sha256_file(clip_path)}|{start}|{end}|{label}"
+    return hashlib.sha256(request.encode()).hexdigest()[:12]
+
+
+def trim_range(start: float | None, end: float | None) -> tuple[float | None, float | None]:
+    """UI trim boxes to extract_clip's arguments: empty, NaN or 0 means "no trim" on that side.
+
+    Gradio shows an empty number box as 0, so an End of 0 has to mean "to the end of the clip".
+    """
+    def seconds(value: float | None) -> float | None:
+        if value is None or (isinstance(value, float) and math.isnan(value)) or float(value) <= 0:
+            return None
+        return float(value)
+
+    return seconds(start), seconds(end)
+
+
+def wait_for_body_model(warmup: "BodyModelWarmup", progress: Callable[..., Any]) -> None:
+    """Block until the body model is loaded, keeping the progress bar alive meanwhile."""
+    while not warmup.wait(WARMUP_POLL_S):
+        progress(0.0, desc="Preparing the body model — first start builds a cache, about a minute…")
+
+
+def extract(clip_path: str | None, start: float | None, end: float | None, label: str,
+            settings: Settings, warmup: "BodyModelWarmup", progress: Callable[..., Any]):
+    """Run the library's extraction for one request; returns its ExtractionResult.
+
+    Raises RandomPeopleError with a user-facing message for any problem with the input.
+    """
+    if not clip_path:
+        raise RandomPeopleError("Upload a video clip first (or pick the example below).")
+    from random_people.pose.extract import extract_clip
+
+    start, end = trim_range(start, end)
+    wait_for_body_model(warmup, progress)
+    output_dir = settings.data_dir / "motions" / run_id(clip_path, start, end, label or "")
+    return extract_clip(
+        clip_path, output_dir, label=(label or "").strip(), start=start, end=end, settings=settings,
+        progress=lambda fraction, message: progress(fraction, desc=message),
+    )
+
+
+_SUMMARY_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("frames", "Frames", lambda v: f"{int(v)}"),
+    ("fps", "Frame rate", lambda v: f"{float(v):.3g} fps"),
+    ("detected_ratio", "Person detected in", lambda v: f"{100 * float(v):.0f} % of frames"),
+    ("median_error_2d_rel", "2D fit error (median)", lambda v: f"{100 * float(v):.1f} % of person height"),
+    ("median_error_2d_px", "2D fit error (median, pixels)", lambda v: f"{float(v):.1f} px"),
+    ("pa_mpjpe_mm", "3D fit error (PA-MPJPE)", lambda v: f"{float(v):.0f} mm"),
+    ("jitter_fitted", "Jitter, fitted", lambda v: f"{float(v):.3g}"),
+    ("jitter_raw", "Jitter, raw landmarks", lambda v: f"{float(v):.3g}"),
+    ("seconds", "Extraction time", lambda v: f"{float(v):.0f} s"),
+)
+
+
+def _flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A two-column Markdown table: known numbers with units first, any other scalar after.
+
+    Tolerant of missing or extra keys, so the summary can grow without breaking the tab.
+    """
+    flat = _flatten(summary)
+    lines = ["| | |", "|---|---|"]
+    for key, label, fmt in _SUMMARY_ROWS:
+        value = flat.pop(key, None)
+        if value is None:
+            continue
+        try:
+            lines.append(f"| {label} | {fmt(value)} |")
+        except (TypeError, ValueError):
+            lines.append(f"| {label} | {value} |")
+    for key, value in flat.items():
+        if isinstance(value, (int, float, str)):
+            shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+            lines.append(f"| {key.replace('_', ' ').replace('.', ': ')} | {shown} |")
+    return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_motion(motion_path: str) -> "Motion":
+    from random_people.pose.motion import load_motion
+
+    return load_motion(motion_path)
+
+
+def frame_mesh(motion_path: str | None, frame: float | None) -> str | None:
+    """Path of a .glb of the fitted body at ``frame``, written once beside the motion file."""
+    if not motion_path or frame is None:
+        return None
+    from random_people.pose.mesh_export import posed_mesh
+
+    motion = _cached_motion(motion_path)
+    index = min(max(int(frame), 0), motion.num_frames - 1)
+    path = Path(motion_path).parent / "mesh" / f"frame_{index:05d}.glb"
+    if not path.exists():
+        posed_mesh(motion, index, path)
+    return str(path)
+
+
+def quality_plot(motion_path: str):
+    from random_people.pose.quality import quality_figure
+
+    return quality_figure(_cached_motion(motion_path))
+
+
+# --------------------------------------------------------------------------------------------
+# Layout and wiring
+
+
+def _example_clip_rows(label: str = "walking") -> list[list[Any]]:
+    from random_people.ui.app import examples_dir
+
+    clip = examples_dir() / EXAMPLE_CLIP
+    return [[str(clip), label]] if clip.exists() else []
+
+
+def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, Any]:
+    """Lay out the tab inside the current Blocks context and wire its events.
+
+    Returns the components by name so tests (and later tabs) can find them.
+    """
+    c: dict[str, Any] = {}
+    c["model_status"] = gr.Markdown(warmup.status_markdown, visible=not warmup.done, elem_id="model-status",
+                                    elem_classes="rp-status")
+    c["warmup_timer"] = gr.Timer(WARMUP_POLL_S, active=not warmup.done)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320) as inputs_column:
+            c["clip"] = gr.Video(label="Clip", sources=["upload"], height=300, elem_id="clip-input")
+            c["clip_status"] = gr.Markdown("", elem_id="clip-status")
+            with gr.Row():
+                c["start"] = gr.Number(label="Start (s)", info="0 = from the beginning", minimum=0, step=0.1,
+                                       min_width=90)
+                c["end"] = gr.Number(label="End (s)", info="0 = to the end of the clip", minimum=0, step=0.1,
+                                     min_width=90)
+            c["label"] = gr.Textbox(label="Action name", placeholder="e.g. walking, drinking, sitting down",
+                                    max_lines=1)
+            c["extract"] = gr.Button("Extract motion", variant="primary", size="lg", elem_id="extract-button")
+        with gr.Column(scale=3, min_width=360):
+            c["preview"] = gr.Video(label="Fitted body over the clip", interactive=False, autoplay=True, loop=True,
+                                    height=360, elem_id="preview-video")
+            c["summary"] = gr.Markdown(HOW_TO, elem_id="summary")
+    with gr.Column(visible=False, elem_id="results") as c["results"]:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                c["mesh"] = gr.Model3D(label="Fitted body (drag to turn)", height=420, elem_id="body-mesh",
+                                       clear_color=(0.96, 0.96, 0.97, 1.0))
+                c["frame"] = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="frame-slider")
+            with gr.Column(scale=3, min_width=360):
+                c["plot"] = gr.Plot(label="Fit quality per frame", elem_id="quality-plot")
+        with gr.Row():
+            c["download_npz"] = gr.DownloadButton("Download motion (.npz)", elem_id="download-npz")
+            c["download_bvh"] = gr.DownloadButton("Download skeleton animation (.bvh)", elem_id="download-bvh")
+    c["motion_path"] = gr.State(None)
+    _wire(c, settings, warmup, inputs_column)
+    return c
+
+
+_EXTRACT_OUTPUTS = ("clip_status", "preview", "summary", "results", "frame", "mesh", "plot",
+                    "download_npz", "download_bvh", "motion_path")
+
+
+def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inputs_column: gr.Column) -> None:
+    def on_tick():
+        status = warmup.status_markdown()
+        return gr.Markdown(status, visible=bool(status)), gr.Timer(active=not warmup.done)
+
+    def on_upload(clip_path):
+        return describe_upload(clip_path, settings)
+
+    def on_extract(clip_path, start, end, label, progress=gr.Progress()):
+        try:
+            result = extract(clip_path, start, end, label, settings, warmup, progress)
+        except RandomPeopleError as exc:
+            gr.Warning(str(exc))
+            return (f"⚠️ {exc}", None, HOW_TO, gr.Column(visible=False), gr.skip(), None, None, None, None, None)
+        motion, motion_path = result.motion, str(result.motion_path)
+        middle = motion.num_frames // 2
+        return (
+            describe_upload(clip_path, settings),
+            str(result.preview_path),
+            format_summary(result.summary),
+            gr.Column(visible=True),
+            gr.Slider(minimum=0, maximum=max(motion.num_frames - 1, 1), value=middle, step=1),
+            frame_mesh(motion_path, middle),
+            quality_plot(motion_path),
+            motion_path,
+            str(result.bvh_path),
+            motion_path,
+        )
+
+    outputs = [c[name] for name in _EXTRACT_OUTPUTS]
+    c["warmup_timer"].tick(on_tick, outputs=[c["model_status"], c["warmup_timer"]], queue=False,
+                           show_progress="hidden")
+    c["clip"].change(on_upload, inputs=c["clip"], outputs=c["clip_status"], show_progress="hidden")
+    extract_inputs = [c["clip"], c["start"], c["end"], c["label"]]
+    c["extract"].click(on_extract, inputs=extract_inputs, outputs=outputs, concurrency_id="extract",
+                       concurrency_limit=1)
+    c["frame"].release(frame_mesh, inputs=[c["motion_path"], c["frame"]], outputs=c["mesh"], show_progress="minimal")
+    rows = _example_clip_rows()
+    if rows:
+        with inputs_column:  # re-enter the column so the example sits under the Extract button
+            c["examples"] = gr.Examples(rows, inputs=[c["clip"], c["label"]], cache_examples=False,
+                                        label="No clip at hand? Click the example to run it",
+                                        example_labels=["A person walking (7.7 s)"])
+        # One click on the example fills the inputs and then runs the same extraction event.
+        c["examples"].load_input_event.then(on_extract, inputs=extract_inputs, outputs=outputs,
+                                            concurrency_id="extract", concurrency_limit=1)

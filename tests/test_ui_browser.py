@@ -1,0 +1,128 @@
+"""The real app in a real (headless) Chromium: upload the demo clip, extract, get the results.
+
+Runs ``python app.py`` as a separate process, exactly as a Space or the Docker image would, so
+it catches wiring that unit tests cannot: file serving, allowed paths, progress, video codecs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_S = 120
+EXTRACT_TIMEOUT_MS = 240_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"app.py did not serve {url} within {START_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture()
+def app_url(tmp_path):
+    """Start app.py on a free port with its own data dir; stop it (only it) afterwards."""
+    port = _free_port()
+    log = tmp_path / "app.log"
+    env = {**os.environ, "RP_DATA_DIR": str(tmp_path / "data"), "RP_SERVER_NAME": "127.0.0.1",
+           "RP_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("SPACE_ID", None)
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log_file,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_serving(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _media_src(page, selector: str) -> str:
+    return page.eval_on_selector(selector, "el => el.currentSrc || el.src || el.getAttribute('src') || ''")
+
+
+def test_extract_demo_clip_in_browser(app_url, demo_clip, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app_url)
+            page.wait_for_selector("#extract-button", timeout=60_000)
+
+            page.locator("#clip-input input[type=file]").set_input_files(str(demo_clip))
+            page.wait_for_selector("#clip-status :text('1768×994')", timeout=60_000)
+            page.locator("label:has-text('Action name') textarea, label:has-text('Action name') input").first.fill(
+                "walking")
+            page.click("#extract-button")
+
+            page.wait_for_function(
+                """() => { const v = document.querySelector('#preview-video video');
+                           return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
+                timeout=EXTRACT_TIMEOUT_MS,
+            )
+            npz = page.locator("#download-npz")
+            bvh = page.locator("#download-bvh")
+            sync_api.expect(npz).to_be_visible(timeout=30_000)
+            sync_api.expect(bvh).to_be_visible(timeout=30_000)
+            page.wait_for_selector("#body-mesh canvas", timeout=60_000)
+            page.wait_for_selector("#quality-plot .js-plotly-plot", timeout=60_000)
+            page.wait_for_timeout(2_000)  # let the video, the mesh and the plot paint
+            page.screenshot(path=str(tmp_path / "clip_tab.png"), full_page=True)
+
+            summary = page.inner_text("#summary")
+            assert "Frames" in summary
+
+            preview = page.request.get(_media_src(page, "#preview-video video"))
+            assert preview.ok
+            body = preview.body()
+            assert body[4:8] == b"ftyp" and len(body) > 10_000
+
+            for button, suffix in ((npz, ".npz"), (bvh, ".bvh")):
+                with page.expect_download(timeout=30_000) as download_info:
+                    button.click()
+                download = download_info.value
+                assert download.suggested_filename.endswith(suffix)
+                saved = tmp_path / download.suggested_filename
+                download.save_as(saved)
+                assert saved.stat().st_size > 100
+        finally:
+            browser.close()
+    print(f"screenshot: {tmp_path / 'clip_tab.png'}")
