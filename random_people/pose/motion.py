@@ -60,6 +60,7 @@ class Motion:
     fit_error_2d: np.ndarray  # [T] median pixel distance, fitted vs visible landmarks
     fit_error_3d: np.ndarray  # [T] Procrustes-aligned mean joint error vs world landmarks, metres
     quality_flags: np.ndarray  # [T] uint8 bit field of FLAG_*
+    person_height_px: np.ndarray | None = None  # [T] bounding-box height of the detected person
     source_sha256: str = ""
     source_name: str = ""
     action_label: str = ""
@@ -103,6 +104,8 @@ class Motion:
             actual = tuple(np.shape(getattr(self, name)))
             if actual != shape:
                 raise MotionFileError(f"Motion field {name!r} has shape {actual}, expected {shape}.")
+        if self.person_height_px is not None and np.shape(self.person_height_px) != (T,):
+            raise MotionFileError(f"Motion field 'person_height_px' has shape {np.shape(self.person_height_px)}, expected {(T,)}.")
         if not self.fps > 0:
             raise MotionFileError(f"Motion fps must be positive, got {self.fps}.")
 
@@ -117,6 +120,8 @@ def save_motion(motion: Motion, path: str | Path) -> Path:
     arrays: dict[str, np.ndarray] = {}
     for f in fields(Motion):
         value = getattr(motion, f.name)
+        if value is None:
+            continue
         if f.name == "meta":
             arrays["meta_json"] = np.array(json.dumps(value, sort_keys=True, default=str))
         elif f.name in _STRING_LIST_FIELDS:
@@ -152,7 +157,9 @@ def load_motion(path: str | Path) -> Motion:
     kwargs: dict[str, Any] = {}
     try:
         for f in fields(Motion):
-            if f.name == "meta":
+            if f.name == "person_height_px":
+                kwargs[f.name] = stored.get(f.name)
+            elif f.name == "meta":
                 kwargs["meta"] = json.loads(str(stored["meta_json"]))
             elif f.name in _STRING_LIST_FIELDS:
                 kwargs[f.name] = [str(s) for s in stored[f.name]]

@@ -1,0 +1,226 @@
+"""Clip to motion, end to end: validate, decode, detect, filter, fit, save, preview.
+
+This is the one function the CLI, the app and bulk jobs call. It never leaves a partial
+output behind: every file is written atomically, and if any step fails the files this call
+already wrote are removed before the error propagates.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+import random_people
+from random_people.body import load_body_model
+from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+from random_people.errors import EmptyVideoError, NoPersonError
+from random_people.files import sha256_file
+from random_people.media import probe_video, read_frames
+from random_people.pose.filtering import filter_track
+from random_people.pose.fitting import FitConfig, FitResult, fit_motion
+from random_people.pose.landmarks import LandmarkTrack, detect_landmarks
+from random_people.pose.metrics import motion_quality
+from random_people.pose.motion import (
+    FLAG_HIGH_FIT_ERROR,
+    FLAG_LOW_CONFIDENCE,
+    FLAG_NO_DETECTION,
+    Motion,
+    save_motion,
+)
+from random_people.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+HIGH_FIT_ERROR = 0.08  # 2D error above this fraction of the person's height flags a frame
+
+
+@dataclass
+class ExtractionResult:
+    motion: Motion
+    motion_path: Path
+    bvh_path: Path
+    preview_path: Path | None
+    summary: dict[str, Any]
+
+
+def _prefetch(frames: Iterable, depth: int = 8) -> Iterator:
+    """Decode in a background thread so decoding and detection overlap on two cores."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    failure: list[BaseException] = []
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if stop.is_set():
+                    return
+                buffer.put(frame)
+        except BaseException as exc:  # re-raised in the consumer
+            failure.append(exc)
+        finally:
+            buffer.put(done)
+
+    worker = threading.Thread(target=produce, name="decode", daemon=True)
+    worker.start()
+    try:
+        while (item := buffer.get()) is not done:
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+    if failure:
+        raise failure[0]
+
+
+def _quality_flags(track: LandmarkTrack, fit: FitResult, keypoint_names: list[str]) -> np.ndarray:
+    index = [MEDIAPIPE_LANDMARKS.index(n) for n in keypoint_names]
+    flags = np.zeros(track.num_frames, dtype=np.uint8)
+    flags[~track.detected] |= FLAG_NO_DETECTION
+    visible_fraction = (track.visibility[:, index] > 0.5).mean(axis=1)
+    flags[track.detected & (visible_fraction < 0.5)] |= FLAG_LOW_CONFIDENCE
+    with np.errstate(invalid="ignore"):
+        flags[np.nan_to_num(fit.error_2d_relative, nan=0.0) > HIGH_FIT_ERROR] |= FLAG_HIGH_FIT_ERROR
+    return flags
+
+
+def build_motion(
+    track: LandmarkTrack, fit: FitResult, model, filtered, *, source_sha256: str, source_name: str, label: str, meta: dict
+) -> Motion:
+    """Assemble the Motion record from the detector track and the fit."""
+    return Motion(
+        fps=track.fps,
+        body_model=model.name,
+        bone_names=list(model.bone_names),
+        bone_parents=np.asarray(model.bone_parents, dtype=np.int32),
+        rest_joints=fit.body.rest_joints.detach().cpu().numpy().astype(np.float32),
+        shape_names=list(model.shape_names),
+        shape=fit.shape.detach().cpu().numpy().astype(np.float32),
+        local_rotations=fit.local_rotvecs,
+        root_rotation=fit.root_rotvec,
+        root_translation=fit.root_translation,
+        joints_3d=fit.joints_3d,
+        keypoint_names=list(model.keypoint_names),
+        keypoints_3d=fit.keypoints_3d,
+        keypoints_2d=fit.keypoints_2d,
+        landmark_names=list(MEDIAPIPE_LANDMARKS),
+        landmarks_2d=filtered.image_xy,
+        landmarks_3d=filtered.world,
+        landmark_confidence=filtered.visibility,
+        image_size=track.image_size,
+        camera_intrinsics=fit.intrinsics.astype(np.float32),
+        frame_times=track.frame_times.astype(np.float64),
+        fit_error_2d=fit.error_2d_px.astype(np.float32),  # NaN where nothing was visible
+        fit_error_3d=fit.error_3d.astype(np.float32),
+        quality_flags=_quality_flags(track, fit, list(model.keypoint_names)),
+        person_height_px=fit.person_height_px,
+        source_sha256=source_sha256,
+        source_name=source_name,
+        action_label=label,
+        meta=meta,
+    )
+
+
+def extract_clip(
+    clip_path: str | Path,
+    output_dir: str | Path,
+    *,
+    label: str = "",
+    start: float | None = None,
+    end: float | None = None,
+    name: str | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    make_preview: bool = True,
+) -> ExtractionResult:
+    """Extract the motion of the person in ``clip_path``; write ``<name>.npz``, ``.bvh`` and
+    ``<name>_preview.mp4`` into ``output_dir``.
+
+    Raises a :class:`random_people.errors.RandomPeopleError` subclass for bad input (unreadable,
+    too large, no frames, no person); nothing is left in ``output_dir`` in that case.
+    """
+    settings = settings or load_settings()
+    report = progress or (lambda fraction, message: None)
+    clip_path = Path(clip_path)
+    started = time.perf_counter()
+    report(0.0, "Checking the clip")
+    info = probe_video(clip_path, settings)
+    first = max(0.0, start or 0.0)
+    last = min(info.duration, end) if end is not None else info.duration
+    expected = max(1, int(round((last - first) * info.fps)))
+
+    report(0.02, "Loading the body model")
+    model = load_body_model(settings)
+
+    def on_frame(done: int) -> None:
+        if done % 10 == 0:
+            report(0.05 + 0.6 * min(1.0, done / expected), f"Detecting the person: frame {done} of ~{expected}")
+
+    frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings))
+    track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame)
+    if track.num_frames == 0:
+        raise EmptyVideoError(f"No frames were decoded from {clip_path.name} in the requested range; check --start/--end.")
+    detected = int(track.detected.sum())
+    if detected < max(3, settings.min_detection_ratio * track.num_frames):
+        raise NoPersonError(
+            f"No person found in {clip_path.name}: a person was detected in {detected} of {track.num_frames} frames "
+            f"(need at least {settings.min_detection_ratio:.0%}). Use a clip where one person is visible, "
+            "full body if possible, and not too small in the frame."
+        )
+    filtered = filter_track(track)
+
+    report(0.66, "Fitting the body to the landmarks")
+    config = FitConfig(iterations=settings.fit_iterations)
+    fit = fit_motion(model, filtered, track.image_size, config,
+                     lambda f: report(0.66 + 0.2 * f, "Fitting the body to the landmarks"))
+    meta = {
+        "generator": f"random-people {random_people.__version__}",
+        "detector": "mediapipe 0.10.21 pose (full, video mode)",
+        "fit_config": config.__dict__,
+        "source_duration": info.duration,
+        "trim": [start, end],
+    }
+    motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
+                          source_name=clip_path.name, label=label, meta=meta)
+
+    output_dir = Path(output_dir)
+    stem = name or clip_path.stem
+    motion_path = output_dir / f"{stem}.npz"
+    bvh_path = output_dir / f"{stem}.bvh"
+    preview_path = output_dir / f"{stem}_preview.mp4"
+    written: list[Path] = []
+    try:
+        report(0.87, "Saving the motion")
+        written.append(save_motion(motion, motion_path))
+        from random_people.pose.bvh import export_bvh
+
+        written.append(export_bvh(motion, bvh_path))
+        if make_preview:
+            from random_people.pose.preview import render_overlay_preview
+
+            report(0.9, "Rendering the preview")
+            written.append(render_overlay_preview(
+                clip_path, motion, preview_path,
+                progress=lambda f, message: report(0.9 + 0.1 * f, message)))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    summary = motion_quality(motion, raw_world=track.world, raw_image=track.image_xy)
+    summary["seconds"] = time.perf_counter() - started
+    summary["frames_per_second"] = motion.num_frames / summary["seconds"]
+    report(1.0, "Done")
+    logger.info("Extracted %d frames from %s in %.1f s", motion.num_frames, clip_path.name, summary["seconds"])
+    return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary)
