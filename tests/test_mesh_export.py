@@ -113,6 +113,14 @@ def test_person_height_unknown_without_confident_landmarks(zero_pose_motion):
     assert np.isnan(person_heights(motion)).all()
 
 
+def test_person_height_prefers_the_fitters_heights(zero_pose_motion):
+    motion = Motion(**zero_pose_motion.__dict__)
+    motion.person_height_px = np.array([100.0, 0.0, 100.0, 100.0, 100.0, 100.0])
+    heights = person_heights(motion)
+    assert heights[0] == 100.0 and np.isnan(heights[1])
+    np.testing.assert_allclose(relative_error_2d(motion)[[0, 2]], 10.0)
+
+
 def test_flagged_runs():
     flags = np.array([0, 1, 1, 0, 5, 4, 1])
     assert flagged_runs(flags, 1) == [(1, 2), (4, 4), (6, 6)]

@@ -85,11 +85,21 @@ def test_extract_without_clip_says_what_to_do(settings):
 def test_summary_is_formatted_with_units_and_tolerates_unknown_keys():
     text = clip_tab.format_summary({
         "frames": 230, "fps": 30.0, "detected_ratio": 0.98, "median_error_2d_rel": 0.031,
-        "pa_mpjpe_mm": 52.4, "seconds": 41.2, "flags": {"no_detection": 3}, "something_new": 1.23456,
+        "median_error_2d_px": 12.34, "pa_mpjpe_mm": 52.4, "jitter_fitted_mm": 1.5, "jitter_raw_mm": 4.25,
+        "frames_no_detection": 3, "frames_low_confidence": 0, "frames_high_fit_error": 2, "seconds": 41.2,
+        "something_new": 1.23456,
     })
-    assert "| Frames | 230 |" in text
-    assert "98 % of frames" in text and "3.1 % of person height" in text and "52 mm" in text
-    assert "flags: no detection | 3" in text and "something new | 1.23" in text
+    assert "| Frames | 230 at 30 fps (7.7 s) |" in text
+    assert "98 % of frames" in text and "3.1 % of the person's height (12.3 px)" in text and "52 mm" in text
+    assert "1.5 mm vs 4.2 mm" in text
+    assert "| Flagged frames | 3 no person, 2 high fit error |" in text
+    assert "| something new | 1.23 |" in text
+    assert text.count("| Frames |") == 1
+
+
+def test_summary_with_missing_keys_still_renders():
+    text = clip_tab.format_summary({"frames": 10, "pa_mpjpe_mm": "n/a"})
+    assert "| Frames | 10 |" in text and "| 3D fit error (PA-MPJPE) | n/a |" in text
 
 
 def test_run_id_depends_on_clip_and_request(demo_clip, tmp_path):

@@ -19,7 +19,17 @@ FLAG_LABELS = {"no_detection": "no person detected", "low_confidence": "low conf
 
 
 def person_heights(motion: Motion, min_confidence: float = CONFIDENT) -> np.ndarray:
-    """[T] height in pixels of the confident landmarks' bounding box; NaN with fewer than two."""
+    """[T] the person's height in pixels, NaN where unknown.
+
+    The fitter's own per-frame heights when the Motion stores them (so the plot agrees with the
+    high-fit-error flags and the summary); else the height of the bounding box of the landmarks
+    seen with confidence above ``min_confidence`` (NaN with fewer than two).
+    """
+    stored = getattr(motion, "person_height_px", None)
+    if stored is not None:
+        heights = np.asarray(stored, dtype=np.float64).copy()
+        heights[~(heights > 0)] = np.nan
+        return heights
     ys = np.where(motion.landmark_confidence > min_confidence, motion.landmarks_2d[..., 1], np.nan)
     valid = np.count_nonzero(~np.isnan(ys), axis=1) >= 2
     heights = np.full(len(ys), np.nan)

@@ -100,16 +100,28 @@ def extract(clip_path: str | None, start: float | None, end: float | None, label
     )
 
 
-_SUMMARY_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    ("frames", "Frames", lambda v: f"{int(v)}"),
-    ("fps", "Frame rate", lambda v: f"{float(v):.3g} fps"),
-    ("detected_ratio", "Person detected in", lambda v: f"{100 * float(v):.0f} % of frames"),
-    ("median_error_2d_rel", "2D fit error (median)", lambda v: f"{100 * float(v):.1f} % of person height"),
-    ("median_error_2d_px", "2D fit error (median, pixels)", lambda v: f"{float(v):.1f} px"),
-    ("pa_mpjpe_mm", "3D fit error (PA-MPJPE)", lambda v: f"{float(v):.0f} mm"),
-    ("jitter_fitted", "Jitter, fitted", lambda v: f"{float(v):.3g}"),
-    ("jitter_raw", "Jitter, raw landmarks", lambda v: f"{float(v):.3g}"),
-    ("seconds", "Extraction time", lambda v: f"{float(v):.0f} s"),
+def _flagged(no_detection: Any, low_confidence: Any, high_fit_error: Any) -> str:
+    counts = {"no person": no_detection, "low confidence": low_confidence, "high fit error": high_fit_error}
+    listed = [f"{int(n)} {name}" for name, n in counts.items() if int(n)]
+    return ", ".join(listed) if listed else "none"
+
+
+# (label, summary keys, formatter of those keys' values), in display order.
+_SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
+    ("Frames", ("frames", "fps"), lambda n, fps: f"{int(n)} at {float(fps):.3g} fps ({int(n) / float(fps):.1f} s)"),
+    ("Frames", ("frames",), lambda n: f"{int(n)}"),
+    ("Person detected in", ("detected_ratio",), lambda v: f"{100 * float(v):.0f} % of frames"),
+    ("2D fit error, median", ("median_error_2d_rel", "median_error_2d_px"),
+     lambda rel, px: f"{100 * float(rel):.1f} % of the person's height ({float(px):.1f} px)"),
+    ("2D fit error, median", ("median_error_2d_px",), lambda px: f"{float(px):.1f} px"),
+    ("3D fit error (PA-MPJPE)", ("pa_mpjpe_mm",), lambda mm: f"{float(mm):.0f} mm"),
+    ("Jitter, fitted vs raw landmarks", ("jitter_fitted_mm", "jitter_raw_mm"),
+     lambda fit, raw: f"{float(fit):.1f} mm vs {float(raw):.1f} mm per frame²"),
+    ("Jitter in the image, fitted vs raw", ("jitter_fitted_px", "jitter_raw_px"),
+     lambda fit, raw: f"{float(fit):.2f} px vs {float(raw):.2f} px per frame²"),
+    ("Jitter, fitted vs raw", ("jitter_fitted", "jitter_raw"), lambda fit, raw: f"{float(fit):.3g} vs {float(raw):.3g}"),
+    ("Flagged frames", ("frames_no_detection", "frames_low_confidence", "frames_high_fit_error"), _flagged),
+    ("Extraction time", ("seconds",), lambda v: f"{float(v):.0f} s"),
 )
 
 
@@ -117,7 +129,7 @@ def _flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in summary.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(_flatten(value, f"{prefix}{key}_"))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
@@ -130,18 +142,18 @@ def format_summary(summary: dict[str, Any]) -> str:
     """
     flat = _flatten(summary)
     lines = ["| | |", "|---|---|"]
-    for key, label, fmt in _SUMMARY_ROWS:
-        value = flat.pop(key, None)
-        if value is None:
+    for label, keys, fmt in _SUMMARY_ROWS:
+        if not all(flat.get(key) is not None for key in keys):
             continue
+        values = [flat.pop(key) for key in keys]
         try:
-            lines.append(f"| {label} | {fmt(value)} |")
-        except (TypeError, ValueError):
-            lines.append(f"| {label} | {value} |")
+            lines.append(f"| {label} | {fmt(*values)} |")
+        except (TypeError, ValueError, ZeroDivisionError):
+            lines.append(f"| {label} | {', '.join(str(v) for v in values)} |")
     for key, value in flat.items():
-        if isinstance(value, (int, float, str)):
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             shown = f"{value:.3g}" if isinstance(value, float) else str(value)
-            lines.append(f"| {key.replace('_', ' ').replace('.', ': ')} | {shown} |")
+            lines.append(f"| {key.replace('_', ' ')} | {shown} |")
     return "\n".join(lines)
 
 
