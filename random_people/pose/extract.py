@@ -168,6 +168,8 @@ def extract_clip(
         if done % 10 == 0:
             report(0.05 + 0.6 * min(1.0, done / expected), f"Detecting the person: frame {done} of ~{expected}")
 
+    timings: dict[str, float] = {"load_and_probe": time.perf_counter() - started}
+    stage = time.perf_counter()
     frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings))
     track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame)
     if track.num_frames == 0:
@@ -180,6 +182,8 @@ def extract_clip(
             "full body if possible, and not too small in the frame."
         )
     filtered = filter_track(track)
+    timings["decode_and_detect"] = time.perf_counter() - stage
+    stage = time.perf_counter()
 
     report(0.66, "Fitting the body to the landmarks")
     config = FitConfig(iterations=settings.fit_iterations)
@@ -194,6 +198,8 @@ def extract_clip(
     }
     motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
                           source_name=clip_path.name, label=label, meta=meta)
+    timings["fit"] = time.perf_counter() - stage
+    stage = time.perf_counter()
 
     output_dir = Path(output_dir)
     stem = name or clip_path.stem
@@ -207,6 +213,8 @@ def extract_clip(
         from random_people.pose.bvh import export_bvh
 
         written.append(export_bvh(motion, bvh_path))
+        timings["save"] = time.perf_counter() - stage
+        stage = time.perf_counter()
         if make_preview:
             from random_people.pose.preview import render_overlay_preview
 
@@ -214,12 +222,14 @@ def extract_clip(
             written.append(render_overlay_preview(
                 clip_path, motion, preview_path,
                 progress=lambda f, message: report(0.9 + 0.1 * f, message)))
+            timings["preview"] = time.perf_counter() - stage
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
         raise
     summary = motion_quality(motion, raw_world=track.world, raw_image=track.image_xy)
     summary["seconds"] = time.perf_counter() - started
+    summary["timings"] = {key: round(value, 3) for key, value in timings.items()}
     summary["frames_per_second"] = motion.num_frames / summary["seconds"]
     report(1.0, "Done")
     logger.info("Extracted %d frames from %s in %.1f s", motion.num_frames, clip_path.name, summary["seconds"])

@@ -1,0 +1,59 @@
+"""Benchmark: clip to motion on Sports2D's demo clip (1768x994, 30 fps, 230 frames, a person walking).
+
+Prints end-to-end frames per second of extraction (decode + detect + fit + save; the overlay
+preview is timed separately), the stage breakdown, the quality figures, and peak RSS.
+Target (issue 2): at least 30 frames per second on 2 CPU cores.
+
+    python benchmarks/extract.py [--clip PATH] [--repeat N] [--preview]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, default=None, help="clip to extract (default: the Sports2D demo)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs (after one warm-up)")
+    parser.add_argument("--preview", action="store_true", help="also time the overlay preview")
+    args = parser.parse_args()
+
+    from conftest import fetch_demo_clip
+
+    from random_people.body import load_body_model
+    from random_people.pose.extract import extract_clip
+
+    clip = args.clip or fetch_demo_clip()
+    started = time.perf_counter()
+    load_body_model()
+    print(f"body model load: {time.perf_counter() - started:.2f} s (not counted below)")
+    runs = []
+    with tempfile.TemporaryDirectory() as out:
+        for run in range(args.repeat + 1):
+            result = extract_clip(clip, out, make_preview=args.preview)
+            if run:
+                runs.append(result.summary)
+    fps = [r["frames_per_second"] for r in runs]
+    last = runs[-1]
+    print(f"clip: {clip.name}, {last['frames']} frames")
+    print(f"end-to-end extraction: median {statistics.median(fps):.1f} frames/s "
+          f"(runs: {', '.join(f'{v:.1f}' for v in fps)}); target >= 30 frames/s")
+    print("stage seconds (last run): " + ", ".join(f"{k} {v:.2f}" for k, v in last["timings"].items()))
+    print(f"real-time factor: {statistics.median(fps) / last['fps']:.2f}x")
+    print(f"quality: median 2D error {last['median_error_2d_rel'] * 100:.2f}% of person height "
+          f"({last['median_error_2d_px']:.1f} px), PA-MPJPE {last['pa_mpjpe_mm']:.1f} mm, "
+          f"jitter fitted/raw {last['jitter_fitted_mm']:.1f}/{last['jitter_raw_mm']:.1f} mm/frame^2")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
