@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import av
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from random_people.body.keypoints import FIT_KEYPOINTS, MEDIAPIPE_LANDMARKS
+from random_people.errors import InputTooLargeError, InvalidInputError
 from random_people.media import probe_video, read_frames
 from random_people.pose.motion import FLAG_NO_DETECTION, Motion
 from random_people.pose.preview import (
@@ -157,8 +159,10 @@ def test_preview_draws_the_overlay_on_the_matching_frames(tmp_path: Path, source
     assert fractions == sorted(fractions)
 
 
-def test_preview_downscales_points_with_the_frame(tmp_path: Path, source: Path, motion: Motion) -> None:
-    out = render_overlay_preview(source, motion, tmp_path / "small.mp4", max_width=160, draw_landmarks=False)
+def test_preview_downscales_points_with_the_frame(tmp_path: Path, source: Path, motion: Motion, settings) -> None:
+    out = render_overlay_preview(
+        source, motion, tmp_path / "small.mp4", max_width=160, draw_landmarks=False, settings=settings
+    )
     info = probe_video(out)
     assert (info.width, info.height) == (160, 120)
     previews = decode(out)
@@ -174,10 +178,15 @@ def test_preview_downscales_points_with_the_frame(tmp_path: Path, source: Path, 
 def test_preview_leaves_no_file_when_the_clip_is_unreadable(tmp_path: Path, motion: Motion) -> None:
     bad = tmp_path / "bad.mp4"
     bad.write_text("not a video")
-    from random_people.errors import InvalidInputError
-
     with pytest.raises(InvalidInputError):
         render_overlay_preview(bad, motion, tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_preview_uses_the_given_limits(tmp_path: Path, source: Path, motion: Motion, settings) -> None:
+    limits = dataclasses.replace(settings, max_width=200)
+    with pytest.raises(InputTooLargeError, match="320x240"):
+        render_overlay_preview(source, motion, tmp_path / "out.mp4", settings=limits)
     assert not (tmp_path / "out.mp4").exists()
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from random_people.body.keypoints import SKELETON_EDGES
 from random_people.media import Frame, PathLike, VideoWriter, probe_video, read_frames
 from random_people.pose.motion import FLAG_NO_DETECTION, Motion
+from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def render_overlay_preview(
     max_width: int = 960,
     draw_landmarks: bool = True,
     progress: ProgressFn | None = None,
+    settings: Settings | None = None,
 ) -> Path:
     """Render ``motion`` over the frames of ``clip_path`` it was extracted from, as an H.264 mp4.
 
@@ -202,7 +204,9 @@ def render_overlay_preview(
     with the fitted skeleton (``motion.keypoints_2d``), the detector landmarks with confidence
     of at least 0.5 (when ``draw_landmarks``), a "no detection (filled)" label on frames flagged
     :data:`FLAG_NO_DETECTION`, and a legend. ``progress(fraction, message)`` is called as frames
-    are written. Returns ``output_path``; the file appears only when complete.
+    are written. ``settings`` supplies the clip limits (default: :func:`load_settings`), so pass
+    the ones the motion was extracted with. Returns ``output_path``; the file appears only when
+    complete.
     """
     motion.validate()
     output_path = Path(output_path)
@@ -212,7 +216,7 @@ def render_overlay_preview(
         raise ValueError("The motion has no frames; there is nothing to preview.")
     if np.any(np.diff(times) < 0):
         raise ValueError("motion.frame_times must be ascending.")
-    info = probe_video(clip_path)
+    info = probe_video(clip_path, settings)
     out_w, out_h = _output_size(info.width, info.height, max_width)
     motion_w, motion_h = motion.image_size
     if motion_w <= 0 or motion_h <= 0:
@@ -235,7 +239,7 @@ def render_overlay_preview(
     far_off = 0
     report = progress or (lambda fraction, message: None)
     report(0.0, f"Rendering preview of {count} frames")
-    frames = read_frames(clip_path, start=start, end=end)
+    frames = read_frames(clip_path, start=start, end=end, settings=settings)
     with contextlib.closing(frames), VideoWriter(output_path, motion.fps, out_w, out_h) as writer:
         for t, frame in _match_frames(frames, times):
             if abs(frame.time - times[t]) > 1.5 / info.fps:
