@@ -371,6 +371,7 @@ def read_frames(
     start: float | None = None,
     end: float | None = None,
     settings: Settings | None = None,
+    max_side: int | None = None,
 ) -> Iterator[Frame]:
     """Yield the upright RGB frames whose time lies in ``[start, end)`` seconds, in order.
 
@@ -379,7 +380,9 @@ def read_frames(
     cheap. ``Frame.index`` counts frames from the start of the clip; when decoding begins at a
     keyframe after the first frame it is derived from the time and frame rate (exact for
     constant-frame-rate clips, approximate for variable-frame-rate ones); ``Frame.time`` is
-    always the frame's own timestamp.
+    always the frame's own timestamp. With ``max_side``, frames are scaled down (aspect kept) so
+    their longer side is at most that many pixels; scaling inside the RGB conversion costs far
+    less than converting at full size and resizing after (the pose detector wants ~640 px).
 
     Raises :class:`InvalidInputError` for a bad range or data that fails to decode part-way
     (naming where), :class:`EmptyVideoError` when no frame falls in the range, and
@@ -389,7 +392,7 @@ def read_frames(
     settings = settings or load_settings()
     info = probe_video(path, settings)
     start, end = _validate_range(info, start, end)
-    return _iter_frames(info, start, end, settings)
+    return _iter_frames(info, start, end, settings, max_side)
 
 
 def _validate_range(info: VideoInfo, start: float | None, end: float | None) -> tuple[float, float]:
@@ -414,7 +417,9 @@ def _validate_range(info: VideoInfo, start: float | None, end: float | None) -> 
     return start_s, end_s
 
 
-def _iter_frames(info: VideoInfo, start: float, end: float, settings: Settings) -> Iterator[Frame]:
+def _iter_frames(
+    info: VideoInfo, start: float, end: float, settings: Settings, max_side: int | None = None
+) -> Iterator[Frame]:
     frame_period = 1.0 / info.fps
     # Tolerance for "this frame is at `start`": timestamps are rounded to the stream time base.
     epsilon = min(1e-3, 0.01 * frame_period)
@@ -422,7 +427,7 @@ def _iter_frames(info: VideoInfo, start: float, end: float, settings: Settings) 
     produced = 0
     while True:
         restart = False
-        for frame in _decode_span(info, start, end, seek, epsilon, settings):
+        for frame in _decode_span(info, start, end, seek, epsilon, settings, max_side):
             if frame is None:  # the seek landed after `start`: decode from the beginning instead
                 logger.debug("Seek in %s overshot %.3f s; decoding from the start", info.path, start)
                 restart, seek = True, False
@@ -439,8 +444,22 @@ def _iter_frames(info: VideoInfo, start: float, end: float, settings: Settings) 
         )
 
 
+def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+    """Even (width, height) with the longer side at most ``max_side``, or None to keep the size."""
+    if not max_side or max(width, height) <= max_side:
+        return None
+    scale = max_side / max(width, height)
+    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+
+
 def _decode_span(
-    info: VideoInfo, start: float, end: float, seek: bool, epsilon: float, settings: Settings
+    info: VideoInfo,
+    start: float,
+    end: float,
+    seek: bool,
+    epsilon: float,
+    settings: Settings,
+    max_side: int | None = None,
 ) -> Iterator[Frame | None]:
     """Decode one pass over the clip; yields ``None`` once if a seek overshot ``start``."""
     path = info.path
@@ -492,7 +511,11 @@ def _decode_span(
                     )
                 if time < start - epsilon:
                     continue  # decoded only as a reference for later frames; skip the RGB conversion
-                rgb = av_frame.to_ndarray(format="rgb24")
+                size = _scaled_size(av_frame.width, av_frame.height, max_side)
+                if size is None:
+                    rgb = av_frame.to_ndarray(format="rgb24")
+                else:
+                    rgb = av_frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="AREA")
                 if k_rot:
                     rgb = np.ascontiguousarray(np.rot90(rgb, k_rot))
                 yield Frame(index=index, time=time, rgb=rgb)

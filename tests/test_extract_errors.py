@@ -79,9 +79,11 @@ def test_zero_frame_clip(tmp_path, settings):
     from random_people.pose.extract import extract_clip
 
     clip = tmp_path / "empty.mp4"
-    with av.open(str(clip), "w") as container:
+    # A fragmented mp4 keeps its (empty) video track even when no frame is ever muxed.
+    with av.open(str(clip), "w", options={"movflags": "frag_keyframe+empty_moov"}) as container:
         stream = container.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.start_encoding()
     out = tmp_path / "out"
     with pytest.raises(EmptyVideoError) as info:
         extract_clip(clip, out, settings=settings)

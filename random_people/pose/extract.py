@@ -170,7 +170,8 @@ def extract_clip(
 
     timings: dict[str, float] = {"load_and_probe": time.perf_counter() - started}
     stage = time.perf_counter()
-    frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings))
+    frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings,
+                                   max_side=settings.detector_max_side))
     track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame)
     if track.num_frames == 0:
         raise EmptyVideoError(f"No frames were decoded from {clip_path.name} in the requested range; check --start/--end.")

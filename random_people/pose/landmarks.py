@@ -70,11 +70,18 @@ class PoseDetector:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(image_xy [L,2] px in ``rgb``'s resolution, visibility [L], world [L,3]) or None."""
+    def detect(
+        self, rgb: np.ndarray, image_size: tuple[int, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(image_xy [L,2], visibility [L], world [L,3]) or None if nobody is found.
+
+        ``image_xy`` is in pixels of ``image_size`` (width, height) — the source resolution when
+        ``rgb`` was decoded downscaled — or of ``rgb`` itself.
+        """
         import cv2
 
         height, width = rgb.shape[:2]
+        out_width, out_height = image_size or (width, height)
         scale = min(1.0, self.max_side / max(height, width))
         small = rgb if scale >= 1.0 else cv2.resize(
             rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
@@ -84,7 +91,7 @@ class PoseDetector:
             return None
         image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
         world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], dtype=np.float32)
-        xy = image[:, :2] * np.array([width, height], dtype=np.float32)
+        xy = image[:, :2] * np.array([out_width, out_height], dtype=np.float32)
         return xy, np.clip(image[:, 2], 0.0, 1.0), world
 
 
@@ -103,7 +110,7 @@ def detect_landmarks(
     zero_vis = np.zeros(NUM_LANDMARKS, dtype=np.float32)
     with PoseDetector(max_side=max_side) as detector:
         for count, frame in enumerate(frames, start=1):
-            detection = detector.detect(frame.rgb)
+            detection = detector.detect(frame.rgb, image_size)
             indices.append(frame.index)
             times.append(frame.time)
             if detection is None:
