@@ -36,7 +36,7 @@ class Settings:
     # Pose extraction.
     detector_max_side: int = 640  # frames are downscaled to this long side before MediaPipe
     min_detection_ratio: float = 0.2  # fewer frames with a person than this is "no person"
-    fit_iterations: int = 160
+    fit_iterations: int = 100
     server_name: str = "127.0.0.1"
     server_port: int = 7860
 

@@ -55,7 +55,7 @@ VISIBLE = 0.5  # visibility above which a landmark counts as seen
 
 @dataclass
 class FitConfig:
-    iterations: int = 160
+    iterations: int = 100
     learning_rate: float = 0.08
     horizontal_fov_degrees: float = 55.0  # assumed when the clip carries no calibration
     weight_3d: float = 2.0
@@ -206,6 +206,72 @@ def _hinge_axes(model: BodyModel, body: PreparedBody, roles: dict[str, str]) -> 
     return axes
 
 
+# Limb roles initialised analytically: role -> (from keypoint, to keypoint(s)) whose direction
+# the bone carries. Processed in this order so parents come before children.
+_SWING_INIT = (
+    ("left_upperleg", ("left_hip",), ("left_knee",)), ("right_upperleg", ("right_hip",), ("right_knee",)),
+    ("left_lowerleg", ("left_knee",), ("left_ankle",)), ("right_lowerleg", ("right_knee",), ("right_ankle",)),
+    ("left_foot", ("left_heel",), ("left_foot_index",)), ("right_foot", ("right_heel",), ("right_foot_index",)),
+    ("left_upperarm", ("left_shoulder",), ("left_elbow",)), ("right_upperarm", ("right_shoulder",), ("right_elbow",)),
+    ("left_lowerarm", ("left_elbow",), ("left_wrist",)), ("right_lowerarm", ("right_elbow",), ("right_wrist",)),
+    ("left_wrist", ("left_wrist",), ("left_index", "left_pinky")),
+    ("right_wrist", ("right_wrist",), ("right_index", "right_pinky")),
+)
+
+
+def _swing(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Smallest rotations [T, 3, 3] taking directions ``source`` [T, 3] onto ``target`` [T, 3]."""
+    a = source / source.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+    b = target / target.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+    axis = torch.linalg.cross(a, b)
+    angle = torch.atan2(axis.norm(dim=-1), (a * b).sum(-1))
+    axis = axis / axis.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+    return roma.rotvec_to_rotmat(axis * angle[:, None])
+
+
+def _initial_limb_rotvecs(
+    model: BodyModel,
+    body: PreparedBody,
+    roles: dict[str, str],
+    fit_roles: list[str],
+    names: list[str],
+    rest_keypoints: torch.Tensor,  # [K, 3] zero pose, model frame
+    world: torch.Tensor,  # [T, K, 3] observed, camera axes
+    root_rotation: torch.Tensor,  # [T, 3, 3]
+) -> torch.Tensor:
+    """Local rotation vectors [T, J, 3] pointing each limb along the observed landmarks.
+
+    Walking parents before children, each bone gets the smallest rotation that turns its rest
+    direction (in its parent's posed frame) onto the observed one, so the optimiser starts next
+    to the answer instead of at the rest pose (fewer iterations for the same error).
+    """
+    frames = world.shape[0]
+    rotvecs = torch.zeros(frames, len(fit_roles), 3, dtype=model.dtype)
+    world_rotation = {model.bone_index(roles[r]): None for r in fit_roles}  # bone -> [T,3,3]
+
+    def posed_parent_rotation(bone: int) -> torch.Tensor:
+        parent = model.bone_parents[bone]
+        while parent > 0 and world_rotation.get(parent) is None:
+            parent = model.bone_parents[parent]
+        return root_rotation if parent <= 0 else world_rotation[parent]
+
+    def point(points: torch.Tensor, keys: tuple[str, ...]) -> torch.Tensor:
+        return points[..., [names.index(k) for k in keys], :].mean(-2)
+
+    for role, start, end in _SWING_INIT:
+        if role not in fit_roles or any(k not in names for k in start + end):
+            continue
+        bone = model.bone_index(roles[role])
+        parent_rotation = posed_parent_rotation(bone)
+        rest_direction = (point(rest_keypoints, end) - point(rest_keypoints, start)).expand(frames, 3)
+        observed = point(world, end) - point(world, start)  # camera axes
+        local_target = (parent_rotation.transpose(1, 2) @ observed[..., None])[..., 0]
+        local = _swing(rest_direction, local_target)
+        rotvecs[:, fit_roles.index(role)] = roma.rotmat_to_rotvec(local)
+        world_rotation[bone] = parent_rotation @ local
+    return rotvecs
+
+
 def fit_motion(
     model: BodyModel,
     landmarks: FilteredLandmarks,
@@ -268,7 +334,8 @@ def _fit_motion(
 
     root_delta = torch.zeros(frames, 3, dtype=dtype, requires_grad=True)
     translation = translation_init.clone().requires_grad_(True)
-    joint_rotvecs = torch.zeros(frames, len(fit_roles), 3, dtype=dtype, requires_grad=True)
+    joint_rotvecs = _initial_limb_rotvecs(model, body, roles, fit_roles, names, rest_keypoints, world, root_rot_init)
+    joint_rotvecs.requires_grad_(True)
     optimizer = torch.optim.Adam([
         {"params": [root_delta, joint_rotvecs], "lr": config.learning_rate},
         {"params": [translation], "lr": config.learning_rate * 0.5},
