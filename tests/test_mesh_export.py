@@ -138,3 +138,11 @@ def test_quality_figure_traces_and_flag_shading(zero_pose_motion):
     assert list(fig.data[3].x) == [2, 3] and list(fig.data[4].x) == [5]
     # One shaded rectangle per flagged run and panel (3 panels x 2 runs).
     assert len([s for s in fig.layout.shapes if s.type == "rect"]) == 6
+
+
+def test_quality_figure_marks_the_current_frame(zero_pose_motion):
+    plain = quality_figure(zero_pose_motion)
+    marked = quality_figure(zero_pose_motion, current_frame=4)
+    lines = [s for s in marked.layout.shapes if s.type == "line"]
+    assert len(lines) == 3 and all(line.x0 == 4 for line in lines)
+    assert not [s for s in plain.layout.shapes if s.type == "line"]

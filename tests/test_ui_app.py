@@ -6,12 +6,14 @@ import gradio as gr
 import pytest
 
 from random_people.errors import RandomPeopleError
+from random_people.pose.motion import save_motion
 from random_people.ui import app as ui_app
 from random_people.ui import clip_tab
+from test_mesh_export import anny, zero_pose_motion  # noqa: F401  (fixtures: a Motion of the real Anny)
 
 
 class _ReadyWarmup(ui_app.BodyModelWarmup):
-    """A warm-up that does not load anything: these tests never pose a body."""
+    """A warm-up that loads nothing: the tests that pose a body load it themselves."""
 
     def start(self):
         self._done.set()
@@ -55,14 +57,14 @@ def test_upload_validation_rejects_a_non_video(settings, tmp_path):
     bogus = tmp_path / "notes.mp4"
     bogus.write_text("this is a text file, not a video\n" * 10)
     message = clip_tab.describe_upload(str(bogus), settings)
-    assert message.startswith("⚠️")
+    assert message.startswith(clip_tab.CLIP_ERROR)
     assert "notes.mp4" in message or "video" in message.lower()
     assert "Traceback" not in message
 
 
 def test_upload_validation_describes_a_real_clip(settings, demo_clip):
     message = clip_tab.describe_upload(str(demo_clip), settings)
-    assert message.startswith("✅") and "1768×994" in message and "7.7 s" in message
+    assert message.startswith("**") and "1768×994" in message and "7.7 s" in message
 
 
 def test_upload_validation_enforces_duration_limit(tmp_path, demo_clip):
@@ -70,7 +72,7 @@ def test_upload_validation_enforces_duration_limit(tmp_path, demo_clip):
 
     strict = load_settings(data_dir=tmp_path, max_duration_s=2.0)
     message = clip_tab.describe_upload(str(demo_clip), strict)
-    assert message.startswith("⚠️")
+    assert message.startswith(clip_tab.CLIP_ERROR) and "2 s limit" in message
 
 
 def test_upload_validation_empty_is_silent(settings):
@@ -87,13 +89,14 @@ def test_summary_is_formatted_with_units_and_tolerates_unknown_keys():
         "frames": 230, "fps": 30.0, "detected_ratio": 0.98, "median_error_2d_rel": 0.031,
         "median_error_2d_px": 12.34, "pa_mpjpe_mm": 52.4, "jitter_fitted_mm": 1.5, "jitter_raw_mm": 4.25,
         "frames_no_detection": 3, "frames_low_confidence": 0, "frames_high_fit_error": 2, "seconds": 41.2,
-        "something_new": 1.23456,
+        "something_new": 1.23456, "timings": {"decode_and_detect": 7.71, "fit": 3.44},
     })
     assert "| Frames | 230 at 30 fps (7.7 s) |" in text
     assert "98 % of frames" in text and "3.1 % of the person's height (12.3 px)" in text and "52 mm" in text
     assert "1.5 mm vs 4.2 mm" in text
     assert "| Flagged frames | 3 no person, 2 high fit error |" in text
     assert "| something new | 1.23 |" in text
+    assert "| Time by step | decode and detect 7.7 s · fit 3.4 s |" in text
     assert text.count("| Frames |") == 1
 
 
@@ -131,4 +134,14 @@ def test_warmup_status_line(settings):
     assert "Preparing the body model" in warmup.status_markdown()
     warmup.error = "no files"
     warmup._done.set()
-    assert "could not be loaded: no files" in warmup.status_markdown()
+    assert "could not be loaded:** no files" in warmup.status_markdown()
+
+
+
+def test_frame_handlers_write_mesh_and_marked_plot(zero_pose_motion, tmp_path):
+    motion_path = str(save_motion(zero_pose_motion, tmp_path / "run" / "clip.npz"))
+    mesh = clip_tab.frame_mesh(motion_path, 99.0)  # clamped to the last frame
+    assert mesh.endswith("frame_00005.glb") and (tmp_path / "run" / "mesh" / "frame_00005.glb").exists()
+    figure = clip_tab.quality_plot(motion_path, 2)
+    assert [s.x0 for s in figure.layout.shapes if s.type == "line"] == [2, 2, 2]
+    assert clip_tab.frame_mesh(None, 3) is None and clip_tab.quality_plot(None) is None

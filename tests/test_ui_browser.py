@@ -78,6 +78,16 @@ def _media_src(page, selector: str) -> str:
     return page.eval_on_selector(selector, "el => el.currentSrc || el.src || el.getAttribute('src') || ''")
 
 
+def _screenshot_whole_page(page, path: Path) -> None:
+    """Grow the viewport to the page instead of ``full_page=True``: the resize that a full-page
+    capture does clears the WebGL canvas of the 3D view, which then shows up blank."""
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": int(height)})
+    page.mouse.move(0, 0)  # no hover highlight in the screenshot
+    page.wait_for_timeout(4_000)  # let the video, the mesh (Babylon.js) and the plot repaint
+    page.screenshot(path=str(path))
+
+
 def test_extract_demo_clip_in_browser(app_url, demo_clip, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
@@ -104,8 +114,7 @@ def test_extract_demo_clip_in_browser(app_url, demo_clip, tmp_path):
             sync_api.expect(bvh).to_be_visible(timeout=30_000)
             page.wait_for_selector("#body-mesh canvas", timeout=60_000)
             page.wait_for_selector("#quality-plot .js-plotly-plot", timeout=60_000)
-            page.wait_for_timeout(2_000)  # let the video, the mesh and the plot paint
-            page.screenshot(path=str(tmp_path / "clip_tab.png"), full_page=True)
+            _screenshot_whole_page(page, tmp_path / "clip_tab.png")
 
             summary = page.inner_text("#summary")
             assert "Frames" in summary

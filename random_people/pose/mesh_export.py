@@ -23,8 +23,8 @@ from random_people.pose.motion import Motion
 # a half turn about x. A proper rotation, so triangle winding (and thus normals) survives.
 CAMERA_TO_GLTF = np.diag([1.0, -1.0, -1.0])
 
-# A neutral clay colour: reads as "a body shape", not as a particular person's skin.
-MESH_COLOR_RGBA = (190, 175, 160, 255)
+# A neutral blue-grey clay: reads as "a body shape", not as a particular person's skin.
+MESH_COLOR_RGBA = (168, 178, 196, 255)
 
 
 def posed_vertices(motion: Motion, frame: int, body_model: BodyModel | None = None) -> np.ndarray:

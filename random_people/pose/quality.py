@@ -67,11 +67,12 @@ def flagged_runs(flags: np.ndarray, bit: int) -> list[tuple[int, int]]:
 _FLAG_RGB = {"no_detection": "214, 39, 40", "low_confidence": "255, 160, 0", "high_fit_error": "148, 103, 189"}
 
 
-def quality_figure(motion: Motion) -> go.Figure:
+def quality_figure(motion: Motion, current_frame: int | None = None) -> go.Figure:
     """Three stacked panels over frames: 2D error (% height), 3D error (mm), mean confidence.
 
     Frames with quality flags are shaded across all panels and listed as markers, so the hover
-    says which flag a frame carries.
+    says which flag a frame carries. ``current_frame`` draws a dashed line at the frame shown in
+    the app's 3D view, tying the numbers to the body the user is looking at.
     """
     frames = np.arange(motion.num_frames)
     times = np.asarray(motion.frame_times, dtype=np.float64)
@@ -88,6 +89,8 @@ def quality_figure(motion: Motion) -> go.Figure:
                              name="confidence", mode="lines", text=hover_time, line=dict(color="#7f7f7f")),
                   row=3, col=1)
     _add_flags(fig, motion)
+    if current_frame is not None:
+        fig.add_vline(x=current_frame, line=dict(color="#444", width=1, dash="dash"), row="all", col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=2, col=1)
     fig.update_yaxes(range=[0, 1.05], row=3, col=1)

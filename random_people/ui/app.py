@@ -74,9 +74,9 @@ class BodyModelWarmup:
     def status_markdown(self) -> str:
         """One line for the page: empty once the model is ready, so nothing clutters the tab."""
         if not self.done:
-            return "⏳ Preparing the body model — first start builds a cache, about a minute…"
+            return "Preparing the body model — first start builds a cache, about a minute…"
         if self.error:
-            return f"⚠️ The body model could not be loaded: {self.error}"
+            return f"**The body model could not be loaded:** {self.error}"
         return ""
 
 

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 WARMUP_POLL_S = 1.0
 EXAMPLE_CLIP = "walking.mp4"
+CLIP_ERROR = "**Cannot use this clip:**"
+EXTRACT_ERROR = "**Extraction stopped:**"
 HOW_TO = (
     "**How it works.** Upload a clip of one person (or click the example), optionally trim it and name "
     "the action, then press **Extract motion**. The fitted body drawn over your clip appears here, "
@@ -51,9 +53,9 @@ def describe_upload(clip_path: str | None, settings: Settings) -> str:
     try:
         info = probe_video(clip_path, settings)
     except RandomPeopleError as exc:
-        return f"⚠️ {exc}"
-    return (f"✅ {Path(clip_path).name}: {info.duration:.1f} s, {info.width}×{info.height}, "
-            f"{info.fps:.3g} fps, {info.num_frames} frames")
+        return f"{CLIP_ERROR} {exc}"
+    return (f"**{Path(clip_path).name}** · {info.duration:.1f} s · {info.width}×{info.height} · "
+            f"{info.fps:.3g} fps · {info.num_frames} frames")
 
 
 def run_id(clip_path: str | Path, start: float | None, end: float | None, label: str) -> str:
@@ -121,18 +123,14 @@ _SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
      lambda fit, raw: f"{float(fit):.2f} px vs {float(raw):.2f} px per frame²"),
     ("Jitter, fitted vs raw", ("jitter_fitted", "jitter_raw"), lambda fit, raw: f"{float(fit):.3g} vs {float(raw):.3g}"),
     ("Flagged frames", ("frames_no_detection", "frames_low_confidence", "frames_high_fit_error"), _flagged),
+    ("Extraction time", ("seconds", "frames_per_second"), lambda s, fps: f"{float(s):.0f} s ({float(fps):.1f} frames/s)"),
     ("Extraction time", ("seconds",), lambda v: f"{float(v):.0f} s"),
 )
 
 
-def _flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}_"))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
+def _step_times(timings: dict[str, Any]) -> str:
+    return " · ".join(f"{key.replace('_', ' ')} {float(value):.1f} s" for key, value in timings.items()
+                      if isinstance(value, (int, float)))
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -140,17 +138,20 @@ def format_summary(summary: dict[str, Any]) -> str:
 
     Tolerant of missing or extra keys, so the summary can grow without breaking the tab.
     """
-    flat = _flatten(summary)
-    lines = ["| | |", "|---|---|"]
+    rest = dict(summary)
+    timings = rest.pop("timings", None)
+    lines = ["| Result | |", "|---|---|"]
     for label, keys, fmt in _SUMMARY_ROWS:
-        if not all(flat.get(key) is not None for key in keys):
+        if not all(rest.get(key) is not None for key in keys):
             continue
-        values = [flat.pop(key) for key in keys]
+        values = [rest.pop(key) for key in keys]
         try:
             lines.append(f"| {label} | {fmt(*values)} |")
         except (TypeError, ValueError, ZeroDivisionError):
             lines.append(f"| {label} | {', '.join(str(v) for v in values)} |")
-    for key, value in flat.items():
+    if isinstance(timings, dict) and timings:
+        lines.append(f"| Time by step | {_step_times(timings)} |")
+    for key, value in rest.items():
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             shown = f"{value:.3g}" if isinstance(value, float) else str(value)
             lines.append(f"| {key.replace('_', ' ')} | {shown} |")
@@ -178,10 +179,13 @@ def frame_mesh(motion_path: str | None, frame: float | None) -> str | None:
     return str(path)
 
 
-def quality_plot(motion_path: str):
+def quality_plot(motion_path: str | None, frame: float | None = None):
+    """The per-frame quality figure, with the frame shown in the 3D view marked."""
+    if not motion_path:
+        return None
     from random_people.pose.quality import quality_figure
 
-    return quality_figure(_cached_motion(motion_path))
+    return quality_figure(_cached_motion(motion_path), None if frame is None else int(frame))
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,11 +224,13 @@ def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, A
             c["preview"] = gr.Video(label="Fitted body over the clip", interactive=False, autoplay=True, loop=True,
                                     height=360, elem_id="preview-video")
             c["summary"] = gr.Markdown(HOW_TO, elem_id="summary")
-    with gr.Column(visible=False, elem_id="results") as c["results"]:
+    # visible="hidden" (not False): a Model3D mounted inside a Column with visible=False never
+    # creates its canvas when the Column is shown later (Gradio 6.31); "hidden" mounts it.
+    with gr.Column(visible="hidden", elem_id="results") as c["results"]:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
                 c["mesh"] = gr.Model3D(label="Fitted body (drag to turn)", height=420, elem_id="body-mesh",
-                                       clear_color=(0.96, 0.96, 0.97, 1.0))
+                                       clear_color=(0.96, 0.96, 0.97, 1.0), camera_position=(None, None, 3.2))
                 c["frame"] = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="frame-slider")
             with gr.Column(scale=3, min_width=360):
                 c["plot"] = gr.Plot(label="Fit quality per frame", elem_id="quality-plot")
@@ -253,17 +259,17 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
             result = extract(clip_path, start, end, label, settings, warmup, progress)
         except RandomPeopleError as exc:
             gr.Warning(str(exc))
-            return (f"⚠️ {exc}", None, HOW_TO, gr.Column(visible=False), gr.skip(), None, None, None, None, None)
+            return (f"{EXTRACT_ERROR} {exc}", None, HOW_TO, gr.Column(visible="hidden"), gr.skip(), None, None, None, None, None)
         motion, motion_path = result.motion, str(result.motion_path)
         middle = motion.num_frames // 2
         return (
             describe_upload(clip_path, settings),
-            str(result.preview_path),
+            str(result.preview_path) if result.preview_path else None,
             format_summary(result.summary),
             gr.Column(visible=True),
             gr.Slider(minimum=0, maximum=max(motion.num_frames - 1, 1), value=middle, step=1),
             frame_mesh(motion_path, middle),
-            quality_plot(motion_path),
+            quality_plot(motion_path, middle),
             motion_path,
             str(result.bvh_path),
             motion_path,
@@ -276,7 +282,11 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     extract_inputs = [c["clip"], c["start"], c["end"], c["label"]]
     c["extract"].click(on_extract, inputs=extract_inputs, outputs=outputs, concurrency_id="extract",
                        concurrency_limit=1)
-    c["frame"].release(frame_mesh, inputs=[c["motion_path"], c["frame"]], outputs=c["mesh"], show_progress="minimal")
+    def on_frame(motion_path, frame):
+        return frame_mesh(motion_path, frame), quality_plot(motion_path, frame)
+
+    c["frame"].release(on_frame, inputs=[c["motion_path"], c["frame"]], outputs=[c["mesh"], c["plot"]],
+                       show_progress="minimal")
     rows = _example_clip_rows()
     if rows:
         with inputs_column:  # re-enter the column so the example sits under the Extract button
