@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -121,7 +122,8 @@ def procrustes_errors(predicted: np.ndarray, target: np.ndarray, valid: np.ndarr
 def person_heights(image_xy: np.ndarray, visibility: np.ndarray) -> np.ndarray:
     """[T] bounding-box height (pixels) of the visible landmarks, smoothed over time."""
     masked = np.where(visibility[..., None] > VISIBLE, image_xy, np.nan)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # frames with nothing visible give NaN, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
         heights = np.nanmax(masked[..., 1], axis=1) - np.nanmin(masked[..., 1], axis=1)
     fallback = np.nanmedian(heights) if np.isfinite(heights).any() else 1.0
     heights = np.where(np.isfinite(heights) & (heights > 1), heights, fallback)
@@ -400,7 +402,8 @@ def _summarise(model, body, shape, local, root, translation, result, keypoints_2
                landmarks: FilteredLandmarks, landmark_index: list[int], heights: np.ndarray) -> FitResult:
     visible = landmarks.visibility[:, landmark_index] > VISIBLE  # [T, K]
     pixel_errors = np.linalg.norm(keypoints_2d.numpy() - landmarks.image_xy[:, landmark_index], axis=-1)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # frames with no visible landmark have no 2D error (NaN)
+        warnings.simplefilter("ignore", RuntimeWarning)
         error_2d = np.nanmedian(np.where(visible, pixel_errors, np.nan), axis=1)
     error_3d = procrustes_errors(result.keypoints.numpy(), landmarks.world[:, landmark_index], visible)
     local_rotvecs = roma.rotmat_to_rotvec(local).numpy()
