@@ -280,8 +280,9 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
                            show_progress="hidden")
     c["clip"].change(on_upload, inputs=c["clip"], outputs=c["clip_status"], show_progress="hidden")
     extract_inputs = [c["clip"], c["start"], c["end"], c["label"]]
+    # Progress shows on the preview only: an overlay on every output would cover the inputs' status.
     c["extract"].click(on_extract, inputs=extract_inputs, outputs=outputs, concurrency_id="extract",
-                       concurrency_limit=1)
+                       concurrency_limit=1, show_progress_on=c["preview"])
     def on_frame(motion_path, frame):
         return frame_mesh(motion_path, frame), quality_plot(motion_path, frame)
 
@@ -295,4 +296,5 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
                                         example_labels=["A person walking (7.7 s)"])
         # One click on the example fills the inputs and then runs the same extraction event.
         c["examples"].load_input_event.then(on_extract, inputs=extract_inputs, outputs=outputs,
-                                            concurrency_id="extract", concurrency_limit=1)
+                                            concurrency_id="extract", concurrency_limit=1,
+                                            show_progress_on=c["preview"])
