@@ -109,7 +109,8 @@ def test_relative_error_uses_person_height(zero_pose_motion):
 
 
 def test_person_height_unknown_without_confident_landmarks(zero_pose_motion):
-    motion = Motion(**{**zero_pose_motion.__dict__, "landmark_confidence": np.zeros_like(zero_pose_motion.landmark_confidence)})
+    unseen = np.zeros_like(zero_pose_motion.landmark_confidence)
+    motion = Motion(**{**zero_pose_motion.__dict__, "landmark_confidence": unseen})
     assert np.isnan(person_heights(motion)).all()
 
 
@@ -146,3 +147,9 @@ def test_quality_figure_marks_the_current_frame(zero_pose_motion):
     lines = [s for s in marked.layout.shapes if s.type == "line"]
     assert len(lines) == 3 and all(line.x0 == 4 for line in lines)
     assert not [s for s in plain.layout.shapes if s.type == "line"]
+
+
+def test_quality_figure_draws_the_flag_threshold(zero_pose_motion):
+    fig = quality_figure(zero_pose_motion, flag_threshold=0.08)
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(lines) == 1 and lines[0].y0 == pytest.approx(8.0)

@@ -143,5 +143,5 @@ def test_frame_handlers_write_mesh_and_marked_plot(zero_pose_motion, tmp_path):
     mesh = clip_tab.frame_mesh(motion_path, 99.0)  # clamped to the last frame
     assert mesh.endswith("frame_00005.glb") and (tmp_path / "run" / "mesh" / "frame_00005.glb").exists()
     figure = clip_tab.quality_plot(motion_path, 2)
-    assert [s.x0 for s in figure.layout.shapes if s.type == "line"] == [2, 2, 2]
+    assert [s.x0 for s in figure.layout.shapes if s.type == "line" and s.x0 == s.x1] == [2, 2, 2]
     assert clip_tab.frame_mesh(None, 3) is None and clip_tab.quality_plot(None) is None

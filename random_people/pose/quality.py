@@ -15,7 +15,8 @@ from random_people.pose.motion import FLAG_NAMES, Motion
 
 CONFIDENT = 0.5  # landmarks above this visibility count towards the person's height
 
-FLAG_LABELS = {"no_detection": "no person detected", "low_confidence": "low confidence", "high_fit_error": "high fit error"}
+FLAG_LABELS = {"no_detection": "no person detected", "low_confidence": "low confidence",
+               "high_fit_error": "high fit error"}
 
 
 def person_heights(motion: Motion, min_confidence: float = CONFIDENT) -> np.ndarray:
@@ -67,12 +68,13 @@ def flagged_runs(flags: np.ndarray, bit: int) -> list[tuple[int, int]]:
 _FLAG_RGB = {"no_detection": "214, 39, 40", "low_confidence": "255, 160, 0", "high_fit_error": "148, 103, 189"}
 
 
-def quality_figure(motion: Motion, current_frame: int | None = None) -> go.Figure:
+def quality_figure(motion: Motion, current_frame: int | None = None, flag_threshold: float | None = None) -> go.Figure:
     """Three stacked panels over frames: 2D error (% height), 3D error (mm), mean confidence.
 
     Frames with quality flags are shaded across all panels and listed as markers, so the hover
     says which flag a frame carries. ``current_frame`` draws a dashed line at the frame shown in
-    the app's 3D view, tying the numbers to the body the user is looking at.
+    the app's 3D view, tying the numbers to the body the user is looking at. ``flag_threshold``
+    (a fraction of the person's height) draws the 2D error above which the extractor flags frames.
     """
     frames = np.arange(motion.num_frames)
     times = np.asarray(motion.frame_times, dtype=np.float64)
@@ -89,6 +91,9 @@ def quality_figure(motion: Motion, current_frame: int | None = None) -> go.Figur
                              name="confidence", mode="lines", text=hover_time, line=dict(color="#7f7f7f")),
                   row=3, col=1)
     _add_flags(fig, motion)
+    if flag_threshold is not None:
+        fig.add_hline(y=100.0 * flag_threshold, line=dict(color="rgb(148, 103, 189)", width=1, dash="dot"),
+                      annotation_text="flag threshold", annotation_position="top left", row=1, col=1)
     if current_frame is not None:
         fig.add_vline(x=current_frame, line=dict(color="#444", width=1, dash="dash"), row="all", col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=1)

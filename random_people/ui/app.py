@@ -94,7 +94,9 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
 
     settings = settings or load_settings()
     warmup = (warmup or BodyModelWarmup(settings)).start()
-    with gr.Blocks(title="RANDOM People", analytics_enabled=False) as demo:
+    # delete_cache: uploads and served copies in Gradio's cache go after a day, checked hourly,
+    # so a long-running Space does not fill its disk.
+    with gr.Blocks(title="RANDOM People", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(
             "# RANDOM People\n"
             "Turn a real clip of a person into a reusable 3D motion, then re-render it with other people.",

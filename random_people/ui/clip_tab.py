@@ -10,6 +10,7 @@ import functools
 import hashlib
 import logging
 import math
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -96,10 +97,14 @@ def extract(clip_path: str | None, start: float | None, end: float | None, label
     start, end = trim_range(start, end)
     wait_for_body_model(warmup, progress)
     output_dir = settings.data_dir / "motions" / run_id(clip_path, start, end, label or "")
-    return extract_clip(
+    result = extract_clip(
         clip_path, output_dir, label=(label or "").strip(), start=start, end=end, settings=settings,
         progress=lambda fraction, message: progress(fraction, desc=message),
     )
+    # A re-run of the same request replaced the motion file: drop meshes and motions cached from before.
+    shutil.rmtree(output_dir / "mesh", ignore_errors=True)
+    _cached_motion.cache_clear()
+    return result
 
 
 def _flagged(no_detection: Any, low_confidence: Any, high_fit_error: Any) -> str:
@@ -121,9 +126,11 @@ _SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
      lambda fit, raw: f"{float(fit):.1f} mm vs {float(raw):.1f} mm per frame²"),
     ("Jitter in the image, fitted vs raw", ("jitter_fitted_px", "jitter_raw_px"),
      lambda fit, raw: f"{float(fit):.2f} px vs {float(raw):.2f} px per frame²"),
-    ("Jitter, fitted vs raw", ("jitter_fitted", "jitter_raw"), lambda fit, raw: f"{float(fit):.3g} vs {float(raw):.3g}"),
+    ("Jitter, fitted vs raw", ("jitter_fitted", "jitter_raw"),
+     lambda fit, raw: f"{float(fit):.3g} vs {float(raw):.3g}"),
     ("Flagged frames", ("frames_no_detection", "frames_low_confidence", "frames_high_fit_error"), _flagged),
-    ("Extraction time", ("seconds", "frames_per_second"), lambda s, fps: f"{float(s):.0f} s ({float(fps):.1f} frames/s)"),
+    ("Extraction time", ("seconds", "frames_per_second"),
+     lambda s, fps: f"{float(s):.0f} s ({float(fps):.1f} frames/s)"),
     ("Extraction time", ("seconds",), lambda v: f"{float(v):.0f} s"),
 )
 
@@ -183,9 +190,11 @@ def quality_plot(motion_path: str | None, frame: float | None = None):
     """The per-frame quality figure, with the frame shown in the 3D view marked."""
     if not motion_path:
         return None
+    from random_people.pose.extract import HIGH_FIT_ERROR
     from random_people.pose.quality import quality_figure
 
-    return quality_figure(_cached_motion(motion_path), None if frame is None else int(frame))
+    current = None if frame is None else int(frame)
+    return quality_figure(_cached_motion(motion_path), current, flag_threshold=HIGH_FIT_ERROR)
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,8 +267,10 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
         try:
             result = extract(clip_path, start, end, label, settings, warmup, progress)
         except RandomPeopleError as exc:
+            logger.info("Extraction refused: %s", exc)
             gr.Warning(str(exc))
-            return (f"{EXTRACT_ERROR} {exc}", None, HOW_TO, gr.Column(visible="hidden"), gr.skip(), None, None, None, None, None)
+            hidden = gr.Column(visible="hidden")
+            return f"{EXTRACT_ERROR} {exc}", None, HOW_TO, hidden, gr.skip(), None, None, None, None, None
         motion, motion_path = result.motion, str(result.motion_path)
         middle = motion.num_frames // 2
         return (
@@ -283,6 +294,7 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     # Progress shows on the preview only: an overlay on every output would cover the inputs' status.
     c["extract"].click(on_extract, inputs=extract_inputs, outputs=outputs, concurrency_id="extract",
                        concurrency_limit=1, show_progress_on=c["preview"])
+
     def on_frame(motion_path, frame):
         return frame_mesh(motion_path, frame), quality_plot(motion_path, frame)
 
