@@ -239,7 +239,8 @@ def render_overlay_preview(
     far_off = 0
     report = progress or (lambda fraction, message: None)
     report(0.0, f"Rendering preview of {count} frames")
-    frames = read_frames(clip_path, start=start, end=end, settings=settings)
+    # Decode straight to the output size: scaling inside the RGB conversion is far cheaper.
+    frames = read_frames(clip_path, start=start, end=end, settings=settings, max_side=max(out_w, out_h))
     with contextlib.closing(frames), VideoWriter(output_path, motion.fps, out_w, out_h) as writer:
         for t, frame in _match_frames(frames, times):
             if abs(frame.time - times[t]) > 1.5 / info.fps:
