@@ -32,7 +32,11 @@ def extraction(demo_clip, tmp_path_factory):
 def test_person_found_and_every_frame_fitted(extraction):
     result, steps = extraction
     motion = result.motion
-    assert motion.num_frames == 230  # every source frame, none dropped
+    # The demo has two walkers and MediaPipe jumps between them: the motion keeps the longest
+    # stretch of one person (frames 3-158), contiguous, with no frame dropped inside it.
+    assert result.summary["person_switches"] >= 1
+    assert motion.num_frames >= 150
+    assert np.allclose(np.diff(motion.frame_times), 1 / 30, atol=1e-3)
     assert motion.fps == pytest.approx(30.0)
     assert result.summary["detected_ratio"] > 0.9
     # Frames without a detection are kept, filled and flagged, never silently dropped.
@@ -53,12 +57,14 @@ def test_fit_quality_within_bounds(extraction):
     assert summary["jitter_fitted_px"] < summary["jitter_raw_px"], summary
 
 
-def test_person_walks_across_the_image(extraction):
+def test_one_person_followed_smoothly(extraction):
     motion = extraction[0].motion
-    # The walker crosses the frame: the fitted root moves sideways in camera space by metres,
-    # stays in front of the camera, and the body stays upright (head above ankles in the image).
-    travel = np.ptp(motion.root_translation[:, 0])
-    assert travel > 0.5
+    # One person, no teleport: the fitted root moves a few centimetres a frame at most, walks
+    # sideways by tens of centimetres over the clip, stays in front of the camera, and the body
+    # stays upright (head above ankles in the image).
+    steps = np.linalg.norm(np.diff(motion.root_translation, axis=0), axis=1)
+    assert steps.max() < 0.25, steps.max()
+    assert np.ptp(motion.root_translation[:, 0]) > 0.3
     assert np.all(motion.root_translation[:, 2] > 0.5)
     names = motion.keypoint_names
     nose_y = motion.keypoints_2d[:, names.index("nose"), 1]
@@ -94,7 +100,7 @@ def test_motion_file_round_trip(extraction, tmp_path):
 def test_bvh_readable(extraction):
     result = extraction[0]
     bvh = read_bvh(result.bvh_path)
-    assert bvh.num_frames == 230
+    assert bvh.num_frames == result.motion.num_frames
     assert bvh.fps == pytest.approx(30.0, rel=1e-3)
     assert len(bvh.names) == len(result.motion.bone_names)
     assert np.all(np.isfinite(bvh.frames))
@@ -107,7 +113,7 @@ def test_preview_is_browser_playable(extraction):
         assert stream.codec_context.name == "h264"
         assert stream.codec_context.pix_fmt == "yuv420p"
         frames = sum(1 for _ in container.decode(stream))
-    assert frames == 230
+    assert frames == result.motion.num_frames
 
 
 def test_cli_extract_writes_outputs(demo_clip, tmp_path):

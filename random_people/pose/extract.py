@@ -27,6 +27,7 @@ from random_people.pose.filtering import filter_track
 from random_people.pose.fitting import FitConfig, FitResult, fit_motion
 from random_people.pose.landmarks import LandmarkTrack, detect_landmarks
 from random_people.pose.metrics import motion_quality
+from random_people.pose.tracking import keep_longest_person
 from random_people.pose.motion import (
     FLAG_HIGH_FIT_ERROR,
     FLAG_LOW_CONFIDENCE,
@@ -182,6 +183,8 @@ def extract_clip(
             f"(need at least {settings.min_detection_ratio:.0%}). Use a clip where one person is visible, "
             "full body if possible, and not too small in the frame."
         )
+    selection = keep_longest_person(track)
+    track = selection.track
     filtered = filter_track(track)
     timings["decode_and_detect"] = time.perf_counter() - stage
     stage = time.perf_counter()
@@ -196,6 +199,8 @@ def extract_clip(
         "fit_config": config.__dict__,
         "source_duration": info.duration,
         "trim": [start, end],
+        "person_switch_times": selection.switch_times,
+        "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
     motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
                           source_name=clip_path.name, label=label, meta=meta)
@@ -229,6 +234,8 @@ def extract_clip(
             path.unlink(missing_ok=True)
         raise
     summary = motion_quality(motion, raw_world=track.world, raw_image=track.image_xy)
+    summary["person_switches"] = len(selection.switch_times)
+    summary["kept_time_range"] = meta["kept_time_range"]
     summary["seconds"] = time.perf_counter() - started
     summary["timings"] = {key: round(value, 3) for key, value in timings.items()}
     summary["frames_per_second"] = motion.num_frames / summary["seconds"]
