@@ -50,9 +50,10 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"app.py did not serve {url} within {START_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture()
-def app_url(tmp_path):
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
     """Start app.py on a free port with its own data dir; stop it (only it) afterwards."""
+    tmp_path = tmp_path_factory.mktemp("app")
     port = _free_port()
     log = tmp_path / "app.log"
     env = {**os.environ, "RP_DATA_DIR": str(tmp_path / "data"), "RP_SERVER_NAME": "127.0.0.1",
@@ -74,6 +75,28 @@ def app_url(tmp_path):
             process.wait()
 
 
+@pytest.fixture()
+def page(app_url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app_url)
+            page.wait_for_selector("#extract-button", timeout=60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def _wait_for_preview(page) -> None:
+    page.wait_for_function(
+        """() => { const v = document.querySelector('#preview-video video');
+                   return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
+        timeout=EXTRACT_TIMEOUT_MS,
+    )
+
+
 def _media_src(page, selector: str) -> str:
     return page.eval_on_selector(selector, "el => el.currentSrc || el.src || el.getAttribute('src') || ''")
 
@@ -88,50 +111,51 @@ def _screenshot_whole_page(page, path: Path) -> None:
     page.screenshot(path=str(path))
 
 
-def test_extract_demo_clip_in_browser(app_url, demo_clip, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url)
-            page.wait_for_selector("#extract-button", timeout=60_000)
+def test_extract_demo_clip_in_browser(page, demo_clip, tmp_path):
+    from playwright.sync_api import expect
 
-            page.locator("#clip-input input[type=file]").set_input_files(str(demo_clip))
-            page.wait_for_selector("#clip-status :text('1768×994')", timeout=60_000)
-            page.locator("label:has-text('Action name') textarea, label:has-text('Action name') input").first.fill(
-                "walking")
-            page.click("#extract-button")
+    page.locator("#clip-input input[type=file]").set_input_files(str(demo_clip))
+    page.wait_for_selector("#clip-status :text('1768×994')", timeout=60_000)
+    page.locator("label:has-text('Action name') textarea, label:has-text('Action name') input").first.fill("walking")
+    page.click("#extract-button")
 
-            page.wait_for_function(
-                """() => { const v = document.querySelector('#preview-video video');
-                           return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
-                timeout=EXTRACT_TIMEOUT_MS,
-            )
-            npz = page.locator("#download-npz")
-            bvh = page.locator("#download-bvh")
-            sync_api.expect(npz).to_be_visible(timeout=30_000)
-            sync_api.expect(bvh).to_be_visible(timeout=30_000)
-            page.wait_for_selector("#body-mesh canvas", timeout=60_000)
-            page.wait_for_selector("#quality-plot .js-plotly-plot", timeout=60_000)
-            _screenshot_whole_page(page, tmp_path / "clip_tab.png")
-
-            summary = page.inner_text("#summary")
-            assert "Frames" in summary
-
-            preview = page.request.get(_media_src(page, "#preview-video video"))
-            assert preview.ok
-            body = preview.body()
-            assert body[4:8] == b"ftyp" and len(body) > 10_000
-
-            for button, suffix in ((npz, ".npz"), (bvh, ".bvh")):
-                with page.expect_download(timeout=30_000) as download_info:
-                    button.click()
-                download = download_info.value
-                assert download.suggested_filename.endswith(suffix)
-                saved = tmp_path / download.suggested_filename
-                download.save_as(saved)
-                assert saved.stat().st_size > 100
-        finally:
-            browser.close()
+    _wait_for_preview(page)
+    npz = page.locator("#download-npz")
+    bvh = page.locator("#download-bvh")
+    expect(npz).to_be_visible(timeout=30_000)
+    expect(bvh).to_be_visible(timeout=30_000)
+    page.wait_for_selector("#body-mesh canvas", timeout=60_000)
+    page.wait_for_selector("#quality-plot .js-plotly-plot", timeout=60_000)
+    _screenshot_whole_page(page, tmp_path / "clip_tab.png")
     print(f"screenshot: {tmp_path / 'clip_tab.png'}")
+
+    assert "Frames" in page.inner_text("#summary")
+
+    preview = page.request.get(_media_src(page, "#preview-video video"))
+    assert preview.ok
+    body = preview.body()
+    assert body[4:8] == b"ftyp" and len(body) > 10_000
+
+    for button, suffix in ((npz, ".npz"), (bvh, ".bvh")):
+        with page.expect_download(timeout=30_000) as download_info:
+            button.click()
+        download = download_info.value
+        assert download.suggested_filename.endswith(suffix)
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        assert saved.stat().st_size > 100
+
+
+def test_non_video_upload_is_refused_in_words(page, tmp_path):
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("this is a text file, not a video\n" * 20)
+    page.locator("#clip-input input[type=file]").set_input_files(str(bogus))
+    page.wait_for_selector("#clip-status :text('Cannot use this clip')", timeout=60_000)
+    assert "notes.mp4" in page.inner_text("#clip-status")
+
+
+def test_example_runs_with_one_click(page):
+    page.get_by_text("A person walking (7.7 s)").click()
+    _wait_for_preview(page)
+    assert "walking.mp4" in page.inner_text("#clip-status")
+    assert "Frames" in page.inner_text("#summary")
