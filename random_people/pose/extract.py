@@ -183,6 +183,7 @@ def extract_clip(
             f"(need at least {settings.min_detection_ratio:.0%}). Use a clip where one person is visible, "
             "full body if possible, and not too small in the frame."
         )
+    frames_processed = track.num_frames
     selection = keep_longest_person(track)
     track = selection.track
     filtered = filter_track(track)
@@ -238,7 +239,8 @@ def extract_clip(
     summary["kept_time_range"] = meta["kept_time_range"]
     summary["seconds"] = time.perf_counter() - started
     summary["timings"] = {key: round(value, 3) for key, value in timings.items()}
-    summary["frames_per_second"] = motion.num_frames / summary["seconds"]
+    summary["frames_processed"] = frames_processed
+    summary["frames_per_second"] = frames_processed / summary["seconds"]  # decoded + detected source frames
     report(1.0, "Done")
     logger.info("Extracted %d frames from %s in %.1f s", motion.num_frames, clip_path.name, summary["seconds"])
     return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary)
