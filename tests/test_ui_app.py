@@ -102,7 +102,14 @@ def test_summary_is_formatted_with_units_and_tolerates_unknown_keys():
 
 def test_summary_with_missing_keys_still_renders():
     text = clip_tab.format_summary({"frames": 10, "pa_mpjpe_mm": "n/a"})
-    assert "| Frames | 10 |" in text and "| 3D fit error (PA-MPJPE) | n/a |" in text
+    # Unknown shapes fall back to plain rows instead of breaking the tab.
+    assert "| frames | 10 |" in text and "| 3D fit error (PA-MPJPE) | n/a |" in text
+
+
+def test_summary_reports_the_kept_person():
+    text = clip_tab.format_summary({"person_switches": 2, "kept_time_range": [0.2, 5.6]})
+    assert "jumped between people 2×" in text and "0.20–5.60 s" in text
+    assert "one person throughout" in clip_tab.format_summary({"person_switches": 0, "kept_time_range": [0, 7.6]})
 
 
 def test_run_id_depends_on_clip_and_request(demo_clip, tmp_path):

@@ -113,25 +113,28 @@ def _flagged(no_detection: Any, low_confidence: Any, high_fit_error: Any) -> str
     return ", ".join(listed) if listed else "none"
 
 
+def _kept_person(switches: Any, kept: Any) -> str:
+    if not int(switches):
+        return "one person throughout"
+    return (f"the detector jumped between people {int(switches)}×; kept {float(kept[0]):.2f}–{float(kept[1]):.2f} s, "
+            "the longest stretch of one person (trim the clip to pick another)")
+
+
 # (label, summary keys, formatter of those keys' values), in display order.
 _SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
     ("Frames", ("frames", "fps"), lambda n, fps: f"{int(n)} at {float(fps):.3g} fps ({int(n) / float(fps):.1f} s)"),
-    ("Frames", ("frames",), lambda n: f"{int(n)}"),
+    ("Person", ("person_switches", "kept_time_range"), _kept_person),
     ("Person detected in", ("detected_ratio",), lambda v: f"{100 * float(v):.0f} % of frames"),
     ("2D fit error, median", ("median_error_2d_rel", "median_error_2d_px"),
      lambda rel, px: f"{100 * float(rel):.1f} % of the person's height ({float(px):.1f} px)"),
-    ("2D fit error, median", ("median_error_2d_px",), lambda px: f"{float(px):.1f} px"),
     ("3D fit error (PA-MPJPE)", ("pa_mpjpe_mm",), lambda mm: f"{float(mm):.0f} mm"),
     ("Jitter, fitted vs raw landmarks", ("jitter_fitted_mm", "jitter_raw_mm"),
      lambda fit, raw: f"{float(fit):.1f} mm vs {float(raw):.1f} mm per frame²"),
     ("Jitter in the image, fitted vs raw", ("jitter_fitted_px", "jitter_raw_px"),
      lambda fit, raw: f"{float(fit):.2f} px vs {float(raw):.2f} px per frame²"),
-    ("Jitter, fitted vs raw", ("jitter_fitted", "jitter_raw"),
-     lambda fit, raw: f"{float(fit):.3g} vs {float(raw):.3g}"),
     ("Flagged frames", ("frames_no_detection", "frames_low_confidence", "frames_high_fit_error"), _flagged),
-    ("Extraction time", ("seconds", "frames_per_second"),
-     lambda s, fps: f"{float(s):.0f} s ({float(fps):.1f} frames/s)"),
-    ("Extraction time", ("seconds",), lambda v: f"{float(v):.0f} s"),
+    ("Extraction time", ("seconds", "frames_processed", "frames_per_second"),
+     lambda s, n, fps: f"{float(s):.0f} s for {int(n)} frames ({float(fps):.1f} frames/s)"),
 )
 
 
