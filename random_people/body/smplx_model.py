@@ -31,7 +31,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from random_people.body.base import BodyModel, PosedBody, PreparedBody
+from random_people.body.base import BodyModel, KinematicTree, PosedBody, PreparedBody
 from random_people.body.keypoints import FIT_KEYPOINTS
 from random_people.errors import BodyModelError
 
@@ -170,7 +170,7 @@ class SMPLXBodyModel(BodyModel):
         self.bone_parents[0] = -1
         self.shape_names = [f"beta{i}" for i in range(int(self.layer.num_betas))]
         self.keypoint_names = [k for k in FIT_KEYPOINTS if k in KEYPOINT_SOURCES]
-        self._levels = _depth_levels(self.bone_parents)
+        self._tree = KinematicTree(self.bone_parents)
 
         # Keypoints come from two sources; remember where each lands in the output order.
         ids = smplx.vertex_ids.vertex_ids["smplx"]
@@ -304,7 +304,7 @@ class SMPLXBodyModel(BodyModel):
         """Joints by forward kinematics, vertex keypoints by skinning just those vertices."""
         self._check_pose_inputs(local_rotations, root_rotation, root_translation)
         rest = body.rest_joints
-        world_rot, joints = _level_fk(self._levels, rest, local_rotations, root_rotation, root_translation)
+        world_rot, joints = self._tree(rest, local_rotations, root_rotation, root_translation)
         T = local_rotations.shape[0]
         extras = body.extras
         # Pose-corrective blend shapes, as smplx.lbs: features are (R - I) of every non-root joint.
@@ -354,40 +354,3 @@ class SMPLXBodyModel(BodyModel):
                 f"root_rotation/root_translation must be [{T}, 3, 3]/[{T}, 3], got "
                 f"{tuple(root_rotation.shape)}/{tuple(root_translation.shape)}"
             )
-
-
-def _depth_levels(parents: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Bones grouped by tree depth, as (bone ids, parent ids), root excluded."""
-    depth = [0] * len(parents)
-    for bone in range(1, len(parents)):
-        depth[bone] = depth[parents[bone]] + 1
-    levels = []
-    for level in range(1, max(depth) + 1):
-        bones = [b for b in range(len(parents)) if depth[b] == level]
-        levels.append((torch.tensor(bones), torch.tensor([parents[b] for b in bones])))
-    return levels
-
-
-def _level_fk(
-    levels: list[tuple[torch.Tensor, torch.Tensor]],
-    rest_joints: torch.Tensor,  # [B, 3]
-    local_rotations: torch.Tensor,  # [T, B, 3, 3]
-    root_rotation: torch.Tensor,  # [T, 3, 3]
-    root_translation: torch.Tensor,  # [T, 3]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``base.forward_kinematics`` with one batched product per tree level (SMPL-X has 10).
-
-    Out-of-place ``index_copy`` keeps the whole thing differentiable.
-    """
-    T, B = local_rotations.shape[:2]
-    world_rot = torch.zeros(T, B, 3, 3, dtype=local_rotations.dtype, device=local_rotations.device)
-    world_pos = torch.zeros(T, B, 3, dtype=local_rotations.dtype, device=local_rotations.device)
-    root = torch.zeros(1, dtype=torch.long)
-    world_rot = world_rot.index_copy(1, root, root_rotation[:, None].to(world_rot.dtype))
-    world_pos = world_pos.index_copy(1, root, root_translation[:, None].to(world_pos.dtype))
-    for bones, parents in levels:
-        parent_rot = world_rot[:, parents]
-        offsets = (rest_joints[bones] - rest_joints[parents])[None, :, :, None]
-        world_rot = world_rot.index_copy(1, bones, parent_rot @ local_rotations[:, bones])
-        world_pos = world_pos.index_copy(1, bones, world_pos[:, parents] + (parent_rot @ offsets)[..., 0])
-    return world_rot, world_pos
