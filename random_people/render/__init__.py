@@ -1,0 +1,1 @@
+"""Rendering: cameras, Gaussian rasterizer backends (gsplat on CUDA, ours on CPU), compositing, labels."""
