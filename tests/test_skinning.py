@@ -8,7 +8,13 @@ import pytest
 import roma
 import torch
 
-from random_people.render.skinning import rigid_transform, skin_gaussians
+from random_people.render.skinning import (
+    nearest_rotation,
+    quat_multiply_wxyz,
+    rigid_transform,
+    rotmat_to_quat_wxyz,
+    skin_gaussians,
+)
 from random_people.render.types import Gaussians
 
 
@@ -116,3 +122,18 @@ def test_uniform_scale_scales_gaussians():
     moved = rigid_transform(g, T)
     torch.testing.assert_close(moved.scales, g.scales * 0.01)
     torch.testing.assert_close(moved.means, g.means @ T[:3, :3].T + T[:3, 3])
+
+
+def test_rotation_helpers_match_roma():
+    rotations = roma.random_rotmat(1000, dtype=torch.float64)
+    rotations[0] = torch.eye(3, dtype=torch.float64)
+    rotations[1] = roma.rotvec_to_rotmat(torch.tensor([math.pi, 0, 0], dtype=torch.float64))  # w = 0
+    q = rotmat_to_quat_wxyz(rotations)
+    torch.testing.assert_close(roma.unitquat_to_rotmat(q.roll(-1, dims=-1)), rotations)
+    torch.testing.assert_close(q[0], torch.tensor([1.0, 0, 0, 0], dtype=torch.float64))
+    p = torch.randn(50, 4, dtype=torch.float64)
+    r = torch.randn(50, 4, dtype=torch.float64)
+    expected = roma.quat_product(p.roll(-1, dims=-1), r.roll(-1, dims=-1)).roll(1, dims=-1)
+    torch.testing.assert_close(quat_multiply_wxyz(p, r), expected)
+    matrices = torch.randn(200, 3, 3, dtype=torch.float64)  # half of them reflections
+    torch.testing.assert_close(nearest_rotation(matrices), roma.special_procrustes(matrices))
