@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 from tqdm import tqdm
 
@@ -16,6 +18,18 @@ from random_people.settings import load_settings
 logger = logging.getLogger("random_people")
 
 
+@contextlib.contextmanager
+def _progress_bar(desc: str, quiet: bool) -> Iterator[Callable[[float, str], None]]:
+    """A tqdm bar driven by the library's ``progress(fraction, message)`` callbacks."""
+    with tqdm(total=100, desc=desc, unit="%", disable=quiet, bar_format="{l_bar}{bar}| {desc}") as bar:
+        def progress(fraction: float, message: str) -> None:
+            bar.n = int(fraction * 100)
+            bar.set_description(message[:60])
+            bar.refresh()
+
+        yield progress
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     from random_people.pose.extract import extract_clip
 
@@ -23,12 +37,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if output.suffix != ".npz":
         raise RandomPeopleError(f"--output must end in .npz (got {output.name}); the .bvh and preview are written beside it.")
     settings = load_settings(body_model=args.body_model)
-    with tqdm(total=100, desc="extract", unit="%", disable=args.quiet, bar_format="{l_bar}{bar}| {desc}") as bar:
-        def progress(fraction: float, message: str) -> None:
-            bar.n = int(fraction * 100)
-            bar.set_description(message[:60])
-            bar.refresh()
-
+    with _progress_bar("extract", args.quiet) as progress:
         result = extract_clip(
             args.clip, output.parent, label=args.label, start=args.start, end=args.end, name=output.stem,
             settings=settings, progress=progress, make_preview=not args.no_preview,
@@ -38,6 +47,23 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if result.preview_path:
         print(f"preview: {result.preview_path}")
     print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.summary.items()}, indent=2))
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from random_people.render.scene_file import parse_size, render_scene_file
+
+    with _progress_bar("render", args.quiet) as progress:
+        result = render_scene_file(
+            args.gaussians, args.output, transforms_path=args.transforms, camera=args.camera, seed=args.seed,
+            background=args.background, size=parse_size(args.size) if args.size else None, fps=args.fps,
+            frames=args.frames, backend=args.backend, shadow=args.shadow, harmonize=args.harmonize,
+            degrade=args.degrade, progress=progress,
+        )
+    print(f"video:  {result.video_path}")
+    print(f"mask:   {result.mask_path}")
+    print(f"labels: {result.labels_path}")
+    print(f"{result.frames} frames in {result.seconds:.1f} s ({result.seconds / result.frames:.2f} s/frame)")
     return 0
 
 
@@ -63,6 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--no-preview", action="store_true", help="skip the overlay preview video")
     extract.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     extract.set_defaults(handler=_cmd_extract)
+
+    render = sub.add_parser(
+        "render", help="render a 3DGS .ply (optionally animated) to an mp4 with mask and labels",
+        description="Render Gaussians to <out>.mp4, <out>_mask.mp4 and <out>_labels.npz. The --transforms "
+                    ".npz format and the camera specs are documented in random_people/render/scene_file.py.",
+    )
+    render.add_argument("--gaussians", required=True, help="3D Gaussian Splatting .ply file")
+    render.add_argument("--transforms", default=None,
+                        help="per-frame motion .npz (bone_transforms+bone_indices+bone_weights, or object_to_world; "
+                             "optional keypoints_world/keypoint_names, camera_K/world_to_camera/image_size, fps, up)")
+    render.add_argument("--camera", default="auto",
+                        help="auto | source | front | random | orbit:AZ,EL,DIST[,FOV] | look-at:EX,EY,EZ[:TX,TY,TZ[:FOV]] "
+                             "(default auto: the source camera if the transforms file has one, else front)")
+    render.add_argument("--seed", type=int, default=0, help="seed for the random camera and the compositor")
+    render.add_argument("--background", default="#808080", help="shipped background name, image/video path or #rrggbb")
+    render.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the source camera's size, else 512x512)")
+    render.add_argument("--fps", type=float, default=None, help="frame rate (default: the transforms file's, else 30)")
+    render.add_argument("--frames", type=int, default=None,
+                        help="number of frames (static cloud: default 1; with --transforms: the first N)")
+    render.add_argument("--backend", default="auto", help="rasterizer backend (auto, cpu, gsplat)")
+    render.add_argument("--shadow", action="store_true", help="contact shadow under the feet keypoints")
+    render.add_argument("--harmonize", type=float, default=0.0, help="0..1: match the person's colours to the background")
+    render.add_argument("--degrade", action="store_true", help="camera-like edge blur, noise and JPEG artefacts")
+    render.add_argument("-o", "--output", required=True, help="video to write (.mp4); mask and labels go beside it")
+    render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    render.set_defaults(handler=_cmd_render)
 
     app = sub.add_parser("app", help="start the web app")
     app.add_argument("--host", default=None)
