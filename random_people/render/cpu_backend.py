@@ -21,13 +21,15 @@ bounding box, ``isect_tiles``, ``rasterize_to_pixels_3dgs_fwd_kernel``):
    Output ``sum(alpha_i T_i f_i)`` for every channel (RGB, camera z, labels), ``alpha = 1 - T``,
    RGB ``+ T * background``, expected depth ``= sum(alpha_i T_i z_i) / alpha``.
 
-Why Numba and this loop order: measured on 2 cores (see ``benchmarks/render.py``), a vectorised
-PyTorch per-tile rasterizer spends its time materialising [Gaussians x 256] alpha matrices for
-layers that early termination would never reach. The compiled loop instead walks each tile's
-depth-sorted list once, evaluates a Gaussian only on the pixels of its bounding box (the box
-holds every pixel where alpha >= 1/255, so skipping the rest of the tile changes nothing), and
-leaves the tile as soon as all of its pixels are opaque. Tiles are handed to threads in chunks
-of one so a few dense tiles on the body do not leave a core idle.
+Why Numba and this loop order: measured on 2 cores (``benchmarks/render.py``), a vectorised
+PyTorch per-tile rasterizer spends its time building [Gaussians x 256] alpha matrices for layers
+early termination would never reach (20-45x slower at 100k-300k). The compiled loop walks each
+tile's depth-sorted list once, evaluates a Gaussian only on the pixels of its bounding box (the
+box holds every pixel where alpha >= 1/255, so the rest of the tile could not change), skips
+finished pixels with a per-row bit mask, skips ``exp`` where ``sigma`` is past the cut-off,
+and leaves the tile once all its pixels are opaque. Per-Gaussian data is gathered in depth
+order first so a tile's reads move forward through memory. Tiles are dealt to the threads
+round-robin (:func:`_tile_order`) so a person filling one half of the frame keeps both cores busy.
 
 Compilation is cached on disk (``cache=True``); when no cache directory is writable the kernels
 are compiled in memory each process instead (slower first frame, same result).
@@ -35,6 +37,7 @@ are compiled in memory each process instead (slower first frame, same result).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -400,12 +403,13 @@ def _gather_sorted(order, params, boxes, tile_rects, colors, depths, labels):  #
 
 
 @_jit(parallel=True, fastmath=False)
-def _blend_tiles(offsets, ids, params, boxes, features, background, tile_size, tiles_x, width, height,
-                 out_rgb, out_alpha, out_depth, out_labels):  # pragma: no cover - compiled
+def _blend_tiles(offsets, ids, params, boxes, features, background, tile_order, tile_size, tiles_x, width,
+                 height, out_rgb, out_alpha, out_depth, out_labels):  # pragma: no cover - compiled
     """Front-to-back compositing of each tile's Gaussians with gsplat's per-pixel rules.
 
     Inputs in depth order (from :func:`_gather_sorted`): params [M, 7], boxes [M, 4], features
-    [M, 4 + C] (r, g, b, z, labels; C may be 0); ids index them. background [3]. Writes out_rgb
+    [M, 4 + C] (r, g, b, z, labels; C may be 0); ids index them. background [3]. tile_order
+    [n_tiles] is the order tiles are handed to prange (see :func:`_tile_order`). Writes out_rgb
     [H, W, 3] (over the background), out_alpha [H, W], out_depth [H, W] (expected depth),
     out_labels [H, W, C] (over 0).
     """
@@ -417,20 +421,24 @@ def _blend_tiles(offsets, ids, params, boxes, features, background, tile_size, t
     t_min = np.float32(TRANSMITTANCE_MIN)
     one = np.float32(1.0)
     half = np.float32(0.5)
-    for tile in prange(n_tiles):
+    for i in prange(n_tiles):
+        tile = tile_order[i]
         tx0 = (tile % tiles_x) * tile_size
         ty0 = (tile // tiles_x) * tile_size
         tx1 = min(tx0 + tile_size, width)
         ty1 = min(ty0 + tile_size, height)
+        # Per pixel of the tile (index row * tile_size + column), one array per channel.
         T = np.ones(block, np.float32)
-        done = np.zeros(block, np.bool_)
-        acc = np.zeros((block, 4), np.float32)  # r, g, b, z
-        acc_labels = np.zeros((block, n_labels), np.float32)
-        # Pixels still accumulating, per tile row and in the whole tile: finished rows are
-        # skipped without touching their pixels, a finished tile stops reading its list.
-        row_active = np.zeros(tile_size, np.int32)
+        acc_r = np.zeros(block, np.float32)
+        acc_g = np.zeros(block, np.float32)
+        acc_b = np.zeros(block, np.float32)
+        acc_z = np.zeros(block, np.float32)
+        acc_labels = np.zeros((n_labels, block), np.float32)
+        # Bit i of live[r]: pixel (tx0 + i, ty0 + r) is still accumulating. A Gaussian whose
+        # box covers only finished pixels of a row costs one AND; a finished tile stops reading.
+        live = np.zeros(tile_size, np.int64)
         for r in range(ty1 - ty0):
-            row_active[r] = tx1 - tx0
+            live[r] = (np.int64(1) << (tx1 - tx0)) - 1
         active = (tx1 - tx0) * (ty1 - ty0)
         for k in range(offsets[tile], offsets[tile + 1]):
             g = ids[k]
@@ -440,22 +448,29 @@ def _blend_tiles(offsets, ids, params, boxes, features, background, tile_size, t
             y1 = min(ty1, boxes[g, 3])
             if x0 >= x1 or y0 >= y1:
                 continue
+            span = ((np.int64(1) << (x1 - x0)) - 1) << (x0 - tx0)
             mx = params[g, 0]
             my = params[g, 1]
             ca = params[g, 2]
             cb = params[g, 3]
             cc = params[g, 4]
             opacity = params[g, 5]
+            # sigma above this means alpha < 1/255 (see _project_kernel): skip exp() there.
             sigma_cut = params[g, 6]
+            fr = features[g, 0]
+            fg = features[g, 1]
+            fb = features[g, 2]
+            fz = features[g, 3]
             for py in range(y0, y1):
                 r = py - ty0
-                if row_active[r] == 0:
+                row_live = live[r] & span
+                if row_live == 0:
                     continue
                 dy = my - (np.float32(py) + half)
                 row = r * tile_size - tx0
                 for px in range(x0, x1):
-                    p = row + px
-                    if done[p]:
+                    bit = np.int64(1) << (px - tx0)
+                    if (row_live & bit) == 0:
                         continue
                     dx = mx - (np.float32(px) + half)
                     sigma = half * (ca * dx * dx + cc * dy * dy) + cb * dx * dy
@@ -464,20 +479,20 @@ def _blend_tiles(offsets, ids, params, boxes, features, background, tile_size, t
                     alpha = min(alpha_max, opacity * np.float32(math.exp(-sigma)))
                     if alpha < alpha_min:
                         continue
+                    p = row + px
                     t_here = T[p]
                     t_next = t_here * (one - alpha)
                     if t_next <= t_min:  # gsplat: the pixel is done, without this Gaussian
-                        done[p] = True
-                        row_active[r] -= 1
+                        live[r] &= ~bit
                         active -= 1
                         continue
                     w = alpha * t_here
-                    acc[p, 0] += features[g, 0] * w
-                    acc[p, 1] += features[g, 1] * w
-                    acc[p, 2] += features[g, 2] * w
-                    acc[p, 3] += features[g, 3] * w
+                    acc_r[p] += fr * w
+                    acc_g[p] += fg * w
+                    acc_b[p] += fb * w
+                    acc_z[p] += fz * w
                     for ch in range(n_labels):
-                        acc_labels[p, ch] += features[g, 4 + ch] * w
+                        acc_labels[ch, p] += features[g, 4 + ch] * w
                     T[p] = t_next
             if active == 0:
                 break
@@ -487,12 +502,27 @@ def _blend_tiles(offsets, ids, params, boxes, features, background, tile_size, t
                 t_final = T[p]
                 alpha = one - t_final
                 out_alpha[py, px] = alpha
-                for ch in range(3):
-                    out_rgb[py, px, ch] = acc[p, ch] + t_final * background[ch]
+                out_rgb[py, px, 0] = acc_r[p] + t_final * background[0]
+                out_rgb[py, px, 1] = acc_g[p] + t_final * background[1]
+                out_rgb[py, px, 2] = acc_b[p] + t_final * background[2]
                 # gsplat "ED": accumulated z over alpha clamped at 1e-10 (0 where empty).
-                out_depth[py, px] = acc[p, 3] / max(alpha, np.float32(1e-10))
+                out_depth[py, px] = acc_z[p] / max(alpha, np.float32(1e-10))
                 for ch in range(n_labels):
-                    out_labels[py, px, ch] = acc_labels[p, ch]
+                    out_labels[py, px, ch] = acc_labels[ch, p]
+
+
+@functools.lru_cache(maxsize=16)
+def _tile_order(n_tiles: int, n_threads: int) -> np.ndarray:
+    """Tiles dealt round-robin: thread t's share of prange is tiles t, t + T, t + 2T, ...
+
+    Numba's prange gives each thread one contiguous run of iterations (its ``parallel_chunksize``
+    did not change that here, measured), and tile costs are spatially clustered: a person in the
+    lower half of the frame would leave the thread holding the upper half idle. Interleaved
+    tiles give every thread a similar mix of empty and busy tiles.
+    """
+    order = np.concatenate([np.arange(t, n_tiles, n_threads) for t in range(n_threads)]).astype(np.int64)
+    order.flags.writeable = False
+    return order
 
 
 # ----------------------------------------------------------------------------------------------
@@ -542,14 +572,10 @@ def render_cpu(
     out_alpha = np.empty((height, width), np.float32)
     out_depth = np.empty((height, width), np.float32)
     out_labels = np.empty((height, width, n_labels), np.float32)
-    # Tiles differ wildly in cost (empty background vs. the torso): hand them to the threads
-    # one at a time instead of in equal contiguous runs. (Set here, not inside the kernel: a
-    # ``with`` block in a jitted function cannot be cached.)
-    with numba.parallel_chunksize(1):
-        _blend_tiles(
-            offsets, ids, params, boxes, features, bg, TILE_SIZE, tiles_x, width, height, out_rgb, out_alpha,
-            out_depth, out_labels,
-        )
+    _blend_tiles(
+        offsets, ids, params, boxes, features, bg, _tile_order(tiles_x * tiles_y, numba.get_num_threads()),
+        TILE_SIZE, tiles_x, width, height, out_rgb, out_alpha, out_depth, out_labels,
+    )
     marks.append(clock())
     if stage_times is not None:
         for name, start, end in zip(("project", "sort", "gather", "bin", "blend"), marks, marks[1:]):
