@@ -412,3 +412,15 @@ def test_numba_kernels_fall_back_when_they_cannot_be_cached():
     exec("def double(x):\n    return 2 * x\n", namespace)  # no file: numba has no cache locator
     double = cpu_backend._jit()(namespace["double"])
     assert double(21) == 42
+
+
+def test_huge_and_near_plane_gaussians_do_not_overflow():
+    """Radii far beyond int32 range (a 100000 km Gaussian) and a Gaussian just past the near plane."""
+    camera = make_camera()
+    gs = random_gaussians(20, 6, camera)
+    gs.scales[0] = 1e8  # radius ~6e9 px
+    gs.means[1] = world_from_camera(camera, torch.tensor([[0.05, 0.0, 0.0101]]))[0]
+    gs.scales[1] = 0.5
+    out = rasterize(gs, camera, BACKGROUND, backend="cpu")
+    assert bool(torch.isfinite(out.rgb).all()) and float(out.alpha.min()) > 0.5
+    assert_matches_reference(gs, camera)

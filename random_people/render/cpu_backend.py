@@ -180,8 +180,10 @@ def _project_kernel(
         my = fy * y * rz + cy
         if mx + rx <= 0.0 or mx - rx >= width or my + ry <= 0.0 or my - ry >= height:
             continue
-        radii[i, 0] = np.int32(rx)
-        radii[i, 1] = np.int32(ry)
+        # Integer conversions below clamp first: a huge Gaussian (or one almost at the near
+        # plane) has radii far beyond int range, which a bare cast would wrap.
+        radii[i, 0] = np.int32(min(rx, 1e9))
+        radii[i, 1] = np.int32(min(ry, 1e9))
         means2d[i, 0] = mx
         means2d[i, 1] = my
         conics[i, 0] = c / det
@@ -202,16 +204,16 @@ def _project_kernel(
         # sqrt(2 ln(255 o) cov_xx), never more than the radius).
         hx = min(math.sqrt(2.0 * log_o * a), rx) + slack
         hy = min(math.sqrt(2.0 * log_o * c), ry) + slack
-        boxes[i, 0] = max(0, int(math.ceil(mx - hx - 0.5)))
-        boxes[i, 1] = min(int(width), int(math.floor(mx + hx - 0.5)) + 1)
-        boxes[i, 2] = max(0, int(math.ceil(my - hy - 0.5)))
-        boxes[i, 3] = min(int(height), int(math.floor(my + hy - 0.5)) + 1)
+        boxes[i, 0] = int(min(max(math.ceil(mx - hx - 0.5), 0.0), width))
+        boxes[i, 1] = int(min(max(math.floor(mx + hx - 0.5) + 1.0, 0.0), width))
+        boxes[i, 2] = int(min(max(math.ceil(my - hy - 0.5), 0.0), height))
+        boxes[i, 3] = int(min(max(math.floor(my + hy - 0.5) + 1.0, 0.0), height))
         # Tiles exactly as gsplat's isect_tiles (a float32 rounding difference on a tile border
         # can only add or drop a tile the Gaussian does not reach).
-        tile_rects[i, 0] = min(max(0, int(math.floor((mx - rx) / tile_size))), tiles_x)
-        tile_rects[i, 1] = min(max(0, int(math.ceil((mx + rx) / tile_size))), tiles_x)
-        tile_rects[i, 2] = min(max(0, int(math.floor((my - ry) / tile_size))), tiles_y)
-        tile_rects[i, 3] = min(max(0, int(math.ceil((my + ry) / tile_size))), tiles_y)
+        tile_rects[i, 0] = int(min(max(math.floor((mx - rx) / tile_size), 0.0), tiles_x))
+        tile_rects[i, 1] = int(min(max(math.ceil((mx + rx) / tile_size), 0.0), tiles_x))
+        tile_rects[i, 2] = int(min(max(math.floor((my - ry) / tile_size), 0.0), tiles_y))
+        tile_rects[i, 3] = int(min(max(math.ceil((my + ry) / tile_size), 0.0), tiles_y))
 
 
 class _Projection:
