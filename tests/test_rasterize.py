@@ -43,7 +43,8 @@ def world_from_camera(camera: Camera, points_cam: torch.Tensor) -> torch.Tensor:
 def random_gaussians(n: int, seed: int, camera: Camera, depth: float = 3.0, spread: float = 0.6,
                      labels: int = 2) -> Gaussians:
     g = torch.Generator().manual_seed(seed)
-    points_cam = torch.randn(n, 3, generator=g) * torch.tensor([spread, spread * 0.8, 0.5]) + torch.tensor([0, 0, depth])
+    points_cam = torch.randn(n, 3, generator=g) * torch.tensor([spread, spread * 0.8, 0.5])
+    points_cam[:, 2] += depth
     return Gaussians(
         means=world_from_camera(camera, points_cam),
         quats=torch.randn(n, 4, generator=g),
@@ -324,8 +325,8 @@ def _bad_inputs():
         ("K NaN", "camera.K", cam_field("K", set_at((0, 2), float("nan")))),
         ("pose scaled", "camera.world_to_camera", cam_field("world_to_camera", lambda t: t * torch.tensor(
             [[2.0], [2.0], [2.0], [1.0]]))),
-        ("pose mirrored", "camera.world_to_camera", cam_field("world_to_camera", set_at((0, slice(0, 3)),
-                                                                                         torch.tensor([-0.9801, 0.0, -0.1987])))),
+        ("pose mirrored", "camera.world_to_camera",  # first row negated: det -1
+         cam_field("world_to_camera", set_at((0, slice(0, 3)), torch.tensor([-0.9801, 0.0, -0.1987])))),
         ("pose last row", "camera.world_to_camera", cam_field("world_to_camera", set_at((3, 0), 0.5))),
         ("pose inf", "camera.world_to_camera", cam_field("world_to_camera", set_at((0, 3), float("inf")))),
         ("near zero", "camera.near", cam_field("near", lambda v: 0.0)),

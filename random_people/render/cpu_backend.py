@@ -166,9 +166,9 @@ def _project_kernel(
         if det <= 0.0:
             continue
         opacity = np.float64(opacities[i])
-        extend = 3.33
+        extend = MAX_EXTEND
         if use_opacities:
-            if opacity < 1.0 / 255.0:
+            if opacity < ALPHA_THRESHOLD:
                 continue
             # Opacity-aware box: beyond this many sigmas alpha < 1/255.
             extend = min(extend, math.sqrt(2.0 * math.log(opacity * 255.0)))
