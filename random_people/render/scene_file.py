@@ -83,6 +83,9 @@ _MIN_OPACITY_FOR_EXTENT = 0.05
 _EXTENT_PERCENTILE = 99.0
 _EXTENT_SAMPLE_FRAMES = 12
 _FIT_MARGIN = 1.15
+# "front": azimuth 0, level, no jitter; the distance is raised until the whole subject fits.
+_FRONT = CameraSampler(azimuth_deg=(0.0, 0.0), elevation_deg=(0.0, 0.0), distance_m=(1e-3, 1e-3),
+                       horizontal_fov_deg=(DEFAULT_FOV, DEFAULT_FOV), jitter_deg=0.0, fit_margin=_FIT_MARGIN)
 
 _KNOWN_KEYS = {
     "version", "bone_transforms", "bone_indices", "bone_weights", "object_to_world", "keypoints_world",
@@ -312,12 +315,6 @@ def _reference_eye(centre: np.ndarray, up: np.ndarray) -> np.ndarray:
     raise SceneFileError("Cannot place an orbit camera: the up vector is degenerate.")  # pragma: no cover
 
 
-def _fit_distance(radius: float, fov_deg: float, width: int, height: int) -> float:
-    half_h = math.radians(fov_deg) / 2.0
-    half_v = math.atan(math.tan(half_h) * height / width)
-    return _FIT_MARGIN * radius / math.sin(min(half_h, half_v))
-
-
 def scene_cameras(
     spec: str,
     canonical: Gaussians,
@@ -348,11 +345,8 @@ def scene_cameras(
     centre, radius = subject_extent(canonical, transforms)
     reference = _reference_eye(centre, up)
     if kind in ("front", "random", "orbit"):
-        if kind == "front":
-            fov = DEFAULT_FOV
-            pose = OrbitPose(0.0, 0.0, _fit_distance(radius, fov, width, height), fov)
-        elif kind == "random":
-            sampler = CameraSampler(fit_margin=_FIT_MARGIN)
+        if kind in ("front", "random"):
+            sampler = _FRONT if kind == "front" else CameraSampler(fit_margin=_FIT_MARGIN)
             pose = sampler.sample_pose(np.random.default_rng(seed), width, height, subject_radius=radius)
         else:
             values = _floats(rest, (3, 4), "orbit:AZ,EL,DIST[,FOV]", spec)
