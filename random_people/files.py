@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -45,3 +47,19 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_npz(path: str | os.PathLike[str], error: type[Exception], what: str) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` (no pickles), with a missing or unreadable file raised as ``error``.
+
+    ``what`` names the kind of file in the message ("Motion", "labels", ...), so users learn
+    which input was wrong rather than seeing a zipfile traceback.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise error(f"{what} file not found: {path}") from None
+    except Exception as exc:  # zipfile / numpy errors: not an npz at all
+        raise error(f"{path} is not a readable {what} .npz file ({exc}).") from exc

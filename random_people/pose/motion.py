@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from random_people.errors import MotionFileError
-from random_people.files import atomic_output
+from random_people.files import atomic_output, read_npz
 
 MOTION_FORMAT_VERSION = 1
 
@@ -141,13 +141,7 @@ def save_motion(motion: Motion, path: str | Path) -> Path:
 def load_motion(path: str | Path) -> Motion:
     """Read a Motion file written by :func:`save_motion`, checking its version and shapes."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            stored = {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise MotionFileError(f"Motion file not found: {path}") from None
-    except Exception as exc:  # zipfile/np errors: not an npz at all
-        raise MotionFileError(f"{path} is not a readable Motion .npz file ({exc}).") from exc
+    stored = read_npz(path, MotionFileError, "Motion")
     version = int(stored.get("version", -1))
     if version != MOTION_FORMAT_VERSION:
         raise MotionFileError(

@@ -55,7 +55,7 @@ import torch
 
 from random_people.body.keypoints import COCO17
 from random_people.errors import InvalidInputError
-from random_people.files import atomic_output
+from random_people.files import atomic_output, read_npz
 from random_people.render.cameras import project_points
 from random_people.render.types import Camera, RenderOutput
 
@@ -310,13 +310,7 @@ def save_labels(clip_labels: ClipLabels, path: PathLike) -> Path:
 def load_labels(path: PathLike) -> ClipLabels:
     """Read a labels file written by :func:`save_labels` / :class:`LabelsWriter`, checking its version."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            stored = {key: data[key] for key in data.files}
-    except FileNotFoundError:
-        raise LabelsFileError(f"Labels file not found: {path}") from None
-    except Exception as exc:
-        raise LabelsFileError(f"{path} is not a readable labels .npz file ({exc}).") from exc
+    stored = read_npz(path, LabelsFileError, "labels")
     version = int(stored["version"]) if "version" in stored else -1
     if version != LABELS_FORMAT_VERSION:
         raise LabelsFileError(

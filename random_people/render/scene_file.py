@@ -52,6 +52,7 @@ import numpy as np
 import torch
 
 from random_people.errors import InvalidInputError
+from random_people.files import read_npz
 from random_people.render.backgrounds import load_background
 from random_people.render.cameras import (
     CameraSampler,
@@ -171,13 +172,7 @@ def load_scene_transforms(path: PathLike, num_gaussians: int) -> SceneTransforms
     non-finite, inconsistent in frame count, or of another format version.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            data = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise SceneFileError(f"Transforms file not found: {path}.") from None
-    except Exception as exc:
-        raise SceneFileError(f"{path.name} is not a readable .npz transforms file ({exc}).") from exc
+    data = read_npz(path, SceneFileError, "transforms")
     unknown = sorted(set(data) - _KNOWN_KEYS)
     if unknown:
         logger.warning("%s: ignoring unknown arrays %s", path.name, unknown)
