@@ -85,12 +85,12 @@ def _jit(**options):
 def _project_kernel(
     means, quats, scales, opacities, use_opacities, viewmat, fx, fy, cx, cy, width, height, eps2d, near, far,
     tile_size, tiles_x, tiles_y, slack,
-    radii, means2d, depths, conics, params, boxes, tile_rects,
+    radii, depths, params, boxes, tile_rects,
 ):  # pragma: no cover - compiled
     """gsplat's projection for every Gaussian, plus what the blending kernel needs per Gaussian.
 
-    Outputs (index = Gaussian): radii [N, 2] int32 (0 = culled), means2d [N, 2], depths [N],
-    conics [N, 3]; params [N, 7] = mean x, mean y, conic a, b, c, opacity, sigma cut-off;
+    Outputs (index = Gaussian): radii [N, 2] int32 (0 = culled), depths [N]; params [N, 7] =
+    mean x, mean y, conic a, b, c (0 where culled), opacity, sigma cut-off;
     boxes [N, 4] = pixel box x0, x1, y0, y1 (half-open) holding every pixel whose centre can get
     alpha >= 1/255; tile_rects [N, 4] = tile box x0, x1, y0, y1 (half-open) as gsplat's
     isect_tiles computes it from the radii.
@@ -106,8 +106,12 @@ def _project_kernel(
     r10, r11, r12, t1 = viewmat[1, 0], viewmat[1, 1], viewmat[1, 2], viewmat[1, 3]
     r20, r21, r22, t2 = viewmat[2, 0], viewmat[2, 1], viewmat[2, 2], viewmat[2, 3]
     for i in prange(n):
+        # Culled until proven visible. Only radii, depths and the projected mean and conic are
+        # defined for culled Gaussians; the rest is read only for visible ones.
         radii[i, 0] = 0
         radii[i, 1] = 0
+        for j in range(5):
+            params[i, j] = 0.0
         px, py, pz = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
         x = r00 * px + r01 * py + r02 * pz + t0
         y = r10 * px + r11 * py + r12 * pz + t1
@@ -184,17 +188,11 @@ def _project_kernel(
         # plane) has radii far beyond int range, which a bare cast would wrap.
         radii[i, 0] = np.int32(min(rx, 1e9))
         radii[i, 1] = np.int32(min(ry, 1e9))
-        means2d[i, 0] = mx
-        means2d[i, 1] = my
-        conics[i, 0] = c / det
-        conics[i, 1] = -b / det
-        conics[i, 2] = a / det
-        # What the blending kernel reads.
-        params[i, 0] = means2d[i, 0]
-        params[i, 1] = means2d[i, 1]
-        params[i, 2] = conics[i, 0]
-        params[i, 3] = conics[i, 1]
-        params[i, 4] = conics[i, 2]
+        params[i, 0] = mx
+        params[i, 1] = my
+        params[i, 2] = c / det
+        params[i, 3] = -b / det
+        params[i, 4] = a / det
         params[i, 5] = opacities[i]
         # sigma above ln(255 opacity) means alpha < 1/255: the kernel skips exp() there (the
         # margin keeps every pixel near the edge for the exact test).
@@ -220,13 +218,13 @@ class _Projection:
     """Per-Gaussian results of :func:`_project_kernel` (numpy arrays, index = Gaussian)."""
 
     def __init__(self, n: int) -> None:
-        self.radii = np.zeros((n, 2), np.int32)
-        self.means2d = np.zeros((n, 2), np.float32)
-        self.depths = np.zeros(n, np.float32)
-        self.conics = np.zeros((n, 3), np.float32)
-        self.params = np.zeros((n, 7), np.float32)
-        self.boxes = np.zeros((n, 4), np.int32)
-        self.tile_rects = np.zeros((n, 4), np.int32)
+        # np.empty, not zeros: the kernel writes what is read, and zeroing ~90 bytes per
+        # Gaussian every frame costs milliseconds of memory bandwidth at 300k.
+        self.radii = np.empty((n, 2), np.int32)
+        self.depths = np.empty(n, np.float32)
+        self.params = np.empty((n, 7), np.float32)
+        self.boxes = np.empty((n, 4), np.int32)
+        self.tile_rects = np.empty((n, 4), np.int32)
 
 
 def _as_numpy(tensor: torch.Tensor, dtype: type) -> np.ndarray:
@@ -261,7 +259,7 @@ def _project(
         use_opacities, _as_numpy(viewmat, np.float64), float(k[0, 0]), float(k[1, 1]), float(k[0, 2]),
         float(k[1, 2]), float(width), float(height), float(eps2d), float(near_plane), float(far_plane),
         TILE_SIZE, tiles_x, tiles_y, _SLACK,
-        out.radii, out.means2d, out.depths, out.conics, out.params, out.boxes, out.tile_rects,
+        out.radii, out.depths, out.params, out.boxes, out.tile_rects,
     )
     return out
 
@@ -293,8 +291,8 @@ def project_gaussians(
         conics: [N, 3] float32 upper triangle (a, b, c) of the inverse blurred 2D covariance.
     """
     out = _project(means, quats, scales, opacities, viewmat, K, width, height, eps2d, near_plane, far_plane)
-    return (torch.from_numpy(out.radii), torch.from_numpy(out.means2d), torch.from_numpy(out.depths),
-            torch.from_numpy(out.conics))
+    return (torch.from_numpy(out.radii), torch.from_numpy(out.params[:, 0:2].copy()),
+            torch.from_numpy(out.depths), torch.from_numpy(out.params[:, 2:5].copy()))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -403,6 +401,13 @@ def _gather_sorted(order, params, boxes, tile_rects, colors, depths, labels):  #
 # 3. Blending
 # ----------------------------------------------------------------------------------------------
 
+# Index of the single set bit of a 32-bit power of two b: _DEBRUIJN_32[(b * 0x077CB531 mod 2^32) >> 27]
+# (multiplying by a de Bruijn constant puts a unique 5-bit pattern in the top bits).
+_DEBRUIJN_32 = np.array(
+    [0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8, 31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9],
+    dtype=np.int64,
+)
+
 
 @_jit(parallel=True, fastmath=False)
 def _blend_tiles(offsets, ids, params, boxes, features, background, tile_order, tile_size, tiles_x, width,
@@ -436,8 +441,9 @@ def _blend_tiles(offsets, ids, params, boxes, features, background, tile_order, 
         acc_b = np.zeros(block, np.float32)
         acc_z = np.zeros(block, np.float32)
         acc_labels = np.zeros((n_labels, block), np.float32)
-        # Bit i of live[r]: pixel (tx0 + i, ty0 + r) is still accumulating. A Gaussian whose
-        # box covers only finished pixels of a row costs one AND; a finished tile stops reading.
+        # Bit i of live[r]: pixel (tx0 + i, ty0 + r) is still accumulating (needs tile_size <= 32).
+        # A row is walked only over its live pixels inside the Gaussian's box, so finished pixels
+        # cost nothing; a finished tile stops reading its list.
         live = np.zeros(tile_size, np.int64)
         for r in range(ty1 - ty0):
             live[r] = (np.int64(1) << (tx1 - tx0)) - 1
@@ -470,10 +476,10 @@ def _blend_tiles(offsets, ids, params, boxes, features, background, tile_order, 
                     continue
                 dy = my - (np.float32(py) + half)
                 row = r * tile_size - tx0
-                for px in range(x0, x1):
-                    bit = np.int64(1) << (px - tx0)
-                    if (row_live & bit) == 0:
-                        continue
+                while row_live != 0:  # visit only live pixels of the box: lowest set bit first
+                    bit = row_live & -row_live
+                    row_live ^= bit
+                    px = tx0 + _DEBRUIJN_32[((bit * 0x077CB531) & 0xFFFFFFFF) >> 27]
                     dx = mx - (np.float32(px) + half)
                     sigma = half * (ca * dx * dx + cc * dy * dy) + cb * dx * dy
                     if sigma < 0 or sigma > sigma_cut:
