@@ -425,3 +425,31 @@ def test_huge_and_near_plane_gaussians_do_not_overflow():
     out = rasterize(gs, camera, BACKGROUND, backend="cpu")
     assert bool(torch.isfinite(out.rgb).all()) and float(out.alpha.min()) > 0.5
     assert_matches_reference(gs, camera)
+
+
+def _render_in_child(connection) -> None:
+    camera = make_camera()
+    out = rasterize(random_gaussians(60, 11, camera), camera, backend="cpu")
+    connection.send(out.rgb.numpy())  # numpy, not torch ops: torch's own OpenMP is not fork-safe either
+    connection.close()
+
+
+def test_renders_in_a_forked_child_after_rendering_in_the_parent():
+    """GNU OpenMP does not survive fork(): the child must fall back to serial kernels, not die."""
+    import multiprocessing
+
+    camera = make_camera()
+    expected = rasterize(random_gaussians(60, 11, camera), camera, backend="cpu").rgb.numpy()
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_render_in_child, args=(sender,))
+    child.start()
+    sender.close()
+    assert receiver.poll(120), "the forked child did not render"
+    try:
+        got = receiver.recv()
+    except EOFError:
+        pytest.fail("the forked child died while rendering")
+    child.join(30)
+    assert child.exitcode == 0
+    assert abs(got - expected).max() < 1e-5

@@ -32,7 +32,9 @@ order first so a tile's reads move forward through memory. Tiles are dealt to th
 round-robin (:func:`_tile_order`) so a person filling one half of the frame keeps both cores busy.
 
 Compilation is cached on disk (``cache=True``); when no cache directory is writable the kernels
-are compiled in memory each process instead (slower first frame, same result).
+are compiled in memory each process instead (slower first frame, same result). In a process
+forked after this one ran parallel kernels, the kernels run serially (:class:`_ParallelKernel`):
+GNU OpenMP does not survive fork().
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import time
+import types
 
 import numba
 import numpy as np
@@ -76,12 +80,52 @@ def _jit(**options):
     return wrap
 
 
+# GNU OpenMP (Numba's "omp" threading layer here) cannot survive fork(): a child of a process
+# that already ran a parallel kernel is terminated by Numba at its first parallel launch. A
+# process pool with the default "fork" start method after the app rendered a preview would
+# lose every worker, so kernels run serial in such a child (one core per worker process is
+# what a pool wants anyway). The pid that first launched parallel kernels is remembered here.
+_parallel_pid: int | None = None
+
+
+class _ParallelKernel:
+    """A ``parallel=True`` kernel that runs as a serial (separately cached) copy in forked children."""
+
+    def __init__(self, function) -> None:
+        self.py_func = function
+        self.parallel = _jit(parallel=True, fastmath=False)(function)
+        self._serial = None
+        functools.update_wrapper(self, function)
+
+    def serial(self):
+        if self._serial is None:
+            # A copy under another qualified name, so its on-disk cache entry is its own.
+            code = self.py_func.__code__
+            clone = types.FunctionType(code, self.py_func.__globals__, code.co_name + "_serial",
+                                       self.py_func.__defaults__, self.py_func.__closure__)
+            clone.__qualname__ = self.py_func.__qualname__ + "_serial"
+            self._serial = _jit(fastmath=False)(clone)
+        return self._serial
+
+    def __call__(self, *args):
+        global _parallel_pid
+        pid = os.getpid()
+        if _parallel_pid is None:
+            _parallel_pid = pid
+        if pid == _parallel_pid:
+            return self.parallel(*args)
+        if self._serial is None:
+            logger.info("Forked after parallel rendering: %s runs single-threaded in this process.",
+                        self.py_func.__name__)
+        return self.serial()(*args)
+
+
 # ----------------------------------------------------------------------------------------------
 # 1. Projection
 # ----------------------------------------------------------------------------------------------
 
 
-@_jit(parallel=True, fastmath=False)
+@_ParallelKernel
 def _project_kernel(
     means, quats, scales, opacities, use_opacities, viewmat, fx, fy, cx, cy, width, height, eps2d, near, far,
     tile_size, tiles_x, tiles_y, slack,
@@ -366,7 +410,7 @@ def _bin_kernel(tile_rects, n_tiles, tiles_x):  # pragma: no cover - compiled
     return offsets, ids
 
 
-@_jit(parallel=True)
+@_ParallelKernel
 def _gather_sorted(order, params, boxes, tile_rects, colors, depths, labels):  # pragma: no cover - compiled
     """Per-Gaussian inputs of the blending kernel, rearranged in depth order.
 
@@ -409,7 +453,7 @@ _DEBRUIJN_32 = np.array(
 )
 
 
-@_jit(parallel=True, fastmath=False)
+@_ParallelKernel
 def _blend_tiles(offsets, ids, params, boxes, features, background, tile_order, tile_size, tiles_x, width,
                  height, out_rgb, out_alpha, out_depth, out_labels):  # pragma: no cover - compiled
     """Front-to-back compositing of each tile's Gaussians with gsplat's per-pixel rules.
