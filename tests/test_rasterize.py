@@ -453,3 +453,13 @@ def test_renders_in_a_forked_child_after_rendering_in_the_parent():
     child.join(30)
     assert child.exitcode == 0
     assert abs(got - expected).max() < 1e-5
+
+
+def test_rounding_noise_in_K_and_pose_is_accepted():
+    camera = make_camera()
+    camera.K = camera.K.double()
+    camera.K[0, 1] = 1e-9
+    camera.K[2, 2] = 1 + 1e-9
+    camera.world_to_camera = camera.world_to_camera.double()
+    camera.world_to_camera[3, 0] = 1e-9
+    assert rasterize(random_gaussians(10, 0, camera), camera, backend="cpu").rgb.shape == (48, 64, 3)

@@ -21,6 +21,8 @@ from random_people.render.types import Camera, Gaussians
 # A world-to-camera rotation is rigid when R R^T = I and det R = +1. float32 poses composed from
 # a few products drift by ~1e-6; 1e-4 accepts those and still rejects any real scale or shear.
 RIGID_TOLERANCE = 1e-4
+# Entries that must be exactly 0 or 1 in K and in the pose's last row may be off by rounding.
+PINHOLE_TOLERANCE = 1e-6
 
 
 class RenderInputError(RandomPeopleError, ValueError):
@@ -105,13 +107,17 @@ def validate_camera(camera: Camera) -> None:
     fx, fy = float(K[0, 0]), float(K[1, 1])
     if not (fx > 0 and fy > 0):
         raise RenderInputError(f"camera.K focal lengths must be > 0, got fx={fx:g}, fy={fy:g}.")
-    if float(K[0, 1]) != 0 or float(K[1, 0]) != 0 or K[2].tolist() != [0.0, 0.0, 1.0]:
+    # gsplat reads only fx, fy, cx, cy: a K with skew or another last row would render as if it
+    # were not there. Rounding-level noise (e.g. from rescaling K) is accepted.
+    skew = max(abs(float(K[0, 1])), abs(float(K[1, 0]))) / max(fx, fy)
+    last_row = float((K[2] - torch.tensor([0.0, 0.0, 1.0], dtype=K.dtype)).abs().max())
+    if skew > PINHOLE_TOLERANCE or last_row > PINHOLE_TOLERANCE:
         raise RenderInputError(
             "camera.K must be a pinhole [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (no skew, last row 0 0 1), "
             f"got {K.tolist()}."
         )
     view = _check_tensor(camera.world_to_camera, "camera.world_to_camera", (4, 4)).detach().double().cpu()
-    if view[3].tolist() != [0.0, 0.0, 0.0, 1.0]:
+    if float((view[3] - torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=view.dtype)).abs().max()) > PINHOLE_TOLERANCE:
         raise RenderInputError(f"camera.world_to_camera last row must be [0, 0, 0, 1], got {view[3].tolist()}.")
     R = view[:3, :3]
     orth = float((R @ R.T - torch.eye(3, dtype=R.dtype)).abs().max())
