@@ -463,3 +463,12 @@ def test_rounding_noise_in_K_and_pose_is_accepted():
     camera.world_to_camera = camera.world_to_camera.double()
     camera.world_to_camera[3, 0] = 1e-9
     assert rasterize(random_gaussians(10, 0, camera), camera, backend="cpu").rgb.shape == (48, 64, 3)
+
+
+def test_numpy_scalars_for_size_and_planes_are_accepted():
+    import numpy as np
+
+    camera = make_camera()
+    camera.width, camera.height, camera.near = np.int64(64), np.int32(48), np.float32(0.05)
+    out = rasterize(random_gaussians(10, 0, camera), camera, backend="cpu")
+    assert out.rgb.shape == (48, 64, 3)

@@ -598,7 +598,7 @@ def render_cpu(
     """
     clock = time.perf_counter
     marks = [clock()]
-    width, height = camera.width, camera.height
+    width, height = int(camera.width), int(camera.height)
     n = len(gaussians)
     proj = _project(
         gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities, camera.world_to_camera,

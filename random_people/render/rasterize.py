@@ -91,7 +91,7 @@ def rasterize(
 
 def _empty(gaussians: Gaussians, camera: Camera, background: torch.Tensor | None, with_extras: bool) -> RenderOutput:
     """The frame of an empty cloud, without calling any kernel."""
-    H, W = camera.height, camera.width
+    H, W = int(camera.height), int(camera.width)
     device = gaussians.means.device
     rgb = torch.zeros(H, W, 3, dtype=torch.float32, device=device)
     if background is not None:

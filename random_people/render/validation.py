@@ -12,6 +12,7 @@ An empty cloud (N = 0) is valid: it renders the background with alpha 0.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -99,7 +100,7 @@ def validate_camera(camera: Camera) -> None:
         raise RenderInputError(f"camera must be a Camera, got {type(camera).__name__}.")
     for name in ("width", "height"):
         value = getattr(camera, name)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):  # int or numpy integer
             raise RenderInputError(f"camera.{name} must be an int, got {type(value).__name__}.")
         if value <= 0:
             raise RenderInputError(f"camera.{name} must be > 0 (a zero-size image cannot be rendered), got {value}.")
@@ -129,7 +130,7 @@ def validate_camera(camera: Camera) -> None:
         )
     near, far = camera.near, camera.far
     for name, value in (("near", near), ("far", far)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise RenderInputError(f"camera.{name} must be a finite number, got {value!r}.")
     if not 0 < near < far:
         raise RenderInputError(f"camera.near and camera.far must satisfy 0 < near < far, got near={near}, far={far}.")
