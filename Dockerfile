@@ -27,8 +27,10 @@ COPY --chown=user pyproject.toml README.md ./
 COPY --chown=user random_people ./random_people
 RUN pip install --user .
 
-# Build Anny's cache (~1 min, ~0.9 GB) now, not on the first visitor's click.
-RUN python -c "from random_people.body import load_body_model; load_body_model()"
+# Build Anny's cache (~1 min, ~0.9 GB) and compile the CPU rasterizer's Numba kernels (~7 s)
+# now, not on the first visitor's click.
+RUN python -c "from random_people.body import load_body_model; load_body_model()" \
+    && python -c "from random_people.render.cpu_backend import warm_up; warm_up()"
 
 COPY --chown=user app.py ./
 COPY --chown=user assets ./assets
