@@ -233,7 +233,6 @@ def _swing(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def _initial_limb_rotvecs(
     model: BodyModel,
-    body: PreparedBody,
     roles: dict[str, str],
     fit_roles: list[str],
     names: list[str],
@@ -336,7 +335,7 @@ def _fit_motion(
 
     root_delta = torch.zeros(frames, 3, dtype=dtype, requires_grad=True)
     translation = translation_init.clone().requires_grad_(True)
-    joint_rotvecs = _initial_limb_rotvecs(model, body, roles, fit_roles, names, rest_keypoints, world, root_rot_init)
+    joint_rotvecs = _initial_limb_rotvecs(model, roles, fit_roles, names, rest_keypoints, world, root_rot_init)
     joint_rotvecs.requires_grad_(True)
     optimizer = torch.optim.Adam([
         {"params": [root_delta, joint_rotvecs], "lr": config.learning_rate},
