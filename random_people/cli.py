@@ -67,6 +67,23 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_identity_sample(args: argparse.Namespace) -> int:
+    from random_people.avatar.sampler import IdentityDistribution, attribute_histogram, format_histogram, sample_identities
+    from random_people.avatar.store import save_identities
+
+    dist = IdentityDistribution.from_yaml(args.config) if args.config else IdentityDistribution()
+    age_range = None
+    if args.age_min is not None or args.age_max is not None:
+        age_range = (dist.age_range[0] if args.age_min is None else args.age_min,
+                     dist.age_range[1] if args.age_max is None else args.age_max)
+    dist = dist.replace(mode=args.mode, female_ratio=args.female_ratio, age_range=age_range)
+    specs = sample_identities(args.n, args.seed, dist)
+    paths = save_identities(specs, args.output)
+    print(format_histogram(attribute_histogram(specs)))
+    print(f"{len(set(paths))} identity files in {args.output} (distribution {dist.id}, {dist.mode} mode, seed {args.seed})")
+    return 0
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from random_people.ui.app import launch
 
@@ -115,6 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", required=True, help="video to write (.mp4); mask and labels go beside it")
     render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     render.set_defaults(handler=_cmd_render)
+
+    identity = sub.add_parser("identity", help="identity specs of synthetic people")
+    identity_sub = identity.add_subparsers(dest="identity_command", required=True)
+    identity_sample = identity_sub.add_parser(
+        "sample", help="sample N identities to DIR/<id>.json and print their attribute histogram",
+        description="Distribution fields (YAML): see IdentityDistribution in random_people/avatar/sampler.py.",
+    )
+    identity_sample.add_argument("--n", type=int, required=True, help="number of identities")
+    identity_sample.add_argument("--seed", type=int, default=0, help="seed (identity i depends only on seed and i)")
+    identity_sample.add_argument("--config", default=None, help="distribution YAML file")
+    identity_sample.add_argument("--mode", choices=["random", "balanced"], default=None,
+                                 help="random draws, or an even cycle over sex x age group x skin-tone group x ancestry")
+    identity_sample.add_argument("--female-ratio", type=float, default=None, help="share of females, 0..1")
+    identity_sample.add_argument("--age-min", type=float, default=None, help="youngest age in years (>= 1)")
+    identity_sample.add_argument("--age-max", type=float, default=None, help="oldest age in years (<= 90)")
+    identity_sample.add_argument("-o", "--output", required=True, help="directory for the identity JSON files")
+    identity_sample.set_defaults(handler=_cmd_identity_sample)
 
     app = sub.add_parser("app", help="start the web app")
     app.add_argument("--host", default=None)
