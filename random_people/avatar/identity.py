@@ -252,7 +252,7 @@ class Garment:
     type: str
     color: str
     pattern: str = "solid"
-    pattern_color: str = ""  # empty: same as ``color`` (a solid garment)
+    pattern_color: str = ""  # stripes/checks/dots colour; always ``color`` for a solid garment
 
     def validated(self, slot: str) -> Garment:
         where = f"appearance.{slot}"
@@ -260,6 +260,8 @@ class Garment:
         _choice(self.pattern, f"{where}.pattern", PATTERNS)
         color = normalize_color(self.color, f"{where}.color")
         second = normalize_color(self.pattern_color or color, f"{where}.pattern_color")
+        if self.pattern == "solid":  # canonical: a solid garment's second colour is unused, so one spelling
+            second = color
         return Garment(self.type, color, self.pattern, second)
 
     @property
