@@ -71,7 +71,7 @@ _SKIN_PRIOR: dict[str, tuple[float, ...]] = {
     "asian": (0.03, 0.12, 0.2, 0.25, 0.2, 0.12, 0.06, 0.02, 0.0, 0.0),
     "caucasian": (0.2, 0.25, 0.22, 0.15, 0.1, 0.05, 0.03, 0.0, 0.0, 0.0),
 }
-_SKIN_FLOOR = 0.01  # no tone is impossible for any blend (balanced cells may ask for any)
+_SKIN_FLOOR = 0.005  # no tone is impossible for any blend (balanced cells may ask for any)
 _HAIR_COLOR_PRIOR: dict[str, dict[str, float]] = {
     "african": {"black": 0.8, "dark_brown": 0.18, "brown": 0.02},
     "asian": {"black": 0.7, "dark_brown": 0.25, "brown": 0.05},
