@@ -240,3 +240,27 @@ def test_store_round_trip_by_path_and_id(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(IdentityError, match="not a JSON identity"):
         load_identity(tmp_path / "broken.json")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("anny") is None, reason="anny not installed")
+def test_anny_bodies_have_plausible_heights_for_age_and_z() -> None:
+    """End to end through Anny: WHO-like heights at z = 0 (1 y ~0.77 m, 4 y ~1.0 m, adults
+    ~1.78 m / ~1.60 m), taller with z. Guards the age mapping and the gender convention."""
+    import torch
+
+    from random_people.body.registry import load_body_model
+
+    model = load_body_model(kind="anny")
+
+    def stature(sex: str, age: float, z: float) -> float:
+        gender = 1.0 if sex == "female" else 0.0
+        shape = model.shape_from_phenotype(**anny_phenotype(BodySpec(sex=sex, gender=gender, age_years=age, height=z)))
+        with torch.no_grad():
+            vertices = model.model(pose_parameters=None, phenotype_kwargs=shape[None])["rest_vertices"][0]
+        return float(vertices[:, 2].max() - vertices[:, 2].min())  # Anny is z-up
+
+    assert 0.70 < stature("male", 1, 0) < 0.85
+    assert 0.95 < stature("female", 4, 0) < 1.10
+    assert 1.70 < stature("male", 30, 0) < 1.85
+    assert 1.54 < stature("female", 30, 0) < 1.66
+    assert stature("female", 30, -1.5) < stature("female", 30, 0) < stature("female", 30, 1.5)
