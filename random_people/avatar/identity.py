@@ -281,7 +281,8 @@ class AppearanceSpec:
     shoes: Garment
 
     def __post_init__(self) -> None:
-        if isinstance(self.skin_tone, bool) or not isinstance(self.skin_tone, int) or self.skin_tone not in MONK_SKIN_TONES:
+        tone = self.skin_tone
+        if isinstance(tone, bool) or not isinstance(tone, int) or tone not in MONK_SKIN_TONES:
             raise IdentityError(f"appearance.skin_tone: {self.skin_tone!r} is not a Monk Skin Tone (an integer 1-10).")
         _choice(self.hair_style, "appearance.hair_style", HAIR_STYLES)
         _choice(self.hair_color, "appearance.hair_color", tuple(HAIR_COLORS))
@@ -365,16 +366,22 @@ class IdentitySpec:
         _check_keys(data, "identity", required={"seed", "body", "appearance"}, optional={"version", "provenance"})
         version = data.get("version", IDENTITY_FORMAT_VERSION)
         if version != IDENTITY_FORMAT_VERSION:
-            raise IdentityError(f"version: identity format {version!r} is not supported (expected {IDENTITY_FORMAT_VERSION}).")
+            raise IdentityError(
+                f"version: identity format {version!r} is not supported (expected {IDENTITY_FORMAT_VERSION})."
+            )
         body = _mapping(data["body"], "body")
         body_fields = set(BodySpec.__dataclass_fields__)
         _check_keys(body, "body", required={"sex", "gender", "age_years"}, optional=body_fields)
         appearance = _mapping(data["appearance"], "appearance")
-        _check_keys(appearance, "appearance", required={"skin_tone", "hair_style", "hair_color", *GARMENT_TYPES}, optional=set())
+        _check_keys(
+            appearance, "appearance", required={"skin_tone", "hair_style", "hair_color", *GARMENT_TYPES}, optional=set()
+        )
         garments = {}
         for slot in GARMENT_TYPES:
             garment = _mapping(appearance[slot], f"appearance.{slot}")
-            _check_keys(garment, f"appearance.{slot}", required={"type", "color"}, optional={"pattern", "pattern_color"})
+            _check_keys(
+                garment, f"appearance.{slot}", required={"type", "color"}, optional={"pattern", "pattern_color"}
+            )
             garments[slot] = Garment(**garment)
         return cls(
             seed=data["seed"],

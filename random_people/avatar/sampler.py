@@ -130,8 +130,12 @@ class IdentityDistribution:
     hair_colors: dict[str, float] | None = None
     tops: dict[str, float] = field(default_factory=lambda: _uniform(TOPS))
     bottoms: dict[str, float] = field(default_factory=lambda: _uniform([b for b in BOTTOMS if b != "none"]))
-    shoes: dict[str, float] = field(default_factory=lambda: {"sneakers": 0.6, "boots": 0.15, "sandals": 0.15, "barefoot": 0.1})
-    patterns: dict[str, float] = field(default_factory=lambda: {"solid": 0.6, "stripes": 0.2, "checks": 0.1, "dots": 0.1})
+    shoes: dict[str, float] = field(
+        default_factory=lambda: {"sneakers": 0.6, "boots": 0.15, "sandals": 0.15, "barefoot": 0.1}
+    )
+    patterns: dict[str, float] = field(
+        default_factory=lambda: {"solid": 0.6, "stripes": 0.2, "checks": 0.1, "dots": 0.1}
+    )
     palettes: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in _DEFAULT_PALETTES.items()})
 
     def __post_init__(self) -> None:
@@ -188,7 +192,9 @@ class IdentityDistribution:
         allowed = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise IdentityError(f"distribution.{unknown[0]}: unknown key; allowed keys are {', '.join(sorted(allowed))}.")
+            raise IdentityError(
+                f"distribution.{unknown[0]}: unknown key; allowed keys are {', '.join(sorted(allowed))}."
+            )
         return cls(**dict(data))
 
     @classmethod
@@ -368,7 +374,12 @@ def _garment(rng: np.random.Generator, dist: IdentityDistribution, slot: str, ki
     return Garment(kind, color, pattern, second)
 
 
-def _draw(rng: np.random.Generator, dist: IdentityDistribution, cell: tuple[str, str, str, str] | None) -> tuple[BodySpec, AppearanceSpec, int]:
+Cell = tuple[str, str, str, str]  # (sex, age group, skin-tone group, dominant ancestry)
+
+
+def _draw(
+    rng: np.random.Generator, dist: IdentityDistribution, cell: Cell | None
+) -> tuple[BodySpec, AppearanceSpec, int]:
     """One person. ``cell`` (balanced mode) fixes sex, age group, skin-tone group and dominant ancestry."""
     if cell is None:
         sex = "female" if rng.random() < dist.female_ratio else "male"

@@ -51,7 +51,9 @@ def load_identity(path_or_id: str | os.PathLike[str], directory: str | os.PathLi
         raise IdentityError(f"{path} is not a JSON identity file ({exc}).") from exc
     spec = IdentitySpec.from_dict(data)
     if _ID.match(path.stem) and path.stem != identity_id(spec):
-        logger.warning("%s holds identity %s (edited after saving?); its name no longer matches", path, identity_id(spec))
+        logger.warning(
+            "%s holds identity %s (edited after saving?); its name no longer matches", path, identity_id(spec)
+        )
     return spec
 
 
