@@ -40,14 +40,18 @@ def main() -> None:
         AppearanceParams(hair_style="short", top_type="tshirt", bottom_type="trousers", bottom_pattern="checks"),
         AppearanceParams(hair_style="bald", top_type="tank", bottom_type="shorts", shoes_type="barefoot"),
     ]
-    shapes = [model.shape_from_phenotype(age=a, weight=w, height=h) for a, w, h in ((0.1, 0.5, 0.5), (0.6, 0.8, 0.7), (0.9, 0.3, 0.4))]
+    shapes = [
+        model.shape_from_phenotype(age=a, weight=w, height=h)
+        for a, w, h in ((0.1, 0.5, 0.5), (0.6, 0.8, 0.7), (0.9, 0.3, 0.4))
+    ]
     build_avatar(model, shapes[0], looks[0], seed=0, n_gaussians=args.gaussians)  # first call caches mesh labels
     builds = []
     for i in range(max(3, args.repeat // 4)):
         t = time.perf_counter()
         avatar = build_avatar(model, shapes[i % 3], looks[i % 3], seed=i, n_gaussians=args.gaussians)
         builds.append(time.perf_counter() - t)
-    print(f"build one identity ({args.gaussians} Gaussians): median {statistics.median(builds):.3f} s, max {max(builds):.3f} s")
+    print(f"build one identity ({args.gaussians} Gaussians): "
+          f"median {statistics.median(builds):.3f} s, max {max(builds):.3f} s")
 
     body = model.prepare(avatar.shape)
     local, root, translation = model.identity_pose(16)

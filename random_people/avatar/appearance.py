@@ -150,7 +150,7 @@ class MeshLabels:
 
 
 @functools.lru_cache(maxsize=2)
-def _mesh_labels_cached(model_id: int, model: Any) -> MeshLabels:
+def _mesh_labels_cached(model: Any) -> MeshLabels:
     import yaml
     from PIL import Image
 
@@ -189,7 +189,7 @@ def _mesh_labels_cached(model_id: int, model: Any) -> MeshLabels:
 
 def mesh_labels(model: Any) -> MeshLabels:
     """Per-triangle bone group, side and UV-segmentation flags of an Anny body model (cached)."""
-    return _mesh_labels_cached(id(model), model)
+    return _mesh_labels_cached(model)
 
 
 @dataclass
@@ -250,7 +250,9 @@ def surface_parts(
     n = points.shape[0]
     part = np.full(n, SKIN)
     offset = np.zeros(n)
-    top, bottom, shoes = TOP_TYPES[appearance.top_type], BOTTOM_TYPES[appearance.bottom_type], SHOE_TYPES[appearance.shoes_type]
+    top = TOP_TYPES[appearance.top_type]
+    bottom = BOTTOM_TYPES[appearance.bottom_type]
+    shoes = SHOE_TYPES[appearance.shoes_type]
     arm = np.isin(group, _ARM_GROUPS)
     leg = np.isin(group, _LEG_GROUPS)
     trunk = np.isin(group, (GROUPS.index("trunk"), GROUPS.index("pelvis")))

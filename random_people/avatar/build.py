@@ -131,7 +131,8 @@ def build_avatar(
     corners = vertices_np[faces_np[triangle]]
     points = (bary[:, :, None] * corners).sum(axis=1)
     part, offset = surface_parts(
-        points, normals[triangle], labels.group[triangle], labels.side[triangle], labels.eye[triangle], geometry, appearance
+        points, normals[triangle], labels.group[triangle], labels.side[triangle], labels.eye[triangle],
+        geometry, appearance,
     )
     colors = surface_colors(points, part, appearance, rng)
     area = float(triangle_areas(vertices_np, faces_np)[density > 0].sum())
@@ -153,7 +154,9 @@ def build_avatar(
     )
     pieces = [body]
     if n_hair:
-        pieces.append(_hair(vertices_np, faces_np, normals, size_np, labels, geometry, appearance, n_hair, rng, faces))
+        pieces.append(
+            _hair(vertices_np, faces_np, normals, size_np, labels, geometry, appearance, n_hair, rng, faces)
+        )
     binding = SurfaceBinding.concatenate(pieces)
     seconds = time.perf_counter() - start
     counts = {name: int((binding.part == i).sum()) for i, name in enumerate(PART_NAMES)}

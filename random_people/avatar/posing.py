@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-import numpy as np
 import torch
 
 from random_people.avatar.binding import pose_binding
@@ -63,7 +62,9 @@ def leg_length(body_model: BodyModel, rest_joints: torch.Tensor) -> float:
     roles = body_model.fit_bones()
     total = 0.0
     for side in ("left", "right"):
-        hip, knee, ankle = (rest_joints[body_model.bone_index(roles[f"{side}_{p}"])] for p in ("upperleg", "lowerleg", "foot"))
+        hip, knee, ankle = (
+            rest_joints[body_model.bone_index(roles[f"{side}_{part}"])] for part in ("upperleg", "lowerleg", "foot")
+        )
         total += float(torch.linalg.vector_norm(knee - hip) + torch.linalg.vector_norm(ankle - knee))
     return total / 2.0
 
