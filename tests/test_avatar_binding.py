@@ -142,6 +142,36 @@ def test_build_is_deterministic_and_fast(anny):
     assert seconds < 2.0  # budget 1 s on a free 2-core machine; slack for a shared test runner
 
 
+def test_every_option_builds(anny):
+    """The whole vocabulary (shared with avatar/identity.py) dresses a body without error."""
+    from random_people.avatar.appearance import BOTTOM_TYPES, HAIR_STYLES, SHOE_TYPES, TOP_TYPES
+
+    shape = anny.shape_from_phenotype(age=0.3)
+    options = [("hair_style", HAIR_STYLES), ("top_type", TOP_TYPES), ("bottom_type", BOTTOM_TYPES),
+               ("shoes_type", SHOE_TYPES), ("top_pattern", ("stripes", "checks", "dots"))]
+    for field, values in options:
+        for value in values:
+            avatar = build_avatar(anny, shape, AppearanceParams(**{field: value}), seed=0, n_gaussians=1500)
+            g = avatar.canonical()
+            assert len(g) == 1500 and torch.isfinite(g.means).all() and (g.scales > 0).all(), (field, value)
+
+
+def test_dress_covers_the_thighs_and_sandals_show_the_feet(anny):
+    from random_people.avatar.appearance import SHOES
+
+    shape = anny.shape_from_phenotype()
+    dress = build_avatar(anny, shape, AppearanceParams(top_type="dress", bottom_type="none", shoes_type="sandals"),
+                         seed=0, n_gaussians=8000)
+    body = anny.prepare(shape).rest_joints
+    hip_z, knee_z = float(body[anny.bone_index("upperleg01.L"), 2]), float(body[anny.bone_index("lowerleg01.L"), 2])
+    g, part = dress.canonical(), dress.binding.part
+    thigh = (g.means[:, 2] < hip_z - 0.1) & (g.means[:, 2] > 0.5 * (hip_z + knee_z))
+    assert float((part[thigh] == TOP).float().mean()) > 0.8
+    assert int((part == BOTTOM).sum()) == 0
+    feet = g.means[:, 2] < float(g.means[:, 2].min()) + 0.08
+    assert 0.2 < float((part[feet] == SHOES).float().mean()) < 0.9  # a sole, with bare skin above
+
+
 def test_appearance_rejects_unknown_options():
     with pytest.raises(ValueError, match="hair_style"):
         AppearanceParams(hair_style="mohawk")

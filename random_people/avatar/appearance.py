@@ -37,31 +37,43 @@ EXCLUDED = -1  # inside the head (eye sockets, mouth): never sampled
 
 # Garments: how far along the limb they reach (0 = shoulder/hip, 1 = wrist/ankle) and how far
 # they stand off the skin (metres). ``flare`` adds offset towards the hem (skirts).
+# A "dress" is a top whose lower part also covers the hips and thighs as a flared skirt
+# (DRESS_SKIRT), drawn over whatever bottom is given (usually "none" or leggings).
 TOP_TYPES: dict[str, dict[str, float]] = {
     "tank": {"sleeve": 0.0, "offset": 0.010},
     "tshirt": {"sleeve": 0.40, "offset": 0.013},
-    "long_sleeve": {"sleeve": 0.93, "offset": 0.013},
+    "longsleeve": {"sleeve": 0.93, "offset": 0.013},
     "hoodie": {"sleeve": 0.95, "offset": 0.025},
+    "dress": {"sleeve": 0.25, "offset": 0.012},
 }
+DRESS_SKIRT: dict[str, float] = {"length": 0.5, "offset": 0.016, "flare": 0.07}
 BOTTOM_TYPES: dict[str, dict[str, float]] = {
     "shorts": {"length": 0.45, "offset": 0.013, "flare": 0.0},
     "trousers": {"length": 1.0, "offset": 0.013, "flare": 0.0},
     "skirt": {"length": 0.45, "offset": 0.018, "flare": 0.06},
     "long_skirt": {"length": 0.88, "offset": 0.018, "flare": 0.10},
+    "leggings": {"length": 1.0, "offset": 0.004, "flare": 0.0},  # skin-tight by design
+    "none": {"length": 0.0, "offset": 0.0, "flare": 0.0},  # bare legs (under a dress)
 }
 SHOE_TYPES: dict[str, dict[str, float]] = {
     "barefoot": {"cuff": 2.0, "offset": 0.0},
     "sneakers": {"cuff": 0.97, "offset": 0.007},
     "boots": {"cuff": 0.78, "offset": 0.010},
+    "sandals": {"cuff": 2.0, "offset": 0.004, "sole": 0.025},  # a sole under bare feet
 }
 # Hair: share of the Gaussian budget, layer offsets off the scalp (metres), how low it reaches
 # at the back/sides (in head heights below the eyes), and whether it drapes over the upper back.
+# ``bun`` puts a share of the hair in a knot at the back of the crown; ``size`` scales the
+# Gaussians (curly hair is bulkier and rounder).
 HAIR_STYLES: dict[str, dict[str, Any]] = {
-    "bald": {"share": 0.0, "layers": (), "low": 0.0, "drape": False},
-    "buzz": {"share": 0.03, "layers": (0.003,), "low": 0.3, "drape": False},
-    "short": {"share": 0.08, "layers": (0.006, 0.016), "low": 0.35, "drape": False},
-    "bob": {"share": 0.12, "layers": (0.008, 0.020, 0.032), "low": 0.9, "drape": False},
-    "long": {"share": 0.20, "layers": (0.008, 0.020, 0.032), "low": 0.9, "drape": True},
+    "bald": {"share": 0.0, "layers": (), "low": 0.0, "drape": False, "bun": 0.0, "size": 1.0},
+    "buzz": {"share": 0.03, "layers": (0.003,), "low": 0.3, "drape": False, "bun": 0.0, "size": 1.0},
+    "short": {"share": 0.08, "layers": (0.006, 0.016), "low": 0.35, "drape": False, "bun": 0.0, "size": 1.0},
+    "medium": {"share": 0.12, "layers": (0.008, 0.020, 0.032), "low": 0.9, "drape": False, "bun": 0.0, "size": 1.0},
+    "long": {"share": 0.20, "layers": (0.008, 0.020, 0.032), "low": 0.9, "drape": True, "bun": 0.0, "size": 1.0},
+    "bun": {"share": 0.12, "layers": (0.005, 0.012), "low": 0.35, "drape": False, "bun": 0.4, "size": 1.0},
+    "curly": {"share": 0.16, "layers": (0.010, 0.024, 0.038, 0.050), "low": 0.45, "drape": False, "bun": 0.0,
+              "size": 1.4},
 }
 PATTERNS = ("solid", "stripes", "checks", "dots")
 PATTERN_PERIOD_M = 0.06
@@ -82,6 +94,9 @@ class AppearanceParams:
     bottom_pattern: str = "solid"
     shoes_type: str = "sneakers"
     shoes_rgb: RGB = (0.80, 0.80, 0.80)
+    # Second colour of a patterned garment; None picks a contrasting shade of the main colour.
+    top_pattern_rgb: RGB | None = None
+    bottom_pattern_rgb: RGB | None = None
 
     def __post_init__(self) -> None:
         checks = (
@@ -91,7 +106,10 @@ class AppearanceParams:
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}.")
-        for name in ("skin_rgb", "hair_rgb", "top_rgb", "bottom_rgb", "shoes_rgb"):
+        for name in ("skin_rgb", "hair_rgb", "top_rgb", "bottom_rgb", "shoes_rgb", "top_pattern_rgb",
+                     "bottom_pattern_rgb"):
+            if getattr(self, name) is None and name.endswith("pattern_rgb"):
+                continue
             value = tuple(float(c) for c in getattr(self, name))
             if len(value) != 3 or not all(0.0 <= c <= 1.0 for c in value):
                 raise ValueError(f"{name} must be three linear RGB values in [0, 1]; got {getattr(self, name)!r}.")
@@ -264,16 +282,28 @@ def surface_parts(
     in_shoes = (group == GROUPS.index("foot")) | (leg & (leg_t >= shoes["cuff"]))
     if appearance.shoes_type == "barefoot":
         in_shoes[:] = False
+    if appearance.bottom_type == "none":
+        in_bottom[:] = False
+    inner = np.clip(-normals[:, 0] * side, 0.0, 1.0)
+
+    def flared(mask: np.ndarray, garment: dict[str, float]) -> np.ndarray:
+        # Skirts hang away from the legs towards the hem; surfaces facing the other leg flare
+        # less so the two legs' hems do not cross between them.
+        towards_hem = np.clip(leg_t / max(garment["length"], 1e-6), 0.0, 1.0) * leg
+        return garment["offset"] + garment["flare"] * towards_hem[mask] * (1.0 - 0.8 * inner[mask])
+
     part[in_bottom] = BOTTOM
-    offset[in_bottom] = bottom["offset"]
-    if bottom["flare"] > 0:
-        # Skirts hang away from the legs towards the hem; surfaces facing the other leg flare less
-        # so the two legs' hems do not cross between them.
-        towards_hem = np.clip(leg_t / max(bottom["length"], 1e-6), 0.0, 1.0) * leg
-        inner = np.clip(-normals[:, 0] * side, 0.0, 1.0)
-        offset[in_bottom] += bottom["flare"] * towards_hem[in_bottom] * (1.0 - 0.8 * inner[in_bottom])
+    offset[in_bottom] = flared(in_bottom, bottom)
+    if appearance.top_type == "dress":
+        skirt = (trunk & ~in_top) | (leg & (leg_t < DRESS_SKIRT["length"]) & (group != GROUPS.index("foot")))
+        part[skirt] = TOP
+        offset[skirt] = flared(skirt, DRESS_SKIRT)
     part[in_top] = TOP
     offset[in_top] = top["offset"]
+    if "sole" in shoes:
+        foot_points = group == GROUPS.index("foot")
+        lowest = points[foot_points, 2].min(initial=np.inf)
+        in_shoes = foot_points & (points[:, 2] < lowest + shoes["sole"] * geometry.height / 1.7)
     part[in_shoes] = SHOES
     offset[in_shoes] = shoes["offset"]
     part[eye] = EYES
@@ -289,6 +319,14 @@ def scalp_mask(points: np.ndarray, group: np.ndarray, geometry: BodyGeometry, lo
     behind = points[:, 1] > geometry.head_centre_y - 0.1 * head_h
     back_sides = behind & (points[:, 2] > geometry.eye_z - low * head_h)
     return head & (crown | back_sides)
+
+
+def bun_mask(points: np.ndarray, group: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
+    """Back of the crown, where a bun sits."""
+    head_h = max(geometry.head_top_z - geometry.eye_z, 1e-3)
+    head = group == GROUPS.index("head")
+    high = points[:, 2] > geometry.eye_z + 0.5 * head_h
+    return head & high & (points[:, 1] > geometry.head_centre_y + 0.25 * head_h)
 
 
 def drape_mask(points: np.ndarray, normals: np.ndarray, group: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
@@ -325,7 +363,7 @@ def pattern_mask(points: np.ndarray, pattern: str, period: float = PATTERN_PERIO
         return ((np.floor(z) + np.floor(across)) % 2) == 1
     if pattern == "dots":
         dz, da = z - np.round(z), across - np.round(across)
-        return dz * dz + da * da < 0.25 * 0.25 * 2
+        return dz * dz + da * da < 0.22 * 0.22
     raise ValueError(f"Unknown pattern {pattern!r}")
 
 
@@ -342,11 +380,15 @@ def surface_colors(
     }
     for pid, rgb in base.items():
         colors[part == pid] = rgb
-    for pid, pattern in ((TOP, appearance.top_pattern), (BOTTOM, appearance.bottom_pattern)):
+    patterns = (
+        (TOP, appearance.top_pattern, appearance.top_pattern_rgb),
+        (BOTTOM, appearance.bottom_pattern, appearance.bottom_pattern_rgb),
+    )
+    for pid, pattern, second in patterns:
         chosen = part == pid
         mask = pattern_mask(points[chosen], pattern)
         rows = np.nonzero(chosen)[0][mask]
-        colors[rows] = pattern_secondary(base[pid])
+        colors[rows] = pattern_secondary(base[pid]) if second is None else np.array(second)
     # Skin and cloth are not flat: a few percent of brightness noise reads as texture.
     jitter = np.where(part == SKIN, 0.04, 0.06)
     colors = colors * (1.0 + jitter[:, None] * rng.standard_normal((n, 1)))

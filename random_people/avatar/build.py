@@ -31,6 +31,7 @@ from random_people.avatar.appearance import (
     TOP_TYPES,
     AppearanceParams,
     body_geometry,
+    bun_mask,
     drape_mask,
     hair_colors,
     mesh_labels,
@@ -190,7 +191,8 @@ def _hair(
     centroids = vertices[faces_np].mean(axis=1)
     scalp = scalp_mask(centroids, labels.group, geometry, style["low"])
     n_drape = int(0.4 * n_hair) if style["drape"] else 0
-    n_scalp = n_hair - n_drape
+    n_bun = int(style["bun"] * n_hair)
+    n_scalp = n_hair - n_drape - n_bun
     layers = style["layers"]
     per_layer = np.diff(np.linspace(0, n_scalp, len(layers) + 1).round().astype(int))
     triangles, barys, offsets = [], [], []
@@ -209,12 +211,19 @@ def _hair(
         triangles.append(t)
         barys.append(b)
         offsets.append(base + 0.035 * near_head + 0.004 * rng.standard_normal(n_drape))
+    if n_bun:
+        bun = bun_mask(centroids, labels.group, geometry).astype(np.float64)
+        t, b = sample_surface(vertices, faces_np, n_bun, rng, bun)
+        triangles.append(t)
+        barys.append(b)
+        offsets.append(rng.uniform(0.015, 0.06, n_bun) * geometry.height / 1.7)
     triangle = np.concatenate(triangles)
     bary = np.concatenate(barys)
     offset = np.concatenate(offsets)
     n = triangle.shape[0]
     hair_area = float((triangle_areas(vertices, faces_np) * scalp).sum())
     spacing = math.sqrt(max(hair_area, 1e-4) / max(n_scalp / max(len(layers), 1), 1))
+    spacing *= style["size"]
     in_plane = spacing * np.stack([rng.uniform(0.9, 1.3, n), rng.uniform(0.5, 0.8, n)], axis=1)
     thickness = spacing * 0.35 * np.ones((n, 1))
     scales = np.concatenate([in_plane, thickness], axis=1) / size[triangle, None]
