@@ -50,9 +50,17 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _identities_dir(args: argparse.Namespace) -> Path:
+    return Path(args.identities_dir) if args.identities_dir else load_settings().data_dir / "identities"
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from random_people.render.scene_file import parse_size, render_scene_file
 
+    if args.motion:
+        return _render_motion(args)
+    if args.identity:
+        raise RandomPeopleError("--identity goes with --motion (re-perform a motion with that person).")
     with _progress_bar("render", args.quiet) as progress:
         result = render_scene_file(
             args.gaussians, args.output, transforms_path=args.transforms, camera=args.camera, seed=args.seed,
@@ -64,6 +72,47 @@ def _cmd_render(args: argparse.Namespace) -> int:
     print(f"mask:   {result.mask_path}")
     print(f"labels: {result.labels_path}")
     print(f"{result.frames} frames in {result.seconds:.1f} s ({result.seconds / result.frames:.2f} s/frame)")
+    return 0
+
+
+def _render_motion(args: argparse.Namespace) -> int:
+    from random_people.avatar.pipeline import render_motion_clip
+    from random_people.avatar.store import load_identity
+    from random_people.pose.motion import load_motion
+
+    if not args.identity:
+        raise RandomPeopleError("--motion needs --identity ID (a saved identity id or a .json path).")
+    camera = "source" if args.camera == "auto" else args.camera
+    output = Path(args.output)
+    spec = load_identity(args.identity, _identities_dir(args))
+    with _progress_bar("render", args.quiet) as progress:
+        result = render_motion_clip(
+            load_motion(args.motion), spec, output.parent, name=output.stem, background=args.background,
+            camera=camera, seed=args.seed, size=args.size, max_frames=args.frames, backend=args.backend,
+            progress=progress,
+        )
+    print(f"video:  {result.video_path}")
+    print(f"mask:   {result.mask_path}")
+    print(f"labels: {result.labels_path}")
+    print(f"{result.frames} frames in {result.seconds:.1f} s ({result.seconds / result.frames:.2f} s/frame)")
+    return 0
+
+
+def _cmd_identity_show(args: argparse.Namespace) -> int:
+    from random_people.avatar.identity import describe
+    from random_people.avatar.pipeline import identity_thumbnail, identity_turntable
+    from random_people.avatar.store import load_identity
+
+    spec = load_identity(args.identity, _identities_dir(args))
+    output = Path(args.output)
+    if output.suffix == ".mp4":
+        identity_turntable(spec, output, size=args.size)
+    elif output.suffix == ".png":
+        identity_thumbnail(spec, output, size=args.size)
+    else:
+        raise RandomPeopleError(f"-o must end in .png (a thumbnail) or .mp4 (a turntable), got {output.name}.")
+    print(f"{spec.id}: {describe(spec)}")
+    print(f"wrote {output}")
     return 0
 
 
@@ -112,13 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render Gaussians to <out>.mp4, <out>_mask.mp4 and <out>_labels.npz. The --transforms "
                     ".npz format and the camera specs are documented in random_people/render/scene_file.py.",
     )
-    render.add_argument("--gaussians", required=True, help="3D Gaussian Splatting .ply file")
+    source = render.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gaussians", help="3D Gaussian Splatting .ply file")
+    source.add_argument("--motion", help="a Motion .npz (from `extract`) to re-perform with --identity")
+    render.add_argument("--identity", default=None, help="with --motion: a saved identity id or an identity .json")
+    render.add_argument("--identities-dir", default=None, help="where saved identities live (default: data dir/identities)")
     render.add_argument("--transforms", default=None,
                         help="per-frame motion .npz (bone_transforms+bone_indices+bone_weights, or object_to_world; "
                              "optional keypoints_world/keypoint_names, camera_K/world_to_camera/image_size, fps, up)")
     render.add_argument("--camera", default="auto",
                         help="auto | source | front | random | orbit:AZ,EL,DIST[,FOV] | look-at:EX,EY,EZ[:TX,TY,TZ[:FOV]] "
-                             "(default auto: the source camera if the transforms file has one, else front)")
+                             "(default auto: the source camera if the transforms file has one, else front); "
+                             "with --motion: source (default) or random")
     render.add_argument("--seed", type=int, default=0, help="seed for the random camera and the compositor")
     render.add_argument("--background", default="#808080", help="shipped background name, image/video path or #rrggbb")
     render.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the source camera's size, else 512x512)")
@@ -149,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     identity_sample.add_argument("--age-max", type=float, default=None, help="oldest age in years (<= 90)")
     identity_sample.add_argument("-o", "--output", required=True, help="directory for the identity JSON files")
     identity_sample.set_defaults(handler=_cmd_identity_sample)
+    identity_show = identity_sub.add_parser("show", help="render an identity: a thumbnail (.png) or a turntable (.mp4)")
+    identity_show.add_argument("identity", help="a saved identity id or an identity .json")
+    identity_show.add_argument("--identities-dir", default=None, help="where saved identities live (default: data dir/identities)")
+    identity_show.add_argument("--size", type=int, default=256, help="image size in pixels (square)")
+    identity_show.add_argument("-o", "--output", required=True, help="thumb.png or turntable.mp4")
+    identity_show.set_defaults(handler=_cmd_identity_show)
 
     app = sub.add_parser("app", help="start the web app")
     app.add_argument("--host", default=None)

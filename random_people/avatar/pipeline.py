@@ -1,0 +1,188 @@
+"""From identity specs to pictures and clips: the one place that joins people, motions and renders.
+
+``IdentitySpec`` (what a curator chooses) -> Anny phenotype + ``AppearanceParams`` -> ``Avatar``
+(Gaussians bound to the body surface) -> posed by a ``Motion`` -> ``render_clip``. The UI, the
+CLI and (later) bulk jobs all call these functions, so they render the same person the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from random_people.avatar.appearance import AppearanceParams
+from random_people.avatar.build import Avatar, build_avatar
+from random_people.avatar.identity import HAIR_COLORS, MONK_SKIN_TONES, IdentitySpec, anny_phenotype, hex_to_rgb
+from random_people.avatar.posing import avatar_frames
+from random_people.body import load_body_model
+from random_people.pose.motion import Motion
+from random_people.render.types import Camera
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+DEFAULT_GAUSSIANS = 20000
+THUMBNAIL_BACKDROP = "#e9e9ef"
+
+
+def _linear(hex_color: str) -> tuple[float, float, float]:
+    """sRGB hex -> linear RGB in [0, 1] (the renderer works in linear light)."""
+    from random_people.render.composite import srgb_to_linear
+
+    rgb = srgb_to_linear(np.array(hex_to_rgb(hex_color), dtype=np.uint8))
+    return tuple(float(c) for c in rgb)
+
+
+def appearance_params(spec: IdentitySpec) -> AppearanceParams:
+    """The avatar builder's colours and garments for an identity (sRGB swatches -> linear)."""
+    look = spec.appearance
+    return AppearanceParams(
+        skin_rgb=_linear(MONK_SKIN_TONES[look.skin_tone]),
+        hair_style=look.hair_style,
+        hair_rgb=_linear(HAIR_COLORS[look.hair_color]),
+        top_type=look.top.type,
+        top_rgb=_linear(look.top.color),
+        top_pattern=look.top.pattern,
+        top_pattern_rgb=_linear(look.top.pattern_color or look.top.color),
+        bottom_type=look.bottom.type,
+        bottom_rgb=_linear(look.bottom.color),
+        bottom_pattern=look.bottom.pattern,
+        bottom_pattern_rgb=_linear(look.bottom.pattern_color or look.bottom.color),
+        shoes_type=look.shoes.type,
+        shoes_rgb=_linear(look.shoes.color),
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _avatar_cached(identity_id: str, spec_json: str, n_gaussians: int) -> Avatar:
+    spec = IdentitySpec.from_dict(json.loads(spec_json))
+    model = load_body_model(kind="anny")
+    shape = model.shape_from_phenotype(**anny_phenotype(spec))
+    return build_avatar(model, shape, appearance_params(spec), seed=spec.seed, n_gaussians=n_gaussians)
+
+
+def build_identity_avatar(spec: IdentitySpec, n_gaussians: int = DEFAULT_GAUSSIANS) -> Avatar:
+    """The avatar of ``spec`` (deterministic; the last few are cached per identity id)."""
+    return _avatar_cached(spec.id, json.dumps(spec.to_dict(), sort_keys=True), int(n_gaussians))
+
+
+def _turn_camera(avatar: Avatar, size: int, azimuth_deg: float) -> Camera:
+    """A camera framing the whole rest-pose body, orbiting it by ``azimuth_deg`` (0 = front)."""
+    from random_people.render.cameras import intrinsics_from_fov, look_at, make_camera
+
+    vertices = avatar.rest_vertices.detach().cpu().numpy()
+    low, high = vertices.min(0), vertices.max(0)
+    centre = (low + high) / 2
+    height = float(high[2] - low[2])  # Anny is Z-up and faces -Y
+    fov = 30.0
+    distance = 0.62 * height / math.tan(math.radians(fov) / 2) + 0.3
+    angle = math.radians(azimuth_deg)
+    eye = centre + distance * np.array([math.sin(angle), -math.cos(angle), 0.0])
+    return make_camera(intrinsics_from_fov(size, size, fov), look_at(eye, centre, (0.0, 0.0, 1.0)), size, size)
+
+
+def _render_rgb(avatar: Avatar, camera: Camera, backdrop: str) -> np.ndarray:
+    from random_people.render.backgrounds import load_background
+    from random_people.render.composite import composite
+    from random_people.render.rasterize import rasterize
+
+    render = rasterize(avatar.canonical(), camera, with_extras=False)
+    background = load_background(backdrop).frame(0, camera.width, camera.height)
+    return composite(render.rgb, render.alpha, background)
+
+
+def identity_thumbnail(spec: IdentitySpec, path: str | Path, *, size: int = 256, azimuth_deg: float = 0.0) -> Path:
+    """A PNG of the identity standing in its rest pose, full body, on a plain backdrop."""
+    from PIL import Image
+
+    from random_people.files import atomic_output
+
+    avatar = build_identity_avatar(spec)
+    image = _render_rgb(avatar, _turn_camera(avatar, size, azimuth_deg), THUMBNAIL_BACKDROP)
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+    return path
+
+
+def identity_turntable(spec: IdentitySpec, path: str | Path, *, size: int = 256, frames: int = 36, fps: int = 12) -> Path:
+    """An H.264 clip of the identity turning once on the spot (for the People tab)."""
+    from random_people.media import VideoWriter
+
+    avatar = build_identity_avatar(spec)
+    with VideoWriter(path, fps, size, size) as writer:
+        for i in range(frames):
+            writer.write(_render_rgb(avatar, _turn_camera(avatar, size, 360.0 * i / frames), THUMBNAIL_BACKDROP))
+    return Path(path)
+
+
+def parse_size(size: str | tuple[int, int] | None, motion: Motion) -> tuple[int, int]:
+    """(width, height): given, or 512 on the long side with the source clip's aspect ratio."""
+    if size is None:
+        width, height = motion.image_size
+        scale = 512 / max(width, height)
+        return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+    if isinstance(size, str):
+        width, _, height = size.lower().partition("x")
+        return int(width), int(height)
+    return int(size[0]), int(size[1])
+
+
+def render_motion_clip(
+    motion: Motion,
+    spec: IdentitySpec,
+    output_dir: str | Path,
+    *,
+    name: str | None = None,
+    background: str = "studio",
+    camera: str = "source",
+    seed: int = 0,
+    size: tuple[int, int] | str | None = None,
+    max_frames: int | None = None,
+    backend: str = "auto",
+    n_gaussians: int = DEFAULT_GAUSSIANS,
+    progress: Progress | None = None,
+):
+    """Re-perform ``motion`` with the person ``spec``: writes the clip, its mask and its labels.
+
+    ``camera`` is ``"source"`` (the original viewpoint: the new person stands where the real one
+    stood) or ``"random"`` (a seeded new viewpoint orbiting the subject). The root trajectory is
+    rescaled to the new body (see ``avatar.posing``), and a contact shadow falls on the source's
+    ground plane. Returns ``render.clip.ClipResult``.
+    """
+    from random_people.render.backgrounds import load_background
+    from random_people.render.cameras import CameraError, ground_plane, sample_cameras, source_camera
+    from random_people.render.clip import FrameInput, render_clip
+
+    report = progress or (lambda fraction, message: None)
+    width, height = parse_size(size, motion)
+    report(0.0, "Building the avatar")
+    avatar = build_identity_avatar(spec, n_gaussians)
+    model = load_body_model(kind="anny")
+    if camera == "source":
+        view = source_camera(motion, width, height)
+    elif camera == "random":
+        view = sample_cameras(1, seed, motion, width, height, keep_in_view=True)[0]
+    else:
+        raise CameraError(f"camera must be 'source' or 'random', got {camera!r}.")
+    count = motion.num_frames if max_frames is None else max(1, min(int(max_frames), motion.num_frames))
+    names = list(model.keypoint_names)
+    frames = (
+        FrameInput(gaussians=frame.gaussians, keypoints_world=frame.keypoints, keypoint_names=names)
+        for frame in avatar_frames(avatar, model, motion, frames=range(count))
+    )
+    name = name or f"{spec.id}_{camera}{'' if camera == 'source' else seed}"
+    return render_clip(
+        frames, view, load_background(background), output_dir, name, width=width, height=height, fps=motion.fps,
+        backend=backend, harmonize=0.3, ground_plane=ground_plane(motion), seed=seed, total=count,
+        meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
+              "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
+              "background": background},
+        progress=lambda fraction, message: report(fraction, message),
+    )
