@@ -50,3 +50,15 @@ def settings(tmp_path):
     from random_people.settings import load_settings
 
     return load_settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def demo_motion(tmp_path_factory):
+    """The motion of the first 2 s of the demo clip, extracted once per test session."""
+    from random_people.pose.extract import extract_clip
+    from random_people.settings import load_settings
+
+    out = tmp_path_factory.mktemp("demo_motion")
+    settings = load_settings(data_dir=out / "data")
+    result = extract_clip(fetch_demo_clip(), out, label="walk", start=0.3, end=2.3, settings=settings, make_preview=False)
+    return result.motion
