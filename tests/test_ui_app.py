@@ -32,7 +32,7 @@ def _components(demo: gr.Blocks) -> dict[str, gr.blocks.Block]:
 
 def test_app_has_clip_tab_and_components(built):
     tabs = [block for block in built.blocks.values() if isinstance(block, gr.Tab)]
-    assert [tab.label for tab in tabs] == ["Clip & pose"]
+    assert [tab.label for tab in tabs][0] == "Clip & pose"
     found = _components(built)
     expected = {
         "clip-input": gr.Video, "extract-button": gr.Button, "preview-video": gr.Video, "summary": gr.Markdown,
@@ -43,7 +43,7 @@ def test_app_has_clip_tab_and_components(built):
     for elem_id, kind in expected.items():
         assert isinstance(found.get(elem_id), kind), elem_id
     numbers = [b.label for b in built.blocks.values() if isinstance(b, gr.Number)]
-    assert numbers == ["Start (s)", "End (s)"]
+    assert numbers[:2] == ["Start (s)", "End (s)"]  # the clip tab's; later tabs add their own
     assert any(isinstance(b, gr.Textbox) and b.label == "Action name" for b in built.blocks.values())
 
 

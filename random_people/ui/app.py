@@ -91,6 +91,8 @@ def examples_dir() -> Path:
 def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None = None) -> gr.Blocks:
     """The whole page. Starts the body-model warm-up, so build it once per process."""
     from random_people.ui.clip_tab import build_clip_tab
+    from random_people.ui.people_tab import build_people_tab
+    from random_people.ui.render_tab import build_render_tab
 
     settings = settings or load_settings()
     warmup = (warmup or BodyModelWarmup(settings)).start()
@@ -104,7 +106,12 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
         )
         with gr.Tabs():
             with gr.Tab("Clip & pose", id="clip"):
-                build_clip_tab(settings, warmup)
+                clip = build_clip_tab(settings, warmup)
+            with gr.Tab("People", id="people"):
+                build_people_tab(settings, warmup)
+            with gr.Tab("Render", id="render") as render_tab:
+                # The Render tab reads the motion extracted in this session from the clip tab's state.
+                build_render_tab(settings, clip["motion_path"], render_tab, warmup)
     return demo
 
 
