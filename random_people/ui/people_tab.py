@@ -231,7 +231,7 @@ def build_people_tab(settings: Settings, warmup: "BodyModelWarmup | None" = None
                                           elem_id="people-female-ratio")
             with gr.Row():
                 c["age_min"] = gr.Slider(1, 90, value=18, step=1, label="Youngest (years)", elem_id="people-age-min")
-                c["age_max"] = gr.Slider(1, 90, value=70, step=1, label="Oldest (years)", elem_id="people-age-max")
+                c["age_max"] = gr.Slider(1, 90, value=80, step=1, label="Oldest (years)", elem_id="people-age-max")
             c["skin_tones"] = gr.CheckboxGroup(tones, value=list(MONK_SKIN_TONES), label="Skin tones (Monk scale)",
                                                info="1 lightest … 10 darkest", elem_id="people-skin-tones")
             with gr.Accordion("Hair and clothes", open=False):
@@ -244,11 +244,15 @@ def build_people_tab(settings: Settings, warmup: "BodyModelWarmup | None" = None
                                            elem_id="import-file")
         with gr.Column(scale=3, min_width=380):
             c["status"] = gr.Markdown(HOW_TO, elem_id="people-status")
-            c["gallery"] = gr.Gallery(label="People", columns=4, height=460, object_fit="contain",
+            c["gallery"] = gr.Gallery(label="People", columns=4, height=420, object_fit="contain",
                                       allow_preview=False, elem_id="people-gallery")
             with gr.Row():
                 c["save"] = gr.Button("Save all", elem_id="save-people")
                 c["show_saved"] = gr.Button("Show saved", elem_id="show-saved")
+            with gr.Accordion("Who is shown (attribute counts)", open=True):
+                c["histogram"] = gr.Code(label="Attribute histogram", language=None, interactive=False, lines=6,
+                                         max_lines=12, show_line_numbers=False, show_label=False,
+                                         elem_id="people-histogram")
     with gr.Column(visible=False, elem_id="person-details") as c["details"]:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
@@ -260,11 +264,8 @@ def build_people_tab(settings: Settings, warmup: "BodyModelWarmup | None" = None
                 c["export_files"] = gr.File(label="Avatar files (.ply + rig sidecar)", file_count="multiple",
                                             interactive=False, visible=False, elem_id="export-files")
             with gr.Column(scale=3, min_width=360):
-                c["spec"] = gr.Code(label="Identity spec", language="json", interactive=False, max_lines=24,
+                c["spec"] = gr.Code(label="Identity spec", language="json", interactive=False, max_lines=20,
                                     elem_id="person-spec")
-    with gr.Accordion("Who is in this batch (attribute counts)", open=False):
-        c["histogram"] = gr.Code(label="Attribute histogram", language=None, interactive=False,
-                                 elem_id="people-histogram")
     c["specs"] = gr.State([])
     c["selected"] = gr.State(None)
     _wire(c, settings, warmup)
@@ -298,8 +299,8 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup | None
         spec = specs[int(evt.index)]
         _wait(warmup, progress)
         progress(0.1, desc="Turning the person around…")
-        return spec, gr.Column(visible=True), str(turntable(spec, settings)), spec_json(spec), \
-            gr.File(value=None, visible=False)
+        video = gr.Video(value=str(turntable(spec, settings)), label=f"Turntable · {caption(spec)}")
+        return spec, gr.Column(visible=True), video, spec_json(spec), gr.File(value=None, visible=False)
 
     def on_save(specs):
         return save(specs, settings)

@@ -110,9 +110,11 @@ def render_size(width: float | None, height: float | None, quick: bool) -> tuple
     return (w - w % 2, h - h % 2), None
 
 
-def _run_dir(settings: Settings, motion_path: str, background: str) -> Path:
-    """Renders of one motion and background share a folder (names say who, camera and seed)."""
-    key = f"{Path(motion_path).resolve()}|{background}"
+def _run_dir(settings: Settings, motion_path: str, background: str, size: tuple[int, int],
+             max_frames: int | None) -> Path:
+    """Renders of one motion, background, size and length share a folder (file names say who,
+    camera and seed), so the names offered for download stay short."""
+    key = f"{Path(motion_path).resolve()}|{background}|{size[0]}x{size[1]}|{max_frames}"
     return settings.data_dir / "renders" / hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -133,16 +135,14 @@ def render(motion_path: str | None, identity_ids: Sequence[str] | None, backgrou
 
     motion = load_motion(motion_path)
     specs = [load_identity(i, identities_dir(settings)) for i in identity_ids]
-    output_dir = _run_dir(settings, motion_path, background)
+    output_dir = _run_dir(settings, motion_path, background, size, max_frames)
     seed = int(seed or 0)
-    width, height = size
     clips = []
     for k, spec in enumerate(specs):
         def report(fraction: float, message: str, k: int = k) -> None:
             progress((k + fraction) / len(specs), f"Person {k + 1} of {len(specs)}: {message}")
 
-        name = f"{spec.id}_{camera}{seed if camera == 'random' else ''}_{width}x{height}" + (
-            f"_{max_frames}f" if max_frames else "")
+        name = f"{spec.id}_{camera}{seed if camera == 'random' else ''}"
         result = render_motion_clip(motion, spec, output_dir, name=name, background=background, camera=camera,
                                     seed=seed, size=size, max_frames=max_frames, progress=report)
         clips.append(RenderedClip(spec.id, str(result.video_path), str(result.mask_path), str(result.labels_path),

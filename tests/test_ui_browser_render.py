@@ -1,0 +1,120 @@
+"""People and Render tabs in a real (headless) Chromium: sample and save people, extract the example
+clip, render one saved person over it as a quick preview, and fetch the rendered mp4.
+
+Runs ``python app.py`` in its own process (the ``app_url`` fixture of test_ui_browser.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from test_ui_browser import (  # noqa: F401  (app_url is a fixture used by page)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _media_src,
+    _wait_for_preview,
+    app_url,
+)
+
+RENDER_TIMEOUT_MS = 180_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture()
+def page(app_url):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app_url)
+            page.wait_for_selector("#extract-button", timeout=60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def _screenshot(page, path: Path) -> None:
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": int(height)})
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(2_500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    print(f"screenshot: {path}")
+
+
+def _set_slider(page, elem_id: str, value: int) -> None:
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_people_then_render_in_browser(page, tmp_path):
+    from playwright.sync_api import expect
+
+    # People: sample two, look at one, save both.
+    page.get_by_role("tab", name="People").click()
+    _set_slider(page, "people-count", 2)
+    page.click("#sample-button")
+    expect(page.locator("#people-status")).to_contain_text("Sampled 2 people", timeout=120_000)
+    thumbs = page.locator("#people-gallery img")
+    expect(thumbs).to_have_count(2, timeout=30_000)
+    thumbs.first.click()
+    page.wait_for_function(
+        """() => { const v = document.querySelector('#person-turntable video');
+                   return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
+        timeout=60_000,
+    )
+    expect(page.locator("#person-spec")).to_contain_text('"skin_tone"', timeout=30_000)
+    expect(page.locator("#people-histogram")).to_contain_text("sex (n=2)", timeout=30_000)
+    page.click("#save-people")
+    expect(page.locator("#people-status")).to_contain_text("Saved 2 new people", timeout=30_000)
+    page.click("#export-ply")
+    links = page.locator("#export-files a[href]")
+    expect(links).to_have_count(2, timeout=60_000)
+    hrefs = [links.nth(i).get_attribute("href") for i in range(2)]
+    assert hrefs[0].endswith(".ply") and hrefs[1].endswith(".binding.npz"), hrefs
+    _screenshot(page, tmp_path / "people_tab.png")
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"seed": 1, "body": {"sex": "female"}}')
+    page.get_by_text("Import an identity (.json)").click()
+    page.locator("#import-file input[type=file]").set_input_files(str(broken))
+    expect(page.locator("#people-status")).to_contain_text("Cannot import this identity", timeout=30_000)
+    expect(page.locator("#people-status")).to_contain_text("appearance", timeout=10_000)
+
+    # Clip & pose: one click on the example extracts the walking clip.
+    page.get_by_role("tab", name="Clip & pose").click()
+    page.get_by_text("A person walking (7.7 s)").click()
+    _wait_for_preview(page)
+
+    # Render: the extracted motion is picked up; choose a saved person; quick preview.
+    page.get_by_role("tab", name="Render").click()
+    expect(page.locator("#render-motion-status")).to_contain_text("from Clip & pose", timeout=30_000)
+    page.locator("#render-people input").click()
+    page.locator("ul[role=listbox] li").first.click()
+    page.keyboard.press("Escape")
+    expect(page.locator("#render-quick input")).to_be_checked()
+    page.click("#render-button")
+    page.wait_for_function(
+        """() => { const v = document.querySelector('#render-video-0 video');
+                   return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
+        timeout=RENDER_TIMEOUT_MS,
+    )
+    expect(page.locator("#render-status")).to_contain_text("Rendered 1 person", timeout=30_000)
+    expect(page.locator("#render-source-video video")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#render-frame-image img")).to_have_count(1, timeout=30_000)
+    _screenshot(page, tmp_path / "render_tab.png")
+
+    response = page.request.get(_media_src(page, "#render-video-0 video"))
+    assert response.ok
+    body = response.body()
+    assert body[4:8] == b"ftyp" and len(body) > 5_000
