@@ -74,6 +74,7 @@ def test_people_then_render_in_browser(page, tmp_path):
         timeout=60_000,
     )
     expect(page.locator("#person-spec")).to_contain_text('"skin_tone"', timeout=30_000)
+    expect(page.locator("#person-title")).to_contain_text(" y, MST ", timeout=10_000)
     expect(page.locator("#people-histogram")).to_contain_text("sex (n=2)", timeout=30_000)
     page.click("#save-people")
     expect(page.locator("#people-status")).to_contain_text("Saved 2 new people", timeout=30_000)

@@ -254,6 +254,7 @@ def build_people_tab(settings: Settings, warmup: "BodyModelWarmup | None" = None
                                          max_lines=12, show_line_numbers=False, show_label=False,
                                          elem_id="people-histogram")
     with gr.Column(visible=False, elem_id="person-details") as c["details"]:
+        c["person_title"] = gr.Markdown("", elem_id="person-title")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
                 c["turntable"] = gr.Video(label="Turntable", interactive=False, autoplay=True, loop=True, height=320,
@@ -295,12 +296,13 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup | None
 
     def on_select(specs, evt: gr.SelectData, progress=gr.Progress()):
         if evt.index is None or not 0 <= int(evt.index) < len(specs):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         spec = specs[int(evt.index)]
         _wait(warmup, progress)
         progress(0.1, desc="Turning the person around…")
-        video = gr.Video(value=str(turntable(spec, settings)), label=f"Turntable · {caption(spec)}")
-        return spec, gr.Column(visible=True), video, spec_json(spec), gr.File(value=None, visible=False)
+        title = f"**{spec.id}** · {describe(spec)}"
+        return (spec, gr.Column(visible=True), str(turntable(spec, settings)), spec_json(spec),
+                gr.File(value=None, visible=False), title)
 
     def on_save(specs):
         return save(specs, settings)
@@ -345,7 +347,8 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup | None
     c["show_saved"].click(on_show_saved, outputs=listing, concurrency_id="people", concurrency_limit=1,
                           show_progress_on=c["gallery"])
     c["gallery"].select(on_select, inputs=c["specs"],
-                        outputs=[c["selected"], c["details"], c["turntable"], c["spec"], c["export_files"]],
+                        outputs=[c["selected"], c["details"], c["turntable"], c["spec"], c["export_files"],
+                                 c["person_title"]],
                         concurrency_id="people", concurrency_limit=1, show_progress_on=c["turntable"])
     c["save"].click(on_save, inputs=c["specs"], outputs=c["status"], show_progress="hidden")
     c["delete"].click(on_delete, inputs=[c["specs"], c["selected"]], outputs=listing, show_progress="hidden")
