@@ -324,7 +324,8 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
               c["seed"], c["quick"], c["width"], c["height"]]
     outputs = [c["status"], c["source_video"], *c["videos"], c["results"], c["frame"], c["frame_image"],
                c["downloads"], c["video_paths"]]
-    c["render"].click(on_render, inputs=inputs, outputs=outputs, concurrency_id="render", concurrency_limit=1,
+    # Same queue as the clip tab's extraction: both use every core, so one heavy job runs at a time.
+    c["render"].click(on_render, inputs=inputs, outputs=outputs, concurrency_id="extract", concurrency_limit=1,
                       show_progress_on=c["videos"][0])
     c["frame"].release(on_frame, inputs=[c["video_paths"], c["frame"]], outputs=c["frame_image"],
                        show_progress="minimal")
