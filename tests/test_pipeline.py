@@ -64,3 +64,10 @@ def test_random_camera_is_seeded(demo_motion, people, tmp_path):
     la, lb = load_labels(a.labels_path), load_labels(b.labels_path)
     assert np.array_equal(la.stacked("world_to_camera"), lb.stacked("world_to_camera"))
     assert la.stacked("mask").any()
+
+
+def test_default_size_keeps_the_source_aspect(demo_motion, people, tmp_path):
+    result = render_motion_clip(demo_motion, people[0], tmp_path, long_side=128, max_frames=2)
+    with av.open(str(result.video_path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (128, 72)  # 1768x994 source

@@ -142,7 +142,7 @@ def test_import_accepts_a_valid_file(four, tmp_path):
 
 
 def test_render_inputs_are_checked():
-    assert render_tab.render_size(None, None, True) == ((256, 256), 60)
+    assert render_tab.render_size(None, None, True) == (None, 60)  # source aspect, 256 px long side
     assert render_tab.render_size(640, 361, False) == ((640, 360), None)
     with pytest.raises(RandomPeopleError, match="outside"):
         render_tab.render_size(10, 10, False)

@@ -122,11 +122,11 @@ def identity_turntable(spec: IdentitySpec, path: str | Path, *, size: int = 256,
     return Path(path)
 
 
-def parse_size(size: str | tuple[int, int] | None, motion: Motion) -> tuple[int, int]:
-    """(width, height): given, or 512 on the long side with the source clip's aspect ratio."""
+def parse_size(size: str | tuple[int, int] | None, motion: Motion, long_side: int = 512) -> tuple[int, int]:
+    """(width, height): given, or ``long_side`` on the long side with the source clip's aspect."""
     if size is None:
         width, height = motion.image_size
-        scale = 512 / max(width, height)
+        scale = long_side / max(width, height)
         return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
     if isinstance(size, str):
         width, _, height = size.lower().partition("x")
@@ -144,6 +144,7 @@ def render_motion_clip(
     camera: str = "source",
     seed: int = 0,
     size: tuple[int, int] | str | None = None,
+    long_side: int = 512,
     max_frames: int | None = None,
     backend: str = "auto",
     n_gaussians: int = DEFAULT_GAUSSIANS,
@@ -152,7 +153,8 @@ def render_motion_clip(
     """Re-perform ``motion`` with the person ``spec``: writes the clip, its mask and its labels.
 
     ``camera`` is ``"source"`` (the original viewpoint: the new person stands where the real one
-    stood) or ``"random"`` (a seeded new viewpoint orbiting the subject). The root trajectory is
+    stood) or ``"random"`` (a seeded new viewpoint orbiting the subject). Without ``size`` the clip
+    keeps the source's aspect ratio with ``long_side`` pixels on its long side. The root trajectory is
     rescaled to the new body (see ``avatar.posing``), and a contact shadow falls on the source's
     ground plane. Returns ``render.clip.ClipResult``.
     """
@@ -161,7 +163,7 @@ def render_motion_clip(
     from random_people.render.clip import FrameInput, render_clip
 
     report = progress or (lambda fraction, message: None)
-    width, height = parse_size(size, motion)
+    width, height = parse_size(size, motion, long_side)
     report(0.0, "Building the avatar")
     avatar = build_identity_avatar(spec, n_gaussians)
     model = load_body_model(kind="anny")

@@ -100,26 +100,29 @@ def background_spec(choice: str | None, uploaded: str | None) -> str:
     return choice
 
 
-def render_size(width: float | None, height: float | None, quick: bool) -> tuple[tuple[int, int], int | None]:
-    """(width, height) and the frame limit: quick preview is 256×256 and at most 60 frames."""
+def render_size(width: float | None, height: float | None, quick: bool) -> tuple[tuple[int, int] | None, int | None]:
+    """(width, height) and the frame limit. Quick preview: None, i.e. the source clip's aspect
+    with PREVIEW_SIZE pixels on the long side (a square crop of a wide clip can cut the person
+    off), and at most PREVIEW_FRAMES frames."""
     if quick:
-        return (PREVIEW_SIZE, PREVIEW_SIZE), PREVIEW_FRAMES
+        return None, PREVIEW_FRAMES
     w, h = int(width or DEFAULT_SIZE), int(height or DEFAULT_SIZE)
     if not (64 <= w <= 2048 and 64 <= h <= 2048):
         raise RandomPeopleError(f"Size {w}×{h} is outside 64–2048 pixels per side.")
     return (w - w % 2, h - h % 2), None
 
 
-def _run_dir(settings: Settings, motion_path: str, background: str, size: tuple[int, int],
+def _run_dir(settings: Settings, motion_path: str, background: str, size: tuple[int, int] | None,
              max_frames: int | None) -> Path:
     """Renders of one motion, background, size and length share a folder (file names say who,
     camera and seed), so the names offered for download stay short."""
-    key = f"{Path(motion_path).resolve()}|{background}|{size[0]}x{size[1]}|{max_frames}"
+    size_key = f"{size[0]}x{size[1]}" if size else f"long{PREVIEW_SIZE}"
+    key = f"{Path(motion_path).resolve()}|{background}|{size_key}|{max_frames}"
     return settings.data_dir / "renders" / hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def render(motion_path: str | None, identity_ids: Sequence[str] | None, background: str, camera: str,
-           seed: float | None, size: tuple[int, int], max_frames: int | None, settings: Settings,
+           seed: float | None, size: tuple[int, int] | None, max_frames: int | None, settings: Settings,
            progress: Callable[[float, str], None]) -> list[RenderedClip]:
     """Render the motion once per identity; raises RandomPeopleError with a user-facing message."""
     if not motion_path:
@@ -144,7 +147,8 @@ def render(motion_path: str | None, identity_ids: Sequence[str] | None, backgrou
 
         name = f"{spec.id}_{camera}{seed if camera == 'random' else ''}"
         result = render_motion_clip(motion, spec, output_dir, name=name, background=background, camera=camera,
-                                    seed=seed, size=size, max_frames=max_frames, progress=report)
+                                    seed=seed, size=size, long_side=PREVIEW_SIZE, max_frames=max_frames,
+                                    progress=report)
         clips.append(RenderedClip(spec.id, str(result.video_path), str(result.mask_path), str(result.labels_path),
                                   int(result.frames), float(result.seconds)))
     return clips
@@ -223,7 +227,7 @@ def build_render_tab(settings: Settings, extracted_motion: gr.State, tab: gr.Tab
                                        info="source: the clip's viewpoint", elem_id="render-camera")
                 c["seed"] = gr.Number(value=0, precision=0, minimum=0, label="Seed", min_width=90,
                                       elem_id="render-seed")
-            c["quick"] = gr.Checkbox(value=True, label=f"Quick preview ({PREVIEW_SIZE}×{PREVIEW_SIZE}, "
+            c["quick"] = gr.Checkbox(value=True, label=f"Quick preview ({PREVIEW_SIZE} px long side, "
                                      f"first {PREVIEW_FRAMES} frames)", elem_id="render-quick")
             with gr.Row(visible=False) as c["size_row"]:
                 c["width"] = gr.Number(value=DEFAULT_SIZE, precision=0, label="Width", min_width=90,
