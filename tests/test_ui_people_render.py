@@ -169,14 +169,15 @@ def test_quick_render_of_a_saved_person(demo_motion, four, tmp_path):
     motion_path = str(save_motion(demo_motion, tmp_path / "walk.npz"))
     assert "frames at 30 fps" in render_tab.describe_motion(None, motion_path)
     seen = []
-    clips = render_tab.render(motion_path, [specs[1].id], "park", "source", 0, (256, 256), 12, settings,
+    size, _ = render_tab.render_size(None, None, quick=True)  # the quick-preview path the button takes
+    clips = render_tab.render(motion_path, [specs[1].id], "park", "source", 0, size, 12, settings,
                               lambda fraction, message: seen.append(fraction))
     assert len(clips) == 1 and clips[0].frames == 12
     info = probe_video(clips[0].video_path)
-    assert (info.width, info.height) == (256, 256) and info.codec == "h264"
+    assert (info.width, info.height) == (256, 144) and info.codec == "h264"  # the 1768x994 source's aspect
     assert seen and max(seen) <= 1.0
     image = render_tab.frame_image([clips[0].video_path, clips[0].video_path], 5)
-    assert image.shape == (256, 256 * 2 + 8, 3)
+    assert image.shape == (144, 256 * 2 + 8, 3)
     assert render_tab.frame_image([], 3) is None
-    assert "Rendered 1 person · 12 frames at 256×256" in render_tab.summary(clips, (256, 256))
+    assert "Rendered 1 person · 12 frames at 256×144" in render_tab.summary(clips)
     assert render_tab.source_preview(motion_path) is None

@@ -49,6 +49,7 @@ class RenderedClip:
     labels_path: str
     frames: int
     seconds: float
+    size: tuple[int, int]  # (width, height) actually rendered
 
 
 def chosen_motion(uploaded: str | None, extracted: str | None) -> str | None:
@@ -131,7 +132,7 @@ def render(motion_path: str | None, identity_ids: Sequence[str] | None, backgrou
         raise RandomPeopleError("Pick at least one saved person (save some in the People tab).")
     if len(identity_ids) > MAX_PEOPLE:
         raise RandomPeopleError(f"Pick at most {MAX_PEOPLE} people at a time.")
-    from random_people.avatar.pipeline import render_motion_clip
+    from random_people.avatar.pipeline import parse_size, render_motion_clip
     from random_people.avatar.store import load_identity
     from random_people.pose.motion import load_motion
     from random_people.ui.people_tab import identities_dir
@@ -150,7 +151,7 @@ def render(motion_path: str | None, identity_ids: Sequence[str] | None, backgrou
                                     seed=seed, size=size, long_side=PREVIEW_SIZE, max_frames=max_frames,
                                     progress=report)
         clips.append(RenderedClip(spec.id, str(result.video_path), str(result.mask_path), str(result.labels_path),
-                                  int(result.frames), float(result.seconds)))
+                                  int(result.frames), float(result.seconds), parse_size(size, motion, PREVIEW_SIZE)))
     return clips
 
 
@@ -185,12 +186,13 @@ def frame_image(video_paths: Sequence[str] | None, frame: float | None) -> np.nd
     return np.concatenate(joined, axis=1)
 
 
-def summary(clips: Sequence[RenderedClip], size: tuple[int, int]) -> str:
+def summary(clips: Sequence[RenderedClip]) -> str:
     seconds = sum(clip.seconds for clip in clips)
     frames = sum(clip.frames for clip in clips)
     rate = f" ({frames / seconds:.1f} frames/s)" if seconds > 0 else ""
     people = "person" if len(clips) == 1 else "people"
-    return (f"Rendered {len(clips)} {people} · {clips[0].frames} frames at {size[0]}×{size[1]} · "
+    width, height = clips[0].size
+    return (f"Rendered {len(clips)} {people} · {clips[0].frames} frames at {width}×{height} · "
             f"{seconds:.0f} s{rate}")
 
 
@@ -303,7 +305,7 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
         files = [path for clip in clips for path in (clip.video_path, clip.mask_path, clip.labels_path)]
         last = max(min(clip.frames for clip in clips) - 1, 1)
         return (
-            summary(clips, size),
+            summary(clips),
             gr.Video(value=source, visible=source is not None),
             *videos,
             gr.Column(visible=True),
