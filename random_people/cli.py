@@ -50,6 +50,14 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_clip(result) -> int:
+    print(f"video:  {result.video_path}")
+    print(f"mask:   {result.mask_path}")
+    print(f"labels: {result.labels_path}")
+    print(f"{result.frames} frames in {result.seconds:.1f} s ({result.seconds / result.frames:.2f} s/frame)")
+    return 0
+
+
 def _identities_dir(args: argparse.Namespace) -> Path:
     return Path(args.identities_dir) if args.identities_dir else load_settings().data_dir / "identities"
 
@@ -68,11 +76,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             frames=args.frames, backend=args.backend, shadow=args.shadow, harmonize=args.harmonize,
             degrade=args.degrade, progress=progress,
         )
-    print(f"video:  {result.video_path}")
-    print(f"mask:   {result.mask_path}")
-    print(f"labels: {result.labels_path}")
-    print(f"{result.frames} frames in {result.seconds:.1f} s ({result.seconds / result.frames:.2f} s/frame)")
-    return 0
+    return _print_clip(result)
 
 
 def _render_motion(args: argparse.Namespace) -> int:
@@ -91,11 +95,7 @@ def _render_motion(args: argparse.Namespace) -> int:
             camera=camera, seed=args.seed, size=args.size, max_frames=args.frames, backend=args.backend,
             progress=progress,
         )
-    print(f"video:  {result.video_path}")
-    print(f"mask:   {result.mask_path}")
-    print(f"labels: {result.labels_path}")
-    print(f"{result.frames} frames in {result.seconds:.1f} s ({result.seconds / result.frames:.2f} s/frame)")
-    return 0
+    return _print_clip(result)
 
 
 def _cmd_identity_show(args: argparse.Namespace) -> int:

@@ -179,7 +179,8 @@ def normalize_color(value: Any, where: str) -> str:
     )
 
 
-def _number(value: Any, where: str, low: float, high: float) -> float:
+def checked_number(value: Any, where: str, low: float, high: float) -> float:
+    """``value`` as a float in [low, high], or an IdentityError naming ``where`` (shared with the sampler)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise IdentityError(f"{where}: expected a number, got {value!r}.")
     value = float(value)
@@ -218,7 +219,7 @@ class BodySpec:
         }
         for name, (low, high) in numbers.items():
             # Coerce ints to floats so 30 and 30.0 hash to the same identity.
-            object.__setattr__(self, name, _number(getattr(self, name), f"body.{name}", low, high))
+            object.__setattr__(self, name, checked_number(getattr(self, name), f"body.{name}", low, high))
         if (self.sex == "female") != (self.gender >= 0.5) and self.gender != 0.5:
             raise IdentityError(
                 f"body.gender: {self.gender:g} contradicts sex {self.sex!r} (Anny's convention: 0 = male, "

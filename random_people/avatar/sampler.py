@@ -36,6 +36,7 @@ import numpy as np
 
 from random_people.avatar.identity import (
     AGE_GROUPS,
+    checked_number,
     AGE_MAX_YEARS,
     AGE_MIN_YEARS,
     ANCESTRIES,
@@ -144,8 +145,8 @@ class IdentityDistribution:
             raise IdentityError(f"{where}.name: expected a string, got {self.name!r}.")
         if self.mode not in MODES:
             raise IdentityError(f"{where}.mode: unknown mode {self.mode!r}; choose one of {', '.join(MODES)}.")
-        self.female_ratio = _number(self.female_ratio, f"{where}.female_ratio", 0.0, 1.0)
-        self.gender_spread = _number(self.gender_spread, f"{where}.gender_spread", 0.0, 0.5)
+        self.female_ratio = checked_number(self.female_ratio, f"{where}.female_ratio", 0.0, 1.0)
+        self.gender_spread = checked_number(self.gender_spread, f"{where}.gender_spread", 0.0, 0.5)
         self.age_range = _range(self.age_range, f"{where}.age_range", AGE_MIN_YEARS, AGE_MAX_YEARS)
         self.height_range = _range(self.height_range, f"{where}.height_range", -HEIGHT_Z_LIMIT, HEIGHT_Z_LIMIT)
         for name in ("weight_range", "muscle_range", "proportions_range"):
@@ -248,19 +249,10 @@ def _age_overlap(low: float, high: float, group: str, a: float, b: float) -> boo
     return low < b and high > a
 
 
-def _number(value: Any, where: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise IdentityError(f"{where}: expected a number, got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value) or not low <= value <= high:
-        raise IdentityError(f"{where}: {value!r} is outside [{low:g}, {high:g}].")
-    return value
-
-
 def _range(value: Any, where: str, low: float, high: float) -> tuple[float, float]:
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise IdentityError(f"{where}: expected [min, max], got {value!r}.")
-    a, b = (_number(v, where, low, high) for v in value)
+    a, b = (checked_number(v, where, low, high) for v in value)
     if a > b:
         raise IdentityError(f"{where}: min {a:g} is greater than max {b:g}.")
     return a, b
@@ -287,7 +279,7 @@ def _weights(value: Any, where: str, options: tuple[Any, ...], allow_list: bool 
     for name, weight in value.items():
         if name not in options:
             raise IdentityError(f"{where}: unknown value {name!r}; choose from {', '.join(map(str, options))}.")
-        weights[name] = _number(weight, f"{where}.{name}", 0.0, math.inf)
+        weights[name] = checked_number(weight, f"{where}.{name}", 0.0, math.inf)
     if not weights or sum(weights.values()) <= 0:
         raise IdentityError(f"{where}: at least one value needs a positive weight.")
     return weights
