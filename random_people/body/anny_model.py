@@ -60,6 +60,10 @@ class AnnyBodyModel(BodyModel):
     forward_axis = np.array([0.0, -1.0, 0.0])
 
     def __init__(self, device: str = "cpu") -> None:
+        import warp
+
+        # Anny's skinning initialises Warp on import; without this its banner lands on stdout.
+        warp.config.log_level = logging.WARNING
         import anny
 
         start = time.perf_counter()
