@@ -63,3 +63,20 @@ def read_npz(path: str | os.PathLike[str], error: type[Exception], what: str) ->
         raise error(f"{what} file not found: {path}") from None
     except Exception as exc:  # zipfile / numpy errors: not an npz at all
         raise error(f"{path} is not a readable {what} .npz file ({exc}).") from exc
+
+
+def read_versioned_npz(
+    path: str | os.PathLike[str], error: type[Exception], what: str, version: int, remedy: str
+) -> dict[str, np.ndarray]:
+    """:func:`read_npz`, then refuse a file whose ``version`` array is not ``version``.
+
+    Every versioned file we write (motions, labels, avatar sidecars) is read through this, so an
+    old or foreign file always fails the same way, saying which version was found and ``remedy``.
+    """
+    stored = read_npz(path, error, what)
+    found = int(stored["version"]) if "version" in stored else -1
+    if found != version:
+        raise error(
+            f"{path} has {what} format version {found}; this RANDOM People reads version {version}. {remedy}"
+        )
+    return stored

@@ -21,7 +21,7 @@ from random_people.avatar.appearance import AppearanceParams
 from random_people.avatar.binding import SurfaceBinding, pose_binding
 from random_people.avatar.build import AVATAR_FORMAT_VERSION, Avatar
 from random_people.errors import RandomPeopleError
-from random_people.files import atomic_output, read_npz
+from random_people.files import atomic_output, read_versioned_npz
 from random_people.render.ply import save_gaussians_ply
 
 logger = logging.getLogger(__name__)
@@ -73,13 +73,9 @@ def load_avatar(path: PathLike) -> Avatar:
     """Read an avatar from its ``.ply`` path (or the sidecar path itself)."""
     path = Path(path)
     sidecar = path if path.name.endswith(".binding.npz") else sidecar_path(path)
-    stored = read_npz(sidecar, AvatarFileError, "avatar binding")
-    version = int(stored.get("version", -1))
-    if version != AVATAR_FORMAT_VERSION:
-        raise AvatarFileError(
-            f"{sidecar} has avatar format version {version}; this RANDOM People reads version "
-            f"{AVATAR_FORMAT_VERSION}. Rebuild the avatar from its identity."
-        )
+    stored = read_versioned_npz(sidecar, AvatarFileError, "avatar binding", AVATAR_FORMAT_VERSION,
+                                "Rebuild the avatar from its identity.")
+    version = AVATAR_FORMAT_VERSION
     try:
         tensors = {
             name[len("binding_"):]: torch.from_numpy(np.ascontiguousarray(value))

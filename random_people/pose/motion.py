@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from random_people.errors import MotionFileError
-from random_people.files import atomic_output, read_npz
+from random_people.files import atomic_output, read_versioned_npz
 
 MOTION_FORMAT_VERSION = 1
 
@@ -141,13 +141,9 @@ def save_motion(motion: Motion, path: str | Path) -> Path:
 def load_motion(path: str | Path) -> Motion:
     """Read a Motion file written by :func:`save_motion`, checking its version and shapes."""
     path = Path(path)
-    stored = read_npz(path, MotionFileError, "Motion")
-    version = int(stored.get("version", -1))
-    if version != MOTION_FORMAT_VERSION:
-        raise MotionFileError(
-            f"{path} has Motion format version {version}; this RANDOM People reads version "
-            f"{MOTION_FORMAT_VERSION}. Re-extract the clip with this version."
-        )
+    stored = read_versioned_npz(path, MotionFileError, "Motion", MOTION_FORMAT_VERSION,
+                                "Re-extract the clip with this version.")
+    version = MOTION_FORMAT_VERSION
     kwargs: dict[str, Any] = {}
     try:
         for f in fields(Motion):

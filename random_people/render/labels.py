@@ -55,7 +55,7 @@ import torch
 
 from random_people.body.keypoints import COCO17
 from random_people.errors import InvalidInputError
-from random_people.files import atomic_output, read_npz
+from random_people.files import atomic_output, read_versioned_npz
 from random_people.render.cameras import project_points
 from random_people.render.types import Camera, RenderOutput
 
@@ -310,13 +310,9 @@ def save_labels(clip_labels: ClipLabels, path: PathLike) -> Path:
 def load_labels(path: PathLike) -> ClipLabels:
     """Read a labels file written by :func:`save_labels` / :class:`LabelsWriter`, checking its version."""
     path = Path(path)
-    stored = read_npz(path, LabelsFileError, "labels")
-    version = int(stored["version"]) if "version" in stored else -1
-    if version != LABELS_FORMAT_VERSION:
-        raise LabelsFileError(
-            f"{path} has labels format version {version}; this RANDOM People reads version "
-            f"{LABELS_FORMAT_VERSION}. Render the clip again with this version."
-        )
+    stored = read_versioned_npz(path, LabelsFileError, "labels", LABELS_FORMAT_VERSION,
+                                "Render the clip again with this version.")
+    version = LABELS_FORMAT_VERSION
     try:
         names = tuple(str(s) for s in stored["keypoint_names"])
         masks = stored["mask"]
