@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from test_ui_browser import (  # noqa: F401  (app_url is a fixture used by page)
+from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
     CHROMIUM,
-    CHROMIUM_ARGS,
     _media_src,
     _wait_for_preview,
     app_url,
+    page,
 )
 
 RENDER_TIMEOUT_MS = 180_000
@@ -25,20 +25,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
-
-
-@pytest.fixture()
-def page(app_url):  # noqa: F811
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url)
-            page.wait_for_selector("#extract-button", timeout=60_000)
-            yield page
-        finally:
-            browser.close()
 
 
 def _screenshot(page, path: Path) -> None:
