@@ -1,0 +1,1 @@
+"""Dataset export (layout, metadata.jsonl, dataset card) and push to the Hugging Face Hub."""
