@@ -140,6 +140,13 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_groups() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """The commands of bulk jobs, the Hub and experiments, each group in its own thin module."""
+    from random_people import cli_experiments, cli_hub, cli_jobs
+
+    return [cli_jobs.register, cli_hub.register, cli_experiments.register]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="random-people", description="Synthetic human-action videos from real ones.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -209,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     identity_show.add_argument("--size", type=int, default=256, help="image size in pixels (square)")
     identity_show.add_argument("-o", "--output", required=True, help="thumb.png or turntable.mp4")
     identity_show.set_defaults(handler=_cmd_identity_show)
+
+    for register in _command_groups():
+        register(sub)
 
     app = sub.add_parser("app", help="start the web app")
     app.add_argument("--host", default=None)

@@ -1,0 +1,9 @@
+"""CLI commands for action-recognition experiments (`train`, `ablation`, `fewshot`): parse, call the library, report; no business logic."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this group's sub-commands to the ``random-people`` parser."""
