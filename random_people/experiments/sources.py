@@ -1,0 +1,212 @@
+"""Where clips come from: a class-folder tree, Toyota Smarthome as distributed, or our exported datasets.
+
+Every loader returns the same :class:`Clip` records, so splitting, mixing and training never care
+which kind of source a clip came from. Loaders only list files and read metadata; no video is
+decoded here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from random_people.datasets.smarthome import parse_smarthome_name
+from random_people.datasets.smarthome_protocols import get_protocol
+from random_people.experiments.config import SourceConfig
+from random_people.experiments.errors import ExperimentDataError
+from random_people.files import sha256_file
+
+logger = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+BACKGROUND_KINDS = ("plain", "image", "video")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One labelled video file and what is known about where it came from."""
+
+    path: Path
+    label: str
+    synthetic: bool = False
+    background_kind: str | None = None   # synthetic only: plain | image | video
+    source_clip_id: str | None = None    # SHA-256 of the real clip (a real clip's own hash); None = not yet hashed
+    split: str | None = None             # train | validation | test, when the source defines it
+    subject: str | None = None           # the real person, e.g. "p02"
+    camera: int | None = None
+    origin: str = ""                     # which configured source listed it
+
+    @property
+    def kind(self) -> str:
+        """``real``, ``plain`` (plain-background synthetic) or ``background`` (image/video background)."""
+        if not self.synthetic:
+            return "real"
+        return "plain" if self.background_kind == "plain" else "background"
+
+
+def load_source(source: SourceConfig, base_dir: Path = Path(".")) -> list[Clip]:
+    """All clips of one configured source, sorted by path (a stable order for seeded choices)."""
+    if source.kind == "exported":
+        clips = load_exported(source.path, base_dir=base_dir, revision=source.revision)
+    else:
+        root = _local_dir(source.path, base_dir, source.kind)
+        clips = load_smarthome(root, source.protocol or "CS") if source.kind == "smarthome" else load_class_folders(root)
+    logger.info("%s source %s: %d clips", source.kind, source.path, len(clips))
+    return sorted(clips, key=lambda c: str(c.path))
+
+
+def _local_dir(path: str, base_dir: Path, kind: str) -> Path:
+    root = Path(path).expanduser()
+    root = root if root.is_absolute() else base_dir / root
+    if not root.is_dir():
+        raise ExperimentDataError(f"The {kind} source folder {root} does not exist (data.sources path: {path}).")
+    return root
+
+
+def _videos(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
+                  and not p.name.startswith("."))
+
+
+def load_class_folders(root: Path) -> list[Clip]:
+    """``root/<label>/*.mp4``: the label is the sub-folder name (videos deeper down count too)."""
+    clips = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        clips += [Clip(path=v, label=sub.name, origin=str(root)) for v in _videos(sub)]
+    if not clips:
+        raise ExperimentDataError(f"{root} holds no videos in class sub-folders (expected {root}/<label>/*.mp4).")
+    return clips
+
+
+def load_smarthome(root: Path, protocol: str = "CS") -> list[Clip]:
+    """Toyota Smarthome clips anywhere under ``root``, labelled and split by their file names.
+
+    Clips the protocol does not use (e.g. cameras 3-7 under CV1) are left out; files whose names
+    do not follow Smarthome's scheme are skipped with a warning naming one of them.
+    """
+    proto = get_protocol(protocol)
+    clips, foreign, unused = [], [], 0
+    for video in _videos(root):
+        try:
+            name = parse_smarthome_name(video)
+        except ValueError:
+            foreign.append(video.name)
+            continue
+        split = proto.split_of(video)
+        if split is None:
+            unused += 1
+            continue
+        clips.append(Clip(path=video, label=name.action, split=split, subject=name.subject_id,
+                          camera=name.camera, origin=str(root)))
+    if foreign:
+        logger.warning("Skipped %d files under %s that are not Smarthome clip names (e.g. %s)", len(foreign), root, foreign[0])
+    logger.info("Smarthome %s: %d clips used, %d outside the protocol", proto.name, len(clips), unused)
+    if not clips:
+        raise ExperimentDataError(
+            f"No Toyota Smarthome clip under {root} is used by protocol {proto.name} "
+            f"(expected names like Cook.Cleandishes_p02_r00_v02_c03.mp4)."
+        )
+    return clips
+
+
+def load_exported(path: str, base_dir: Path = Path("."), revision: str | None = None) -> list[Clip]:
+    """An exported RANDOM People dataset: a local folder, or a Hub dataset repo id downloaded once.
+
+    Reads every ``metadata.jsonl`` below the folder (file names are relative to the folder holding
+    that file). Sharded layouts (Parquet/tar) are not read here.
+    """
+    local = Path(path).expanduser()
+    local = local if local.is_absolute() else base_dir / local
+    if local.is_dir():
+        root = local
+    elif _looks_like_repo_id(path):
+        root = _download_dataset(path, revision)
+    else:
+        raise ExperimentDataError(f"Exported dataset {path} is neither a folder ({local} does not exist) nor a Hub repo id (owner/name).")
+    files = sorted(root.rglob("metadata.jsonl"))
+    if not files:
+        raise ExperimentDataError(
+            f"{root} holds no metadata.jsonl; an exported dataset has <root>/<config>/<split>/metadata.jsonl "
+            "(sharded Parquet/tar exports are not supported by the experiment loader)."
+        )
+    clips = []
+    for meta in files:
+        clips += _read_metadata(meta, str(path))
+    return clips
+
+
+def _looks_like_repo_id(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 2 and all(parts) and not path.startswith((".", "~"))
+
+
+def _download_dataset(repo_id: str, revision: str | None) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision))
+    except Exception as exc:  # offline, missing repo, no access: one actionable message
+        raise ExperimentDataError(
+            f"Could not get the Hub dataset {repo_id} ({type(exc).__name__}: {exc}). Without internet, download it on a "
+            f"connected machine (`huggingface-cli download {repo_id} --repo-type dataset --local-dir DIR`) and "
+            "point data.sources[].path at DIR."
+        ) from None
+
+
+def _read_metadata(meta: Path, origin: str) -> list[Clip]:
+    clips = []
+    for number, line in enumerate(meta.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{meta}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ExperimentDataError(f"{where} is not a JSON line: {exc}") from None
+        for key in ("file_name", "label"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise ExperimentDataError(f"{where} has no `{key}` string; every metadata.jsonl row needs file_name and label.")
+        synthetic = bool(row.get("synthetic", False))
+        kind = row.get("background_kind")
+        if synthetic and kind not in BACKGROUND_KINDS:
+            raise ExperimentDataError(f"{where}: synthetic clip with background_kind={kind!r}; expected one of {BACKGROUND_KINDS}.")
+        split = row.get("split")
+        if split not in (None, "train", "validation", "test"):
+            raise ExperimentDataError(f"{where}: split={split!r}; expected train, validation or test.")
+        clips.append(Clip(
+            path=meta.parent / row["file_name"], label=row["label"], synthetic=synthetic,
+            background_kind=kind if synthetic else None, source_clip_id=row.get("source_clip_id"),
+            split=split, subject=row.get("source_subject"), origin=origin,
+        ))
+    return clips
+
+
+def with_source_ids(clips: list[Clip], cache_file: Path | None = None) -> list[Clip]:
+    """Fill in the SHA-256 of real clips that lack one (needed to keep their synthetic copies out of test).
+
+    Hashes are cached in ``cache_file`` keyed by path, size and modification time, so a large
+    dataset is read in full once.
+    """
+    cache: dict[str, str] = {}
+    if cache_file and cache_file.exists():
+        try:
+            cache = json.loads(cache_file.read_text())
+        except json.JSONDecodeError:
+            cache = {}
+    out, changed = [], False
+    for clip in clips:
+        if clip.synthetic or clip.source_clip_id:
+            out.append(clip)
+            continue
+        stat = os.stat(clip.path)
+        key = f"{clip.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        if key not in cache:
+            cache[key], changed = sha256_file(clip.path), True
+        out.append(replace(clip, source_clip_id=cache[key]))
+    if cache_file and changed:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(cache))
+    return out
