@@ -37,6 +37,12 @@ class Settings:
     detector_max_side: int = 640  # frames are downscaled to this long side before MediaPipe
     min_detection_ratio: float = 0.2  # fewer frames with a person than this is "no person"
     fit_iterations: int = 100
+    # Bulk jobs.
+    job_workers: int = 0  # worker processes of the local executor; 0 = one per CPU core
+    job_heartbeat_s: float = 5.0  # how often a running task tells the log it is alive
+    job_stale_after_s: float = 60.0  # a running task silent this long is reclaimed (its worker died)
+    job_max_attempts: int = 3  # a task whose workers die this often fails instead of looping
+    job_poll_s: float = 1.0  # how often an idle worker looks for new tasks
     server_name: str = "127.0.0.1"
     server_port: int = 7860
 

@@ -122,6 +122,21 @@ def identity_turntable(spec: IdentitySpec, path: str | Path, *, size: int = 256,
     return Path(path)
 
 
+def resample_frames(num_frames: int, source_fps: float, output_fps: float, max_frames: int | None = None) -> list[int]:
+    """Source frame indices for a clip at ``output_fps``: the nearest source frame to each output time."""
+    if num_frames <= 0:
+        return []
+    if abs(output_fps - source_fps) < 1e-6:
+        indices = list(range(num_frames))
+    else:
+        duration = num_frames / source_fps
+        count = max(1, int(math.floor(duration * output_fps + 1e-6)))
+        indices = [min(num_frames - 1, int(math.floor(k * source_fps / output_fps + 0.5))) for k in range(count)]
+    if max_frames is not None:
+        indices = indices[:max(1, int(max_frames))]
+    return indices
+
+
 def parse_size(size: str | tuple[int, int] | None, motion: Motion, long_side: int = 512) -> tuple[int, int]:
     """(width, height): given, or ``long_side`` on the long side with the source clip's aspect."""
     if size is None:
@@ -149,6 +164,12 @@ def render_motion_clip(
     backend: str = "auto",
     n_gaussians: int = DEFAULT_GAUSSIANS,
     progress: Progress | None = None,
+    fps: float | None = None,
+    camera_index: int = 0,
+    camera_sampler=None,
+    shadow: bool = True,
+    harmonize: float = 0.3,
+    degrade: bool = False,
 ):
     """Re-perform ``motion`` with the person ``spec``: writes the clip, its mask and its labels.
 
@@ -157,10 +178,16 @@ def render_motion_clip(
     keeps the source's aspect ratio with ``long_side`` pixels on its long side. The root trajectory is
     rescaled to the new body (see ``avatar.posing``), and a contact shadow falls on the source's
     ground plane. Returns ``render.clip.ClipResult``.
+
+    Bulk jobs also set: ``fps`` (output rate; the motion is resampled at the nearest source frame,
+    ``max_frames`` then counts output frames), ``camera_index`` / ``camera_sampler`` (random camera
+    ``i`` of ``seed`` from those ranges, the same camera whatever else the job asks for),
+    ``shadow``, ``harmonize`` and ``degrade`` (camera-like blur, noise and JPEG artefacts).
     """
     from random_people.render.backgrounds import load_background
     from random_people.render.cameras import CameraError, ground_plane, sample_cameras, source_camera
     from random_people.render.clip import FrameInput, render_clip
+    from random_people.render.composite import DegradeSpec
 
     report = progress or (lambda fraction, message: None)
     width, height = parse_size(size, motion, long_side)
@@ -170,19 +197,23 @@ def render_motion_clip(
     if camera == "source":
         view = source_camera(motion, width, height)
     elif camera == "random":
-        view = sample_cameras(1, seed, motion, width, height, keep_in_view=True)[0]
+        view = sample_cameras(camera_index + 1, seed, motion, width, height, sampler=camera_sampler,
+                              keep_in_view=True)[camera_index]
     else:
         raise CameraError(f"camera must be 'source' or 'random', got {camera!r}.")
-    count = motion.num_frames if max_frames is None else max(1, min(int(max_frames), motion.num_frames))
+    out_fps = float(fps or motion.fps)
+    indices = resample_frames(motion.num_frames, motion.fps, out_fps, max_frames)
+    count = len(indices)
     names = list(model.keypoint_names)
     frames = (
         FrameInput(gaussians=frame.gaussians, keypoints_world=frame.keypoints, keypoint_names=names)
-        for frame in avatar_frames(avatar, model, motion, frames=range(count))
+        for frame in avatar_frames(avatar, model, motion, frames=indices)
     )
     name = name or f"{spec.id}_{camera}{'' if camera == 'source' else seed}"
     return render_clip(
-        frames, view, load_background(background), output_dir, name, width=width, height=height, fps=motion.fps,
-        backend=backend, harmonize=0.3, ground_plane=ground_plane(motion), seed=seed, total=count,
+        frames, view, load_background(background), output_dir, name, width=width, height=height, fps=out_fps,
+        backend=backend, harmonize=harmonize, ground_plane=ground_plane(motion) if shadow else None,
+        degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
               "background": background},

@@ -1,0 +1,1 @@
+"""Alembic migrations of the job log; applied automatically by ``random_people.jobs.db.open_database``."""

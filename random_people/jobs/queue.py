@@ -1,0 +1,464 @@
+"""The job log's state machine: submit, claim, heartbeat, finish, reclaim, cancel, pause, retry.
+
+Correctness rests on two rules:
+
+* **Compare-and-set transitions.** A task changes state only through ``UPDATE ... WHERE
+  state = <expected> [AND worker = me AND attempts = my attempt]``; the row count says whether
+  this caller won. Two workers can race for a task and exactly one gets it, a worker whose task
+  was reclaimed cannot later mark it done, and the same holds on SQLite and PostgreSQL.
+* **Every change is an event.** Each transition writes an :class:`Event` in the same transaction
+  (time, reason, worker), so the log explains every task's history and progress/ETA are queries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from random_people.jobs.db import Database
+from random_people.jobs.errors import JobNotFoundError, JobStateError
+from random_people.jobs.expand import EXTRACT, RENDER, JobPlan
+from random_people.jobs.models import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    BackgroundRecord,
+    Event,
+    IdentityRecord,
+    Job,
+    MotionRecord,
+    Output,
+    SourceFile,
+    Task,
+)
+
+logger = logging.getLogger(__name__)
+
+FINISHED_JOB_STATES = (DONE, FAILED, CANCELLED)
+
+
+def now() -> float:
+    return time.time()
+
+
+def worker_name(prefix: str = "worker") -> str:
+    """``<prefix>@<host>:<pid>``: enough to find the process that holds a task."""
+    return f"{prefix}@{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    """What a worker needs to run a task and to report back (``attempt`` fences stale reports)."""
+
+    id: int
+    job_id: str
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    worker: str
+
+
+def _event(session: Session, kind: str, message: str = "", *, job_id: str | None = None,
+           task_id: int | None = None, worker: str | None = None) -> None:
+    session.add(Event(at=now(), job_id=job_id, task_id=task_id, kind=kind, worker=worker, message=message))
+
+
+def _job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        matches = session.scalars(select(Job).where(Job.id.startswith(job_id))).all() if len(job_id) >= 4 else []
+        if len(matches) == 1:
+            return matches[0]
+        raise JobNotFoundError(f"No job {job_id!r} in the log; `random-people jobs list` shows the jobs.")
+    return job
+
+
+def resolve_job_id(db: Database, job_id: str) -> str:
+    """A full job id from a unique prefix (as printed by ``jobs list``)."""
+    with db.session() as session:
+        return _job(session, job_id).id
+
+
+# --------------------------------------------------------------------------------------------
+# Submitting
+# --------------------------------------------------------------------------------------------
+
+
+def cached_hasher(db: Database):
+    """A ``hash_file`` for :func:`expand_job` that reuses SHA-256s of unchanged files (size + mtime)."""
+    from random_people.files import sha256_file
+
+    def hash_file(path: Path) -> str:
+        stat = path.stat()
+        key = str(path.resolve())
+        with db.session() as session:
+            row = session.get(SourceFile, key)
+            if row is not None and row.size == stat.st_size and row.mtime_ns == stat.st_mtime_ns:
+                return row.sha256
+        digest = sha256_file(path)
+        with db.session() as session:
+            session.merge(SourceFile(path=key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest,
+                                     seen_at=now()))
+        return digest
+
+    return hash_file
+
+
+def _background_kind(name: str) -> str:
+    from random_people.render.backgrounds import IMAGE_SUFFIXES
+
+    if name.startswith("#"):
+        return "plain"
+    if Path(name).is_absolute():
+        return "image" if Path(name).suffix.lower() in IMAGE_SUFFIXES else "video"
+    return "image"  # shipped backgrounds are images
+
+
+def _reusable_output(session: Session, key: str) -> Output | None:
+    """A finished output with this key whose files are all still on disk."""
+    output = session.get(Output, key)
+    if output is None:
+        return None
+    paths = [output.video_path, output.mask_path, output.labels_path]
+    return output if all(p is None or Path(p).is_file() for p in paths) else None
+
+
+def _reusable_motion(session: Session, key: str) -> MotionRecord | None:
+    motion = session.get(MotionRecord, key)
+    return motion if motion is not None and Path(motion.path).is_file() else None
+
+
+def submit_job(db: Database, plan: JobPlan) -> str:
+    """Record a planned job and queue its tasks; returns the job id.
+
+    Tasks whose output already exists (made by this or any earlier job, files still on disk) are
+    recorded as done at once with the reason "reused", so re-running a job makes nothing twice.
+    """
+    job_id = uuid.uuid4().hex[:12]
+    stamp = now()
+    spec = plan.spec
+    with db.session() as session:
+        session.add(Job(id=job_id, name=spec.name, state=QUEUED, spec_json=json.dumps(spec.to_dict()),
+                        output_dir=str(plan.output_dir), seed=spec.seed, auto_accept=spec.auto_accept,
+                        created_at=stamp, updated_at=stamp))
+        for person in plan.identities:
+            if session.get(IdentityRecord, person.id) is None:
+                session.add(IdentityRecord(id=person.id, spec_json=json.dumps(person.to_dict()), created_at=stamp))
+        for name in spec.backgrounds.names:
+            session.merge(BackgroundRecord(name=name, kind=_background_kind(name)))
+        reused = 0
+        for planned in plan.tasks:
+            task = Task(job_id=job_id, key=planned.key, kind=planned.kind, label=planned.label, state=QUEUED,
+                        depends_on=planned.depends_on, payload_json=json.dumps(planned.payload), attempts=0)
+            done_before = (_reusable_motion(session, planned.key) if planned.kind == EXTRACT
+                           else _reusable_output(session, planned.key))
+            if done_before is not None:
+                task.state, task.finished_at, task.seconds = DONE, stamp, 0.0
+                task.result_json = json.dumps({"reused": True})
+                reused += 1
+            session.add(task)
+        _event(session, "job_queued", f"{len(plan.tasks)} tasks ({len(plan.extract_tasks)} extraction, "
+               f"{len(plan.render_tasks)} render); {reused} already made by earlier jobs", job_id=job_id)
+        session.flush()
+        _refresh_job_state(session, job_id)
+    logger.info("Queued job %s (%s): %d tasks, %d reused", job_id, spec.name, len(plan.tasks), reused)
+    return job_id
+
+
+# --------------------------------------------------------------------------------------------
+# Claiming and reporting
+# --------------------------------------------------------------------------------------------
+
+
+def _claimable(job_ids: Sequence[str] | None = None, kinds: Sequence[str] | None = None):
+    """Queued tasks of active jobs whose extraction (if any) is done, oldest first."""
+    dependency = aliased(Task)
+    ready = exists().where(and_(dependency.job_id == Task.job_id, dependency.key == Task.depends_on,
+                                dependency.state == DONE))
+    query = (select(Task.id).join(Job, Job.id == Task.job_id)
+             .where(Task.state == QUEUED, Job.state.in_((QUEUED, RUNNING)),
+                    (Task.depends_on.is_(None)) | ready)
+             .order_by(Task.id))
+    if job_ids:
+        query = query.where(Task.job_id.in_(list(job_ids)))
+    if kinds:
+        query = query.where(Task.kind.in_(list(kinds)))
+    return query
+
+
+def claim_task(db: Database, worker: str, *, job_ids: Sequence[str] | None = None,
+               kinds: Sequence[str] | None = None, candidates: int = 8) -> ClaimedTask | None:
+    """Atomically take the next runnable task for ``worker``, or None if there is none right now."""
+    with db.session() as session:
+        ids = session.scalars(_claimable(job_ids, kinds).limit(candidates)).all()
+        for task_id in ids:
+            stamp = now()
+            won = session.execute(
+                update(Task).where(Task.id == task_id, Task.state == QUEUED)
+                .values(state=RUNNING, worker=worker, attempts=Task.attempts + 1, claimed_at=stamp,
+                        heartbeat_at=stamp, error=None)
+            ).rowcount == 1
+            if not won:
+                continue
+            task = session.get(Task, task_id)
+            session.refresh(task)
+            _event(session, RUNNING, f"attempt {task.attempts}", job_id=task.job_id, task_id=task.id, worker=worker)
+            job = session.get(Job, task.job_id)
+            if job.state == QUEUED:
+                job.state, job.updated_at = RUNNING, stamp
+                _event(session, "job_running", "", job_id=job.id)
+            return ClaimedTask(id=task.id, job_id=task.job_id, key=task.key, kind=task.kind,
+                               payload=json.loads(task.payload_json), attempt=task.attempts, worker=worker)
+    return None
+
+
+def _mine(task: ClaimedTask):
+    return and_(Task.id == task.id, Task.state == RUNNING, Task.worker == task.worker, Task.attempts == task.attempt)
+
+
+def heartbeat(db: Database, tasks: Iterable[ClaimedTask]) -> set[int]:
+    """Refresh the heartbeat of tasks still held; returns the ids no longer ours (cancelled/reclaimed)."""
+    lost: set[int] = set()
+    with db.session() as session:
+        stamp = now()
+        for task in tasks:
+            if session.execute(update(Task).where(_mine(task)).values(heartbeat_at=stamp)).rowcount != 1:
+                lost.add(task.id)
+    return lost
+
+
+def complete_task(db: Database, task: ClaimedTask, result: dict[str, Any], seconds: float) -> bool:
+    """Mark ``task`` done with its result and record what it made; False if it was no longer ours."""
+    with db.session() as session:
+        stamp = now()
+        won = session.execute(
+            update(Task).where(_mine(task)).values(state=DONE, finished_at=stamp, seconds=seconds,
+                                                   result_json=json.dumps(result), error=None)
+        ).rowcount == 1
+        if not won:
+            logger.warning("Task %s finished by %s but it was reclaimed or cancelled meanwhile; result dropped",
+                           task.id, task.worker)
+            return False
+        if task.kind == EXTRACT:
+            _record_motion(session, task, result, stamp)
+        elif task.kind == RENDER:
+            _record_output(session, task, result, seconds, stamp)
+        verb = "reused an existing output" if result.get("reused") else f"in {seconds:.1f} s"
+        _event(session, DONE, verb, job_id=task.job_id, task_id=task.id, worker=task.worker)
+        _refresh_job_state(session, task.job_id)
+    return True
+
+
+def _record_motion(session: Session, task: ClaimedTask, result: dict[str, Any], stamp: float) -> None:
+    payload = task.payload
+    session.merge(MotionRecord(
+        key=task.key, path=result["motion_path"], source_sha256=payload["source_sha256"] or "",
+        source_path=payload["clip"], label=payload["label"], subject=payload.get("subject"),
+        frames=int(result["frames"]), fps=float(result["fps"]), sha256=result["sha256"], created_at=stamp,
+    ))
+
+
+def _record_output(session: Session, task: ClaimedTask, result: dict[str, Any], seconds: float,
+                   stamp: float) -> None:
+    payload = task.payload
+    existing = session.get(Output, task.key)
+    fields = dict(
+        video_path=result["video_path"], mask_path=result.get("mask_path"), labels_path=result.get("labels_path"),
+        motion_key=task.payload.get("motion_key") or "", motion_path=payload["motion_path"],
+        identity_id=payload["identity_id"], background=payload["background"],
+        camera_json=json.dumps(result.get("camera", payload["camera"])), label=payload["label"],
+        source_sha256=payload.get("source_sha256") or "", source_path=payload.get("source_clip") or "",
+        subject=payload.get("subject"), seed=int(payload["seed"]), generator_version=payload["generator_version"],
+        frames=int(result["frames"]), fps=float(result["fps"]), width=int(result["width"]),
+        height=int(result["height"]), checksums_json=json.dumps(result["checksums"]),
+        size_bytes=int(result["size_bytes"]), seconds=seconds,
+    )
+    if existing is None:
+        session.add(Output(key=task.key, job_id=task.job_id, created_at=stamp, **fields))
+    else:  # re-made (its files had gone): keep the curator's decision
+        for name, value in fields.items():
+            setattr(existing, name, value)
+
+
+def fail_task(db: Database, task: ClaimedTask, error: str, seconds: float | None = None) -> bool:
+    """Mark ``task`` failed with ``error``; tasks that needed it fail too (skipped). False if not ours."""
+    with db.session() as session:
+        won = session.execute(
+            update(Task).where(_mine(task)).values(state=FAILED, finished_at=now(), seconds=seconds, error=error)
+        ).rowcount == 1
+        if not won:
+            return False
+        _event(session, FAILED, error, job_id=task.job_id, task_id=task.id, worker=task.worker)
+        if task.kind == EXTRACT:
+            _skip_dependents(session, task.job_id, task.key, task.id)
+        _refresh_job_state(session, task.job_id)
+    return True
+
+
+def _skip_dependents(session: Session, job_id: str, key: str, task_id: int) -> None:
+    message = f"skipped: the source clip's extraction (task {task_id}) failed; fix it and retry the job"
+    dependents = session.scalars(
+        select(Task).where(Task.job_id == job_id, Task.depends_on == key, Task.state == QUEUED)
+    ).all()
+    stamp = now()
+    for dependent in dependents:
+        dependent.state, dependent.error, dependent.finished_at = FAILED, message, stamp
+        _event(session, FAILED, message, job_id=job_id, task_id=dependent.id)
+
+
+def release_task(db: Database, task: ClaimedTask, reason: str) -> bool:
+    """Give a running task back to the queue (a worker stopping cleanly mid-task)."""
+    with db.session() as session:
+        won = session.execute(
+            update(Task).where(_mine(task)).values(state=QUEUED, worker=None, heartbeat_at=None)
+        ).rowcount == 1
+        if won:
+            _event(session, QUEUED, f"released: {reason}", job_id=task.job_id, task_id=task.id, worker=task.worker)
+        return won
+
+
+def reclaim_stale(db: Database, stale_after_s: float, max_attempts: int) -> int:
+    """Requeue running tasks whose heartbeat is older than ``stale_after_s`` (their worker died).
+
+    A task whose workers died ``max_attempts`` times fails instead, so one poison clip that kills
+    workers cannot stall a job forever. Returns the number of tasks reclaimed or failed.
+    """
+    cutoff = now() - stale_after_s
+    count = 0
+    with db.session() as session:
+        stale = session.scalars(
+            select(Task).where(Task.state == RUNNING, Task.heartbeat_at < cutoff)
+        ).all()
+        for task in stale:
+            silent = now() - (task.heartbeat_at or 0)
+            if task.attempts >= max_attempts:
+                message = (f"failed: its worker stopped responding {task.attempts} times "
+                           f"(last {task.worker}, silent {silent:.0f} s); retry the job to try again")
+                new_state = FAILED
+            else:
+                message = f"reclaimed: heartbeat expired ({task.worker} silent {silent:.0f} s, presumed dead)"
+                new_state = QUEUED
+            won = session.execute(
+                update(Task).where(Task.id == task.id, Task.state == RUNNING, Task.worker == task.worker,
+                                   Task.attempts == task.attempts)
+                .values(state=new_state, worker=None, heartbeat_at=None,
+                        error=message if new_state == FAILED else None,
+                        finished_at=now() if new_state == FAILED else None)
+            ).rowcount == 1
+            if won:
+                count += 1
+                _event(session, new_state, message, job_id=task.job_id, task_id=task.id, worker=task.worker)
+                if new_state == FAILED and task.kind == EXTRACT:
+                    _skip_dependents(session, task.job_id, task.key, task.id)
+                _refresh_job_state(session, task.job_id)
+    if count:
+        logger.warning("Reclaimed %d task(s) from workers that stopped sending heartbeats", count)
+    return count
+
+
+# --------------------------------------------------------------------------------------------
+# Job-level operations
+# --------------------------------------------------------------------------------------------
+
+
+def _counts(session: Session, job_id: str) -> dict[str, int]:
+    rows = session.execute(select(Task.state, func.count()).where(Task.job_id == job_id).group_by(Task.state)).all()
+    return {state: int(n) for state, n in rows}
+
+
+def _refresh_job_state(session: Session, job_id: str) -> None:
+    """Derive a job's state from its tasks (paused and cancelled jobs keep theirs while work remains)."""
+    job = session.get(Job, job_id)
+    counts = _counts(session, job_id)
+    remaining = counts.get(QUEUED, 0) + counts.get(RUNNING, 0)
+    old = job.state
+    if remaining == 0:
+        if job.state != CANCELLED:
+            job.state = FAILED if counts.get(FAILED, 0) else DONE
+        if job.finished_at is None or old != job.state:
+            job.finished_at = now()
+    elif job.state in (DONE, FAILED):
+        job.state, job.finished_at = QUEUED, None
+    job.updated_at = now()
+    if job.state != old:
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        _event(session, f"job_{job.state}", summary, job_id=job_id)
+
+
+def cancel_job(db: Database, job_id: str, reason: str = "cancelled by the user") -> int:
+    """Cancel every queued and running task of a job; running ones stop at their next heartbeat."""
+    with db.session() as session:
+        job = _job(session, job_id)
+        if job.state in (DONE, FAILED, CANCELLED) and not _counts(session, job.id).get(QUEUED):
+            raise JobStateError(f"Job {job.id} has already finished ({job.state}); nothing to cancel.")
+        result = session.execute(
+            update(Task).where(Task.job_id == job.id, Task.state.in_((QUEUED, RUNNING)))
+            .values(state=CANCELLED, finished_at=now(), error=reason)
+        )
+        job.state, job.updated_at = CANCELLED, now()
+        _event(session, "job_cancelled", f"{result.rowcount} tasks cancelled: {reason}", job_id=job.id)
+        _refresh_job_state(session, job.id)
+        return int(result.rowcount)
+
+
+def pause_job(db: Database, job_id: str) -> None:
+    """Stop handing out the job's tasks; running ones finish."""
+    with db.session() as session:
+        job = _job(session, job_id)
+        if job.state not in (QUEUED, RUNNING):
+            raise JobStateError(f"Job {job.id} is {job.state}; only queued or running jobs can be paused.")
+        job.state, job.updated_at = PAUSED, now()
+        _event(session, "job_paused", "paused by the user", job_id=job.id)
+
+
+def resume_job(db: Database, job_id: str) -> None:
+    with db.session() as session:
+        job = _job(session, job_id)
+        if job.state != PAUSED:
+            raise JobStateError(f"Job {job.id} is {job.state}, not paused; nothing to resume.")
+        job.state, job.updated_at = QUEUED, now()
+        _event(session, "job_resumed", "resumed by the user", job_id=job.id)
+        _refresh_job_state(session, job.id)
+
+
+def retry_job(db: Database, job_id: str, include_cancelled: bool = False) -> int:
+    """Queue the job's failed (and optionally cancelled) tasks again; returns how many."""
+    states = (FAILED, CANCELLED) if include_cancelled else (FAILED,)
+    with db.session() as session:
+        job = _job(session, job_id)
+        result = session.execute(
+            update(Task).where(Task.job_id == job.id, Task.state.in_(states))
+            .values(state=QUEUED, attempts=0, error=None, worker=None, finished_at=None, heartbeat_at=None)
+        )
+        if result.rowcount == 0:
+            raise JobStateError(f"Job {job.id} has no {' or '.join(states)} tasks to retry.")
+        if job.state in (CANCELLED, FAILED, DONE):
+            job.state, job.finished_at = QUEUED, None
+        job.updated_at = now()
+        _event(session, "job_retry", f"{result.rowcount} task(s) queued again", job_id=job.id)
+        _refresh_job_state(session, job.id)
+        return int(result.rowcount)
+
+
+def has_pending_work(db: Database, job_ids: Sequence[str] | None = None) -> bool:
+    """True while some active job still has queued or running tasks (idle workers keep waiting)."""
+    with db.session() as session:
+        query = (select(func.count()).select_from(Task).join(Job, Job.id == Task.job_id)
+                 .where(Task.state.in_((QUEUED, RUNNING)), Job.state.in_((QUEUED, RUNNING))))
+        if job_ids:
+            query = query.where(Task.job_id.in_(list(job_ids)))
+        return bool(session.scalar(query))

@@ -1,0 +1,407 @@
+"""Job specs: what a curator asks a bulk job to make, validated before anything is queued.
+
+A spec is YAML or JSON (see ``docs`` in :data:`EXAMPLE_SPEC`). Validation collects *every*
+problem and reports them together, each prefixed by the field's path (``sources[1].labels``), so
+a curator fixes a 20-line spec in one round instead of twenty. Relative paths are resolved
+against the spec file's folder, so a spec and its clips can be moved together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from random_people.jobs.errors import JobSpecError
+
+LABEL_MODES = ("folder", "smarthome", "csv", "fixed")
+LABEL_OUTPUTS = ("mask", "keypoints", "motion")
+SAMPLE_MODES = ("random", "balanced")
+MAX_TASKS = 1_000_000
+
+EXAMPLE_SPEC = """\
+# A bulk job: every source clip x identities x backgrounds x cameras.
+name: walking-demo
+seed: 7
+auto_accept: false          # true: every finished clip counts as accepted for export
+sources:
+  - path: clips/            # a clip, or a folder of clips (searched recursively)
+    labels: folder          # folder | smarthome | csv | fixed
+  # - path: Smarthome/mp4/
+  #   labels: smarthome     # Cook.Cleandishes_p02_r00_v02_c03.mp4 -> Cook.Cleandishes, subject p02
+  # - path: more/
+  #   labels: csv
+  #   csv: labels.csv       # columns: file,label[,start,end]
+  # - path: walk.mp4
+  #   label: walk           # labels: fixed is implied by label
+  #   start: 0.5
+  #   end: 4.5
+identities:
+  saved: []                 # ids of saved people (or .json paths)
+  sample:                   # and/or N sampled people
+    n: 4
+    seed: 1
+    mode: balanced          # random | balanced
+    distribution: {}        # IdentityDistribution fields (random_people/avatar/sampler.py), or config: dist.yaml
+backgrounds:
+  names: [park, kitchen, living_room, street, "#808080"]   # shipped names, image/video paths, #rrggbb
+  per_clip: 2               # a seeded random 2 of them per source clip (omit: all)
+cameras:
+  source: true              # the source clip's viewpoint
+  sampled: 1                # plus N seeded new viewpoints per clip
+  sampler: {}               # CameraSampler ranges (random_people/render/cameras.py)
+output:
+  dir: renders/             # clip files go to <dir>/<label>/<hash>.mp4
+  long_side: 512            # or size: 512x512
+  fps: null                 # null: the source clip's rate
+  max_seconds: 4            # clip length policy: null = the whole motion
+  labels: [mask, keypoints, motion]
+  shadow: true
+  harmonize: 0.3
+  degrade: false
+"""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    path: Path
+    labels: str = "folder"
+    label: str | None = None
+    csv: Path | None = None
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    n: int
+    seed: int = 0
+    mode: str = "random"
+    distribution: dict[str, Any] = field(default_factory=dict)
+    config: Path | None = None
+
+
+@dataclass(frozen=True)
+class IdentitiesSpec:
+    saved: tuple[str, ...] = ()
+    sample: SampleSpec | None = None
+
+
+@dataclass(frozen=True)
+class BackgroundsSpec:
+    names: tuple[str, ...] = ("studio",)
+    per_clip: int | None = None
+
+
+@dataclass(frozen=True)
+class CamerasSpec:
+    source: bool = True
+    sampled: int = 0
+    sampler: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    dir: Path | None = None
+    size: tuple[int, int] | None = None
+    long_side: int = 512
+    fps: float | None = None
+    max_seconds: float | None = None
+    max_frames: int | None = None
+    labels: tuple[str, ...] = LABEL_OUTPUTS
+    shadow: bool = True
+    harmonize: float = 0.3
+    degrade: bool = False
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A validated job spec; :meth:`to_dict` is what the log stores (paths absolute)."""
+
+    sources: tuple[SourceSpec, ...]
+    identities: IdentitiesSpec
+    backgrounds: BackgroundsSpec = BackgroundsSpec()
+    cameras: CamerasSpec = CamerasSpec()
+    output: OutputSpec = OutputSpec()
+    name: str = "job"
+    seed: int = 0
+    auto_accept: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self), default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {value!r}")
+
+
+class _Checker:
+    """Collects problems with their field paths; ``value`` helpers return a checked value or None."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+        self.problems: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def mapping(self, data: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            self.fail(where, f"expected a mapping with keys {', '.join(allowed)}, got {type(data).__name__}.")
+            return {}
+        for key in data:
+            if key not in allowed:
+                self.fail(f"{where}.{key}", f"unknown key; allowed keys are {', '.join(allowed)}.")
+        return dict(data)
+
+    def integer(self, value: Any, where: str, low: int, high: int | None = None) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(where, f"expected a whole number, got {value!r}.")
+            return None
+        if value < low or (high is not None and value > high):
+            self.fail(where, f"{value} is outside [{low}, {high if high is not None else 'inf'}].")
+            return None
+        return value
+
+    def number(self, value: Any, where: str, low: float, high: float, *, open_low: bool = False) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(where, f"expected a number, got {value!r}.")
+            return None
+        if value < low or value > high or (open_low and value == low):
+            self.fail(where, f"{value} is outside {'(' if open_low else '['}{low:g}, {high:g}].")
+            return None
+        return float(value)
+
+    def boolean(self, value: Any, where: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(where, f"expected true or false, got {value!r}.")
+            return None
+        return value
+
+    def text(self, value: Any, where: str) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(where, f"expected a non-empty string, got {value!r}.")
+            return None
+        return value.strip()
+
+    def path(self, value: Any, where: str) -> Path | None:
+        text = self.text(value, where)
+        if text is None:
+            return None
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def string_list(self, value: Any, where: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            self.fail(where, f"expected a list of strings, got {type(value).__name__}.")
+            return ()
+        items = [self.text(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return tuple(item for item in items if item is not None)
+
+
+def _source(check: _Checker, data: Any, where: str) -> SourceSpec | None:
+    if isinstance(data, str):
+        data = {"path": data}
+    raw = check.mapping(data, where, ("path", "labels", "label", "csv", "start", "end"))
+    if "path" not in raw:
+        check.fail(f"{where}.path", "missing: give a clip file or a folder of clips.")
+        return None
+    path = check.path(raw["path"], f"{where}.path")
+    label = check.text(raw["label"], f"{where}.label") if "label" in raw else None
+    mode = raw.get("labels", "fixed" if label else "folder")
+    if mode not in LABEL_MODES:
+        check.fail(f"{where}.labels", f"unknown label source {mode!r}; choose one of {', '.join(LABEL_MODES)}.")
+    if mode == "fixed" and not label:
+        check.fail(f"{where}.label", "labels: fixed needs a label (e.g. label: walk).")
+    csv = check.path(raw["csv"], f"{where}.csv") if "csv" in raw else None
+    if mode == "csv" and csv is None and "csv" not in raw:
+        check.fail(f"{where}.csv", "labels: csv needs csv: <file with columns file,label>.")
+    start = check.number(raw["start"], f"{where}.start", 0.0, 1e7) if raw.get("start") is not None else None
+    end = check.number(raw["end"], f"{where}.end", 0.0, 1e7) if raw.get("end") is not None else None
+    if start is not None and end is not None and end <= start:
+        check.fail(f"{where}.end", f"must be after start ({end:g} <= {start:g}).")
+    if path is None:
+        return None
+    return SourceSpec(path=path, labels=mode, label=label, csv=csv, start=start, end=end)
+
+
+def _identities(check: _Checker, data: Any) -> IdentitiesSpec:
+    raw = check.mapping(data, "identities", ("saved", "sample"))
+    saved = check.string_list(raw.get("saved"), "identities.saved")
+    sample = None
+    if raw.get("sample") is not None:
+        where = "identities.sample"
+        s = check.mapping(raw["sample"], where, ("n", "seed", "mode", "distribution", "config"))
+        n = check.integer(s.get("n"), f"{where}.n", 1, 100_000) if "n" in s else None
+        if "n" not in s:
+            check.fail(f"{where}.n", "missing: how many people to sample.")
+        seed = check.integer(s.get("seed", 0), f"{where}.seed", 0)
+        mode = s.get("mode", "random")
+        if mode not in SAMPLE_MODES:
+            check.fail(f"{where}.mode", f"unknown mode {mode!r}; choose one of {', '.join(SAMPLE_MODES)}.")
+        distribution = s.get("distribution") or {}
+        if not isinstance(distribution, Mapping):
+            check.fail(f"{where}.distribution", "expected a mapping of IdentityDistribution fields.")
+            distribution = {}
+        config = check.path(s["config"], f"{where}.config") if s.get("config") is not None else None
+        if n is not None and seed is not None:
+            sample = SampleSpec(n=n, seed=seed, mode=mode, distribution=dict(distribution), config=config)
+    if not saved and sample is None:
+        check.fail("identities", "no people: give saved ids (identities.saved) and/or identities.sample.n.")
+    return IdentitiesSpec(saved=saved, sample=sample)
+
+
+def _backgrounds(check: _Checker, data: Any) -> BackgroundsSpec:
+    raw = check.mapping(data, "backgrounds", ("names", "per_clip"))
+    names = check.string_list(raw.get("names", ["studio"]), "backgrounds.names")
+    if not names:
+        check.fail("backgrounds.names", "empty: list at least one background (a shipped name, a file or #rrggbb).")
+    per_clip = None
+    if raw.get("per_clip") is not None:
+        per_clip = check.integer(raw["per_clip"], "backgrounds.per_clip", 1, max(1, len(names)))
+    resolved = tuple(_background_ref(check, name) for name in names)
+    return BackgroundsSpec(names=resolved, per_clip=per_clip)
+
+
+def _background_ref(check: _Checker, name: str) -> str:
+    """Shipped names and colours stay as they are; anything that looks like a file becomes absolute."""
+    if name.startswith("#") or ("/" not in name and "\\" not in name and not Path(name).suffix):
+        return name
+    path = Path(name).expanduser()
+    return str(path if path.is_absolute() else (check.base_dir / path).resolve())
+
+
+def _cameras(check: _Checker, data: Any) -> CamerasSpec:
+    raw = check.mapping(data, "cameras", ("source", "sampled", "sampler"))
+    source = check.boolean(raw.get("source", True), "cameras.source")
+    sampled = check.integer(raw.get("sampled", 0), "cameras.sampled", 0, 1000)
+    sampler = raw.get("sampler") or {}
+    if not isinstance(sampler, Mapping):
+        check.fail("cameras.sampler", "expected a mapping of CameraSampler ranges.")
+        sampler = {}
+    else:
+        _check_sampler(check, sampler)
+    if source is False and sampled == 0:
+        check.fail("cameras", "no cameras: set source: true and/or sampled: N.")
+    return CamerasSpec(source=bool(source), sampled=sampled or 0, sampler=dict(sampler))
+
+
+def _check_sampler(check: _Checker, sampler: Mapping[str, Any]) -> None:
+    from random_people.render.cameras import CameraSampler
+
+    try:
+        CameraSampler(**{k: tuple(v) if isinstance(v, list) else v for k, v in sampler.items()})
+    except TypeError as exc:
+        check.fail("cameras.sampler", f"{exc}; allowed keys are azimuth_deg, elevation_deg, distance_m, "
+                                      "horizontal_fov_deg, jitter_deg, fit_margin.")
+    except Exception as exc:  # CameraError and friends say which range is wrong
+        check.fail("cameras.sampler", str(exc))
+
+
+def _output(check: _Checker, data: Any) -> OutputSpec:
+    allowed = ("dir", "size", "long_side", "fps", "max_seconds", "max_frames", "labels", "shadow", "harmonize",
+               "degrade")
+    raw = check.mapping(data, "output", allowed)
+    directory = check.path(raw["dir"], "output.dir") if raw.get("dir") is not None else None
+    size = None
+    if raw.get("size") is not None:
+        size = _parse_size(check, raw["size"])
+    long_side = check.integer(raw.get("long_side", 512), "output.long_side", 16, 4096) or 512
+    fps = check.number(raw["fps"], "output.fps", 0.0, 240.0, open_low=True) if raw.get("fps") is not None else None
+    max_seconds = None
+    if raw.get("max_seconds") is not None:
+        max_seconds = check.number(raw["max_seconds"], "output.max_seconds", 0.0, 36000.0, open_low=True)
+    max_frames = check.integer(raw["max_frames"], "output.max_frames", 1) if raw.get("max_frames") is not None else None
+    labels = check.string_list(raw.get("labels", list(LABEL_OUTPUTS)), "output.labels")
+    for i, label in enumerate(labels):
+        if label not in LABEL_OUTPUTS:
+            check.fail(f"output.labels[{i}]", f"unknown label output {label!r}; choose from {', '.join(LABEL_OUTPUTS)}.")
+    shadow = check.boolean(raw.get("shadow", True), "output.shadow")
+    harmonize = check.number(raw.get("harmonize", 0.3), "output.harmonize", 0.0, 1.0)
+    degrade = check.boolean(raw.get("degrade", False), "output.degrade")
+    return OutputSpec(
+        dir=directory, size=size, long_side=long_side, fps=fps, max_seconds=max_seconds, max_frames=max_frames,
+        labels=tuple(labels), shadow=bool(shadow), harmonize=0.3 if harmonize is None else harmonize,
+        degrade=bool(degrade),
+    )
+
+
+def _parse_size(check: _Checker, value: Any) -> tuple[int, int] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2:  # as stored by JobSpec.to_dict
+        value = f"{value[0]}x{value[1]}"
+    text = str(value).lower()
+    width, sep, height = text.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        check.fail("output.size", f"expected WIDTHxHEIGHT like 512x512, got {value!r}.")
+        return None
+    w, h = int(width), int(height)
+    if not (16 <= w <= 4096 and 16 <= h <= 4096):
+        check.fail("output.size", f"{w}x{h} is outside 16..4096 pixels per side.")
+        return None
+    return w, h
+
+
+def parse_spec(data: Any, base_dir: str | Path = ".") -> JobSpec:
+    """Validate a spec dict; raises :class:`JobSpecError` listing every problem found."""
+    check = _Checker(Path(base_dir).resolve())
+    allowed = ("name", "seed", "auto_accept", "sources", "identities", "backgrounds", "cameras", "output")
+    raw = check.mapping(data, "spec", allowed)
+    if not raw and not check.problems:
+        check.fail("spec", "empty; see `random-people bulk --example` for a complete example.")
+    name = check.text(raw.get("name", "job"), "name") or "job"
+    seed = check.integer(raw.get("seed", 0), "seed", 0, 2**63 - 1) or 0
+    auto_accept = bool(check.boolean(raw.get("auto_accept", False), "auto_accept"))
+    sources_raw = raw.get("sources")
+    sources: list[SourceSpec] = []
+    if not isinstance(sources_raw, list) or not sources_raw:
+        check.fail("sources", "missing or empty: list the clips or folders to re-render.")
+    else:
+        for i, item in enumerate(sources_raw):
+            source = _source(check, item, f"sources[{i}]")
+            if source is not None:
+                sources.append(source)
+    identities = _identities(check, raw.get("identities"))
+    backgrounds = _backgrounds(check, raw.get("backgrounds"))
+    cameras = _cameras(check, raw.get("cameras"))
+    output = _output(check, raw.get("output"))
+    if check.problems:
+        raise JobSpecError(
+            f"The job spec has {len(check.problems)} problem(s); nothing was queued:\n  - "
+            + "\n  - ".join(check.problems)
+        )
+    return JobSpec(sources=tuple(sources), identities=identities, backgrounds=backgrounds, cameras=cameras,
+                   output=output, name=name, seed=seed, auto_accept=auto_accept)
+
+
+def load_spec(path: str | Path) -> JobSpec:
+    """Read and validate a YAML or JSON spec file (JSON is YAML, so one parser reads both)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise JobSpecError(f"Job spec not found: {path}. `random-people bulk --example` prints one to start from.") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise JobSpecError(f"{path} is not a text YAML/JSON job spec ({exc}).") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise JobSpecError(f"{path} is not valid YAML/JSON: {exc}") from exc
+    return parse_spec(data, base_dir=path.parent)
+
+
+def spec_from_dict(data: Mapping[str, Any]) -> JobSpec:
+    """Rebuild a spec stored in the log by :meth:`JobSpec.to_dict` (paths are already absolute)."""
+    return parse_spec(dict(data), base_dir="/")
+

@@ -1,0 +1,187 @@
+"""Running one task: a pure function of its payload (and settings) that writes files and returns
+what it made. No database here, so the same code runs in a local worker process and as a Ray task.
+
+Outputs are written to temporary names and renamed into place (``extract_clip`` and
+``render_clip`` both do this), so a worker killed at any instant leaves no half-written file under
+a final name. If a task's output is already on disk and intact, it is reused, not made again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from random_people.errors import InvalidInputError, RandomPeopleError
+from random_people.files import sha256_file
+from random_people.jobs.expand import EXTRACT, RENDER
+from random_people.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+
+class TaskCancelled(Exception):
+    """Raised inside a running task (from its progress callback) when the log says stop."""
+
+
+def run_task(kind: str, payload: dict[str, Any], settings: Settings, progress: Progress | None = None) -> dict[str, Any]:
+    """Execute one task and return its JSON-able result (paths, checksums, sizes)."""
+    report = progress or (lambda fraction, message: None)
+    if kind == EXTRACT:
+        return run_extract(payload, settings, report)
+    if kind == RENDER:
+        return run_render(payload, settings, report)
+    raise ValueError(f"Unknown task kind {kind!r}")
+
+
+def _motion_summary(path: Path) -> dict[str, Any]:
+    from random_people.pose.motion import load_motion
+
+    motion = load_motion(path)
+    return {"motion_path": str(path), "frames": motion.num_frames, "fps": float(motion.fps),
+            "sha256": sha256_file(path)}
+
+
+def run_extract(payload: dict[str, Any], settings: Settings, progress: Progress) -> dict[str, Any]:
+    """Extract the source clip's motion to ``payload['motion_path']`` (reused if already there)."""
+    from random_people.pose.extract import extract_clip
+
+    if payload.get("problem"):
+        raise InvalidInputError(payload["problem"])
+    motion_path = Path(payload["motion_path"])
+    if motion_path.is_file():
+        try:
+            result = _motion_summary(motion_path)
+            return {**result, "reused": True}
+        except RandomPeopleError:
+            logger.warning("Existing motion %s is unreadable; extracting again", motion_path)
+    clip = Path(payload["clip"])
+    if not clip.is_file():
+        raise InvalidInputError(f"Source clip not found: {clip} (moved or deleted since the job was queued).")
+    result = extract_clip(clip, motion_path.parent, label=payload.get("label") or "", start=payload.get("start"),
+                          end=payload.get("end"), name=motion_path.stem, settings=settings, progress=progress,
+                          make_preview=False)
+    summary = _motion_summary(result.motion_path)
+    summary["quality"] = {k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))}
+    return summary
+
+
+def _render_outputs(folder: Path, name: str) -> tuple[Path, Path, Path]:
+    from random_people.render.clip import clip_paths
+
+    return clip_paths(folder, name)
+
+
+def _describe_outputs(payload: dict[str, Any], paths: tuple[Path, Path, Path]) -> dict[str, Any]:
+    """Checksums, sizes and the clip's geometry, read back from the files themselves."""
+    from random_people.media import probe_video
+
+    video, mask, labels = paths
+    wanted = set(payload["output"]["labels"])
+    kept = {"video_path": video, "mask_path": mask if "mask" in wanted else None,
+            "labels_path": labels if "keypoints" in wanted else None}
+    for name, path in (("mask", mask), ("keypoints", labels)):
+        if name not in wanted and path.exists():
+            path.unlink()  # the spec did not ask for it
+    files = [p for p in kept.values() if p is not None]
+    info = probe_video(video)
+    return {
+        **{k: (str(v) if v is not None else None) for k, v in kept.items()},
+        "motion_path": payload["motion_path"] if "motion" in wanted else None,
+        "frames": info.num_frames, "fps": info.fps, "width": info.width, "height": info.height,
+        "checksums": {p.name: sha256_file(p) for p in files},
+        "size_bytes": sum(p.stat().st_size for p in files),
+        "camera": _camera_record(payload, labels if labels.exists() else None),
+    }
+
+
+def _camera_record(payload: dict[str, Any], labels_path: Path | None) -> dict[str, Any]:
+    """The camera spec plus the intrinsics/extrinsics actually used (from the labels file)."""
+    record = dict(payload["camera"])
+    if labels_path is not None:
+        from random_people.files import read_npz
+
+        stored = read_npz(labels_path, RandomPeopleError, "labels")
+        for key in ("K", "world_to_camera"):
+            if key in stored:
+                record[key] = stored[key].reshape(-1, *stored[key].shape[-2:])[0].tolist()
+    return record
+
+
+def _intact(paths: tuple[Path, Path, Path], payload: dict[str, Any]) -> bool:
+    wanted = set(payload["output"]["labels"])
+    needed = [paths[0]] + ([paths[1]] if "mask" in wanted else []) + ([paths[2]] if "keypoints" in wanted else [])
+    return all(p.is_file() and p.stat().st_size > 0 for p in needed)
+
+
+def run_render(payload: dict[str, Any], settings: Settings, progress: Progress) -> dict[str, Any]:
+    """Re-perform the extracted motion with the task's person, background and camera."""
+    from random_people.avatar.identity import IdentitySpec
+    from random_people.avatar.pipeline import render_motion_clip
+    from random_people.pose.motion import load_motion
+    from random_people.render.cameras import CameraSampler
+
+    folder, name = Path(payload["output_dir"]), payload["name"]
+    paths = _render_outputs(folder, name)
+    if _intact(paths, payload):
+        try:
+            return {**_describe_outputs(payload, paths), "reused": True}
+        except RandomPeopleError:
+            logger.warning("Existing clip %s is unreadable; rendering again", paths[0])
+    motion = load_motion(payload["motion_path"])
+    spec = IdentitySpec.from_dict(payload["identity"])
+    out = payload["output"]
+    fps = float(out["fps"] or motion.fps)
+    max_frames = out.get("max_frames")
+    if out.get("max_seconds"):
+        by_time = max(1, int(out["max_seconds"] * fps))
+        max_frames = by_time if max_frames is None else min(max_frames, by_time)
+    camera = payload["camera"]
+    sampler = None
+    if camera["mode"] == "sampled" and camera.get("sampler"):
+        sampler = CameraSampler(**{k: tuple(v) if isinstance(v, list) else v for k, v in camera["sampler"].items()})
+    render_motion_clip(
+        motion, spec, folder, name=name, background=payload["background"],
+        camera="source" if camera["mode"] == "source" else "random", seed=int(camera.get("seed", payload["seed"])),
+        camera_index=int(camera.get("index", 0)), camera_sampler=sampler,
+        size=tuple(out["size"]) if out.get("size") else None, long_side=int(out["long_side"]),
+        max_frames=max_frames, fps=fps, backend=settings_backend(settings), shadow=bool(out["shadow"]),
+        harmonize=float(out["harmonize"]), degrade=bool(out["degrade"]), progress=progress,
+    )
+    return _describe_outputs(payload, paths)
+
+
+def settings_backend(settings: Settings) -> str:
+    """The rasterizer backend the settings ask for (``auto`` picks gsplat when CUDA is there)."""
+    return {"cpu": "cpu", "cuda": "gsplat"}.get(settings.device, "auto")
+
+
+def wants_gpu(settings: Settings) -> bool:
+    """Whether a render should ask a cluster scheduler for a GPU (the gsplat backend)."""
+    if settings.device == "cuda":
+        return True
+    if settings.device == "cpu":
+        return False
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no torch CUDA runtime means no GPU
+        return False
+
+
+def describe_payload(kind: str, payload: dict[str, Any]) -> str:
+    """One line for logs and the app: what this task makes."""
+    if kind == EXTRACT:
+        return f"extract {Path(payload['clip']).name} [{payload.get('label')}]"
+    camera = payload["camera"]
+    view = "source camera" if camera["mode"] == "source" else f"camera {camera.get('index', 0)}"
+    return (f"render {payload.get('label')} / {payload['identity_id']} / {payload['background']} / {view}"
+            f" -> {payload['name']}.mp4")
+
+
+def payload_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True)
