@@ -33,6 +33,7 @@ class ExportClip:
     source_subject: str | None = None  # the real person, where known (Smarthome "p02"): splits never share one
     source_name: str | None = None     # file name of the real source clip
     job_id: str | None = None
+    source_path: Path | None = None    # the real source clip file (exported in the "real" config on request)
     fps: float | None = None
     num_frames: int | None = None
     width: int | None = None

@@ -1,0 +1,70 @@
+"""Where every exported file goes: one place, so the exporter, the card and the push agree.
+
+Folder layout (``datasets``' VideoFolder convention, one folder per config)::
+
+    DATASET_DIR/
+      README.md                        dataset card with the Hub's YAML header (configs, licence)
+      random_people_export.json        export manifest: what was exported where (incremental runs)
+      synthetic/                       config "synthetic" (default)
+        train/ validation/ test/       split folders; a source clip or real subject lives in one only
+          metadata.jsonl               one row per clip (file_name relative to this folder)
+          <label>/<clip_id>.mp4        the clip, H.264
+          <label>/<clip_id>_mask.mp4   lossless alpha mask
+          <label>/<clip_id>_labels.npz keypoints, boxes, camera per frame (render.labels)
+          motions/<source_clip_id>.npz body parameters (Motion) the clips re-perform
+      real/                            config "real" (optional): the real source clips
+        train/ validation/ test/
+          metadata.jsonl
+          <label>/<source_clip_id>.<ext>
+
+Past the shard threshold a config's split folders hold Parquet shards instead
+(``shard-00000.parquet``, videos and label files embedded), which ``datasets`` loads natively and
+keeps the repository within the Hub's file-count limits.
+"""
+
+from __future__ import annotations
+
+import re
+
+SPLITS = ("train", "validation", "test")
+SYNTHETIC_CONFIG = "synthetic"
+REAL_CONFIG = "real"
+MANIFEST_NAME = "random_people_export.json"
+CARD_NAME = "README.md"
+METADATA_NAME = "metadata.jsonl"
+MOTIONS_DIR = "motions"
+SHARD_PATTERN = "shard-{index:05d}.parquet"
+# The Hub advises < 10k files per folder and ~100k per repository; a clip is 3 files.
+DEFAULT_SHARD_THRESHOLD = 10_000
+DEFAULT_CLIPS_PER_SHARD = 1_000
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(value: str, what: str) -> str:
+    """``value`` as one path component: unsafe characters become ``_``; empty or dot names refused.
+
+    Labels and ids come from users and job logs; a label like ``"../x"`` or ``"a/b"`` must not
+    escape its folder or make two folders.
+    """
+    from random_people.hub.errors import ExportError
+
+    cleaned = _UNSAFE.sub("_", str(value).strip()).strip("_")
+    if not cleaned or set(cleaned) <= {"."}:
+        raise ExportError(f"{what} {value!r} cannot be used as a file name; give it letters or digits.")
+    return cleaned
+
+
+def clip_file(label: str, clip_id: str, suffix: str = ".mp4") -> str:
+    """Path of a clip file relative to its split folder (``<label>/<clip_id><suffix>``)."""
+    return f"{safe_name(label, 'action label')}/{safe_name(clip_id, 'clip id')}{suffix}"
+
+
+def motion_file(source_clip_id: str) -> str:
+    """Path of a source clip's Motion relative to its split folder (shared by its clips)."""
+    return f"{MOTIONS_DIR}/{safe_name(source_clip_id, 'source clip id')}.npz"
+
+
+def split_dir(config: str, split: str) -> str:
+    """Path of a split folder relative to the dataset folder."""
+    return f"{config}/{split}"

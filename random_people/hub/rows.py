@@ -1,0 +1,153 @@
+"""One ``metadata.jsonl`` row per clip: flat, typed the same in every row, readable without our code.
+
+``datasets`` infers column types from each split's first rows and refuses a dataset whose splits
+disagree, so every row has every column with one JSON type: no nulls in synthetic rows (unknown
+text is ``""``), floats always written as floats, the camera as fixed-size matrices. The full
+identity spec and camera dict are kept verbatim as JSON strings beside the flat columns, so
+nothing is lost for whoever wants to rebuild a clip.
+
+Columns another module relies on (the experiments loader): ``file_name``, ``label``,
+``synthetic``, ``background_kind``, ``source_clip_id``, ``split``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import numpy as np
+
+from random_people.avatar.identity import IdentityError, IdentitySpec
+from random_people.hub.errors import ExportError
+from random_people.hub.records import ExportClip, RealClip
+
+BACKGROUND_KINDS = ("plain", "image", "video")
+
+
+def identity_columns(identity: Mapping[str, Any], clip_id: str) -> dict[str, Any]:
+    """The identity attributes the issue asks for, flat: sex, age, ancestry blend, skin tone, height, clothing."""
+    from random_people.avatar.sampler import height_band
+
+    try:
+        spec = IdentitySpec.from_dict(identity)
+    except IdentityError as exc:
+        raise ExportError(f"clip {clip_id}: its identity spec is invalid ({exc}).") from exc
+    body, look = spec.body, spec.appearance
+    return {
+        "identity_id": spec.id,
+        "sex": body.sex,
+        "age_years": float(body.age_years),
+        "age_group": body.age_group,
+        "ancestry_african": float(body.african),
+        "ancestry_asian": float(body.asian),
+        "ancestry_caucasian": float(body.caucasian),
+        "dominant_ancestry": body.dominant_ancestry,
+        "skin_tone": int(look.skin_tone),
+        "skin_tone_group": look.skin_tone_group,
+        "height_z": float(body.height),
+        "height_band": height_band(body.height),
+        "weight": float(body.weight),
+        "muscle": float(body.muscle),
+        "hair_style": look.hair_style,
+        "hair_color": look.hair_color,
+        "top": look.top.type,
+        "top_color": look.top.color,
+        "bottom": look.bottom.type,
+        "bottom_color": look.bottom.color,
+        "shoes": look.shoes.type,
+        "shoes_color": look.shoes.color,
+        "identity": json.dumps(spec.to_dict(), sort_keys=True),
+    }
+
+
+def _matrix(value: Any, shape: tuple[int, int], name: str, clip_id: str) -> list[list[float]]:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = np.empty(0)
+    if array.ndim == 3 and array.shape[1:] == shape:  # per-frame matrices: the first frame's
+        array = array[0]
+    if array.shape != shape or not np.isfinite(array).all():
+        raise ExportError(
+            f"clip {clip_id}: camera {name} must be a finite {shape[0]}x{shape[1]} matrix "
+            f"(got {np.shape(value)}); re-render the clip or fix the job record."
+        )
+    return [[float(x) for x in row] for row in array]
+
+
+def camera_columns(camera: Mapping[str, Any], clip_id: str) -> dict[str, Any]:
+    """Camera mode, intrinsics and extrinsics (first frame) as matrices, plus the full dict as JSON."""
+    if not isinstance(camera, Mapping) or "K" not in camera or "world_to_camera" not in camera:
+        raise ExportError(
+            f"clip {clip_id}: camera parameters need 'K' (3x3) and 'world_to_camera' (4x4); got "
+            f"{sorted(camera) if isinstance(camera, Mapping) else type(camera).__name__}."
+        )
+    return {
+        "camera_mode": str(camera.get("mode", "")),
+        "camera_K": _matrix(camera["K"], (3, 3), "K", clip_id),
+        "camera_world_to_camera": _matrix(camera["world_to_camera"], (4, 4), "world_to_camera", clip_id),
+        "camera": json.dumps(_jsonable(camera), sort_keys=True),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def synthetic_row(
+    clip: ExportClip, *, split: str, file_name: str, mask_path: str, labels_path: str, motion_path: str,
+    fps: float, num_frames: int, width: int, height: int,
+) -> dict[str, Any]:
+    """The ``metadata.jsonl`` row of one synthetic clip (paths relative to its split folder)."""
+    if clip.background_kind not in BACKGROUND_KINDS:
+        raise ExportError(
+            f"clip {clip.clip_id}: background_kind {clip.background_kind!r} is not one of {', '.join(BACKGROUND_KINDS)}."
+        )
+    if not str(clip.action_label).strip():
+        raise ExportError(f"clip {clip.clip_id}: it has no action label; label its source clip and export again.")
+    return {
+        "file_name": file_name,
+        "label": clip.action_label,
+        "synthetic": True,
+        "split": split,
+        "clip_id": clip.clip_id,
+        "source_clip_id": clip.source_clip_id,
+        "source_subject": clip.source_subject or "",
+        "source_name": clip.source_name or "",
+        **identity_columns(clip.identity, clip.clip_id),
+        "background": clip.background,
+        "background_kind": clip.background_kind,
+        **camera_columns(clip.camera, clip.clip_id),
+        "seed": int(clip.seed),
+        "generator_version": clip.generator_version,
+        "job_id": clip.job_id or "",
+        "fps": float(fps),
+        "num_frames": int(num_frames),
+        "width": int(width),
+        "height": int(height),
+        "mask_path": mask_path,
+        "labels_path": labels_path,
+        "motion_path": motion_path,
+    }
+
+
+def real_row(clip: RealClip, *, split: str, file_name: str) -> dict[str, Any]:
+    """The ``metadata.jsonl`` row of one real source clip (config ``real``)."""
+    return {
+        "file_name": file_name,
+        "label": clip.action_label,
+        "synthetic": False,
+        "split": split,
+        "source_clip_id": clip.source_clip_id,
+        "source_subject": clip.source_subject or "",
+        "source_name": clip.video_path.name,
+        "background_kind": None,
+    }
