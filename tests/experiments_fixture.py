@@ -108,3 +108,12 @@ def tiny_model(arch: str) -> dict:
         return {"arch": "videomae", "num_frames": 8, "image_size": 32,
                 "scratch": {**common, "patch_size": 8, "tubelet_size": 2}}
     return {"arch": "timesformer", "num_frames": 8, "image_size": 32, "scratch": {**common, "patch_size": 8}}
+
+
+def experiment_config(data_dir: Path, out_dir: Path, arch: str = "videomae", **data: object) -> dict:
+    """A tiny experiment config (plain data, as the YAML would hold) on an exported dataset."""
+    return {
+        "name": f"tiny-{arch}", "seed": 0, "output_dir": str(out_dir), "model": tiny_model(arch),
+        "data": {"sources": [{"kind": "exported", "path": str(data_dir)}], **data},
+        "train": {"epochs": 2, "batch_size": 4, "learning_rate": 3e-3, "warmup_ratio": 0.0},
+    }
