@@ -140,6 +140,11 @@ def run_jobs(job_ids: list[str], settings: Settings, *, executor: str = "local",
              address: str | None = None, on_progress: Callable[[JobProgress], None] | None = None) -> list[JobProgress]:
     """Run queued jobs to completion with the local pool or Ray."""
     url = settings.resolved_database_url
+    from random_people.jobs.progress import job_progress
+    from random_people.jobs.queue import has_pending_work
+
+    if not has_pending_work(open_database(url), job_ids):  # e.g. everything reused: start nothing
+        return [job_progress(open_database(url), job_id) for job_id in job_ids]
     if executor == "local":
         from random_people.jobs.local_executor import run_local
 

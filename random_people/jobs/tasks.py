@@ -8,7 +8,6 @@ a final name. If a task's output is already on disk and intact, it is reused, no
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Callable
@@ -58,6 +57,7 @@ def run_extract(payload: dict[str, Any], settings: Settings, progress: Progress)
             return {**result, "reused": True}
         except RandomPeopleError:
             logger.warning("Existing motion %s is unreadable; extracting again", motion_path)
+    remove_leftovers(motion_path.parent, motion_path.stem)
     clip = Path(payload["clip"])
     if not clip.is_file():
         raise InvalidInputError(f"Source clip not found: {clip} (moved or deleted since the job was queued).")
@@ -67,6 +67,28 @@ def run_extract(payload: dict[str, Any], settings: Settings, progress: Progress)
     summary = _motion_summary(result.motion_path)
     summary["quality"] = {k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))}
     return summary
+
+
+def remove_leftovers(folder: Path, name: str) -> int:
+    """Delete staging files a killed worker left for this task (``.<name>.*`` beside the outputs).
+
+    Only the worker holding a task writes its staging files, and a task is held by one worker at
+    a time, so anything of this name found here is debris of an earlier, dead attempt.
+    """
+    import shutil
+
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for path in folder.glob(f".{name}.*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        logger.info("Removed %d leftover staging file(s) of %s from an interrupted attempt", removed, name)
+    return removed
 
 
 def _render_outputs(folder: Path, name: str) -> tuple[Path, Path, Path]:
@@ -131,6 +153,7 @@ def run_render(payload: dict[str, Any], settings: Settings, progress: Progress) 
             return {**_describe_outputs(payload, paths), "reused": True}
         except RandomPeopleError:
             logger.warning("Existing clip %s is unreadable; rendering again", paths[0])
+    remove_leftovers(folder, name)
     motion = load_motion(payload["motion_path"])
     spec = IdentitySpec.from_dict(payload["identity"])
     out = payload["output"]
@@ -182,6 +205,3 @@ def describe_payload(kind: str, payload: dict[str, Any]) -> str:
     return (f"render {payload.get('label')} / {payload['identity_id']} / {payload['background']} / {view}"
             f" -> {payload['name']}.mp4")
 
-
-def payload_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True)
