@@ -345,6 +345,7 @@ def reclaim_stale(db: Database, stale_after_s: float, max_attempts: int) -> int:
         ).all()
         for task in stale:
             silent = now() - (task.heartbeat_at or 0)
+            worker, attempts = task.worker, task.attempts  # the UPDATE below refreshes the object
             if task.attempts >= max_attempts:
                 message = (f"failed: its worker stopped responding {task.attempts} times "
                            f"(last {task.worker}, silent {silent:.0f} s); retry the job to try again")
@@ -353,15 +354,15 @@ def reclaim_stale(db: Database, stale_after_s: float, max_attempts: int) -> int:
                 message = f"reclaimed: heartbeat expired ({task.worker} silent {silent:.0f} s, presumed dead)"
                 new_state = QUEUED
             won = session.execute(
-                update(Task).where(Task.id == task.id, Task.state == RUNNING, Task.worker == task.worker,
-                                   Task.attempts == task.attempts)
+                update(Task).where(Task.id == task.id, Task.state == RUNNING, Task.worker == worker,
+                                   Task.attempts == attempts)
                 .values(state=new_state, worker=None, heartbeat_at=None,
                         error=message if new_state == FAILED else None,
                         finished_at=now() if new_state == FAILED else None)
             ).rowcount == 1
             if won:
                 count += 1
-                _event(session, new_state, message, job_id=task.job_id, task_id=task.id, worker=task.worker)
+                _event(session, new_state, message, job_id=task.job_id, task_id=task.id, worker=worker)
                 if new_state == FAILED and task.kind == EXTRACT:
                     _skip_dependents(session, task.job_id, task.key, task.id)
                 _refresh_job_state(session, task.job_id)
