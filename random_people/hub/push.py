@@ -1,0 +1,270 @@
+"""Push an exported dataset folder to the Hugging Face Hub: resumable, incremental, token-safe.
+
+How a push works, and why:
+
+1. The folder must be an export (it has the manifest); the repo id is checked locally first, so a
+   typo fails in a millisecond, not after hashing gigabytes.
+2. The token comes from the caller (a UI field or ``--token``), else ``HF_TOKEN``, else the
+   ``huggingface_hub`` login. It is checked with ``whoami`` before anything is uploaded. It is
+   passed to the client and nowhere else: never logged, never stored, never in an error message.
+3. The repository's file list is compared with the folder (SHA-256 for LFS files, git blob ids
+   for small ones). Files already there are skipped, so a second push of the same data makes no
+   commit at all and a push of new clips commits only them.
+4. What is left is committed in batches (``files_per_commit`` / ``bytes_per_commit``), data first
+   and the card and manifest last, so the card never describes clips that have not landed. If the
+   network fails mid-way, committed batches stay, LFS objects that reached the server are not
+   uploaded again (the LFS batch API reports them present), and re-running the same push resumes.
+   On the real Hub with ``hf_xet`` installed, ``huggingface_hub`` moves the bytes over Xet, which
+   deduplicates the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from random_people.hub import layout
+from random_people.hub.errors import HubAuthError, HubPushError, HubRepoError
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+DEFAULT_FILES_PER_COMMIT = 500
+DEFAULT_BYTES_PER_COMMIT = 2 << 30
+MANAGED_PREFIXES = (f"{layout.SYNTHETIC_CONFIG}/", f"{layout.REAL_CONFIG}/")
+LAST_FILES = (layout.CARD_NAME, layout.MANIFEST_NAME)
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    """What a push of this folder would send (before asking the Hub what it already has)."""
+
+    folder: Path
+    files: list[tuple[str, int]]  # (path in repo, size in bytes), sorted
+    total_bytes: int
+    synthetic_clips: int
+    real_clips: int
+    card: str
+
+
+@dataclass(frozen=True)
+class PushResult:
+    repo_id: str
+    url: str
+    commits: list[str]  # commit ids made by this push (empty: nothing had changed)
+    uploaded: list[str]  # paths added or changed
+    deleted: list[str]  # paths removed from the repo (left over from an earlier layout)
+    unchanged: int  # files already on the Hub
+
+    @property
+    def no_op(self) -> bool:
+        return not self.commits
+
+
+def _noop(fraction: float, message: str) -> None:
+    pass
+
+
+def plan_push(folder: str | os.PathLike[str]) -> PushPlan:
+    """The files a push sends and the card it publishes; refuses a folder that is not an export."""
+    import json
+
+    folder = Path(folder)
+    manifest_path = folder / layout.MANIFEST_NAME
+    if not manifest_path.is_file():
+        from random_people.hub.errors import ExportError
+
+        raise ExportError(f"{folder} holds no {layout.MANIFEST_NAME}: it is not an exported dataset. "
+                          "Run `random-people export` first and push the folder it writes.")
+    files = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            files.append((relative.as_posix(), path.stat().st_size))
+    manifest = json.loads(manifest_path.read_text())
+    card_path = folder / layout.CARD_NAME
+    return PushPlan(folder, files, sum(size for _, size in files), len(manifest.get("synthetic", {})),
+                    len(manifest.get("real", {})), card_path.read_text() if card_path.exists() else "")
+
+
+def check_repo_id(repo_id: str) -> str:
+    """``user/name`` with the Hub's allowed characters, or :class:`HubRepoError` saying what is wrong."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    repo_id = (repo_id or "").strip()
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise HubRepoError(f"repo id {repo_id!r} must be 'user/name' or 'organization/name', e.g. 'alice/my-actions'.")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise HubRepoError(f"repo id {repo_id!r} is not valid on the Hub: {exc}") from None
+    return repo_id
+
+
+def resolve_token(token: str | None = None) -> str:
+    """The token to use: the given one, else ``HF_TOKEN``, else the ``huggingface_hub`` login."""
+    from huggingface_hub import get_token
+
+    for candidate in (token, os.environ.get("HF_TOKEN"), get_token()):
+        if candidate and candidate.strip():
+            return candidate.strip()
+    raise HubAuthError("no Hugging Face token: paste a write token (huggingface.co/settings/tokens), set HF_TOKEN, "
+                       "or run `hf auth login`.")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git_blob_id(path: Path) -> str:
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _unchanged(local: Path, remote) -> bool:
+    """Same content on both sides? LFS files by SHA-256, small files by git blob id."""
+    if remote.size != local.stat().st_size:
+        return False
+    if remote.lfs is not None:
+        return remote.lfs.sha256 == _sha256(local)
+    return remote.blob_id == _git_blob_id(local)
+
+
+def _batches(paths: list[tuple[str, int]], files_per_commit: int, bytes_per_commit: int) -> list[list[str]]:
+    """Commit batches: data in path order; the card and manifest ride in the last batch.
+
+    Each commit is atomic on the Hub, so the card never describes clips that have not landed.
+    """
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for path, bytes_ in paths:
+        if path in LAST_FILES:
+            continue
+        if current and (len(current) >= files_per_commit or size + bytes_ > bytes_per_commit):
+            batches.append(current)
+            current, size = [], 0
+        current.append(path)
+        size += bytes_
+    last = [p for p, _ in paths if p in LAST_FILES]
+    if current or last:
+        batches.append(current + last)
+    return batches
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the Hub or the network said no": HTTP errors and the client's transport errors.
+
+    ``huggingface_hub`` has used ``requests``, ``httpx`` and ``httpx2`` across versions; whichever is
+    installed is caught, anything else (a bug) propagates.
+    """
+    import importlib
+
+    from huggingface_hub.errors import HfHubHTTPError
+
+    errors: list[type[BaseException]] = [HfHubHTTPError, OSError]
+    for module, name in (("httpx2", "HTTPError"), ("httpx", "HTTPError"), ("requests", "RequestException")):
+        try:
+            errors.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+def _translate(exc: Exception, repo_id: str, done: int, total: int) -> Exception:
+    """A client or network exception as one of our errors (never echoing headers, so never the token)."""
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    resume = f"{done} of {total} files had landed; run the same push again to resume (nothing is uploaded twice)."
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(exc, RepositoryNotFoundError) or status == 404:
+        return HubRepoError(f"the Hub has no dataset repo {repo_id} this token can see; check the id and the "
+                            "token's access.")
+    if status == 401:
+        return HubAuthError("the Hub refused the token (invalid or expired); create a new write token at "
+                            "huggingface.co/settings/tokens.")
+    if status == 403:
+        return HubRepoError(f"this token may not write to {repo_id}: use a token with write access to that "
+                            "namespace, or push to your own namespace.")
+    if isinstance(exc, HfHubHTTPError):
+        return HubPushError(f"the Hub answered with an error (HTTP {status}). {resume}")
+    return HubPushError(f"the connection to the Hub failed ({type(exc).__name__}). {resume}")
+
+
+def push_dataset(
+    folder: str | os.PathLike[str],
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    endpoint: str | None = None,
+    files_per_commit: int = DEFAULT_FILES_PER_COMMIT,
+    bytes_per_commit: int = DEFAULT_BYTES_PER_COMMIT,
+    progress: Progress | None = None,
+) -> PushResult:
+    """Make the dataset repo ``repo_id`` hold exactly the export in ``folder`` (see the module docstring).
+
+    ``endpoint`` is the Hub's URL (default: the ``HF_ENDPOINT`` or huggingface.co).
+    """
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+
+    progress = progress or _noop
+    plan = plan_push(folder)
+    repo_id = check_repo_id(repo_id)
+    api = HfApi(endpoint=endpoint, token=resolve_token(token))
+    total = len(plan.files)
+    failures = _failures()
+    progress(0.0, "Checking the token…")
+    try:
+        user = api.whoami()
+    except failures as exc:
+        raise _translate(exc, repo_id, 0, total) from None
+    logger.info("Pushing %s (%d files, %.1f MB) to %s as %s", plan.folder, total, plan.total_bytes / 1e6,
+                repo_id, user.get("name", "?"))
+    try:
+        repo_url = str(api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True))
+        progress(0.02, "Comparing with the repository…")
+        remote = {f.path: f for f in api.list_repo_tree(repo_id, repo_type="dataset", recursive=True)
+                  if hasattr(f, "blob_id")}
+    except failures as exc:
+        raise _translate(exc, repo_id, 0, total) from None
+
+    changed = [(p, s) for p, s in plan.files if p not in remote or not _unchanged(plan.folder / p, remote[p])]
+    local = {p for p, _ in plan.files}
+    deleted = sorted(p for p in remote if p.startswith(MANAGED_PREFIXES) and p not in local)
+    unchanged = total - len(changed)
+    if not changed and not deleted:
+        progress(1.0, f"Nothing to push: {repo_id} already holds these {total} files.")
+        return PushResult(repo_id, repo_url, [], [], [], unchanged)
+
+    batches = _batches(changed, files_per_commit, bytes_per_commit)
+    commits: list[str] = []
+    landed = unchanged
+    for i, batch in enumerate(batches):
+        operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(plan.folder / p)) for p in batch]
+        if i == len(batches) - 1:
+            operations += [CommitOperationDelete(path_in_repo=p) for p in deleted]
+        progress(0.05 + 0.95 * i / len(batches), f"Uploading part {i + 1}/{len(batches)} ({len(batch)} files)…")
+        try:
+            info = api.create_commit(
+                repo_id, repo_type="dataset", operations=operations,
+                commit_message=f"RANDOM People export: {plan.synthetic_clips} synthetic clips"
+                               + (f" (part {i + 1}/{len(batches)})" if len(batches) > 1 else ""),
+            )
+        except failures as exc:
+            raise _translate(exc, repo_id, landed, total) from None
+        commits.append(info.oid)
+        landed += len(batch)
+    progress(1.0, f"Pushed {len(changed)} files in {len(commits)} commits to {repo_url}")
+    logger.info("Pushed %d files (%d unchanged, %d deleted) to %s in %d commits", len(changed), unchanged,
+                len(deleted), repo_id, len(commits))
+    return PushResult(repo_id, repo_url, commits, [p for p, _ in changed], deleted, unchanged)
