@@ -89,13 +89,26 @@ def test_an_interrupted_push_resumes_without_re_uploading(hub, clips, tmp_path):
         push_dataset(folder, "tester/resume", token=TOKEN, endpoint=hub.url, files_per_commit=15)
     assert failed.value.exit_code == 24
     first_commit = set(hub.repos["tester/resume"].commits[0]["added"])
-    uploaded_before = list(hub.lfs_uploads)  # includes the second batch's objects: they reached the server
+    uploaded_before = list(hub.lfs_uploads)
+    lfs_in_first = [p for p in first_commit if p.endswith((".mp4", ".npz"))]
+    assert len(uploaded_before) > len(lfs_in_first)  # the lost batch's objects had reached the server
 
     resumed = push_dataset(folder, "tester/resume", token=TOKEN, endpoint=hub.url, files_per_commit=15)
     assert not first_commit & set(resumed.uploaded)  # committed files are not sent again
     assert not set(uploaded_before) & set(hub.lfs_uploads[len(uploaded_before):])  # nor any LFS object twice
     assert len(hub.lfs_uploads) == len(set(hub.lfs_uploads))
     assert _remote_files(hub, "tester/resume") == _local_files(folder)
+
+
+def test_switching_to_shards_replaces_the_loose_files_on_the_hub(hub, clips, tmp_path):
+    folder = tmp_path / "ds"
+    export_dataset(clips[:4], folder, shard_threshold=6, clips_per_shard=4)
+    push_dataset(folder, "tester/sharded", token=TOKEN, endpoint=hub.url)
+    export_dataset(clips, folder, shard_threshold=6, clips_per_shard=4)
+    result = push_dataset(folder, "tester/sharded", token=TOKEN, endpoint=hub.url)
+    assert result.deleted and all(p.endswith((".mp4", ".npz", ".jsonl")) for p in result.deleted)
+    assert _remote_files(hub, "tester/sharded") == _local_files(folder)
+    assert all(p.endswith(".parquet") for p in hub.repos["tester/sharded"].files if p.startswith("synthetic/"))
 
 
 def test_bad_token_bad_repo_and_missing_token_fail_clearly(hub, clips, tmp_path, monkeypatch):
