@@ -168,6 +168,20 @@ def test_export_is_incremental_and_reproducible(clips, tmp_path):
     assert _digest(other) == _digest(one_shot)
 
 
+def test_clips_without_camera_matrices_drop_those_columns_in_every_split(clips, tmp_path):
+    import dataclasses
+
+    without = [dataclasses.replace(c, camera={"mode": c.camera["mode"], "azimuth": 5.0}) if i % 2 else c
+               for i, c in enumerate(clips)]
+    folder = tmp_path / "ds"
+    export_dataset(without, folder)
+    rows = _rows(folder)
+    assert rows and not any("camera_K" in row for row in rows)
+    assert all(json.loads(row["camera"])["mode"] in ("source", "sampled") for row in rows)
+    loaded = _load("videofolder", data_dir=str(folder / "synthetic"), cache=tmp_path / "cache")
+    assert sum(len(s) for s in loaded.values()) == len(clips)
+
+
 def test_bad_input_is_refused_with_a_clear_message(clips, tmp_path):
     import dataclasses
 
@@ -177,9 +191,12 @@ def test_bad_input_is_refused_with_a_clear_message(clips, tmp_path):
     bad_identity = dataclasses.replace(clips[0], identity={**clips[0].identity, "seed": -1})
     with pytest.raises(ExportError, match="identity spec is invalid"):
         export_dataset([bad_identity], tmp_path / "b")
-    no_camera = dataclasses.replace(clips[0], camera={"mode": "source"})
-    with pytest.raises(ExportError, match="camera parameters need"):
-        export_dataset([no_camera], tmp_path / "c")
+    bad_camera = dataclasses.replace(clips[0], camera={"mode": "source", "K": [[1, 0], [0, 1]]})
+    with pytest.raises(ExportError, match="camera K must be a finite 3x3 matrix"):
+        export_dataset([bad_camera], tmp_path / "c")
+    bad_kind = dataclasses.replace(clips[0], background_kind="hologram")
+    with pytest.raises(ExportError, match="background_kind 'hologram'"):
+        export_dataset([bad_kind], tmp_path / "c")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing written on refusal
 
     export_dataset(clips[:2], tmp_path / "d")

@@ -27,7 +27,7 @@ from random_people.hub.card import CardInfo, write_card
 from random_people.hub.errors import DiskFullError, ExportError
 from random_people.hub.manifest import Manifest, load_manifest, save_manifest
 from random_people.hub.records import ExportClip, RealClip
-from random_people.hub.rows import real_row, synthetic_row
+from random_people.hub.rows import OPTIONAL_COLUMNS, real_row, synthetic_row
 from random_people.hub.shards import write_shards
 from random_people.hub.splits import DEFAULT_RATIOS, SplitMember, assign_splits, check_ratios, split_of
 
@@ -95,6 +95,9 @@ def export_dataset(
     if shard_threshold < 1 or clips_per_shard < 1:
         raise ExportError("shard_threshold and clips_per_shard must be at least 1.")
     manifest = load_manifest(folder)
+    if not clips and not manifest.synthetic:
+        raise ExportError("there are no clips to export: nothing was accepted yet (accept clips in review, or "
+                          "set the job to auto-accept), or the job filter matched no job.")
     options = {"ratios": list(check_ratios(ratios)), "split_seed": int(split_seed),
                "shard_threshold": int(shard_threshold), "clips_per_shard": int(clips_per_shard)}
     if manifest.options and manifest.options != options:
@@ -306,11 +309,15 @@ def _check_free_space(folder: Path, manifest: Manifest, configs: dict[str, dict[
 def _write_metadata(folder: Path, config: str, entries: dict[str, dict[str, Any]], sharded: bool) -> None:
     """One ``metadata.jsonl`` per split, rows sorted by file name (loose layout only)."""
     by_split: dict[str, list[dict[str, Any]]] = {}
+    # Columns unknown for some clip are dropped from every split, so all splits have the same columns.
+    dropped = tuple(name for name in OPTIONAL_COLUMNS if any(e["row"].get(name) is None for e in entries.values()))
     for entry in entries.values():
         by_split.setdefault(entry["row"]["split"], []).append(entry["row"])
     for split in layout.SPLITS:
         path = folder / layout.split_dir(config, split) / layout.METADATA_NAME
         rows = sorted(by_split.get(split, []), key=lambda row: row["file_name"])
+        if config == layout.SYNTHETIC_CONFIG:
+            rows = [{k: v for k, v in row.items() if k not in dropped} for row in rows]
         if sharded or not rows:
             if path.exists():
                 path.unlink()

@@ -22,6 +22,7 @@ from random_people.hub.errors import ExportError
 from random_people.hub.records import ExportClip, RealClip
 
 BACKGROUND_KINDS = ("plain", "image", "video")
+OPTIONAL_COLUMNS = ("camera_K", "camera_world_to_camera")  # synthetic columns a record may lack
 
 
 def identity_columns(identity: Mapping[str, Any], clip_id: str) -> dict[str, Any]:
@@ -76,16 +77,19 @@ def _matrix(value: Any, shape: tuple[int, int], name: str, clip_id: str) -> list
 
 
 def camera_columns(camera: Mapping[str, Any], clip_id: str) -> dict[str, Any]:
-    """Camera mode, intrinsics and extrinsics (first frame) as matrices, plus the full dict as JSON."""
-    if not isinstance(camera, Mapping) or "K" not in camera or "world_to_camera" not in camera:
-        raise ExportError(
-            f"clip {clip_id}: camera parameters need 'K' (3x3) and 'world_to_camera' (4x4); got "
-            f"{sorted(camera) if isinstance(camera, Mapping) else type(camera).__name__}."
-        )
+    """Camera mode, intrinsics and extrinsics (first frame) as matrices, plus the full dict as JSON.
+
+    A job that rendered without a labels file may not know its matrices: they are then ``None``
+    here, and the metadata writer drops those columns for the whole config (a column must have one
+    type in every row) while the full dict stays in ``camera``.
+    """
+    if not isinstance(camera, Mapping):
+        raise ExportError(f"clip {clip_id}: camera parameters must be a mapping, got {type(camera).__name__}.")
     return {
         "camera_mode": str(camera.get("mode", "")),
-        "camera_K": _matrix(camera["K"], (3, 3), "K", clip_id),
-        "camera_world_to_camera": _matrix(camera["world_to_camera"], (4, 4), "world_to_camera", clip_id),
+        "camera_K": _matrix(camera["K"], (3, 3), "K", clip_id) if "K" in camera else None,
+        "camera_world_to_camera": (_matrix(camera["world_to_camera"], (4, 4), "world_to_camera", clip_id)
+                                   if "world_to_camera" in camera else None),
         "camera": json.dumps(_jsonable(camera), sort_keys=True),
     }
 
