@@ -21,7 +21,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from random_people.jobs.errors import DatabaseError
@@ -152,15 +152,13 @@ def open_database(url: str) -> Database:
     try:
         with _migration_lock(sqlite_path):
             upgrade_schema(engine)
-    except OperationalError as exc:
-        engine.dispose()
-        raise DatabaseError(
-            f"Cannot open the job log {parsed.render_as_string(hide_password=True)}: {exc.orig}. "
-            "Check the path/URL and that the file is a SQLite database."
-        ) from exc
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise DatabaseError(f"The job log {parsed.render_as_string(hide_password=True)} is unusable: {exc}") from exc
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseError(
+            f"Cannot open the job log {parsed.render_as_string(hide_password=True)}: {reason}. "
+            "Check the path or URL (RP_DATABASE_URL / --database) and that the file is a RANDOM People job log."
+        ) from exc
     database = Database(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
     _open[url] = database
     return database
