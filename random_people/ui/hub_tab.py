@@ -1,0 +1,186 @@
+"""The "Dataset & Hub" tab: pick jobs, export their accepted clips, see what will be pushed, push.
+
+Every handler is a plain function over plain values so tests can call it without a browser; the
+work is ``random_people.hub`` (export, card, push) and the job log (which clips are accepted).
+The token is an event input only: it is never put in a ``gr.State``, a log line or a file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import gradio as gr
+
+from random_people.errors import RandomPeopleError
+from random_people.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+HOW_TO = (
+    "**How it works.** Pick jobs (none = every job) and press **Export**: accepted clips (all finished clips of "
+    "auto-accept jobs) are added to the dataset folder with leak-free splits and a dataset card. Check what will "
+    "be pushed below, then enter a repo id and a write token and press **Push**. Pushing again sends only what "
+    "changed, and resumes an interrupted push."
+)
+TOKEN_INFO = "Write token from huggingface.co/settings/tokens. Empty: HF_TOKEN or your `hf auth login`. Never stored."
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers (plain functions; the Blocks wiring is at the bottom)
+
+
+def default_dataset_dir(settings: Settings) -> Path:
+    return settings.data_dir / "datasets" / "default"
+
+
+def job_choices(settings: Settings) -> tuple[list[tuple[str, str]], str]:
+    """(label, id) per job for the picker, and a status line (the job log may be missing or empty)."""
+    from random_people.hub.sources import load_job_summaries
+
+    try:
+        jobs = load_job_summaries(settings.resolved_database_url)
+    except RandomPeopleError as exc:
+        return [], f"**No job log:** {exc}"
+    choices = [(f"{j['name']} · {j.get('exportable', 0)} to export of {j.get('clips', 0)} clips"
+                + (" · auto-accept" if j.get("auto_accept") else ""), str(j["id"])) for j in jobs]
+    return choices, "" if choices else "No jobs yet: run a bulk job first (Jobs tab or `random-people bulk`)."
+
+
+def describe_folder(folder: str | Path) -> tuple[str, str]:
+    """What a push of ``folder`` would send (counts, size, splits) and its card, as Markdown."""
+    from random_people.hub.push import plan_push
+
+    folder = Path(folder)
+    try:
+        plan = plan_push(folder)
+    except RandomPeopleError as exc:
+        return f"Nothing exported in `{folder}` yet. ({exc})", ""
+    splits: dict[str, int] = {}
+    manifest = json.loads((folder / "random_people_export.json").read_text())
+    for entry in manifest.get("synthetic", {}).values():
+        splits[entry["row"]["split"]] = splits.get(entry["row"]["split"], 0) + 1
+    summary = (
+        f"**{plan.synthetic_clips} synthetic clips**" + (f" and **{plan.real_clips} real clips**" if plan.real_clips else "")
+        + f" — {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB in `{folder}`. Splits: "
+        + ", ".join(f"{name} {count}" for name, count in splits.items())
+    )
+    return summary, plan.card
+
+
+def export_jobs(settings: Settings, job_ids: Sequence[str] | None, folder: str, name: str, license: str,
+                source_dataset: str, source_license: str, include_real: bool,
+                progress: Callable[[float, str], None] | None = None) -> str:
+    """Export the accepted clips of ``job_ids`` (all jobs when empty) into ``folder``; a status line."""
+    from random_people.hub.card import CardInfo
+    from random_people.hub.export import export_dataset
+    from random_people.hub.sources import load_export_clips, load_real_clips
+
+    url = settings.resolved_database_url
+    jobs = list(job_ids or []) or None
+    if not (folder or "").strip():
+        raise RandomPeopleError("give a dataset folder to export into.")
+    clips = load_export_clips(url, jobs)
+    info = CardInfo(pretty_name=name or CardInfo.pretty_name, license=license or "other",
+                    source_dataset=source_dataset or "unspecified", source_license=source_license or "unspecified")
+    result = export_dataset(clips, folder.strip(), real_clips=load_real_clips(url, jobs) if include_real else (),
+                            info=info, progress=progress)
+    return (f"Exported: {result.synthetic_clips} synthetic clips in the folder ({result.added_synthetic} new), "
+            f"{result.real_clips} real ({result.added_real} new).")
+
+
+def push_folder(folder: str, repo_id: str, token: str | None, private: bool,
+                progress: Callable[[float, str], None] | None = None, endpoint: str | None = None) -> str:
+    """Push ``folder`` to ``repo_id``; Markdown with the link (or that nothing had changed)."""
+    from random_people.hub.push import push_dataset
+
+    result = push_dataset(folder, repo_id, token=(token or None), private=bool(private), endpoint=endpoint,
+                          progress=progress)
+    if result.no_op:
+        return f"Nothing to push: [{result.repo_id}]({result.url}) already holds these {result.unchanged} files."
+    return (f"Pushed {len(result.uploaded)} files in {len(result.commits)} commit(s) "
+            f"({result.unchanged} were already there): [{result.repo_id}]({result.url})")
+
+
+# --------------------------------------------------------------------------------------------
+# Layout and wiring
+
+
+def _gradio_progress(progress: Any) -> Callable[[float, str], None]:
+    return lambda fraction, message: progress(fraction, desc=message)
+
+
+def build_hub_tab(settings: Settings, endpoint: str | None = None) -> dict[str, Any]:
+    """Lay out the tab inside the current Blocks context and wire its events; components by name.
+
+    ``endpoint``: the Hub URL (default: ``HF_ENDPOINT`` or huggingface.co); tests point it at a local server.
+    """
+    from random_people.hub.card import CardInfo
+
+    c: dict[str, Any] = {}
+    defaults = CardInfo()
+    choices, jobs_message = job_choices(settings)
+    summary, card = describe_folder(default_dataset_dir(settings))
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            gr.Markdown("### 1. Export")
+            with gr.Row():
+                c["jobs"] = gr.Dropdown(choices, multiselect=True, label="Jobs (none = all)", elem_id="hub-jobs", scale=4)
+                c["refresh"] = gr.Button("↻", elem_id="hub-refresh-jobs", scale=0, min_width=40)
+            c["folder"] = gr.Textbox(str(default_dataset_dir(settings)), label="Dataset folder", elem_id="hub-folder")
+            with gr.Accordion("Dataset card", open=False):
+                c["name"] = gr.Textbox(defaults.pretty_name, label="Name", elem_id="hub-name")
+                c["license"] = gr.Textbox(defaults.license, label="Licence (Hub id, e.g. cc-by-4.0)", elem_id="hub-license")
+                c["source_dataset"] = gr.Textbox("", label="Source dataset", placeholder="e.g. Toyota Smarthome",
+                                                 elem_id="hub-source-dataset")
+                c["source_license"] = gr.Textbox("", label="Source licence", elem_id="hub-source-license")
+                c["include_real"] = gr.Checkbox(False, label="Also export the real source clips (config 'real')",
+                                                elem_id="hub-include-real")
+            c["export"] = gr.Button("Export", variant="primary", elem_id="hub-export")
+            gr.Markdown("### 3. Push")
+            c["repo"] = gr.Textbox("", label="Repo id", placeholder="user/name", elem_id="hub-repo")
+            c["token"] = gr.Textbox("", label="Token", type="password", info=TOKEN_INFO, elem_id="hub-token")
+            c["private"] = gr.Checkbox(True, label="Private repo", elem_id="hub-private")
+            c["push"] = gr.Button("Push to the Hub", variant="primary", elem_id="hub-push")
+        with gr.Column(scale=3, min_width=380):
+            c["status"] = gr.Markdown(jobs_message or HOW_TO, elem_id="hub-status")
+            gr.Markdown("### 2. What will be pushed")
+            c["summary"] = gr.Markdown(summary, elem_id="hub-summary")
+            c["card"] = gr.Code(card, language="markdown", label="Dataset card (README.md)", interactive=False,
+                                max_lines=30, elem_id="hub-card")
+    _wire(c, settings, endpoint)
+    return c
+
+
+def _wire(c: dict[str, Any], settings: Settings, endpoint: str | None) -> None:
+    def on_refresh():
+        choices, message = job_choices(settings)
+        return gr.update(choices=choices), message or HOW_TO
+
+    def on_folder(folder):
+        return describe_folder(folder)
+
+    def on_export(jobs, folder, name, license, source_dataset, source_license, include_real, progress=gr.Progress()):
+        try:
+            message = export_jobs(settings, jobs, folder, name, license, source_dataset, source_license,
+                                  include_real, _gradio_progress(progress))
+        except RandomPeopleError as exc:
+            return f"**Cannot export:** {exc}", *describe_folder(folder)
+        return message, *describe_folder(folder)
+
+    def on_push(folder, repo, token, private, progress=gr.Progress()):
+        try:
+            return push_folder(folder, repo, token, private, _gradio_progress(progress), endpoint=endpoint)
+        except RandomPeopleError as exc:
+            return f"**Cannot push:** {exc}"
+
+    c["refresh"].click(on_refresh, outputs=[c["jobs"], c["status"]], show_progress="hidden")
+    c["folder"].blur(on_folder, inputs=c["folder"], outputs=[c["summary"], c["card"]], show_progress="hidden")
+    c["export"].click(on_export, inputs=[c["jobs"], c["folder"], c["name"], c["license"], c["source_dataset"],
+                                        c["source_license"], c["include_real"]],
+                      outputs=[c["status"], c["summary"], c["card"]], concurrency_id="hub", concurrency_limit=1)
+    c["push"].click(on_push, inputs=[c["folder"], c["repo"], c["token"], c["private"]], outputs=c["status"],
+                    concurrency_id="hub", concurrency_limit=1)
+    c["on_refresh"], c["on_export"], c["on_push"], c["on_folder"] = on_refresh, on_export, on_push, on_folder

@@ -1,0 +1,76 @@
+"""The "Dataset & Hub" tab built in a real ``gr.Blocks``; its handlers export fixture clips and push them
+with the real client to the Hub on 127.0.0.1 (``hub_server.FakeHub``).
+
+The job log's clip source is replaced by fixture clips (the job log's own tests cover it); the
+job picker is checked against the real, empty job log of a fresh data folder.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+
+from hub_fixtures import make_clips
+from hub_server import FakeHub
+
+TOKEN = "hf_ui_token"
+
+
+@pytest.fixture()
+def hub(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no_token"))
+    server = FakeHub(token=TOKEN).start()
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.url)
+    yield server
+    server.stop()
+
+
+def _quiet(*args, **kwargs):
+    return None
+
+
+def test_hub_tab_exports_previews_and_pushes(hub, settings, tmp_path, monkeypatch):
+    import random_people.hub.sources as sources
+    from random_people.ui.hub_tab import build_hub_tab
+
+    clips = make_clips(tmp_path / "clips", n_sources=4, per_source=2)
+    monkeypatch.setattr(sources, "load_export_clips", lambda url, jobs=None: [c for c in clips if not jobs or c.job_id in jobs])
+    with gr.Blocks() as demo:
+        c = build_hub_tab(settings, endpoint=hub.url)
+    assert isinstance(demo, gr.Blocks) and c["token"].type == "password"
+
+    choices_update, message = c["on_refresh"]()
+    assert choices_update["choices"] == [] and "No jobs yet" in message  # the real (empty) job log
+
+    folder = str(tmp_path / "ds")
+    status, summary, card = c["on_export"](["job-1"], folder, "UI test set", "cc-by-4.0", "Sports2D demo",
+                                           "BSD-3-Clause", False, progress=_quiet)
+    assert status.startswith("Exported: 8 synthetic clips") and "**8 synthetic clips**" in summary
+    assert card.startswith("---\n") and "Sports2D demo" in card and "license: cc-by-4.0" in card
+
+    pushed = c["on_push"](folder, "tester/ui-set", TOKEN, True, progress=_quiet)
+    assert f"[tester/ui-set]({hub.url}/datasets/tester/ui-set)" in pushed
+    assert len(hub.repos["tester/ui-set"].files) == int(summary.split(" files")[0].split("— ")[-1])
+    assert "Nothing to push" in c["on_push"](folder, "tester/ui-set", TOKEN, True, progress=_quiet)
+
+
+def test_hub_tab_shows_clear_errors(hub, settings, tmp_path, monkeypatch):
+    import random_people.hub.sources as sources
+    from random_people.ui.hub_tab import build_hub_tab
+
+    monkeypatch.setattr(sources, "load_export_clips", lambda url, jobs=None: [])
+    with gr.Blocks():
+        c = build_hub_tab(settings, endpoint=hub.url)
+    status, summary, _ = c["on_export"]([], str(tmp_path / "ds"), "", "", "", "", False, progress=_quiet)
+    assert status.startswith("**Cannot export:** there are no clips") and "Nothing exported" in summary
+    assert c["on_push"](str(tmp_path / "ds"), "tester/x", TOKEN, False, progress=_quiet).startswith("**Cannot push:**")
+    clips = make_clips(tmp_path / "clips", n_sources=1, per_source=1)
+    monkeypatch.setattr(sources, "load_export_clips", lambda url, jobs=None: clips)
+    c["on_export"]([], str(tmp_path / "ds"), "", "", "", "", False, progress=_quiet)
+    refused = c["on_push"](str(tmp_path / "ds"), "tester/x", "hf_wrong", False, progress=_quiet)
+    assert "refused the token" in refused and "hf_wrong" not in refused
+    assert "must be 'user/name'" in c["on_push"](str(tmp_path / "ds"), "x", TOKEN, False, progress=_quiet)
