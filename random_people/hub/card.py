@@ -97,7 +97,7 @@ def _counts_table(rows: list[dict[str, Any]]) -> str:
     splits = [s for s in layout.SPLITS if any(r["split"] == s for r in rows)]
     counts = Counter((r["label"], r["split"]) for r in rows)
     body = [[label, *(counts[(label, s)] for s in splits), sum(counts[(label, s)] for s in splits)] for label in labels]
-    body.append(["**total**", *(sum(counts[(l, s)] for l in labels) for s in splits), len(rows)])
+    body.append(["**total**", *(sum(counts[(label, s)] for label in labels) for s in splits), len(rows)])
     return _table(["action", *splits, "total"], body)
 
 

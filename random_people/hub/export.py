@@ -290,10 +290,11 @@ def _check_free_space(folder: Path, manifest: Manifest, configs: dict[str, dict[
     needed = SPACE_MARGIN_BYTES
     for config, entries in configs.items():
         if _is_sharded(manifest, config):
-            # Packing rewrites every clip not yet in a shard, new or loose in the folder.
-            loose = [folder / layout.split_dir(config, e["row"]["split"]) / e["row"]["file_name"]
-                     for k, e in entries.items() if not e["shard"] and k not in sources[config]]
-            needed += sum(p.stat().st_size for p in loose if p.exists()) * 3
+            # Packing rewrites every clip not yet in a shard: the new ones and those loose in the folder.
+            loose = {folder / layout.split_dir(config, e["row"]["split"]) / e["row"][column]
+                     for k, e in entries.items() if not e["shard"] and k not in sources[config]
+                     for column in ("file_name", "mask_path", "labels_path", "motion_path") if e["row"].get(column)}
+            needed += sum(p.stat().st_size for p in loose if p.exists())
             needed += sum(Path(p).stat().st_size for files in sources[config].values() for p in files.values())
         else:
             needed += sum(src.stat().st_size for src, _ in _pending_copies(folder, config, entries, sources[config]))
