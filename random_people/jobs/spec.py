@@ -1,9 +1,9 @@
 """Job specs: what a curator asks a bulk job to make, validated before anything is queued.
 
-A spec is YAML or JSON (see ``docs`` in :data:`EXAMPLE_SPEC`). Validation collects *every*
-problem and reports them together, each prefixed by the field's path (``sources[1].labels``), so
-a curator fixes a 20-line spec in one round instead of twenty. Relative paths are resolved
-against the spec file's folder, so a spec and its clips can be moved together.
+A spec is YAML or JSON; :data:`EXAMPLE_SPEC` (``random-people bulk --example``) documents every
+field. Validation collects *every* problem and reports them together, each prefixed by the
+field's path (``sources[1].labels``), so a curator fixes a 20-line spec in one round, not twenty.
+Relative paths are resolved against the spec file's folder, so a spec and its clips move together.
 """
 
 from __future__ import annotations
