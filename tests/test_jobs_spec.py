@@ -144,3 +144,13 @@ def test_missing_source_becomes_a_failing_task_not_a_failed_job(tmp_path, demo_c
     assert len(plan.extract_tasks) == 2
     missing = plan.extract_tasks[1]
     assert "Source clip not found" in missing.payload["problem"] and missing.payload["source_sha256"] is None
+
+
+def test_identical_files_under_two_names_are_extracted_and_rendered_once(tmp_path, demo_clip, settings):
+    twin = tmp_path / "twin.mp4"
+    shutil.copyfile(demo_clip, twin)
+    data = tiny_spec(demo_clip, tmp_path / "out", people=2,
+                     extra_sources=[{"path": str(twin), "label": "walk", "start": 0.3, "end": 1.3}])
+    plan = expand_job(parse_spec(data), settings)
+    assert len(plan.extract_tasks) == 1 and len(plan.render_tasks) == 2
+    assert len({t.key for t in plan.tasks}) == len(plan.tasks)

@@ -194,9 +194,15 @@ def expand_job(spec: JobSpec, settings: Settings, hash_file: HashFile = sha256_f
     plan = JobPlan(spec=spec, sources=sources, identities=identities, output_dir=output_dir)
     renders: list[PlannedTask] = []
     output_settings = _output_settings(spec)
+    planned: dict[str, PlannedTask] = {}
     for clip in sources:
         source_hash = hash_file(clip.path) if clip.problem is None and clip.path.is_file() else None
         extract = _extract_task(clip, source_hash, settings, output_dir)
+        if extract.key in planned:  # the same bytes under another name: one motion, one set of clips
+            logger.warning("%s has the same content and trim as %s; it is used once (label %r)", clip.path,
+                           planned[extract.key].payload["clip"], planned[extract.key].label)
+            continue
+        planned[extract.key] = extract
         plan.tasks.append(extract)
         for person in identities:
             for background in _clip_backgrounds(spec, extract.key):
