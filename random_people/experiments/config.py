@@ -95,6 +95,7 @@ class TrainConfig:
     mixed_precision: bool = True   # used only on CUDA
     device: str = "auto"           # auto, cpu, cuda
     num_workers: int = 0
+    threads: int | None = None     # torch CPU threads (None: torch's default); 1 on a shared, busy machine
     flip: bool = True              # random horizontal flips of training clips
 
 
@@ -156,7 +157,7 @@ class ExperimentConfig:
         d = self.to_dict()
         for key in ("output_dir", "results_table", "fewshot", "name"):
             d.pop(key)
-        for key in ("epochs", "num_workers", "eval_batch_size"):
+        for key in ("epochs", "num_workers", "eval_batch_size", "threads"):
             d["train"].pop(key)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -304,6 +305,7 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
     _int("train.grad_accum_steps", t.grad_accum_steps, 1)
     t.max_grad_norm = _number("train.max_grad_norm", t.max_grad_norm, 0.0)
     _int("train.num_workers", t.num_workers, 0)
+    _int("train.threads", t.threads, 1, optional=True)
     _choice("train.device", t.device, ("auto", "cpu", "cuda"))
     for name in ("mixed_precision", "flip"):
         if not isinstance(getattr(t, name), bool):

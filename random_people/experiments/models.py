@@ -29,6 +29,10 @@ DEFAULT_CHECKPOINTS = {
     "vivit": "google/vivit-b-16x2-kinetics400",
 }
 DEFAULT_FRAMES = {"videomae": 16, "timesformer": 16, "vivit": 32}
+# ViViT's processor defaults (kept for its checkpoints) scale pixels to [-3, 1]: rescale to
+# [-1, 1], then normalise with mean 0.5 / std 0.5 again. A model trained from scratch gets the
+# usual [-1, 1] instead; with the offset input a small ViViT did not learn at all in our tests.
+_SCRATCH_PROCESSOR = {"vivit": {"offset": False, "rescale_factor": 1 / 255}}
 
 
 @dataclass
@@ -76,7 +80,8 @@ def _scratch(cfg: ModelConfig, id2label: dict[int, str], label2id: dict[str, int
     config = config_cls(**fields)
     _check_geometry(cfg.arch, config)
     model = model_cls(config)
-    processor = processor_cls(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+    processor = processor_cls(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size},
+                              **_SCRATCH_PROCESSOR.get(cfg.arch, {}))
     logger.info("%s from scratch: %.2fM parameters", cfg.arch, sum(p.numel() for p in model.parameters()) / 1e6)
     return VideoModel(model=model, processor=processor, num_frames=num_frames, source="scratch")
 
