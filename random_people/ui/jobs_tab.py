@@ -1,0 +1,608 @@
+"""The "Jobs" tab: build a bulk job (from the other tabs or a spec file), see its size, queue it,
+watch it run, and cancel, pause, resume or retry it.
+
+Every handler is a small function over plain values so tests can call it without a browser; the
+real work is ``random_people.jobs`` (spec validation, planning, estimates, the queue and its log,
+the local worker pool). This module only turns the tab's controls into a spec dict and the log's
+rows into tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import gradio as gr
+
+from random_people.errors import RandomPeopleError
+from random_people.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 2.0  # how often the tab reads progress from the log
+RESTART_AFTER_S = 10.0  # do not restart a worker pool that died more often than this
+PLAIN = "plain colour"
+DEFAULT_LONG_SIDE = 512
+DEFAULT_MAX_SECONDS = 4.0
+JOBS_HEADERS = ["Job", "Name", "State", "Progress", "Clips", "Clips/min", "ETA", "Failed"]
+TASK_HEADERS = ["Task", "Kind", "State", "What", "Worker", "Attempts", "Seconds", "Error"]
+NO_JOBS = "No jobs yet. Build one on the left and press **Queue**."
+HOW_TO = ("**How it works.** A job re-renders the clip from **Clip & pose** (its trim and action name) with "
+          "the people, backgrounds and cameras chosen here: every person × background × camera is one clip. "
+          "Press **Estimate** to see its size, **Queue** to run it on this machine. Or upload a spec file "
+          "(the same YAML/JSON as `random-people bulk`).")
+ESTIMATE_ERROR = "**Cannot queue this job:**"
+
+
+# --------------------------------------------------------------------------------------------
+# Building a spec from the tab's controls
+
+
+@dataclass(frozen=True)
+class JobForm:
+    """The tab's controls, as plain values (what the Clip & pose tab holds, and this tab's own)."""
+
+    clip: str | None
+    start: float | None = None
+    end: float | None = None
+    label: str = ""
+    name: str = ""
+    people: Sequence[str] = ()
+    sample_n: float | None = 0
+    sample_mode: str = "balanced"
+    backgrounds: Sequence[str] = ("studio",)
+    colour: str | None = "#808080"
+    source_camera: bool = True
+    sampled_cameras: float | None = 0
+    long_side: float | None = DEFAULT_LONG_SIDE
+    max_seconds: float | None = DEFAULT_MAX_SECONDS
+    seed: float | None = 0
+    auto_accept: bool = False
+
+
+def persist_clip(clip_path: str | Path, settings: Settings) -> Path:
+    """Copy the clip into ``data_dir/sources/<content hash>/`` and return the copy.
+
+    The Clip & pose tab's clip lives in Gradio's upload cache, which is emptied after a day; a
+    job (or a retry of it next week) must still find its source, and the same clip uploaded twice
+    lands on the same file, so the log's hash cache and task keys see one clip.
+    """
+    from random_people.files import sha256_file
+
+    source = Path(clip_path)
+    if not source.is_file():
+        raise RandomPeopleError(f"The clip {source.name} is no longer on the server; upload it again.")
+    # The hash folder keeps the clip's own name, which the log's task descriptions show.
+    target = settings.data_dir / "sources" / sha256_file(source)[:16] / source.name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+    return target
+
+
+def _whole(value: float | None, default: int = 0) -> int:
+    return default if value is None else int(round(float(value)))
+
+
+def form_spec(form: JobForm, settings: Settings) -> dict[str, Any]:
+    """The spec dict a job built from the tabs stands for (validated later by ``parse_spec``).
+
+    Only what the form cannot express as a spec problem is refused here (no clip at all); an
+    empty action name, no people or no backgrounds are left to the spec validation, which lists
+    every problem at once.
+    """
+    from random_people.ui.clip_tab import trim_range
+
+    if not form.clip:
+        raise RandomPeopleError("No clip: upload one (or click the example) in the Clip & pose tab first.")
+    start, end = trim_range(form.start, form.end)
+    source: dict[str, Any] = {"path": str(persist_clip(form.clip, settings)), "labels": "fixed"}
+    if (form.label or "").strip():
+        source["label"] = form.label.strip()
+    if start is not None:
+        source["start"] = start
+    if end is not None:
+        source["end"] = end
+    identities: dict[str, Any] = {"saved": list(form.people or [])}
+    sample_n = _whole(form.sample_n)
+    if sample_n:
+        identities["sample"] = {"n": sample_n, "seed": _whole(form.seed), "mode": form.sample_mode or "random"}
+    names = [name for name in (form.backgrounds or []) if name != PLAIN]
+    if PLAIN in (form.backgrounds or []):
+        names.append((form.colour or "#808080").lower())
+    output: dict[str, Any] = {"long_side": _whole(form.long_side, DEFAULT_LONG_SIDE)}
+    if form.max_seconds:  # 0 or empty: the whole motion
+        output["max_seconds"] = float(form.max_seconds)
+    return {
+        "name": (form.name or "").strip() or f"{(form.label or '').strip() or 'clip'}-job",
+        "seed": _whole(form.seed),
+        "auto_accept": bool(form.auto_accept),
+        "sources": [source],
+        "identities": identities,
+        "backgrounds": {"names": names},
+        "cameras": {"source": bool(form.source_camera), "sampled": _whole(form.sampled_cameras)},
+        "output": output,
+    }
+
+
+def spec_from_file(path: str | Path, settings: Settings):
+    """Validate an uploaded YAML/JSON spec. Relative paths in it are taken from the data folder:
+    the upload's own folder is a temporary cache, meaningless to the person who wrote the spec."""
+    import yaml
+
+    from random_people.jobs.errors import JobSpecError
+    from random_people.jobs.spec import parse_spec
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, OSError) as exc:
+        raise JobSpecError(f"{Path(path).name} is not a text YAML/JSON job spec ({exc}).") from exc
+    except yaml.YAMLError as exc:
+        raise JobSpecError(f"{Path(path).name} is not valid YAML/JSON: {exc}") from exc
+    return parse_spec(data, base_dir=settings.data_dir)
+
+
+def build_spec(spec_file: str | None, form: JobForm, settings: Settings):
+    """The job to estimate or queue: an uploaded spec file wins over the form (as on the Render tab)."""
+    from random_people.jobs.spec import parse_spec
+
+    if spec_file:
+        return spec_from_file(spec_file, settings)
+    return parse_spec(form_spec(form, settings), base_dir=settings.data_dir)
+
+
+def spec_yaml(spec) -> str:
+    """The validated spec as YAML, so a job built in the browser can be re-run with the CLI."""
+    import yaml
+
+    return yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def error_markdown(exc: BaseException, prefix: str = ESTIMATE_ERROR) -> str:
+    """A library error as Markdown: its first line after ``prefix``, listed problems as bullets."""
+    first, *rest = str(exc).splitlines()
+    bullets = [f"- {line.strip()[2:]}" if line.strip().startswith("- ") else line for line in rest]
+    return "\n".join([f"{prefix} {first}", "", *bullets]) if bullets else f"{prefix} {first}"
+
+
+def estimate(spec, settings: Settings) -> str:
+    """Markdown: how many clips, frames, how long and how much disk the job will take."""
+    from random_people.jobs.local_executor import pool_size
+    from random_people.jobs.service import estimate_job, plan_job
+
+    plan = plan_job(spec, settings)
+    result = estimate_job(plan, settings, workers=pool_size(settings))
+    lines = [f"**Estimate:** {result.summary()}"]
+    for source in plan.sources:
+        if source.problem:
+            lines.append(f"- {source.path.name}: {source.problem}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The app's worker pool
+
+
+@dataclass
+class AppWorkers:
+    """The local worker pool this app process started, one per job log.
+
+    Workers are started without job filters, so a live pool also takes jobs queued after it
+    started; they exit on their own once no queued work is left. A job queued in the instant a
+    pool decides to exit would be stranded, so :meth:`supervise` (called on every progress poll)
+    starts a new pool when work is pending and this app's pool is gone.
+    """
+
+    pools: dict[str, Any] = field(default_factory=dict)  # database URL -> WorkerPool
+    started_at: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def alive(self, settings: Settings) -> int:
+        pool = self.pools.get(settings.resolved_database_url)
+        return pool.alive if pool is not None else 0
+
+    def ensure(self, settings: Settings) -> str:
+        """Start a pool unless one is alive; returns a sentence for the status line."""
+        from random_people.jobs.local_executor import start_workers
+
+        url = settings.resolved_database_url
+        with self.lock:
+            alive = self.alive(settings)
+            if alive:
+                return f"{alive} worker(s) already running will pick it up."
+            pool = start_workers(url, settings)
+            self.pools[url], self.started_at[url] = pool, time.monotonic()
+            logger.info("Started %d local worker(s) for %s", len(pool.processes), url)
+            return f"started {len(pool.processes)} local worker(s)."
+
+    def supervise(self, settings: Settings, db) -> None:
+        """Restart this app's pool if it has exited while work is still pending."""
+        from random_people.jobs.queue import has_pending_work
+
+        url = settings.resolved_database_url
+        if url not in self.pools or self.alive(settings):
+            return
+        if time.monotonic() - self.started_at.get(url, 0.0) < RESTART_AFTER_S:
+            return
+        if has_pending_work(db):
+            logger.info("Local workers have exited but work is pending; starting them again")
+            self.ensure(settings)
+
+    def status(self, settings: Settings) -> str:
+        alive = self.alive(settings)
+        if alive:
+            return f"{alive} local worker(s) running"
+        return "no local workers running (they start when you queue a job and stop when the queue is empty)"
+
+    def stop(self) -> None:
+        """Terminate every pool (tests; the app leaves its workers to finish on their own)."""
+        with self.lock:
+            for pool in self.pools.values():
+                pool.terminate()
+            for pool in self.pools.values():
+                pool.wait(timeout=30)
+
+
+WORKERS = AppWorkers()
+
+
+def queue(spec, settings: Settings, workers: AppWorkers | None = WORKERS) -> tuple[str, str]:
+    """Queue the job and make sure workers run it; returns (job id, status Markdown).
+
+    ``workers=None`` queues without starting any (the tests' way to look at a queued job).
+    """
+    from random_people.jobs.service import queue_job
+
+    job_id, plan = queue_job(spec, settings)
+    started = workers.ensure(settings) if workers is not None else "no workers started."
+    return job_id, (f"**Queued job {job_id}** ({spec.name}): {len(plan.render_tasks)} clips, "
+                    f"{len(plan.tasks)} tasks; {started}")
+
+
+# --------------------------------------------------------------------------------------------
+# Progress: the log's rows as tables
+
+
+def _db(settings: Settings):
+    from random_people.jobs.db import open_database
+
+    return open_database(settings.resolved_database_url)
+
+
+def jobs_rows(db) -> list[list[Any]]:
+    """One row per job, newest first (what ``random-people jobs list`` prints)."""
+    from random_people.jobs.expand import RENDER
+    from random_people.jobs.models import DONE, FAILED, QUEUED, RUNNING
+    from random_people.jobs.progress import format_duration, list_jobs
+
+    rows = []
+    for p in list_jobs(db):
+        active = p.state in (QUEUED, RUNNING)  # rate and ETA mean nothing once a job has stopped
+        eta = format_duration(p.eta_s) if p.eta_s is not None and active else ""
+        rate = f"{p.clips_per_minute:.1f}" if p.clips_per_minute and active else ""
+        rows.append([p.id, p.name, p.state, f"{p.finished}/{p.total} ({100 * p.fraction:.0f} %)",
+                     p.count(DONE, RENDER), rate, eta, p.count(FAILED)])
+    return rows
+
+
+def job_choices(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str]]:
+    return [(f"{row[1]} · {row[0]} · {row[2]}", str(row[0])) for row in rows]
+
+
+def job_detail(db, job_id: str | None) -> str:
+    """Markdown for the selected job: its progress line, where its clips go, review counts."""
+    if not job_id:
+        return ""
+    from random_people.jobs.progress import format_duration, job_progress
+    from random_people.jobs.review import review_counts
+
+    p = job_progress(db, job_id)
+    reviews = review_counts(db, p.id)
+    review = " · ".join(f"{n} {state}" for state, n in reviews.items())
+    auto = " (auto-accepted)" if p.auto_accept else ""
+    took = "running for" if p.finished_at is None else "took"
+    return (f"**{p.name}** `{p.id}` — **{p.state}** · {p.summary()} · {took} {format_duration(p.elapsed_s)}\n\n"
+            f"Clips: {review}{auto} · written to `{p.output_dir}`")
+
+
+def task_rows(db, job_id: str | None) -> list[list[Any]]:
+    if not job_id:
+        return []
+    from random_people.jobs.progress import job_tasks
+
+    return [[t.id, t.kind, t.state, t.what, t.worker or "", t.attempts,
+             "" if t.seconds is None else f"{t.seconds:.1f}", (t.error or "").splitlines()[0][:120] if t.error else ""]
+            for t in job_tasks(db, job_id)]
+
+
+def failed_choices(db, job_id: str | None) -> list[tuple[str, int]]:
+    if not job_id:
+        return []
+    from random_people.jobs.models import FAILED
+    from random_people.jobs.progress import job_tasks
+
+    return [(f"#{t.id} {t.what}", t.id) for t in job_tasks(db, job_id, state=FAILED)]
+
+
+def task_error(db, job_id: str | None, task_id: int | None) -> str:
+    """Markdown: a failed task's full error and its history (every state change, who, why)."""
+    if not job_id or task_id is None:
+        return ""
+    from random_people.jobs.progress import job_tasks, task_events
+
+    task = next((t for t in job_tasks(db, job_id) if t.id == int(task_id)), None)
+    if task is None:
+        return f"Task {task_id} is not part of job {job_id}."
+    lines = [f"**Task {task.id}** ({task.kind}, {task.state}, {task.attempts} attempt(s)): {task.what}", "",
+             "```text", task.error or "(no error recorded)", "```", "", "| time | event | worker | reason |",
+             "|---|---|---|---|"]
+    for at, kind, worker, message in task_events(db, task.id):
+        reason = (message or "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {time.strftime('%H:%M:%S', time.localtime(at))} | {kind} | {worker or ''} | {reason} |")
+    return "\n".join(lines)
+
+
+def job_action(action: str, job_id: str | None, settings: Settings, include_cancelled: bool = False,
+               workers: AppWorkers | None = WORKERS) -> str:
+    """Cancel, pause, resume or retry a job; returns a status sentence (errors raise)."""
+    from random_people.jobs import queue as jobs_queue
+
+    if not job_id:
+        raise RandomPeopleError("Select a job first (click its row in the jobs table).")
+    db = _db(settings)
+    if action == "cancel":
+        message = f"Cancelled job {job_id}: {jobs_queue.cancel_job(db, job_id)} task(s) stopped."
+    elif action == "pause":
+        jobs_queue.pause_job(db, job_id)
+        message = f"Paused job {job_id}: running tasks finish, no new ones start."
+    elif action == "resume":
+        jobs_queue.resume_job(db, job_id)
+        message = f"Resumed job {job_id}."
+    elif action == "retry":
+        count = jobs_queue.retry_job(db, job_id, include_cancelled=include_cancelled)
+        message = f"Queued {count} task(s) of job {job_id} again."
+    else:
+        raise ValueError(f"unknown job action {action!r}")
+    if action in ("resume", "retry") and workers is not None:
+        message += " " + workers.ensure(settings)
+    logger.info(message)
+    return message
+
+
+# --------------------------------------------------------------------------------------------
+# Layout and wiring
+
+
+def background_choices() -> list[str]:
+    from random_people.render.backgrounds import list_backgrounds
+
+    return [*list_backgrounds(), PLAIN]
+
+
+def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.Tab | None = None,
+                   workers: AppWorkers = WORKERS) -> dict[str, Any]:
+    """Lay out the tab inside the current Blocks context and wire its events; components by name.
+
+    ``clip_components`` are the Clip & pose tab's ``clip``, ``start``, ``end`` and ``label``: a job
+    built here re-renders that clip. ``tab`` (when given) refreshes the saved people on opening.
+    """
+    from random_people.ui.people_tab import saved_choices
+
+    c: dict[str, Any] = {}
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=340):
+            c["source_status"] = gr.Markdown(_source_markdown(None, None, None, ""), elem_id="jobs-source")
+            c["name"] = gr.Textbox(label="Job name", placeholder="e.g. walking-diverse", max_lines=1,
+                                   elem_id="jobs-name")
+            c["people"] = gr.Dropdown(choices=saved_choices(settings), value=[], multiselect=True,
+                                      label="Saved people", info="saved in the People tab", elem_id="jobs-people")
+            with gr.Row():
+                c["sample_n"] = gr.Number(value=0, precision=0, minimum=0, label="Also sample new people",
+                                          info="how many (0: none)", min_width=120, elem_id="jobs-sample-n")
+                c["sample_mode"] = gr.Radio(["random", "balanced"], value="balanced", label="Sampling",
+                                            min_width=160, elem_id="jobs-sample-mode")
+            choices = background_choices()
+            with gr.Row(equal_height=True):
+                c["backgrounds"] = gr.CheckboxGroup(choices, value=["studio"] if "studio" in choices else choices[:1],
+                                                    label="Backgrounds", scale=3, elem_id="jobs-backgrounds")
+                c["colour"] = gr.ColorPicker(value="#808080", label="Plain colour", scale=1, min_width=90,
+                                             elem_id="jobs-colour")
+            with gr.Row():
+                c["source_camera"] = gr.Checkbox(value=True, label="Source camera", min_width=120,
+                                                 elem_id="jobs-source-camera")
+                c["sampled_cameras"] = gr.Number(value=0, precision=0, minimum=0, label="New cameras per clip",
+                                                 min_width=120, elem_id="jobs-sampled-cameras")
+            with gr.Row():
+                c["long_side"] = gr.Number(value=DEFAULT_LONG_SIDE, precision=0, minimum=16, label="Long side (px)",
+                                           min_width=90, elem_id="jobs-long-side")
+                c["max_seconds"] = gr.Number(value=DEFAULT_MAX_SECONDS, minimum=0, step=0.1, label="Max seconds",
+                                             info="0: whole clip", min_width=90, elem_id="jobs-max-seconds")
+                c["seed"] = gr.Number(value=0, precision=0, minimum=0, label="Seed", min_width=80, elem_id="jobs-seed")
+            c["auto_accept"] = gr.Checkbox(value=False, elem_id="jobs-auto-accept",
+                                           label="Auto-accept (skip review: every clip counts as accepted)")
+            with gr.Accordion("Or upload a job spec (YAML/JSON)", open=False):
+                c["spec_file"] = gr.File(label="Job spec", file_types=[".yaml", ".yml", ".json"], type="filepath",
+                                         elem_id="jobs-spec-file")
+                gr.Markdown("An uploaded spec replaces the form above; relative paths in it are taken from the "
+                            "app's data folder. `random-people bulk --example` prints a complete one.")
+            with gr.Row():
+                c["estimate"] = gr.Button("Estimate", elem_id="jobs-estimate")
+                c["queue"] = gr.Button("Queue", variant="primary", elem_id="jobs-queue")
+            c["estimate_status"] = gr.Markdown(HOW_TO, elem_id="jobs-estimate-status")
+            with gr.Accordion("Spec of this job (YAML, for `random-people bulk`)", open=False):
+                c["spec_yaml"] = gr.Code(language="yaml", interactive=False, show_label=False, max_lines=30,
+                                         elem_id="jobs-spec-yaml")
+        with gr.Column(scale=3, min_width=420):
+            c["workers_status"] = gr.Markdown(workers.status(settings), elem_id="jobs-workers")
+            c["jobs_table"] = gr.Dataframe(headers=JOBS_HEADERS, value=[], interactive=False, label="Jobs",
+                                           max_height=260, wrap=True, elem_id="jobs-table")
+            c["job"] = gr.Dropdown(choices=[], value=None, label="Selected job", info="or click a row above",
+                                   elem_id="jobs-selected")
+            c["detail"] = gr.Markdown("", elem_id="jobs-detail")
+            with gr.Row():
+                c["pause"] = gr.Button("Pause", size="sm", elem_id="jobs-pause")
+                c["resume"] = gr.Button("Resume", size="sm", elem_id="jobs-resume")
+                c["cancel"] = gr.Button("Cancel", size="sm", variant="stop", elem_id="jobs-cancel")
+                c["retry"] = gr.Button("Retry failed", size="sm", elem_id="jobs-retry")
+                c["retry_cancelled"] = gr.Checkbox(value=False, label="also cancelled", min_width=100,
+                                                   elem_id="jobs-retry-cancelled")
+            c["action_status"] = gr.Markdown("", elem_id="jobs-action-status")
+            c["tasks_table"] = gr.Dataframe(headers=TASK_HEADERS, value=[], interactive=False, label="Tasks",
+                                            max_height=300, wrap=True, elem_id="jobs-tasks")
+            c["failed"] = gr.Dropdown(choices=[], value=None, label="Failed tasks", info="pick one to read its error",
+                                      elem_id="jobs-failed")
+            c["task_error"] = gr.Markdown("", elem_id="jobs-task-error")
+    c["timer"] = gr.Timer(POLL_S)
+    c["shown"] = gr.State({})  # what the timer last drew, so unchanged tables are not sent again
+    _wire(c, settings, clip_components, tab, workers)
+    return c
+
+
+def _source_markdown(clip: str | None, start: float | None, end: float | None, label: str | None) -> str:
+    from random_people.ui.clip_tab import trim_range
+
+    if not clip:
+        return "**Source clip:** none yet. Upload one (or click the example) in the **Clip & pose** tab."
+    start, end = trim_range(start, end)
+    trim = "" if start is None and end is None else f" · {start or 0:g}–{'end' if end is None else f'{end:g}'} s"
+    action = (f" · “{label.strip()}”" if (label or "").strip()
+              else " · **no action name yet** (set it in Clip & pose)")
+    return f"**Source clip (from Clip & pose):** {Path(clip).name}{trim}{action}"
+
+
+def board(settings: Settings, job_id: str | None, shown: dict[str, Any],
+          workers: AppWorkers = WORKERS) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Everything the progress poll draws, and what changed since ``shown`` (the rest is skipped)."""
+    db = _db(settings)
+    rows = jobs_rows(db)
+    ids = {row[0] for row in rows}
+    job_id = job_id if job_id in ids else None
+    now = {
+        "jobs": rows, "choices": job_choices(rows), "detail": job_detail(db, job_id),
+        "tasks": task_rows(db, job_id), "failed": failed_choices(db, job_id),
+        "workers": workers.status(settings),
+    }
+    changed = {key: value for key, value in now.items() if shown.get(key) != value}
+    return now, changed
+
+
+def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any], tab: gr.Tab | None,
+          workers: AppWorkers) -> None:
+    from random_people.ui.people_tab import saved_choices
+
+    clip_inputs = [clip_components[name] for name in ("clip", "start", "end", "label")]
+    form_inputs = [*clip_inputs, c["name"], c["people"], c["sample_n"], c["sample_mode"], c["backgrounds"],
+                   c["colour"], c["source_camera"], c["sampled_cameras"], c["long_side"], c["max_seconds"],
+                   c["seed"], c["auto_accept"]]
+
+    def on_source(clip, start, end, label):
+        return _source_markdown(clip, start, end, label)
+
+    for component in clip_inputs:
+        component.change(on_source, inputs=clip_inputs, outputs=c["source_status"], show_progress="hidden")
+
+    def on_refresh_people(current):
+        choices = saved_choices(settings)
+        known = {value for _, value in choices}
+        return gr.Dropdown(choices=choices, value=[v for v in (current or []) if v in known])
+
+    if tab is not None:
+        tab.select(on_refresh_people, inputs=c["people"], outputs=c["people"], show_progress="hidden")
+
+    def spec_of(spec_file, values):
+        return build_spec(spec_file, JobForm(*values), settings)
+
+    def on_estimate(spec_file, *values):
+        try:
+            spec = spec_of(spec_file, values)
+            return estimate(spec, settings), spec_yaml(spec)
+        except RandomPeopleError as exc:
+            logger.info("Job refused: %s", exc)
+            return error_markdown(exc), ""
+
+    def on_queue(spec_file, *values):
+        try:
+            spec = spec_of(spec_file, values)
+            job_id, message = queue(spec, settings, workers)
+        except RandomPeopleError as exc:
+            logger.info("Job refused: %s", exc)
+            gr.Warning(str(exc).splitlines()[0])
+            return error_markdown(exc), gr.skip(), gr.skip()
+        # New choices with the new job selected (a value outside the choices would be refused).
+        return message, spec_yaml(spec), gr.Dropdown(choices=job_choices(jobs_rows(_db(settings))), value=job_id)
+
+    c["estimate"].click(on_estimate, inputs=[c["spec_file"], *form_inputs],
+                        outputs=[c["estimate_status"], c["spec_yaml"]], show_progress_on=c["estimate_status"])
+    # Queueing selects the new job; the selection's change event redraws the board at once.
+    c["queue"].click(on_queue, inputs=[c["spec_file"], *form_inputs],
+                     outputs=[c["estimate_status"], c["spec_yaml"], c["job"]], show_progress_on=c["estimate_status"])
+
+    board_outputs = [c["jobs_table"], c["job"], c["detail"], c["tasks_table"], c["failed"], c["workers_status"],
+                     c["shown"]]
+
+    def draw(job_id, shown, force: bool = False):
+        workers.supervise(settings, _db(settings))
+        now, changed = board(settings, job_id, shown or {}, workers)
+        if force:
+            changed = now
+        skip = gr.skip()
+        job_update = skip
+        if "choices" in changed:
+            job_update = gr.Dropdown(choices=now["choices"], value=job_id if job_id else None)
+        failed_update = gr.Dropdown(choices=now["failed"], value=None) if "failed" in changed else skip
+        return (
+            now["jobs"] if "jobs" in changed else skip,
+            job_update,
+            now["detail"] if "detail" in changed else skip,
+            now["tasks"] if "tasks" in changed else skip,
+            failed_update,
+            now["workers"] if "workers" in changed else skip,
+            now,
+        )
+
+    def on_tick(job_id, shown):
+        try:
+            return draw(job_id, shown)
+        except RandomPeopleError as exc:  # the log cannot be opened: say so where the workers' line is
+            logger.warning("Cannot read the job log: %s", exc)
+            return (*[gr.skip()] * 5, f"**Cannot read the job log:** {exc}", gr.skip())
+
+    def on_select_job(job_id, shown):
+        return draw(job_id, {k: v for k, v in (shown or {}).items() if k in ("jobs", "choices", "workers")})
+
+    def on_row(evt: gr.SelectData):
+        row = evt.row_value or []
+        return str(row[0]) if row else gr.skip()
+
+    c["timer"].tick(on_tick, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden",
+                    queue=False)
+    c["job"].change(on_select_job, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden")
+    c["jobs_table"].select(on_row, outputs=c["job"], show_progress="hidden")
+
+    def action(name: str) -> Callable[..., Any]:
+        def handler(job_id, include_cancelled, shown):
+            try:
+                message = job_action(name, job_id, settings, include_cancelled=include_cancelled, workers=workers)
+            except RandomPeopleError as exc:
+                gr.Warning(str(exc))
+                return (f"**{exc}**", *draw(job_id, shown))
+            return (message, *draw(job_id, shown, force=True))
+
+        handler.__name__ = f"on_{name}"
+        return handler
+
+    for name in ("pause", "resume", "cancel", "retry"):
+        c[name].click(action(name), inputs=[c["job"], c["retry_cancelled"], c["shown"]],
+                      outputs=[c["action_status"], *board_outputs], show_progress="hidden")
+
+    def on_failed(job_id, task_id):
+        return task_error(_db(settings), job_id, task_id)
+
+    c["failed"].change(on_failed, inputs=[c["job"], c["failed"]], outputs=c["task_error"], show_progress="hidden")
