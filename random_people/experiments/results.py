@@ -109,14 +109,33 @@ def plot_accuracy_vs_synthetic(path: Path, series: dict[str, list[tuple[float, f
         means = np.array([p[1] for p in points])
         stds = np.array([p[2] for p in points])
         ax.errorbar(xs, means, yerr=stds if stds.any() else None, marker="o", capsize=3, label=name)
-        if len(points) == 1:
-            ax.annotate(name, (xs[0], means[0]), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1)
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def plot_ablation(path: Path, cells: list[dict], metric: str, title: str) -> None:
+    """One bar per combination of clip kinds, ordered by synthetic clips per class (written under each bar)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = sorted(cells, key=lambda c: (c["synthetic_per_class"], c["use"]))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(cells)), 4.2))
+    colours = ["tab:blue" if "real" in c["use"].split("+") else "tab:orange" for c in cells]
+    bars = ax.bar(range(len(cells)), [c[metric] for c in cells], color=colours)
+    ax.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax.set_xticks(range(len(cells)), [c["use"].replace("+", "+\n") + f"\n{c['synthetic_per_class']:.0f} syn/class" for c in cells],
+                  fontsize=7)
+    ax.set_ylabel(f"test {metric.replace('_', ' ')}")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title + " (blue: with real clips)", fontsize=9)
     fig.tight_layout()
     _save_figure(fig, path)
 

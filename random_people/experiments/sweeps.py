@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from random_people.experiments.config import CLIP_KINDS, ExperimentConfig
-from random_people.experiments.results import plot_accuracy_vs_synthetic, write_json
+from random_people.experiments.results import plot_ablation, plot_accuracy_vs_synthetic, write_json
 from random_people.experiments.runner import collect_clips, run_experiment
 
 logger = logging.getLogger(__name__)
@@ -58,12 +58,9 @@ def run_ablation(cfg: ExperimentConfig, fresh: bool = False, metric: str = "mean
                       "train_real": data["train_real"], "train_synthetic": data["train_plain"] + data["train_background"],
                       "run_dir": results["run_dir"]})
     classes = max(1, len(results["labels"]))
-    plot_accuracy_vs_synthetic(
-        root / "ablation.png",
-        {c["use"]: [(c["train_synthetic"] / classes, c[metric], 0.0)] for c in cells},
-        f"{cfg.name}: ablation over real / plain / background synthetic clips",
-        ylabel=f"test {metric.replace('_', ' ')}",
-    )
+    for cell in cells:
+        cell["synthetic_per_class"] = cell["train_synthetic"] / classes
+    plot_ablation(root / "ablation.png", cells, metric, f"{cfg.name}: real / plain / background synthetic")
     summary = {"study": "ablation", "metric": metric, "cells": cells}
     write_json(root / "ablation.json", summary)
     return summary
