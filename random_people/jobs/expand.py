@@ -195,6 +195,7 @@ def expand_job(spec: JobSpec, settings: Settings, hash_file: HashFile = sha256_f
     renders: list[PlannedTask] = []
     output_settings = _output_settings(spec)
     planned: dict[str, PlannedTask] = {}
+    people = [(person.id, person.to_dict()) for person in identities]  # ids hash the spec: compute once
     for clip in sources:
         source_hash = hash_file(clip.path) if clip.problem is None and clip.path.is_file() else None
         extract = _extract_task(clip, source_hash, settings, output_dir)
@@ -204,11 +205,11 @@ def expand_job(spec: JobSpec, settings: Settings, hash_file: HashFile = sha256_f
             continue
         planned[extract.key] = extract
         plan.tasks.append(extract)
-        for person in identities:
+        for person_id, person_dict in people:
             for background in _clip_backgrounds(spec, extract.key):
                 for camera in _cameras(spec, extract.key):
-                    renders.append(_render_task(spec, extract, person, background, backgrounds[background],
-                                                camera, output_settings, output_dir))
+                    renders.append(_render_task(spec, extract, person_id, person_dict, background,
+                                                backgrounds[background], camera, output_settings, output_dir))
         if len(plan.tasks) + len(renders) > MAX_TASKS:
             raise JobSpecError(
                 f"This job expands to more than {MAX_TASKS:,} tasks; split it into smaller jobs "
@@ -220,17 +221,18 @@ def expand_job(spec: JobSpec, settings: Settings, hash_file: HashFile = sha256_f
     return plan
 
 
-def _render_task(spec: JobSpec, extract: PlannedTask, person: IdentitySpec, background: str,
-                 background_ref: dict[str, Any], camera: dict[str, Any], output_settings: dict[str, Any],
-                 output_dir: Path) -> PlannedTask:
-    render_seed = int(content_key({"seed": spec.seed, "source": extract.key, "identity": person.id})[:12], 16)
+def _render_task(spec: JobSpec, extract: PlannedTask, person_id: str, person_dict: dict[str, Any],
+                 background: str, background_ref: dict[str, Any], camera: dict[str, Any],
+                 output_settings: dict[str, Any], output_dir: Path) -> PlannedTask:
+    render_seed = int(content_key({"seed": spec.seed, "source": extract.key, "identity": person_id})[:12], 16)
     key = content_key({
-        "kind": RENDER, "motion": extract.key, "identity": person.id, "background": background_ref,
+        "kind": RENDER, "motion": extract.key, "identity": person_id, "background": background_ref,
         "camera": camera, "output": output_settings, "seed": render_seed, "generator": GENERATOR_VERSION,
     })
     folder = output_dir / label_folder(extract.label)
     payload = {
-        "motion_path": extract.payload["motion_path"], "motion_key": extract.key, "identity": person.to_dict(), "identity_id": person.id,
+        "motion_path": extract.payload["motion_path"], "motion_key": extract.key, "identity": person_dict,
+        "identity_id": person_id,
         "background": background, "camera": camera, "seed": render_seed, "output": output_settings,
         "output_dir": str(folder), "name": key[:16], "label": extract.label,
         "source_sha256": extract.payload["source_sha256"], "source_clip": extract.payload["clip"],
