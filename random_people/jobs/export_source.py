@@ -39,7 +39,8 @@ def clips_for_export(database_url: str, job_ids: Sequence[str] | None = None) ->
                 if output.key in chosen or not _exportable(output, job.auto_accept):
                     continue
                 if output.identity_id not in identities:
-                    identities[output.identity_id] = json.loads(session.get(IdentityRecord, output.identity_id).spec_json)
+                    record = session.get(IdentityRecord, output.identity_id)
+                    identities[output.identity_id] = json.loads(record.spec_json)
                 chosen[output.key] = ExportClip(
                     clip_id=output.key, video_path=Path(output.video_path), action_label=output.label,
                     source_clip_id=output.source_sha256, identity=identities[output.identity_id],

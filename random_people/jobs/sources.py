@@ -66,9 +66,8 @@ def _from_csv(source: SourceSpec) -> list[SourceClip]:
             reader = csv.DictReader(handle)
             missing = {"file", "label"} - set(reader.fieldnames or [])
             if missing:
-                raise JobSpecError(
-                    f"{table}: missing column(s) {', '.join(sorted(missing))}; the header must be file,label[,start,end]."
-                )
+                raise JobSpecError(f"{table}: missing column(s) {', '.join(sorted(missing))}; "
+                                   "the header must be file,label[,start,end].")
             for line, row in enumerate(reader, start=2):
                 clips.append(_csv_row(table, root, line, row))
     except UnicodeDecodeError as exc:

@@ -325,7 +325,8 @@ def _output(check: _Checker, data: Any) -> OutputSpec:
     labels = check.string_list(raw.get("labels", list(LABEL_OUTPUTS)), "output.labels")
     for i, label in enumerate(labels):
         if label not in LABEL_OUTPUTS:
-            check.fail(f"output.labels[{i}]", f"unknown label output {label!r}; choose from {', '.join(LABEL_OUTPUTS)}.")
+            check.fail(f"output.labels[{i}]",
+                       f"unknown label output {label!r}; choose from {', '.join(LABEL_OUTPUTS)}.")
     shadow = check.boolean(raw.get("shadow", True), "output.shadow")
     harmonize = check.number(raw.get("harmonize", 0.3), "output.harmonize", 0.0, 1.0)
     degrade = check.boolean(raw.get("degrade", False), "output.degrade")
@@ -391,7 +392,9 @@ def load_spec(path: str | Path) -> JobSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise JobSpecError(f"Job spec not found: {path}. `random-people bulk --example` prints one to start from.") from None
+        raise JobSpecError(
+            f"Job spec not found: {path}. `random-people bulk --example` prints one to start from."
+        ) from None
     except (UnicodeDecodeError, IsADirectoryError) as exc:
         raise JobSpecError(f"{path} is not a text YAML/JSON job spec ({exc}).") from exc
     try:

@@ -26,7 +26,8 @@ class TaskCancelled(Exception):
     """Raised inside a running task (from its progress callback) when the log says stop."""
 
 
-def run_task(kind: str, payload: dict[str, Any], settings: Settings, progress: Progress | None = None) -> dict[str, Any]:
+def run_task(kind: str, payload: dict[str, Any], settings: Settings,
+             progress: Progress | None = None) -> dict[str, Any]:
     """Execute one task and return its JSON-able result (paths, checksums, sizes)."""
     report = progress or (lambda fraction, message: None)
     if kind == EXTRACT:

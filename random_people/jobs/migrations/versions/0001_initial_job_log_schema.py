@@ -1,7 +1,7 @@
 """Initial job log schema: jobs, tasks, clips, motions, identities, backgrounds, outputs, events.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 00:14:42.044695
 """
 
