@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -123,16 +124,19 @@ def test_synthetic_copies_of_test_clips_never_train(exported):
     assert all(not c.synthetic for c in plan.test)
 
 
-def test_synthetic_of_test_subjects_is_excluded_in_stratified_splits(tmp_path):
-    root = tmp_path / "ds"
-    make_exported(root, real_per_class=3, synthetic_per_real=1)
+def test_synthetic_of_test_only_subjects_is_excluded(exported):
+    root, _ = exported
     clips = load_exported(str(root))
-    plan = plan_data(clips, DataConfig(sources=[], split="stratified", test_fraction=0.34), seed=1)
-    test_subjects = {c.subject for c in plan.test}
-    assert not {c.subject for c in plan.train if c.synthetic} & test_subjects
-    allowed = plan_data(clips, DataConfig(sources=[], split="stratified", test_fraction=0.34,
-                                          exclude_test_subjects=False), seed=1)
-    assert {c.subject for c in allowed.train if c.synthetic} & test_subjects
+    extra = [replace(clips[0], path=root / f"x{i}.mp4", synthetic=True, background_kind="plain", label="Walk",
+                     source_clip_id="f" * 63 + str(i), subject=subject, split="train")
+             for i, subject in enumerate(["p00", "p03"])]  # p00 is filmed only in test clips, p03 trains
+    plan = plan_data(clips + extra, DataConfig(sources=[]), seed=0)
+    assert {c.subject for c in plan.test} == {"p00", "p01"}
+    names = {c.path.name for c in plan.train}
+    assert "x1.mp4" in names and "x0.mp4" not in names
+    assert plan.summary["synthetic_dropped"]["test_subject"] == 1
+    allowed = plan_data(clips + extra, DataConfig(sources=[], exclude_test_subjects=False), seed=0)
+    assert "x0.mp4" in {c.path.name for c in allowed.train}
 
 
 def test_caps_ratio_kinds_and_fewshot(exported):
@@ -204,3 +208,41 @@ def test_config_errors_name_the_field(tmp_path):
     assert cfg.output_path == tmp_path / "runs" / "experiment"  # relative to the YAML file
     with pytest.raises(ExperimentConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")
+
+
+def _synthetic_from(smarthome_dir, names, root):
+    """An exported synthetic set made from the named Smarthome clips (ids are their SHA-256)."""
+    from random_people.files import sha256_file
+    from random_people.datasets.smarthome import parse_smarthome_name
+    from experiments_fixture import make_clip
+
+    rows = []
+    for i, name in enumerate(names):
+        parsed = parse_smarthome_name(name)
+        make_clip(root / "synthetic" / "train" / f"s{i}.mp4", parsed.action, 300 + i, background="plain")
+        rows.append({"file_name": f"s{i}.mp4", "label": parsed.action, "synthetic": True, "background_kind": "plain",
+                     "source_clip_id": sha256_file(smarthome_dir / name), "split": "train",
+                     "source_subject": parsed.subject_id})
+    (root / "synthetic" / "train" / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_smarthome_with_synthetic_is_leak_free_under_cs_and_cv(smarthome, tmp_path, monkeypatch):
+    monkeypatch.setenv("RP_DATA_DIR", str(tmp_path / "data"))
+    from random_people.experiments.runner import make_plan
+
+    names = ["Walk_p03_r00_v04_c01.mp4",   # CS train; CV1 train
+             "Walk_p02_r00_v00_c01.mp4",   # CS test subject; CV1 train (camera 1)
+             "Drink_p04_r00_v04_c02.mp4"]  # CS train; CV1 test (camera 2)
+    assert all((smarthome / n).exists() for n in names)
+    _synthetic_from(smarthome, names, tmp_path / "syn")
+    base = {"model": {"arch": "videomae"}, "data": {"sources": [
+        {"kind": "smarthome", "path": str(smarthome), "protocol": "CS"}, {"kind": "exported", "path": str(tmp_path / "syn")}]}}
+    cs = make_plan(config_from_dict(base))
+    kept = {c.path.name for c in cs.train if c.synthetic}
+    assert kept == {"s0.mp4", "s2.mp4"}                   # the p02 copy is a test subject's clip
+    assert cs.summary["synthetic_dropped"]["source_in_test_or_validation"] == 1
+    assert (tmp_path / "data" / "experiments" / "source_hashes.json").exists()  # hashes are cached
+    base["data"]["sources"][0]["protocol"] = "CV1"
+    cv1 = make_plan(config_from_dict(base))
+    assert {c.path.name for c in cv1.train if c.synthetic} == {"s0.mp4", "s1.mp4"}  # camera-2 source is test
+    assert {c.camera for c in cv1.test} == {2} and {c.camera for c in cv1.validation} == {5}

@@ -78,7 +78,7 @@ class DataConfig:
     synthetic_per_class: int | None = None
     synthetic_ratio: float | None = None
     synthetic_from: str = "any"    # "any" real source, or only "train": clips made from real clips in training
-    exclude_test_subjects: bool = True
+    exclude_test_subjects: bool = True  # no synthetic clips of people who appear only in the real test set
 
 
 @dataclass
@@ -269,6 +269,8 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
         _fail("model.scratch", "a mapping of transformers config fields", m.scratch)
     if m.pretrained and m.scratch:
         raise ExperimentConfigError("Give either model.pretrained or model.scratch, not both.")
+    if m.pretrained and m.image_size:
+        raise ExperimentConfigError("model.image_size is for from-scratch models; a checkpoint's processor sets the size.")
     _int("model.num_frames", m.num_frames, 1, optional=True)
     _int("model.image_size", m.image_size, 8, optional=True)
     for i, s in enumerate(d.sources):

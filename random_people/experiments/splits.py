@@ -6,7 +6,7 @@ The rules that make results trustworthy live here, in one place:
 * splits are stratified per class with a fixed seed (or come from the source: Smarthome's
   protocols, an export's ``split`` column);
 * a synthetic clip never trains when its real source clip is in validation or test, nor (by
-  default) when its real source person is a test subject;
+  default) when its real source person appears only among the test subjects;
 * the caps on synthetic data (per class, and per real clip) are actually applied;
 * few-shot runs pick ``k`` real training clips per class with the seed.
 """
@@ -133,10 +133,11 @@ def plan_data(clips: list[Clip], cfg: DataConfig, seed: int, hasher: Hasher | No
     real_train = [c for c in real if c.split == "train"]
     validation = [c for c in real if c.split == "validation"]
     test = [c for c in real if c.split == "test"]
+    train_subjects = {c.subject for c in real_train if c.subject}
     if cfg.real_per_class is not None:
         real_train = pick_per_class(real_train, cfg.real_per_class, seed, "real")
     synthetic, dropped = _synthetic_for_training(
-        [c for c in clips if c.synthetic], real_train, validation + test, cfg, seed, hasher)
+        [c for c in clips if c.synthetic], real_train, validation + test, train_subjects, cfg, seed, hasher)
     train = (real_train if "real" in cfg.use else []) + synthetic
     if not train:
         raise ExperimentDataError(f"No training clips: data.use={cfg.use} selects none of the {len(clips)} clips found.")
@@ -161,9 +162,14 @@ def plan_data(clips: list[Clip], cfg: DataConfig, seed: int, hasher: Hasher | No
 
 
 def _synthetic_for_training(
-    synthetic: list[Clip], real_train: list[Clip], held_out: list[Clip], cfg: DataConfig, seed: int, hasher: Hasher | None,
+    synthetic: list[Clip], real_train: list[Clip], held_out: list[Clip], train_subjects: set[str], cfg: DataConfig,
+    seed: int, hasher: Hasher | None,
 ) -> tuple[list[Clip], dict[str, int]]:
-    """Synthetic clips allowed to train: the kinds in use, leak-free, capped per class."""
+    """Synthetic clips allowed to train: the kinds in use, leak-free, capped per class.
+
+    The subject rule drops clips made from people seen *only* in the test set (cross-subject
+    protocols); under cross-view protocols every person is in both, and only the clip rule applies.
+    """
     dropped = {"no_source_id": 0, "source_in_test_or_validation": 0, "test_subject": 0, "not_from_train": 0, "over_cap": 0}
     candidates = [c for c in synthetic if c.kind in cfg.use]
     if not candidates:
@@ -175,7 +181,7 @@ def _synthetic_for_training(
     if any(c.source_clip_id is None for c in held_out):
         raise ExperimentDataError("Some real test/validation clips have no source_clip_id, so synthetic leaks cannot be checked.")
     held_ids = {c.source_clip_id for c in held_out}
-    test_subjects = {c.subject for c in held_out if c.split == "test" and c.subject}
+    test_subjects = {c.subject for c in held_out if c.split == "test" and c.subject} - train_subjects
     train_ids = {c.source_clip_id for c in real_train}
     kept = []
     for clip in candidates:
