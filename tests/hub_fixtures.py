@@ -17,14 +17,16 @@ from random_people.hub.records import ExportClip
 ACTIONS = ("walk", "sit_down", "drink")
 
 
-def _video(path: Path, seed: int, frames: int = 4, size: int = 32) -> Path:
+def _video(path: Path, seed: int, frames: int = 4, size: int = 32, noise: bool = False) -> Path:
     from random_people.media import VideoWriter
 
     rng = np.random.default_rng(seed)
     with VideoWriter(path, fps=10) as writer:
         for t in range(frames):
             rgb = np.full((size, size, 3), rng.integers(0, 255, 3), dtype=np.uint8)
-            rgb[t * 4:t * 4 + 8, 4:12] = 255 - rgb[0, 0]
+            rgb[t * 4 % size:t * 4 % size + 8, 4:12] = 255 - rgb[0, 0]
+            if noise:  # camera-like grain: realistic file sizes for benchmarks
+                rgb = np.clip(rgb + rng.normal(0, 12, rgb.shape), 0, 255).astype(np.uint8)
             writer.write(rgb)
     return path
 
@@ -35,7 +37,8 @@ def _npz(path: Path, seed: int, **extra) -> Path:
 
 
 def make_clips(folder: Path, n_sources: int = 10, per_source: int = 2, subjects: int | None = None,
-               start: int = 0, with_source_files: bool = False) -> list[ExportClip]:
+               start: int = 0, with_source_files: bool = False, frames: int = 4, size: int = 32,
+               noise: bool = False) -> list[ExportClip]:
     """``n_sources`` real source clips x ``per_source`` synthetic clips each, with all their files.
 
     Source ``i`` is performed by subject ``p{i % subjects}`` when ``subjects`` is given.
@@ -55,8 +58,8 @@ def make_clips(folder: Path, n_sources: int = 10, per_source: int = 2, subjects:
         for j in range(per_source):
             k = (i - start) * per_source + j
             clip_id = hashlib.sha256(f"clip-{i}-{j}".encode()).hexdigest()[:16]
-            video = _video(folder / f"{clip_id}.mp4", 100 * i + j)
-            mask = _video(folder / f"{clip_id}_mask.mp4", 7 + 100 * i + j)
+            video = _video(folder / f"{clip_id}.mp4", 100 * i + j, frames, size, noise)
+            mask = _video(folder / f"{clip_id}_mask.mp4", 7 + 100 * i + j, frames, size)
             labels = _npz(folder / f"{clip_id}_labels.npz", 100 * i + j)
             kind = ("plain", "image", "video")[k % 3]
             clips.append(ExportClip(

@@ -20,12 +20,13 @@ How a push works, and why:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from random_people.hub import layout
 from random_people.hub.errors import HubAuthError, HubPushError, HubRepoError
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 DEFAULT_FILES_PER_COMMIT = 500
 DEFAULT_BYTES_PER_COMMIT = 2 << 30
+UPLOAD_GROUP = 48  # files uploaded between two progress reports (the client uploads 5 at a time)
 MANAGED_PREFIXES = (f"{layout.SYNTHETIC_CONFIG}/", f"{layout.REAL_CONFIG}/")
 LAST_FILES = (layout.CARD_NAME, layout.MANIFEST_NAME)
 
@@ -161,6 +163,20 @@ def _batches(paths: list[tuple[str, int]], files_per_commit: int, bytes_per_comm
     return batches
 
 
+@contextlib.contextmanager
+def _client_bars_off() -> Iterator[None]:
+    """Silence huggingface_hub's own per-file tqdm bars while we report through ``progress``."""
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            enable_progress_bars()
+
+
 def _failures() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "the Hub or the network said no": HTTP errors and the client's transport errors.
 
@@ -247,19 +263,28 @@ def push_dataset(
         return PushResult(repo_id, repo_url, [], [], [], unchanged)
 
     batches = _batches(changed, files_per_commit, bytes_per_commit)
+    sizes = dict(changed)
+    to_send = max(sum(sizes.values()), 1)
+    sent = 0
     commits: list[str] = []
     landed = unchanged
     for i, batch in enumerate(batches):
-        operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(plan.folder / p)) for p in batch]
-        if i == len(batches) - 1:
-            operations += [CommitOperationDelete(path_in_repo=p) for p in deleted]
-        progress(0.05 + 0.95 * i / len(batches), f"Uploading part {i + 1}/{len(batches)} ({len(batch)} files)…")
+        part = f" (part {i + 1}/{len(batches)})" if len(batches) > 1 else ""
+        additions = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(plan.folder / p)) for p in batch]
         try:
-            info = api.create_commit(
-                repo_id, repo_type="dataset", operations=operations,
-                commit_message=f"RANDOM People export: {plan.synthetic_clips} synthetic clips"
-                               + (f" (part {i + 1}/{len(batches)})" if len(batches) > 1 else ""),
-            )
+            with _client_bars_off():
+                # Upload in small groups first, for progress; the commit then only references them.
+                for start in range(0, len(additions), UPLOAD_GROUP):
+                    group = additions[start:start + UPLOAD_GROUP]
+                    progress(0.05 + 0.9 * sent / to_send, f"Uploading {len(group)} files{part}…")
+                    api.preupload_lfs_files(repo_id, additions=group, repo_type="dataset", free_memory=False)
+                    sent += sum(sizes[op.path_in_repo] for op in group)
+                deletions = [CommitOperationDelete(path_in_repo=p) for p in deleted] if i == len(batches) - 1 else []
+                progress(0.05 + 0.9 * sent / to_send, f"Committing {len(batch)} files{part}…")
+                info = api.create_commit(
+                    repo_id, repo_type="dataset", operations=[*additions, *deletions],
+                    commit_message=f"RANDOM People export: {plan.synthetic_clips} synthetic clips{part}",
+                )
         except failures as exc:
             raise _translate(exc, repo_id, landed, total) from None
         commits.append(info.oid)
