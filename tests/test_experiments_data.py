@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -246,3 +247,12 @@ def test_smarthome_with_synthetic_is_leak_free_under_cs_and_cv(smarthome, tmp_pa
     cv1 = make_plan(config_from_dict(base))
     assert {c.path.name for c in cv1.train if c.synthetic} == {"s0.mp4", "s1.mp4"}  # camera-2 source is test
     assert {c.camera for c in cv1.test} == {2} and {c.camera for c in cv1.validation} == {5}
+
+
+def test_shipped_example_config_is_valid():
+    from random_people.experiments import __file__ as package
+
+    cfg = load_config(Path(package).parent / "examples" / "smarthome_cs_videomae.yaml")
+    assert cfg.model.pretrained == "MCG-NJU/videomae-base-finetuned-kinetics"
+    assert [s.kind for s in cfg.data.sources] == ["smarthome", "exported"]
+    assert cfg.fewshot.synthetic_per_class == [0, 50, 100, 150, 200] and cfg.train.learning_rate == 5e-5
