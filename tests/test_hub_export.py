@@ -198,6 +198,11 @@ def test_bad_input_is_refused_with_a_clear_message(clips, tmp_path):
         export_dataset([bad_kind], tmp_path / "c")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing written on refusal
 
+    webm = dataclasses.replace(clips[0], video_path=clips[0].video_path.with_suffix(".webm"))
+    webm.video_path.write_bytes(clips[0].video_path.read_bytes())
+    with pytest.raises(ExportError, match="convert the clip to mp4"):
+        export_dataset([webm], tmp_path / "c")
+
     export_dataset(clips[:2], tmp_path / "d")
     with pytest.raises(ExportError, match="same options"):
         export_dataset(clips[2:4], tmp_path / "d", ratios=(0.5, 0.25, 0.25))
@@ -205,6 +210,19 @@ def test_bad_input_is_refused_with_a_clear_message(clips, tmp_path):
     (tmp_path / "e" / "thesis.pdf").write_bytes(b"x")
     with pytest.raises(ExportError, match="not a RANDOM People export"):
         export_dataset(clips[:2], tmp_path / "e")
+
+
+def test_a_second_export_into_the_same_folder_waits_its_turn(clips, tmp_path):
+    import fcntl
+
+    folder = tmp_path / "ds"
+    with open(tmp_path / ".ds.export-lock", "w") as held:  # another export holds the folder
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(ExportError, match="another export into"):
+            export_dataset(clips[:2], folder)
+    assert not folder.exists()
+    assert export_dataset(clips[:2], folder).synthetic_clips == 2
+    assert not (tmp_path / ".ds.export-lock").exists()
 
 
 @pytest.fixture()

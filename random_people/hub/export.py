@@ -12,6 +12,7 @@ decision (``random_people.jobs.export_source.clips_for_export``); this module ex
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -19,7 +20,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from random_people.files import atomic_output
 from random_people.hub import layout
@@ -88,12 +89,45 @@ def export_dataset(
     ``clips_per_shard`` clips. ``check_space=False`` skips the up-front free-space check (the
     kernel's "disk full" is still turned into :class:`DiskFullError`).
     """
-    progress = progress or _noop
     folder = Path(output_dir)
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} is a file; give a folder to export into.")
     if shard_threshold < 1 or clips_per_shard < 1:
         raise ExportError("shard_threshold and clips_per_shard must be at least 1.")
+    with _export_lock(folder):
+        return _export_locked(clips, folder, real_clips, info, ratios, split_seed, shard_threshold, clips_per_shard,
+                              check_space, progress or _noop)
+
+
+@contextlib.contextmanager
+def _export_lock(folder: Path) -> Iterator[None]:
+    """One export per folder at a time (the CLI and the app may both try): a second one is refused.
+
+    The lock file sits beside the folder, so a refused export leaves the folder itself untouched.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; exports there are not guarded
+        yield
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = folder.parent / f".{folder.name}.export-lock"
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ExportError(f"another export into {folder} is running; wait for it to finish, then run "
+                              "this one again (it adds only what is still missing).") from None
+        try:
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequence[RealClip], info: CardInfo | None,
+                   ratios: Sequence[float], split_seed: int, shard_threshold: int, clips_per_shard: int,
+                   check_space: bool, progress: Progress) -> ExportResult:
     manifest = load_manifest(folder)
     if not clips and not manifest.synthetic:
         raise ExportError("there are no clips to export: nothing was accepted yet (accept clips in review, or "
@@ -199,7 +233,7 @@ def _synthetic_entry(staged: _Staged, split: str) -> tuple[dict[str, Any], dict[
     """
     clip = staged.clip
     names = {
-        "video": layout.clip_file(clip.action_label, clip.clip_id),
+        "video": layout.clip_file(clip.action_label, clip.clip_id, layout.video_suffix(clip.video_path)),
         "mask": layout.clip_file(clip.action_label, clip.clip_id, "_mask.mp4") if "mask" in staged.sources else "",
         "labels": layout.clip_file(clip.action_label, clip.clip_id, "_labels.npz") if "labels" in staged.sources else "",
         "motion": layout.motion_file(clip.source_clip_id) if "motion" in staged.sources else "",
@@ -213,8 +247,7 @@ def _synthetic_entry(staged: _Staged, split: str) -> tuple[dict[str, Any], dict[
 
 
 def _real_entry(real: RealClip, split: str) -> tuple[dict[str, Any], dict[str, Path]]:
-    suffix = real.video_path.suffix.lower() or ".mp4"
-    name = layout.clip_file(real.action_label, real.source_clip_id, suffix)
+    name = layout.clip_file(real.action_label, real.source_clip_id, layout.video_suffix(real.video_path))
     return {"row": real_row(real, split=split, file_name=name), "shard": ""}, {name: real.video_path}
 
 

@@ -25,6 +25,7 @@ keeps the repository within the Hub's file-count limits.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 SPLITS = ("train", "validation", "test")
 SYNTHETIC_CONFIG = "synthetic"
@@ -53,6 +54,20 @@ def safe_name(value: str, what: str) -> str:
     if not cleaned or set(cleaned) <= {"."}:
         raise ExportError(f"{what} {value!r} cannot be used as a file name; give it letters or digits.")
     return cleaned
+
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".mpeg")  # what datasets' VideoFolder picks up
+
+
+def video_suffix(path: str | Path) -> str:
+    """The file's video extension, if ``datasets``' VideoFolder loads it (else a clear error)."""
+    from random_people.hub.errors import ExportError
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise ExportError(f"{path}: datasets' videofolder loads {', '.join(VIDEO_SUFFIXES)} files only; "
+                          "convert the clip to mp4 (H.264) first.")
+    return suffix
 
 
 def clip_file(label: str, clip_id: str, suffix: str = ".mp4") -> str:

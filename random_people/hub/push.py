@@ -50,6 +50,7 @@ class PushPlan:
     total_bytes: int
     synthetic_clips: int
     real_clips: int
+    split_counts: dict[str, int]  # synthetic clips per split
     card: str
 
 
@@ -88,9 +89,12 @@ def plan_push(folder: str | os.PathLike[str]) -> PushPlan:
         if path.is_file() and not any(part.startswith(".") for part in relative.parts):
             files.append((relative.as_posix(), path.stat().st_size))
     manifest = json.loads(manifest_path.read_text())
+    splits = {split: 0 for split in layout.SPLITS}
+    for entry in manifest.get("synthetic", {}).values():
+        splits[entry["row"]["split"]] += 1
     card_path = folder / layout.CARD_NAME
     return PushPlan(folder, files, sum(size for _, size in files), len(manifest.get("synthetic", {})),
-                    len(manifest.get("real", {})), card_path.read_text() if card_path.exists() else "")
+                    len(manifest.get("real", {})), splits, card_path.read_text() if card_path.exists() else "")
 
 
 def check_repo_id(repo_id: str) -> str:

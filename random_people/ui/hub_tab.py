@@ -7,7 +7,6 @@ The token is an event input only: it is never put in a ``gr.State``, a log line 
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -58,14 +57,10 @@ def describe_folder(folder: str | Path) -> tuple[str, str]:
         plan = plan_push(folder)
     except RandomPeopleError as exc:
         return f"Nothing exported in `{folder}` yet. ({exc})", ""
-    splits: dict[str, int] = {}
-    manifest = json.loads((folder / "random_people_export.json").read_text())
-    for entry in manifest.get("synthetic", {}).values():
-        splits[entry["row"]["split"]] = splits.get(entry["row"]["split"], 0) + 1
     summary = (
         f"**{plan.synthetic_clips} synthetic clips**" + (f" and **{plan.real_clips} real clips**" if plan.real_clips else "")
         + f" — {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB in `{folder}`. Splits: "
-        + ", ".join(f"{name} {count}" for name, count in splits.items())
+        + ", ".join(f"{name} {count}" for name, count in plan.split_counts.items())
     )
     return summary, plan.card
 
