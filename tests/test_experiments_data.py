@@ -256,3 +256,10 @@ def test_shipped_example_config_is_valid():
     assert cfg.model.pretrained == "MCG-NJU/videomae-base-finetuned-kinetics"
     assert [s.kind for s in cfg.data.sources] == ["smarthome", "exported"]
     assert cfg.fewshot.synthetic_per_class == [0, 50, 100, 150, 200] and cfg.train.learning_rate == 5e-5
+
+
+def test_unreadable_clip_is_a_data_error(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
+    with pytest.raises(ExperimentDataError, match="broken.mp4"):
+        count_frames(bad)

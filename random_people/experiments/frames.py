@@ -64,15 +64,18 @@ def read_clip_frames(path: Path, indices: np.ndarray, short_side: int | None = N
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         size = None
-        for index, frame in enumerate(container.decode(stream)):
-            if index in needed:
-                if size is None:
-                    size = _scaled(frame.width, frame.height, short_side)
-                got[index] = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
-            if got:
-                previous = got[max(got)]
-            if index >= last:
-                break
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index in needed:
+                    if size is None:
+                        size = _scaled(frame.width, frame.height, short_side)
+                    got[index] = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+                if got:
+                    previous = got[max(got)]
+                if index >= last:
+                    break
+        except av.error.FFmpegError as exc:
+            raise ExperimentDataError(f"{path} fails to decode ({exc}); re-encode or remove it.") from None
     if previous is None:
         raise ExperimentDataError(f"{path} has no decodable frame.")
     return np.stack([got.get(int(i), previous) for i in wanted])
@@ -87,9 +90,13 @@ def _scaled(width: int, height: int, short_side: int | None) -> tuple[int, int]:
 
 def _open(path: Path) -> Any:
     try:
-        return av.open(str(path))
+        container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:
         raise ExperimentDataError(f"Cannot read video {path}: {exc}") from None
+    if not container.streams.video:
+        container.close()
+        raise ExperimentDataError(f"{path} has no video stream.")
+    return container
 
 
 def processor_short_side(processor: Any) -> int | None:
