@@ -46,16 +46,20 @@ def test_hub_tab_exports_previews_and_pushes(hub, settings, tmp_path, monkeypatc
     choices_update, message = c["on_refresh"]()
     assert choices_update["choices"] == [] and "No jobs yet" in message  # the real (empty) job log
 
-    folder = str(tmp_path / "ds")
-    status, summary, card = c["on_export"](["job-1"], folder, "UI test set", "cc-by-4.0", "Sports2D demo",
+    status, summary, card = c["on_export"](["job-1"], "ui-set", "UI test set", "cc-by-4.0", "Sports2D demo",
                                            "BSD-3-Clause", False, progress=_quiet)
     assert status.startswith("Exported: 8 synthetic clips") and "**8 synthetic clips**" in summary
     assert card.startswith("---\n") and "Sports2D demo" in card and "license: cc-by-4.0" in card
 
-    pushed = c["on_push"](folder, "tester/ui-set", TOKEN, True, progress=_quiet)
+    assert (settings.data_dir / "datasets" / "ui-set" / "README.md").read_text() == card  # inside data_dir only
+    pushed = c["on_push"]("ui-set", "tester/ui-set", TOKEN, True, progress=_quiet)
     assert f"[tester/ui-set]({hub.url}/datasets/tester/ui-set)" in pushed
     assert len(hub.repos["tester/ui-set"].files) == int(summary.split(" files")[0].split("— ")[-1])
-    assert "Nothing to push" in c["on_push"](folder, "tester/ui-set", TOKEN, True, progress=_quiet)
+    assert "Nothing to push" in c["on_push"]("ui-set", "tester/ui-set", TOKEN, True, progress=_quiet)
+    assert c["on_dataset"]("ui-set") == (summary, card)
+    # A visitor names a dataset, never a path: "../x" stays inside data_dir/datasets.
+    assert c["on_export"](["job-1"], "../../etc", "", "", "", "", False, progress=_quiet)[0].startswith("Exported")
+    assert (settings.data_dir / "datasets" / "etc" / "README.md").exists()
 
 
 def test_hub_tab_shows_clear_errors(hub, settings, tmp_path, monkeypatch):
@@ -65,12 +69,13 @@ def test_hub_tab_shows_clear_errors(hub, settings, tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "load_export_clips", lambda url, jobs=None: [])
     with gr.Blocks():
         c = build_hub_tab(settings, endpoint=hub.url)
-    status, summary, _ = c["on_export"]([], str(tmp_path / "ds"), "", "", "", "", False, progress=_quiet)
+    status, summary, _ = c["on_export"]([], "ds", "", "", "", "", False, progress=_quiet)
     assert status.startswith("**Cannot export:** there are no clips") and "Nothing exported" in summary
-    assert c["on_push"](str(tmp_path / "ds"), "tester/x", TOKEN, False, progress=_quiet).startswith("**Cannot push:**")
+    assert c["on_push"]("ds", "tester/x", TOKEN, False, progress=_quiet).startswith("**Cannot push:**")
+    assert c["on_export"]([], "..", "", "", "", "", False, progress=_quiet)[0].startswith("**Cannot export:**")
     clips = make_clips(tmp_path / "clips", n_sources=1, per_source=1)
     monkeypatch.setattr(sources, "load_export_clips", lambda url, jobs=None: clips)
-    c["on_export"]([], str(tmp_path / "ds"), "", "", "", "", False, progress=_quiet)
-    refused = c["on_push"](str(tmp_path / "ds"), "tester/x", "hf_wrong", False, progress=_quiet)
+    c["on_export"]([], "ds", "", "", "", "", False, progress=_quiet)
+    refused = c["on_push"]("ds", "tester/x", "hf_wrong", False, progress=_quiet)
     assert "refused the token" in refused and "hf_wrong" not in refused
-    assert "must be 'user/name'" in c["on_push"](str(tmp_path / "ds"), "x", TOKEN, False, progress=_quiet)
+    assert "must be 'user/name'" in c["on_push"]("ds", "x", TOKEN, False, progress=_quiet)

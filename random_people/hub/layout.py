@@ -46,12 +46,12 @@ def safe_name(value: str, what: str) -> str:
     """``value`` as one path component: unsafe characters become ``_``; empty or dot names refused.
 
     Labels and ids come from users and job logs; a label like ``"../x"`` or ``"a/b"`` must not
-    escape its folder or make two folders.
+    escape its folder, make two folders or become a hidden name.
     """
     from random_people.hub.errors import ExportError
 
-    cleaned = _UNSAFE.sub("_", str(value).strip()).strip("_")
-    if not cleaned or set(cleaned) <= {"."}:
+    cleaned = _UNSAFE.sub("_", str(value).strip()).strip("._")  # no leading dot: hidden files are not pushed
+    if not cleaned:
         raise ExportError(f"{what} {value!r} cannot be used as a file name; give it letters or digits.")
     return cleaned
 

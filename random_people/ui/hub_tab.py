@@ -31,8 +31,18 @@ TOKEN_INFO = "Write token from huggingface.co/settings/tokens. Empty: HF_TOKEN o
 # Handlers (plain functions; the Blocks wiring is at the bottom)
 
 
-def default_dataset_dir(settings: Settings) -> Path:
-    return settings.data_dir / "datasets" / "default"
+DEFAULT_DATASET = "default"
+
+
+def dataset_dir(settings: Settings, name: str) -> Path:
+    """The folder of the app's dataset ``name``: always inside ``data_dir/datasets``.
+
+    The app may be public (a Space): a visitor names a dataset, never a server path, so an export
+    or a push cannot reach any other folder.
+    """
+    from random_people.hub.layout import safe_name
+
+    return settings.data_dir / "datasets" / safe_name((name or "").strip() or DEFAULT_DATASET, "dataset name")
 
 
 def job_choices(settings: Settings) -> tuple[list[tuple[str, str]], str]:
@@ -55,8 +65,8 @@ def describe_folder(folder: str | Path) -> tuple[str, str]:
     folder = Path(folder)
     try:
         plan = plan_push(folder)
-    except RandomPeopleError as exc:
-        return f"Nothing exported in `{folder}` yet. ({exc})", ""
+    except RandomPeopleError:
+        return f"Nothing exported in `{folder}` yet: press **Export**.", ""
     summary = (
         f"**{plan.synthetic_clips} synthetic clips**" + (f" and **{plan.real_clips} real clips**" if plan.real_clips else "")
         + f" — {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB in `{folder}`. Splits: "
@@ -65,7 +75,7 @@ def describe_folder(folder: str | Path) -> tuple[str, str]:
     return summary, plan.card
 
 
-def export_jobs(settings: Settings, job_ids: Sequence[str] | None, folder: str, name: str, license: str,
+def export_jobs(settings: Settings, job_ids: Sequence[str] | None, folder: str | Path, name: str, license: str,
                 source_dataset: str, source_license: str, include_real: bool,
                 progress: Callable[[float, str], None] | None = None) -> str:
     """Export the accepted clips of ``job_ids`` (all jobs when empty) into ``folder``; a status line."""
@@ -75,18 +85,16 @@ def export_jobs(settings: Settings, job_ids: Sequence[str] | None, folder: str, 
 
     url = settings.resolved_database_url
     jobs = list(job_ids or []) or None
-    if not (folder or "").strip():
-        raise RandomPeopleError("give a dataset folder to export into.")
     clips = load_export_clips(url, jobs)
     info = CardInfo(pretty_name=name or CardInfo.pretty_name, license=license or "other",
                     source_dataset=source_dataset or "unspecified", source_license=source_license or "unspecified")
-    result = export_dataset(clips, folder.strip(), real_clips=load_real_clips(url, jobs) if include_real else (),
+    result = export_dataset(clips, folder, real_clips=load_real_clips(url, jobs) if include_real else (),
                             info=info, progress=progress)
     return (f"Exported: {result.synthetic_clips} synthetic clips in the folder ({result.added_synthetic} new), "
             f"{result.real_clips} real ({result.added_real} new).")
 
 
-def push_folder(folder: str, repo_id: str, token: str | None, private: bool,
+def push_folder(folder: str | Path, repo_id: str, token: str | None, private: bool,
                 progress: Callable[[float, str], None] | None = None, endpoint: str | None = None) -> str:
     """Push ``folder`` to ``repo_id``; Markdown with the link (or that nothing had changed)."""
     from random_people.hub.push import push_dataset
@@ -117,14 +125,16 @@ def build_hub_tab(settings: Settings, endpoint: str | None = None) -> dict[str, 
     c: dict[str, Any] = {}
     defaults = CardInfo()
     choices, jobs_message = job_choices(settings)
-    summary, card = describe_folder(default_dataset_dir(settings))
+    summary, card = describe_folder(dataset_dir(settings, DEFAULT_DATASET))
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             gr.Markdown("### 1. Export")
             with gr.Row():
                 c["jobs"] = gr.Dropdown(choices, multiselect=True, label="Jobs (none = all)", elem_id="hub-jobs", scale=4)
                 c["refresh"] = gr.Button("↻", elem_id="hub-refresh-jobs", scale=0, min_width=40)
-            c["folder"] = gr.Textbox(str(default_dataset_dir(settings)), label="Dataset folder", elem_id="hub-folder")
+            c["dataset"] = gr.Textbox(DEFAULT_DATASET, label="Dataset name",
+                                      info=f"kept in {settings.data_dir / 'datasets'}; exporting again adds new clips",
+                                      elem_id="hub-dataset")
             with gr.Accordion("Dataset card", open=False):
                 c["name"] = gr.Textbox(defaults.pretty_name, label="Name", elem_id="hub-name")
                 c["license"] = gr.Textbox(defaults.license, label="Licence (Hub id, e.g. cc-by-4.0)", elem_id="hub-license")
@@ -150,32 +160,39 @@ def build_hub_tab(settings: Settings, endpoint: str | None = None) -> dict[str, 
 
 
 def _wire(c: dict[str, Any], settings: Settings, endpoint: str | None) -> None:
+    def folder_of(name: str) -> Path:
+        return dataset_dir(settings, name)
+
     def on_refresh():
         choices, message = job_choices(settings)
         return gr.update(choices=choices), message or HOW_TO
 
-    def on_folder(folder):
-        return describe_folder(folder)
-
-    def on_export(jobs, folder, name, license, source_dataset, source_license, include_real, progress=gr.Progress()):
+    def on_dataset(name):
         try:
-            message = export_jobs(settings, jobs, folder, name, license, source_dataset, source_license,
+            return describe_folder(folder_of(name))
+        except RandomPeopleError as exc:
+            return f"**Bad dataset name:** {exc}", ""
+
+    def on_export(jobs, name, title, license, source_dataset, source_license, include_real, progress=gr.Progress()):
+        try:
+            folder = folder_of(name)
+            message = export_jobs(settings, jobs, folder, title, license, source_dataset, source_license,
                                   include_real, _gradio_progress(progress))
         except RandomPeopleError as exc:
-            return f"**Cannot export:** {exc}", *describe_folder(folder)
+            return f"**Cannot export:** {exc}", *on_dataset(name)
         return message, *describe_folder(folder)
 
-    def on_push(folder, repo, token, private, progress=gr.Progress()):
+    def on_push(name, repo, token, private, progress=gr.Progress()):
         try:
-            return push_folder(folder, repo, token, private, _gradio_progress(progress), endpoint=endpoint)
+            return push_folder(folder_of(name), repo, token, private, _gradio_progress(progress), endpoint=endpoint)
         except RandomPeopleError as exc:
             return f"**Cannot push:** {exc}"
 
     c["refresh"].click(on_refresh, outputs=[c["jobs"], c["status"]], show_progress="hidden")
-    c["folder"].blur(on_folder, inputs=c["folder"], outputs=[c["summary"], c["card"]], show_progress="hidden")
-    c["export"].click(on_export, inputs=[c["jobs"], c["folder"], c["name"], c["license"], c["source_dataset"],
+    c["dataset"].blur(on_dataset, inputs=c["dataset"], outputs=[c["summary"], c["card"]], show_progress="hidden")
+    c["export"].click(on_export, inputs=[c["jobs"], c["dataset"], c["name"], c["license"], c["source_dataset"],
                                         c["source_license"], c["include_real"]],
                       outputs=[c["status"], c["summary"], c["card"]], concurrency_id="hub", concurrency_limit=1)
-    c["push"].click(on_push, inputs=[c["folder"], c["repo"], c["token"], c["private"]], outputs=c["status"],
+    c["push"].click(on_push, inputs=[c["dataset"], c["repo"], c["token"], c["private"]], outputs=c["status"],
                     concurrency_id="hub", concurrency_limit=1)
-    c["on_refresh"], c["on_export"], c["on_push"], c["on_folder"] = on_refresh, on_export, on_push, on_folder
+    c["on_refresh"], c["on_export"], c["on_push"], c["on_dataset"] = on_refresh, on_export, on_push, on_dataset
