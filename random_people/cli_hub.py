@@ -15,15 +15,14 @@ def _ratios(text: str) -> tuple[float, ...]:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from random_people.cli import _progress_bar
-    from random_people.hub.card import CardInfo
     from random_people.hub.export import export_dataset
     from random_people.hub.sources import load_export_clips, load_real_clips
     from random_people.settings import load_settings
 
     database_url = args.database or load_settings().resolved_database_url
     clips = load_export_clips(database_url, args.job or None)
-    info = CardInfo(pretty_name=args.name, license=args.license, source_dataset=args.source_dataset,
-                    source_license=args.source_license, source_url=args.source_url)
+    info = {"pretty_name": args.name, "license": args.license, "source_dataset": args.source_dataset,
+            "source_license": args.source_license, "source_url": args.source_url}  # unset: keep what the folder has
     with _progress_bar("export", args.quiet) as progress:
         result = export_dataset(
             clips, args.dataset_dir, real_clips=load_real_clips(database_url, args.job) if args.include_real else (), info=info,
@@ -58,9 +57,6 @@ def _cmd_push(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands to the ``random-people`` parser."""
     from random_people.hub import layout
-    from random_people.hub.card import CardInfo
-
-    defaults = CardInfo()
     export = sub.add_parser(
         "export", help="export accepted clips as a dataset folder `datasets` loads (videofolder + metadata.jsonl)",
         description="Adds the accepted clips (all finished clips of auto-accept jobs) to DATASET_DIR: split "
@@ -71,11 +67,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--job", action="append", default=[], help="export only this job id (repeatable)")
     export.add_argument("--database", default=None, help="job log SQLAlchemy URL (default: settings)")
     export.add_argument("--include-real", action="store_true", help="also export the real source clips (config 'real')")
-    export.add_argument("--name", default=defaults.pretty_name, help="dataset name on the card")
-    export.add_argument("--license", default=defaults.license, help="Hub licence id of the data (default: other)")
-    export.add_argument("--source-dataset", default=defaults.source_dataset, help="where the real clips come from")
-    export.add_argument("--source-license", default=defaults.source_license, help="the source dataset's licence")
-    export.add_argument("--source-url", default="", help="the source dataset's home page")
+    card = "(recorded in the folder: give it once, later exports keep it)"
+    export.add_argument("--name", default=None, help=f"dataset name on the card {card}")
+    export.add_argument("--license", default=None, help=f"Hub licence id of the data, e.g. cc-by-4.0 (default other) {card}")
+    export.add_argument("--source-dataset", default=None, help=f"where the real clips come from {card}")
+    export.add_argument("--source-license", default=None, help=f"the source dataset's licence {card}")
+    export.add_argument("--source-url", default=None, help=f"the source dataset's home page {card}")
     export.add_argument("--ratios", type=_ratios, default=(0.8, 0.1, 0.1), help="train,validation,test shares")
     export.add_argument("--split-seed", type=int, default=0, help="seed of the split assignment")
     export.add_argument("--shard-threshold", type=int, default=layout.DEFAULT_SHARD_THRESHOLD,

@@ -48,6 +48,11 @@ def test_export_then_push_from_the_command_line(hub, tmp_path, monkeypatch, caps
     assert code == 0 and "synthetic clips: 8 (+8 new)" in out
     assert asked == {"url": "sqlite:///x.db", "jobs": ["job-1"]}
     assert "Sports2D demo" in (folder / "README.md").read_text()
+    clips.extend(make_clips(tmp_path / "clips", n_sources=1, per_source=2, start=10))
+    assert main(["export", str(folder), "-q"]) == 0  # card fields given once are kept
+    card = (folder / "README.md").read_text()
+    assert "Sports2D demo" in card and "license: cc-by-4.0" in card and "**10 synthetic clips**" in card
+    capsys.readouterr()
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)  # the token from the environment, not the command line
     code = main(["push", str(folder), "--repo", "tester/cli-actions", "--endpoint", hub.url, "-q"])

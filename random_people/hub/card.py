@@ -43,7 +43,13 @@ class CardInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CardInfo:
-        return cls(**{k: str(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+        """Known fields only; an unknown key (from a newer version) is ignored, a typo'd one refused."""
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            from random_people.hub.errors import ExportError
+
+            raise ExportError(f"unknown dataset card field {unknown[0]!r}; known: {', '.join(cls.__dataclass_fields__)}.")
+        return cls(**{k: str(v) for k, v in data.items()})
 
 
 def _size_category(n: int) -> str:

@@ -20,7 +20,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from random_people.files import atomic_output
 from random_people.hub import layout
@@ -75,7 +75,7 @@ def export_dataset(
     output_dir: str | os.PathLike[str],
     *,
     real_clips: Sequence[RealClip] = (),
-    info: CardInfo | None = None,
+    info: CardInfo | Mapping[str, str | None] | None = None,
     ratios: Sequence[float] = DEFAULT_RATIOS,
     split_seed: int = 0,
     shard_threshold: int = layout.DEFAULT_SHARD_THRESHOLD,
@@ -85,6 +85,9 @@ def export_dataset(
 ) -> ExportResult:
     """Add ``clips`` (and ``real_clips``) to the dataset folder ``output_dir`` and rewrite its card.
 
+    ``info``: what the card says about the data (names, licences, source). A :class:`CardInfo`
+    replaces what an earlier export recorded; a mapping updates only its non-empty fields, so an
+    incremental export need not repeat them.
     ``shard_threshold``: a config with more clips than this is stored as Parquet shards of
     ``clips_per_shard`` clips. ``check_space=False`` skips the up-front free-space check (the
     kernel's "disk full" is still turned into :class:`DiskFullError`).
@@ -125,7 +128,8 @@ def _export_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequence[RealClip], info: CardInfo | None,
+def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequence[RealClip],
+                   info: CardInfo | Mapping[str, str | None] | None,
                    ratios: Sequence[float], split_seed: int, shard_threshold: int, clips_per_shard: int,
                    check_space: bool, progress: Progress) -> ExportResult:
     manifest = load_manifest(folder)
@@ -140,10 +144,11 @@ def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequen
             "Use the same options to add clips, or export to a new folder."
         )
     manifest.options = options
-    if info is not None:
+    if isinstance(info, CardInfo):
         manifest.info = info.to_dict()
-    elif not manifest.info:
-        manifest.info = CardInfo().to_dict()
+    else:
+        updates = {k: str(v) for k, v in (info or {}).items() if v not in (None, "")}
+        manifest.info = CardInfo.from_dict({**CardInfo().to_dict(), **manifest.info, **updates}).to_dict()
 
     new_clips = _new_records(clips, manifest.synthetic, lambda c: c.clip_id)
     new_real = _new_records(real_clips, manifest.real, lambda c: c.source_clip_id)

@@ -79,15 +79,14 @@ def export_jobs(settings: Settings, job_ids: Sequence[str] | None, folder: str |
                 source_dataset: str, source_license: str, include_real: bool,
                 progress: Callable[[float, str], None] | None = None) -> str:
     """Export the accepted clips of ``job_ids`` (all jobs when empty) into ``folder``; a status line."""
-    from random_people.hub.card import CardInfo
     from random_people.hub.export import export_dataset
     from random_people.hub.sources import load_export_clips, load_real_clips
 
     url = settings.resolved_database_url
     jobs = list(job_ids or []) or None
     clips = load_export_clips(url, jobs)
-    info = CardInfo(pretty_name=name or CardInfo.pretty_name, license=license or "other",
-                    source_dataset=source_dataset or "unspecified", source_license=source_license or "unspecified")
+    # Empty fields keep what the dataset's earlier exports recorded.
+    info = {"pretty_name": name, "license": license, "source_dataset": source_dataset, "source_license": source_license}
     result = export_dataset(clips, folder, real_clips=load_real_clips(url, jobs) if include_real else (),
                             info=info, progress=progress)
     return (f"Exported: {result.synthetic_clips} synthetic clips in the folder ({result.added_synthetic} new), "
