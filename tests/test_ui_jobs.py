@@ -281,7 +281,7 @@ def test_review_accept_and_reject_are_stored_in_the_log(run):
     assert len(items) == 4 and len(rows) == 4 and "4 clip(s) shown" in counts and "**4** pending" in counts
     for thumb, caption in items:
         assert Path(thumb).is_file() and Path(thumb).parent == settings.data_dir / "thumbs" / "clips"
-        assert caption.startswith("walk · ") and caption.endswith("pending")
+        assert caption.startswith("· walk · ") and caption.endswith("pending")
 
     selected, video, text, _ = tabs.call("on_select", rows, gr.SelectData(None, {"index": 1, "value": None}))
     assert selected.key == rows[1].key and video == rows[1].video_path and "128×72" in text

@@ -30,7 +30,7 @@ PLAIN = "plain colour"
 DEFAULT_LONG_SIDE = 512
 DEFAULT_MAX_SECONDS = 4.0
 JOBS_HEADERS = ["Job", "Name", "State", "Progress", "Clips", "Clips/min", "ETA", "Failed"]
-TASK_HEADERS = ["Task", "Kind", "State", "What", "Worker", "Attempts", "Seconds", "Error"]
+TASK_HEADERS = ["Task", "Kind", "State", "What", "Worker", "Tries", "Time (s)", "Error"]
 NO_JOBS = "No jobs yet. Build one on the left and press **Queue**."
 HOW_TO = ("**How it works.** A job re-renders the clip from **Clip & pose** (its trim and action name) with "
           "the people, backgrounds and cameras chosen here: every person × background × camera is one clip. "
@@ -447,15 +447,16 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
                                    elem_id="jobs-selected")
             c["detail"] = gr.Markdown("", elem_id="jobs-detail")
             with gr.Row():
-                c["pause"] = gr.Button("Pause", size="sm", elem_id="jobs-pause")
-                c["resume"] = gr.Button("Resume", size="sm", elem_id="jobs-resume")
-                c["cancel"] = gr.Button("Cancel", size="sm", variant="stop", elem_id="jobs-cancel")
-                c["retry"] = gr.Button("Retry failed", size="sm", elem_id="jobs-retry")
-                c["retry_cancelled"] = gr.Checkbox(value=False, label="also cancelled", min_width=100,
+                c["pause"] = gr.Button("Pause", size="sm", min_width=80, elem_id="jobs-pause")
+                c["resume"] = gr.Button("Resume", size="sm", min_width=80, elem_id="jobs-resume")
+                c["cancel"] = gr.Button("Cancel", size="sm", variant="stop", min_width=80, elem_id="jobs-cancel")
+                c["retry"] = gr.Button("Retry failed", size="sm", min_width=80, elem_id="jobs-retry")
+                c["retry_cancelled"] = gr.Checkbox(value=False, label="retry cancelled too", min_width=150,
                                                    elem_id="jobs-retry-cancelled")
             c["action_status"] = gr.Markdown("", elem_id="jobs-action-status")
             c["tasks_table"] = gr.Dataframe(headers=TASK_HEADERS, value=[], interactive=False, label="Tasks",
-                                            max_height=300, wrap=True, elem_id="jobs-tasks")
+                                            max_height=300, wrap=True, elem_id="jobs-tasks",
+                                            column_widths=["6%", "10%", "9%", "33%", "13%", "8%", "9%", "12%"])
             c["failed"] = gr.Dropdown(choices=[], value=None, label="Failed tasks", info="pick one to read its error",
                                       elem_id="jobs-failed")
             c["task_error"] = gr.Markdown("", elem_id="jobs-task-error")

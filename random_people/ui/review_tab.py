@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 ANY = "any"
 MAX_SHOWN = 200  # clips in the gallery at once; narrow the filters to see others
 THUMB_LONG_SIDE = 256
+MARKS = {"accepted": "✔", "rejected": "✘", "pending": "·"}  # first in each caption: the gallery cuts long ones
 HOW_TO = ("**How it works.** Finished clips of every job appear here. Narrow them with the filters, click one "
           "to play it, then **Accept** or **Reject** it; the export only takes accepted clips (or every clip "
           "of an auto-accepted job).")
@@ -106,7 +107,7 @@ def clips(settings: Settings, flt) -> tuple[list[tuple[str, str]], list[Any], in
             logger.warning("No thumbnail for clip %s: %s", row.key[:16], exc)
             missing += 1
             continue
-        items.append((str(thumb), row.caption))
+        items.append((str(thumb), f"{MARKS.get(row.review, '')} {row.caption}".strip()))
         rows.append(row)
     return items, rows, missing
 
@@ -132,19 +133,21 @@ def clip_details(settings: Settings, row) -> tuple[str | None, str]:
     text = (f"**{row.caption}**\n\n{row.frames} frames at {row.width}×{row.height} · person `{row.identity_id[:12]}` "
             f"({body.get('sex', '?')}, {float(body.get('age_years', 0)):.0f} y, MST {look.get('skin_tone', '?')}) · "
             f"job `{row.job_id or '?'}` · clip `{row.key[:16]}`")
-    video = row.video_path if _served(row.video_path, settings) else None
-    if video is None:
-        text += f"\n\nThe clip is at `{row.video_path}`, outside the app's data folder, so it cannot be played here."
-    return video, text
+    if not Path(row.video_path).is_file():
+        return None, text + f"\n\nThe clip's file `{row.video_path}` is missing (moved or deleted)."
+    if not _served(row.video_path, settings):
+        return None, text + (f"\n\nThe clip is at `{row.video_path}`, outside the app's data folder, so it cannot "
+                             "be played here.")
+    return row.video_path, text
 
 
 def _served(path: str, settings: Settings) -> bool:
-    """True if the app may serve ``path`` (only the data folder is allowed; see ui.app.launch_kwargs)."""
+    """True if the app may serve ``path``: only the data folder is allowed (see ui.app.launch_kwargs)."""
     try:
         Path(path).resolve().relative_to(settings.data_dir.resolve())
     except ValueError:
         return False
-    return Path(path).is_file()
+    return True
 
 
 def decide(settings: Settings, keys: Sequence[str] | None, decision: str) -> str:
@@ -188,7 +191,8 @@ def build_review_tab(settings: Settings, tab: gr.Tab | None = None) -> dict[str,
     c["counts"] = gr.Markdown(HOW_TO, elem_id="review-counts")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
-            c["gallery"] = gr.Gallery(label="Clips", columns=5, height=460, object_fit="contain", allow_preview=False,
+            c["gallery"] = gr.Gallery(label="Clips", columns=5, fit_columns=False, height=460, object_fit="contain",
+                                      allow_preview=False,
                                       elem_id="review-gallery")
             with gr.Row():
                 c["refresh"] = gr.Button("Refresh", size="sm", elem_id="review-refresh")
