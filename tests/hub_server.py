@@ -7,8 +7,10 @@ checks the bearer token on every API call, and records every request so tests ca
 what was uploaded. Faults are injected on request: ``drop_commit_after=N`` drops the connection
 (no response at all) on the commit request after N successful commits, like a network failure.
 
-Implemented: whoami-v2, repos/create, dataset info (+/revision/<rev>), tree (recursive, with LFS
-info), validate-yaml, preupload, the LFS batch API, LFS PUT upload + verify, and the NDJSON commit.
+Implemented: whoami-v2, repos/create, dataset info (+/revision/<rev>), tree (recursive or not,
+with LFS info and folders), paths-info, validate-yaml, preupload, the LFS batch API, LFS PUT upload
++ verify, the NDJSON commit, and file download (HEAD/GET .../resolve/<rev>/<path>, with ranges), so
+``datasets.load_dataset(repo_id)`` reads a pushed dataset back.
 Xet is not implemented: tests set ``HF_HUB_DISABLE_XET`` so the client uses LFS.
 """
 
@@ -77,7 +79,7 @@ class FakeHub:
         class Handler(_Handler):
             state = hub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -97,6 +99,11 @@ class FakeHub:
     def file_bytes(self, repo_id: str, path: str) -> bytes:
         stored = self.repos[repo_id].files[path]
         return self.lfs[stored.sha256] if stored.sha256 else stored.data
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:  # clients hanging up mid-request are expected
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,7 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":  # a HEAD answer has headers only, or the connection desynchronises
+            self.wfile.write(body)
 
     def _error(self, status: int, message: str) -> None:
         self._send(status, {"error": message}, {"X-Error-Message": message})
@@ -158,6 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._dispatch("PUT")
 
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
     def _dispatch(self, method: str) -> None:
         url = urlparse(self.path)
         path = unquote(url.path)
@@ -170,6 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", r"^/api/validate-yaml$", self._validate_yaml),
             ("GET", r"^/api/datasets/([^/]+/[^/]+)(?:/revision/([^/]+))?$", self._info),
             ("GET", r"^/api/datasets/([^/]+/[^/]+)/tree/([^/]+)(/.*)?$", self._tree),
+            ("POST", r"^/api/datasets/([^/]+/[^/]+)/paths-info/([^/]+)$", self._paths_info),
+            ("GET", r"^/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", self._resolve),
+            ("HEAD", r"^/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", self._resolve),
             ("POST", r"^/api/datasets/([^/]+/[^/]+)/preupload/([^/]+)$", self._preupload),
             ("POST", r"^/api/datasets/([^/]+/[^/]+)/commit/([^/]+)$", self._commit),
             ("POST", r"^/datasets/([^/]+/[^/]+)\.git/info/lfs/objects/batch$", self._lfs_batch),
@@ -223,19 +237,65 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"id": repo_id, "sha": repo.head, "private": repo.private,
                          "siblings": [{"rfilename": p} for p in sorted(repo.files)]})
 
+    def _entry(self, repo: Repo, path: str) -> dict:
+        stored = repo.files.get(path)
+        if stored is None:  # a folder
+            return {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "path": path}
+        entry = {"type": "file", "oid": stored.blob_id, "size": stored.size, "path": path}
+        if stored.sha256:
+            entry["lfs"] = {"oid": stored.sha256, "size": stored.size, "pointerSize": 134}
+        return entry
+
+    def _children(self, repo: Repo, prefix: str, recursive: bool) -> list[dict]:
+        """Files and folders under ``prefix`` (all levels, or the next one)."""
+        paths: set[str] = set()
+        for path in repo.files:
+            if prefix and not path.startswith(prefix + "/"):
+                continue
+            parts = path[len(prefix) + 1 if prefix else 0:].split("/")
+            depth = len(parts) if recursive else 1
+            for level in range(1, min(depth, len(parts)) + 1):
+                paths.add("/".join(([prefix] if prefix else []) + parts[:level]))
+        return [self._entry(repo, p) for p in sorted(paths)]
+
     def _tree(self, repo_id: str, revision: str, sub: str | None, body: bytes, query) -> None:
         if not self._authorized() or (repo := self._repo(repo_id)) is None:
             return
-        prefix = (sub or "").strip("/")
-        entries = []
-        for path, stored in sorted(repo.files.items()):
-            if prefix and not path.startswith(prefix + "/"):
-                continue
-            entry = {"type": "file", "oid": stored.blob_id, "size": stored.size, "path": path}
-            if stored.sha256:
-                entry["lfs"] = {"oid": stored.sha256, "size": stored.size, "pointerSize": 134}
-            entries.append(entry)
-        self._send(200, entries)
+        recursive = query.get("recursive", ["false"])[0].lower() == "true"
+        self._send(200, self._children(repo, (sub or "").strip("/"), recursive))
+
+    def _paths_info(self, repo_id: str, revision: str, body: bytes, query) -> None:
+        if not self._authorized() or (repo := self._repo(repo_id)) is None:
+            return
+        wanted = parse_qs(body.decode()).get("paths", [])
+        folders = {"/".join(p.split("/")[:i]) for p in repo.files for i in range(1, p.count("/") + 1)}
+        self._send(200, [self._entry(repo, p) for p in wanted if p in repo.files or p in folders])
+
+    def _resolve(self, repo_id: str, revision: str, path: str, body: bytes, query) -> None:
+        if not self._authorized() or (repo := self._repo(repo_id)) is None:
+            return
+        if path not in repo.files:
+            self._send(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound",
+                                                           "X-Error-Message": "Entry not found"})
+            return
+        stored, data = repo.files[path], self.state.file_bytes(repo_id, path)
+        headers = {"X-Repo-Commit": repo.head, "ETag": f'"{stored.blob_id}"', "Accept-Ranges": "bytes"}
+        if stored.sha256:
+            headers.update({"X-Linked-Etag": f'"{stored.sha256}"', "X-Linked-Size": str(stored.size)})
+        status, part = 200, data
+        match = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if match:
+            start = int(match.group(1))
+            end = int(match.group(2)) if match.group(2) else len(data) - 1
+            status, part = 206, data[start:end + 1]
+            headers["Content-Range"] = f"bytes {start}-{start + len(part) - 1}/{len(data)}"
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(part)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(part)
 
     def _preupload(self, repo_id: str, revision: str, body: bytes, query) -> None:
         if not self._authorized() or (repo := self._repo(repo_id)) is None:

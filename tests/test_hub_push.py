@@ -82,6 +82,37 @@ def test_push_uploads_exactly_the_export_then_no_op_then_only_new_clips(hub, cli
     assert not any(TOKEN.encode() in p.read_bytes() for p in folder.rglob("*") if p.is_file())
 
 
+def test_datasets_loads_the_pushed_repo_by_its_id(hub, clips, tmp_path):
+    """``load_dataset(repo_id)`` against the Hub on 127.0.0.1 (a fresh process: HF_ENDPOINT is read at import)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "ds"
+    export_dataset(clips, folder)
+    push_dataset(folder, "tester/loadable", token=TOKEN, endpoint=hub.url)
+    script = (
+        "import json, sys, datasets\n"
+        "d = datasets.load_dataset('tester/loadable', cache_dir=sys.argv[1])\n"
+        "rows = [dict(r, video=r['video']['path']) for s in d.values()\n"
+        "        for r in s.cast_column('video', datasets.Video(decode=False))]\n"
+        "print(json.dumps(rows))\n"
+    )
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1",
+           "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    by_id = {c.clip_id: c for c in clips}
+    assert sorted(r["clip_id"] for r in rows) == sorted(by_id)
+    for row in rows:
+        clip = by_id[row["clip_id"]]
+        assert row["label"] == clip.action_label and row["seed"] == clip.seed
+        assert Path(row["video"]).read_bytes() == clip.video_path.read_bytes()  # downloaded from the Hub
+
+
 def test_an_interrupted_push_resumes_without_re_uploading(hub, clips, tmp_path):
     folder = tmp_path / "ds"
     export_dataset(clips, folder)
