@@ -35,10 +35,11 @@ class Tabs:
     def __init__(self, settings, workers: jobs_tab.AppWorkers) -> None:
         with gr.Blocks() as self.demo:
             self.clip = {"clip": gr.Video(), "start": gr.Number(), "end": gr.Number(), "label": gr.Textbox()}
-            with gr.Tab("Jobs") as jobs:
-                self.jobs = jobs_tab.build_jobs_tab(settings, self.clip, jobs, workers=workers)
-            with gr.Tab("Review") as review:
-                self.review = review_tab.build_review_tab(settings, review)
+            with gr.Tabs() as tabs:
+                with gr.Tab("Jobs") as jobs:
+                    self.jobs = jobs_tab.build_jobs_tab(settings, self.clip, jobs, workers=workers, tabs=tabs)
+                with gr.Tab("Review") as review:
+                    self.review = review_tab.build_review_tab(settings, review)
         self.fns = {}
         for block_fn in self.demo.fns.values():
             self.fns.setdefault(block_fn.fn.__name__, block_fn)
@@ -180,6 +181,13 @@ def test_the_queued_job_ran_and_the_board_shows_it(run):
 def _choices(update) -> list:
     choices = update["choices"] if isinstance(update, dict) else update.choices
     return [tuple(choice) for choice in choices]
+
+
+def test_progress_is_polled_only_while_the_jobs_tab_is_shown(run):
+    _, tabs, *_ = run
+    assert tabs.jobs["timer"].active is False  # the page opens on another tab
+    assert tabs.call("on_tabs", gr.SelectData(None, {"index": 0, "value": "Jobs"})).active is True
+    assert tabs.call("on_tabs", gr.SelectData(None, {"index": 1, "value": "Review"})).active is False
 
 
 def test_clicking_a_row_selects_its_job(run):

@@ -106,7 +106,7 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
             "Turn a real clip of a person into a reusable 3D motion, then re-render it with other people.",
             elem_classes="rp-header",
         )
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Clip & pose", id="clip"):
                 clip = build_clip_tab(settings, warmup)
             with gr.Tab("People", id="people"):
@@ -116,7 +116,7 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
                 build_render_tab(settings, clip["motion_path"], render_tab, warmup)
             with gr.Tab("Jobs", id="jobs") as jobs_tab:
                 # A job built here re-renders the clip, trim and action name of the clip tab.
-                build_jobs_tab(settings, clip, jobs_tab)
+                build_jobs_tab(settings, clip, jobs_tab, tabs=tabs)
             with gr.Tab("Review", id="review") as review_tab:
                 build_review_tab(settings, review_tab)
     return demo

@@ -387,11 +387,13 @@ def background_choices() -> list[str]:
 
 
 def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.Tab | None = None,
-                   workers: AppWorkers = WORKERS) -> dict[str, Any]:
+                   workers: AppWorkers = WORKERS, tabs: gr.Tabs | None = None) -> dict[str, Any]:
     """Lay out the tab inside the current Blocks context and wire its events; components by name.
 
     ``clip_components`` are the Clip & pose tab's ``clip``, ``start``, ``end`` and ``label``: a job
-    built here re-renders that clip. ``tab`` (when given) refreshes the saved people on opening.
+    built here re-renders that clip. ``tab`` (when given) refreshes the saved people and the
+    progress on opening. With ``tabs`` (the page's Tabs) and ``tab``, the progress poll runs only
+    while this tab is shown, so a page left open on another tab does not keep reading the log.
     """
     from random_people.ui.people_tab import saved_choices
 
@@ -460,9 +462,9 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
             c["failed"] = gr.Dropdown(choices=[], value=None, label="Failed tasks", info="pick one to read its error",
                                       elem_id="jobs-failed")
             c["task_error"] = gr.Markdown("", elem_id="jobs-task-error")
-    c["timer"] = gr.Timer(POLL_S)
+    c["timer"] = gr.Timer(POLL_S, active=tabs is None or tab is None)
     c["shown"] = gr.State({})  # what the timer last drew, so unchanged tables are not sent again
-    _wire(c, settings, clip_components, tab, workers)
+    _wire(c, settings, clip_components, tab, workers, tabs)
     return c
 
 
@@ -495,7 +497,7 @@ def board(settings: Settings, job_id: str | None, shown: dict[str, Any],
 
 
 def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any], tab: gr.Tab | None,
-          workers: AppWorkers) -> None:
+          workers: AppWorkers, tabs: gr.Tabs | None) -> None:
     from random_people.ui.people_tab import saved_choices
 
     clip_inputs = [clip_components[name] for name in ("clip", "start", "end", "label")]
@@ -507,7 +509,9 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
         return _source_markdown(clip, start, end, label)
 
     for component in clip_inputs:
-        component.change(on_source, inputs=clip_inputs, outputs=c["source_status"], show_progress="hidden")
+        # queue=False: a cheap line redrawn on every keystroke of the action name needs no queue slot.
+        component.change(on_source, inputs=clip_inputs, outputs=c["source_status"], show_progress="hidden",
+                         queue=False)
 
     def on_refresh_people(current):
         choices = saved_choices(settings)
@@ -584,6 +588,13 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
 
     c["timer"].tick(on_tick, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden",
                     queue=False)
+    if tab is not None:
+        tab.select(on_tick, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden")
+        if tabs is not None:
+            def on_tabs(evt: gr.SelectData):
+                return gr.Timer(active=evt.value == tab.label)
+
+            tabs.select(on_tabs, outputs=c["timer"], show_progress="hidden", queue=False)
     c["job"].change(on_select_job, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden")
     c["jobs_table"].select(on_row, outputs=c["job"], show_progress="hidden")
 
