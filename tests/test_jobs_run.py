@@ -149,6 +149,20 @@ def test_missing_source_fails_alone_rerun_reuses_everything_and_export_respects_
     assert [r.video_path for r in real_clips_for_export(db.url, [job_id])] == [demo_clip.resolve()]
     summary = {s["id"]: s for s in job_summaries(db.url)}[job_id]
     assert summary["clips"] == 2 and summary["exportable"] == 1
+
+    # The exporter reads the same decision from the log: only the accepted clip is published.
+    exported_dir = tmp_path / "dataset"
+    result = cli(["export", str(exported_dir), "--job", job_id, "-q"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    metadata = [line for path in exported_dir.glob("synthetic/*/metadata.jsonl")
+                for line in path.read_text().splitlines()]
+    assert [(r["label"], r["source_clip_id"]) for r in map(json.loads, metadata)] == [("walk", clip.source_clip_id)]
+    import datasets
+
+    loaded = datasets.load_dataset("videofolder", data_dir=str(exported_dir / "synthetic"))
+    (split,) = loaded.values()
+    split = split.cast_column("video", datasets.Video(decode=False))
+    assert split.num_rows == 1 and split[0]["source_clip_id"] == clip.source_clip_id
     close_all()
 
 
