@@ -165,7 +165,7 @@ def test_uploaded_spec_wins_and_is_validated(run, tmp_path):
 def test_the_queued_job_ran_and_the_board_shows_it(run):
     settings, tabs, workers, job_id, spec_text = run
     assert job_progress(open_database(settings.resolved_database_url), job_id).state == DONE
-    board = tabs.call("on_tick", job_id, {})
+    board = tabs.call("on_tick", job_id, "all", {})
     jobs_rows, job_update, detail, tasks, failed, workers_line, shown = board
     row = next(r for r in jobs_rows if r[0] == job_id)
     assert row[1:5] == ["tiny", DONE, "5/5 (100 %)", 4] and row[7] == 0
@@ -174,7 +174,7 @@ def test_the_queued_job_ran_and_the_board_shows_it(run):
     assert [t[1] for t in tasks] == ["extract", "render", "render", "render", "render"]
     assert all(t[2] == DONE for t in tasks) and _choices(failed) == []
     # Nothing changed since: the next poll sends no table again (the detail line has a live clock).
-    again = tabs.call("on_tick", job_id, shown)
+    again = tabs.call("on_tick", job_id, "all", shown)
     assert all(update == {"__type__": "update"} for i, update in enumerate(again[:6]) if i != 2), again[:6]
 
 
@@ -205,7 +205,7 @@ def test_pause_resume_cancel_retry(run):
     assert job_progress(db, job_id).state == QUEUED and "no workers started" in status
 
     def act(name: str, retry_cancelled: bool = False):
-        message, *board = tabs.call(f"on_{name}", job_id, retry_cancelled, {})
+        message, *board = tabs.call(f"on_{name}", job_id, retry_cancelled, "all", {})
         return message, board
 
     message, board = act("pause")
@@ -225,7 +225,7 @@ def test_pause_resume_cancel_retry(run):
     assert message.startswith(f"Queued 2 task(s) of job {job_id} again.")
     assert [t[2] for t in board[3]] == [DONE, QUEUED, QUEUED]
     jobs_tab.job_action("cancel", job_id, settings, workers=None)
-    message, _ = tabs.call("on_cancel", None, False, {})[:2]
+    message, _ = tabs.call("on_cancel", None, False, "all", {})[:2]
     assert "Select a job first" in message
 
 
@@ -237,7 +237,7 @@ def test_failed_task_shows_its_error_and_history(run, tmp_path):
                                settings)
     job_id, _ = jobs_tab.queue(spec, settings, workers=None)
     run_worker(settings.resolved_database_url, settings, job_ids=[job_id])
-    board = tabs.call("on_tick", job_id, {})
+    board = tabs.call("on_tick", job_id, "all", {})
     failed = _choices(board[4])
     assert [label.split()[0] for label, _ in failed] == [f"#{t.id}" for t in
                                                          job_tasks(open_database(settings.resolved_database_url),
@@ -251,6 +251,10 @@ def test_failed_task_shows_its_error_and_history(run, tmp_path):
     assert "skipped: the source clip's extraction" in skipped
     row = next(r for r in board[0] if r[0] == job_id)
     assert row[2] == FAILED and row[7] == len(failed)
+    # The state filter lists only the failed tasks; the extraction is the first.
+    only_failed = tabs.call("on_select_job", job_id, FAILED, {})[3]
+    assert [r[0] for r in only_failed] == [task_id for _, task_id in failed] and only_failed[0][1] == "extract"
+    assert tabs.call("on_select_job", job_id, DONE, {})[3] == []
 
 
 def test_supervisor_restarts_workers_for_stranded_work(run):
@@ -261,7 +265,7 @@ def test_supervisor_restarts_workers_for_stranded_work(run):
     assert workers.pools and workers.pools[settings.resolved_database_url].wait(timeout=60)  # idle pool exited
     job_id, _ = jobs_tab.queue(spec, settings, workers=None)
     workers.started_at[settings.resolved_database_url] = 0.0  # the last start was long ago
-    tabs.call("on_tick", job_id, {})
+    tabs.call("on_tick", job_id, "all", {})
     db = open_database(settings.resolved_database_url)
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while job_progress(db, job_id).state != DONE and time.monotonic() < deadline:

@@ -31,6 +31,8 @@ DEFAULT_LONG_SIDE = 512
 DEFAULT_MAX_SECONDS = 4.0
 JOBS_HEADERS = ["Job", "Name", "State", "Progress", "Clips", "Clips/min", "ETA", "Failed"]
 TASK_HEADERS = ["Task", "Kind", "State", "What", "Worker", "Tries", "Time (s)", "Error"]
+TASK_FILTERS = ("all", "running", "queued", "failed", "done", "cancelled")
+MAX_TASK_ROWS = 500  # a big job's table shows its first tasks; the state filter finds the others
 NO_JOBS = "No jobs yet. Build one on the left and press **Queue**."
 HOW_TO = ("**How it works.** A job re-renders the clip from **Clip & pose** (its trim and action name) with "
           "the people, backgrounds and cameras chosen here: every person × background × camera is one clip. "
@@ -312,14 +314,16 @@ def job_detail(db, job_id: str | None) -> str:
             f"Clips: {review}{auto} · written to `{p.output_dir}`")
 
 
-def task_rows(db, job_id: str | None) -> list[list[Any]]:
+def task_rows(db, job_id: str | None, state: str | None = None) -> list[list[Any]]:
+    """The job's tasks (``state``: only those; None or "all": every one), first line of errors."""
     if not job_id:
         return []
     from random_people.jobs.progress import job_tasks
 
+    state = None if state in (None, "", "all") else state
     return [[t.id, t.kind, t.state, t.what, t.worker or "", t.attempts,
              "" if t.seconds is None else f"{t.seconds:.1f}", (t.error or "").splitlines()[0][:120] if t.error else ""]
-            for t in job_tasks(db, job_id)]
+            for t in job_tasks(db, job_id, state=state, limit=MAX_TASK_ROWS)]
 
 
 def failed_choices(db, job_id: str | None) -> list[tuple[str, int]]:
@@ -456,6 +460,8 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
                 c["retry_cancelled"] = gr.Checkbox(value=False, label="retry cancelled too", min_width=150,
                                                    elem_id="jobs-retry-cancelled")
             c["action_status"] = gr.Markdown("", elem_id="jobs-action-status")
+            c["task_state"] = gr.Radio(list(TASK_FILTERS), value="all", label="Tasks to show",
+                                       info=f"the table lists at most {MAX_TASK_ROWS}", elem_id="jobs-task-state")
             c["tasks_table"] = gr.Dataframe(headers=TASK_HEADERS, value=[], interactive=False, label="Tasks",
                                             max_height=300, wrap=True, elem_id="jobs-tasks",
                                             column_widths=["6%", "10%", "9%", "33%", "13%", "8%", "9%", "12%"])
@@ -480,8 +486,8 @@ def _source_markdown(clip: str | None, start: float | None, end: float | None, l
     return f"**Source clip (from Clip & pose):** {Path(clip).name}{trim}{action}"
 
 
-def board(settings: Settings, job_id: str | None, shown: dict[str, Any],
-          workers: AppWorkers = WORKERS) -> tuple[dict[str, Any], dict[str, Any]]:
+def board(settings: Settings, job_id: str | None, shown: dict[str, Any], workers: AppWorkers = WORKERS,
+          task_state: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Everything the progress poll draws, and what changed since ``shown`` (the rest is skipped)."""
     db = _db(settings)
     rows = jobs_rows(db)
@@ -489,7 +495,7 @@ def board(settings: Settings, job_id: str | None, shown: dict[str, Any],
     job_id = job_id if job_id in ids else None
     now = {
         "jobs": rows, "choices": job_choices(rows), "detail": job_detail(db, job_id),
-        "tasks": task_rows(db, job_id), "failed": failed_choices(db, job_id),
+        "tasks": task_rows(db, job_id, task_state), "failed": failed_choices(db, job_id),
         "workers": workers.status(settings),
     }
     changed = {key: value for key, value in now.items() if shown.get(key) != value}
@@ -552,9 +558,9 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
     board_outputs = [c["jobs_table"], c["job"], c["detail"], c["tasks_table"], c["failed"], c["workers_status"],
                      c["shown"]]
 
-    def draw(job_id, shown, force: bool = False):
+    def draw(job_id, task_state, shown, force: bool = False):
         workers.supervise(settings, _db(settings))
-        now, changed = board(settings, job_id, shown or {}, workers)
+        now, changed = board(settings, job_id, shown or {}, workers, task_state)
         if force:
             changed = now
         skip = gr.skip()
@@ -572,46 +578,47 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
             now,
         )
 
-    def on_tick(job_id, shown):
+    def on_tick(job_id, task_state, shown):
         try:
-            return draw(job_id, shown)
+            return draw(job_id, task_state, shown)
         except RandomPeopleError as exc:  # the log cannot be opened: say so where the workers' line is
             logger.warning("Cannot read the job log: %s", exc)
             return (*[gr.skip()] * 5, f"**Cannot read the job log:** {exc}", gr.skip())
 
-    def on_select_job(job_id, shown):
-        return draw(job_id, {k: v for k, v in (shown or {}).items() if k in ("jobs", "choices", "workers")})
+    def on_select_job(job_id, task_state, shown):
+        return draw(job_id, task_state, {k: v for k, v in (shown or {}).items() if k in ("jobs", "choices", "workers")})
 
     def on_row(evt: gr.SelectData):
         row = evt.row_value or []
         return str(row[0]) if row else gr.skip()
 
-    c["timer"].tick(on_tick, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden",
-                    queue=False)
+    board_inputs = [c["job"], c["task_state"], c["shown"]]
+    c["timer"].tick(on_tick, inputs=board_inputs, outputs=board_outputs, show_progress="hidden", queue=False)
     if tab is not None:
-        tab.select(on_tick, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden")
+        tab.select(on_tick, inputs=board_inputs, outputs=board_outputs, show_progress="hidden")
         if tabs is not None:
             def on_tabs(evt: gr.SelectData):
                 return gr.Timer(active=evt.value == tab.label)
 
             tabs.select(on_tabs, outputs=c["timer"], show_progress="hidden", queue=False)
-    c["job"].change(on_select_job, inputs=[c["job"], c["shown"]], outputs=board_outputs, show_progress="hidden")
+    c["job"].change(on_select_job, inputs=board_inputs, outputs=board_outputs, show_progress="hidden")
+    c["task_state"].change(on_select_job, inputs=board_inputs, outputs=board_outputs, show_progress="hidden")
     c["jobs_table"].select(on_row, outputs=c["job"], show_progress="hidden")
 
     def action(name: str) -> Callable[..., Any]:
-        def handler(job_id, include_cancelled, shown):
+        def handler(job_id, include_cancelled, task_state, shown):
             try:
                 message = job_action(name, job_id, settings, include_cancelled=include_cancelled, workers=workers)
             except RandomPeopleError as exc:
                 gr.Warning(str(exc))
-                return (f"**{exc}**", *draw(job_id, shown))
-            return (message, *draw(job_id, shown, force=True))
+                return (f"**{exc}**", *draw(job_id, task_state, shown))
+            return (message, *draw(job_id, task_state, shown, force=True))
 
         handler.__name__ = f"on_{name}"
         return handler
 
     for name in ("pause", "resume", "cancel", "retry"):
-        c[name].click(action(name), inputs=[c["job"], c["retry_cancelled"], c["shown"]],
+        c[name].click(action(name), inputs=[c["job"], c["retry_cancelled"], c["task_state"], c["shown"]],
                       outputs=[c["action_status"], *board_outputs], show_progress="hidden")
 
     def on_failed(job_id, task_id):
