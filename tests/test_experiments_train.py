@@ -152,3 +152,17 @@ def test_videomae_reaches_well_above_chance(dataset, tmp_path):
     result = run_experiment(config_from_dict(raw))
     assert result.state.history[-1]["train_loss"] < 0.5 * result.state.history[0]["train_loss"]
     assert result.metrics.mean_class_accuracy >= 0.8  # chance is 0.33; 1.0 on this machine
+
+
+def test_mixed_precision_only_on_cuda():
+    from random_people.experiments.config import TrainConfig
+    from random_people.experiments.errors import TrainingError
+    from random_people.experiments.training import _amp, resolve_device
+
+    assert _amp(TrainConfig(mixed_precision=True), torch.device("cpu")) == (False, torch.float32)
+    enabled, dtype = _amp(TrainConfig(mixed_precision=True), torch.device("cuda"))
+    assert enabled and dtype in (torch.float16, torch.bfloat16)
+    assert _amp(TrainConfig(mixed_precision=False), torch.device("cuda"))[0] is False
+    if not torch.cuda.is_available():
+        with pytest.raises(TrainingError, match="no CUDA"):
+            resolve_device(TrainConfig(device="cuda"))
