@@ -116,7 +116,9 @@ def load_exported(path: str, base_dir: Path = Path("."), revision: str | None = 
     """An exported RANDOM People dataset: a local folder, or a Hub dataset repo id downloaded once.
 
     Reads every ``metadata.jsonl`` below the folder (file names are relative to the folder holding
-    that file). Sharded layouts (Parquet/tar) are not read here.
+    that file). Sharded layouts (Parquet/tar) are not read here. The export's own split of a
+    synthetic clip does not matter: synthetic clips only ever train, and whether one may is
+    decided by where its real source clip is in *this* experiment's split (see ``splits``).
     """
     local = Path(path).expanduser()
     local = local if local.is_absolute() else base_dir / local
@@ -179,7 +181,7 @@ def _read_metadata(meta: Path, origin: str) -> list[Clip]:
         clips.append(Clip(
             path=meta.parent / row["file_name"], label=row["label"], synthetic=synthetic,
             background_kind=kind if synthetic else None, source_clip_id=row.get("source_clip_id"),
-            split=split, subject=row.get("source_subject"), origin=origin,
+            split=split, subject=row.get("source_subject") or None, origin=origin,  # the exporter writes "" when unknown
         ))
     return clips
 
