@@ -62,7 +62,7 @@ class JobProgress:
             parts.append(f"{self.count(FAILED)} failed")
         if self.count(CANCELLED):
             parts.append(f"{self.count(CANCELLED)} cancelled")
-        if self.clips_per_minute:
+        if self.clips_per_minute and self.state in (QUEUED, RUNNING):  # a finished job's rate only decays
             parts.append(f"{self.clips_per_minute:.1f} clips/min")
         if self.eta_s is not None and self.state in (QUEUED, RUNNING):
             parts.append(f"ETA {format_duration(self.eta_s)}")

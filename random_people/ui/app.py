@@ -91,6 +91,7 @@ def examples_dir() -> Path:
 def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None = None) -> gr.Blocks:
     """The whole page. Starts the body-model warm-up, so build it once per process."""
     from random_people.ui.clip_tab import build_clip_tab
+    from random_people.ui.hub_tab import build_hub_tab
     from random_people.ui.jobs_tab import build_jobs_tab
     from random_people.ui.people_tab import build_people_tab
     from random_people.ui.render_tab import build_render_tab
@@ -103,7 +104,8 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
     with gr.Blocks(title="RANDOM People", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(
             "# RANDOM People\n"
-            "Turn a real clip of a person into a reusable 3D motion, then re-render it with other people.",
+            "Turn a real clip of a person into a reusable 3D motion, re-render it with other people, "
+            "in bulk, review the clips and publish them as a dataset.",
             elem_classes="rp-header",
         )
         with gr.Tabs() as tabs:
@@ -119,6 +121,8 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
                 build_jobs_tab(settings, clip, jobs_tab, tabs=tabs)
             with gr.Tab("Review", id="review") as review_tab:
                 build_review_tab(settings, review_tab)
+            with gr.Tab("Dataset & Hub", id="hub"):
+                build_hub_tab(settings)
     return demo
 
 
