@@ -166,3 +166,11 @@ def test_mixed_precision_only_on_cuda():
     if not torch.cuda.is_available():
         with pytest.raises(TrainingError, match="no CUDA"):
             resolve_device(TrainConfig(device="cuda"))
+
+
+def test_run_folder_keeps_the_training_log(dataset, tmp_path):
+    raw = experiment_config(dataset, tmp_path / "run", "vivit", use=["real"])
+    raw["train"]["epochs"] = 1
+    run_experiment(config_from_dict(raw))
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "Data plan" in log and "epoch 1:" in log and "Test set (6 clips)" in log

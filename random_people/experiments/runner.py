@@ -67,19 +67,20 @@ def make_plan(cfg: ExperimentConfig, clips: list[Clip] | None = None) -> DataPla
 
 @contextlib.contextmanager
 def _log_to(path: Path) -> Iterator[None]:
+    """Keep the experiments' INFO log (data plan, epochs, test table) in the run folder as ``train.log``."""
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
-    root = logging.getLogger("random_people")
-    previous = root.level
-    root.addHandler(handler)
-    if root.getEffectiveLevel() > logging.INFO:
-        root.setLevel(logging.INFO)
+    experiments = logging.getLogger("random_people.experiments")  # epoch lines also reach the console (stderr)
+    previous = experiments.level
+    experiments.addHandler(handler)
+    if experiments.getEffectiveLevel() > logging.INFO:
+        experiments.setLevel(logging.INFO)
     try:
         yield
     finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
+        experiments.removeHandler(handler)
+        experiments.setLevel(previous)
         handler.close()
 
 
