@@ -27,13 +27,11 @@ def _load(args: argparse.Namespace):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from random_people.experiments.metrics import format_per_class
     from random_people.experiments.runner import run_experiment
 
     cfg = _load(args)
-    result = run_experiment(cfg, resume=args.resume, fresh=args.fresh)
+    result = run_experiment(cfg, resume=args.resume, fresh=args.fresh)  # logs the per-class table
     m = result.metrics
-    print(format_per_class(m))
     print(f"test clips {m.num_samples}: top-1 {m.top1:.4f}  top-{m.top_k} {m.top5:.4f}  "
           f"mean per-class accuracy {m.mean_class_accuracy:.4f}")
     print(f"results: {result.run_dir / 'results.json'}  (table: {cfg.results_table_path})")
