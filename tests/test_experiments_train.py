@@ -174,3 +174,23 @@ def test_run_folder_keeps_the_training_log(dataset, tmp_path):
     run_experiment(config_from_dict(raw))
     log = (tmp_path / "run" / "train.log").read_text()
     assert "Data plan" in log and "epoch 1:" in log and "Test set (6 clips)" in log
+
+
+@pytest.mark.parametrize("arch", ["videomae", "timesformer", "vivit"])
+def test_pretrained_path_loads_a_local_checkpoint_with_a_new_head(arch, tmp_path):
+    """The from_pretrained path, offline: a saved checkpoint (5 classes) becomes a 3-class model, backbone kept."""
+    from random_people.experiments.config import ModelConfig
+    from random_people.experiments.models import build_model
+
+    tiny = tiny_model(arch)
+    source = build_model(ModelConfig(arch=arch, scratch=tiny["scratch"], num_frames=8, image_size=32), list("abcde"))
+    source.model.save_pretrained(tmp_path / "ckpt")
+    source.processor.save_pretrained(tmp_path / "ckpt")
+    loaded = build_model(ModelConfig(arch=arch, pretrained=str(tmp_path / "ckpt")), ["x", "y", "z"])
+    assert loaded.num_frames == 8 and loaded.source == str(tmp_path / "ckpt")
+    assert loaded.model.config.id2label == {0: "x", 1: "y", 2: "z"}
+    assert loaded.model.classifier.out_features == 3
+    before, after = source.model.state_dict(), loaded.model.state_dict()
+    backbone = [k for k in before if not k.startswith("classifier")]
+    assert backbone and all(torch.equal(before[k], after[k]) for k in backbone)
+    assert loaded.processor.size == source.processor.size
