@@ -371,3 +371,24 @@ class _Handler(BaseHTTPRequestHandler):
             state.commits_seen += 1
         self._send(200, {"commitUrl": f"{state.url}/datasets/{repo_id}/commit/{oid}", "commitOid": oid,
                          "pullRequestUrl": None})
+
+
+def serve_fake_hub(monkeypatch, tmp_path, token: str):
+    """Start a :class:`FakeHub` and point the real client at it (a generator for pytest fixtures).
+
+    The server speaks LFS, not Xet, so Xet is turned off; no login or token of the machine may
+    leak in (``HF_TOKEN`` unset, a private ``HF_HOME``); and the client's default endpoint is the
+    server too, so even its agent-registry fetch stays on 127.0.0.1.
+    """
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "hf_home" / "token"))
+    server = FakeHub(token=token).start()
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.url)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub_fixtures import make_clips
-from hub_server import FakeHub
+from hub_server import FakeHub, serve_fake_hub
 from random_people.hub.errors import ExportError, HubAuthError, HubPushError, HubRepoError
 from random_people.hub.export import export_dataset
 from random_people.hub.push import plan_push, push_dataset, resolve_token
@@ -21,18 +21,7 @@ TOKEN = "hf_test_write_token"
 
 @pytest.fixture()
 def hub(monkeypatch, tmp_path):
-    import huggingface_hub.constants
-
-    # Our server speaks the LFS protocol, not Xet; and no login or token from the machine may leak in.
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "hf_home" / "token"))
-    server = FakeHub(token=TOKEN).start()
-    # The client fetches an agent registry from its default endpoint; keep even that on 127.0.0.1.
-    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.url)
-    yield server
-    server.stop()
+    yield from serve_fake_hub(monkeypatch, tmp_path, TOKEN)
 
 
 @pytest.fixture(scope="module")

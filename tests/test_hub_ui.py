@@ -11,22 +11,14 @@ import gradio as gr
 import pytest
 
 from hub_fixtures import make_clips
-from hub_server import FakeHub
+from hub_server import serve_fake_hub
 
 TOKEN = "hf_ui_token"
 
 
 @pytest.fixture()
 def hub(monkeypatch, tmp_path):
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no_token"))
-    server = FakeHub(token=TOKEN).start()
-    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.url)
-    yield server
-    server.stop()
+    yield from serve_fake_hub(monkeypatch, tmp_path, TOKEN)
 
 
 def _quiet(*args, **kwargs):

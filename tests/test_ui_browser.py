@@ -101,14 +101,18 @@ def _media_src(page, selector: str) -> str:
     return page.eval_on_selector(selector, "el => el.currentSrc || el.src || el.getAttribute('src') || ''")
 
 
-def _screenshot_whole_page(page, path: Path) -> None:
+def _screenshot_whole_page(page, path: Path, settle_ms: int = 4_000) -> None:
     """Grow the viewport to the page instead of ``full_page=True``: the resize that a full-page
-    capture does clears the WebGL canvas of the 3D view, which then shows up blank."""
+    capture does clears the WebGL canvas of the 3D view, which then shows up blank. The viewport
+    goes back to 1280x900 afterwards, so the test can go on clicking."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     height = page.evaluate("() => document.documentElement.scrollHeight")
     page.set_viewport_size({"width": 1280, "height": int(height)})
     page.mouse.move(0, 0)  # no hover highlight in the screenshot
-    page.wait_for_timeout(4_000)  # let the video, the mesh (Babylon.js) and the plot repaint
+    page.wait_for_timeout(settle_ms)  # let videos, the mesh (Babylon.js) and plots repaint
     page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    print(f"screenshot: {path}")
 
 
 def test_extract_demo_clip_in_browser(page, demo_clip, tmp_path):

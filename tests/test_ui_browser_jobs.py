@@ -20,6 +20,7 @@ from test_ui_browser import (  # noqa: F401  (page is a fixture)
     REPO_ROOT,
     _free_port,
     _media_src,
+    _screenshot_whole_page,
     _wait_until_serving,
     page,
 )
@@ -65,17 +66,6 @@ def jobs_app(tmp_path_factory):
 def app_url(jobs_app):
     """Overrides test_ui_browser's app_url, so its ``page`` fixture opens this app."""
     return jobs_app[0]
-
-
-def _screenshot(page, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate("() => document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": int(height)})
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(1_500)
-    page.screenshot(path=str(path))
-    page.set_viewport_size({"width": 1280, "height": 900})
-    print(f"screenshot: {path}")
 
 
 def _number(page, elem_id: str, value: float) -> None:
@@ -129,7 +119,7 @@ def test_build_queue_watch_and_review_a_job_in_browser(page, jobs_app, tmp_path)
     expect(tasks).to_contain_text("extract walking.mp4 [walk]", timeout=30_000)
     expect(tasks).to_contain_text("render walk /", timeout=30_000)
     shots = Path(SHOTS) if SHOTS else tmp_path
-    _screenshot(page, shots / "jobs_tab.png")
+    _screenshot_whole_page(page, shots / "jobs_tab.png", settle_ms=1_500)
 
     # Review: the finished clip is in the gallery; play it, accept it.
     page.get_by_role("tab", name="Review").click()
@@ -147,7 +137,7 @@ def test_build_queue_watch_and_review_a_job_in_browser(page, jobs_app, tmp_path)
     expect(page.locator("#review-status")).to_contain_text("Marked 1 clip(s) accepted.", timeout=30_000)
     expect(page.locator("#review-counts")).to_contain_text("1 accepted", timeout=30_000)
     expect(page.locator("#review-gallery")).to_contain_text("✔ walk", timeout=30_000)
-    _screenshot(page, shots / "review_tab.png")
+    _screenshot_whole_page(page, shots / "review_tab.png", settle_ms=1_500)
 
     response = page.request.get(_media_src(page, "#review-video video"))
     assert response.ok and response.body()[4:8] == b"ftyp"

@@ -6,13 +6,13 @@ Runs ``python app.py`` in its own process (the ``app_url`` fixture of test_ui_br
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
     CHROMIUM,
     _media_src,
+    _screenshot_whole_page,
     _wait_for_preview,
     app_url,
     page,
@@ -25,16 +25,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
-
-
-def _screenshot(page, path: Path) -> None:
-    height = page.evaluate("() => document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": int(height)})
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(2_500)
-    page.screenshot(path=str(path))
-    page.set_viewport_size({"width": 1280, "height": 900})
-    print(f"screenshot: {path}")
 
 
 def _set_slider(page, elem_id: str, value: int) -> None:
@@ -74,7 +64,7 @@ def test_people_then_render_in_browser(page, tmp_path):
     expect(links).to_have_count(2, timeout=60_000)
     hrefs = [links.nth(i).get_attribute("href") for i in range(2)]
     assert hrefs[0].endswith(".ply") and hrefs[1].endswith(".binding.npz"), hrefs
-    _screenshot(page, tmp_path / "people_tab.png")
+    _screenshot_whole_page(page, tmp_path / "people_tab.png", settle_ms=2_500)
 
     broken = tmp_path / "broken.json"
     broken.write_text('{"seed": 1, "body": {"sex": "female"}}')
@@ -104,7 +94,7 @@ def test_people_then_render_in_browser(page, tmp_path):
     expect(page.locator("#render-status")).to_contain_text("Rendered 1 person", timeout=30_000)
     expect(page.locator("#render-source-video video")).to_have_count(1, timeout=30_000)
     expect(page.locator("#render-frame-image img")).to_have_count(1, timeout=30_000)
-    _screenshot(page, tmp_path / "render_tab.png")
+    _screenshot_whole_page(page, tmp_path / "render_tab.png", settle_ms=2_500)
 
     response = page.request.get(_media_src(page, "#render-video-0 video"))
     assert response.ok
