@@ -1,7 +1,9 @@
 """Clips per minute of a small bulk job: the local executor vs the same tasks one by one in one process.
 
-The job: 2 s of Sports2D's demo clip (a real person walking) -> 1 extraction, then N people x
-1 background x 2 cameras (source + one sampled) renders of 2 s at 256 px on the long side.
+The job: two 2 s stretches of Sports2D's demo clip (a real person walking) -> 2 extractions, then
+2 clips x N people x 1 background x 2 cameras (source + one sampled) renders of 2 s at 256 px on
+the long side. Besides the whole job, the render phase alone is timed (first render claimed to
+last render finished), which is the steady state of a long job.
 Both runs start from empty output folders and empty logs, so nothing is reused.
 
     python benchmarks/bulk.py [--people 4] [--workers 2] [--long-side 256] [--seconds 2]
@@ -18,12 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from conftest import fetch_demo_clip  # noqa: E402  (the real clip from the sports2d wheel)
 
 from random_people.jobs.db import open_database  # noqa: E402
 from random_people.jobs.local_executor import run_local  # noqa: E402
+from random_people.jobs.models import Task  # noqa: E402
+from random_people.jobs.progress import job_tasks  # noqa: E402
 from random_people.jobs.queue import submit_job  # noqa: E402
 from random_people.jobs.service import plan_job  # noqa: E402
 from random_people.jobs.spec import parse_spec  # noqa: E402
@@ -34,7 +40,9 @@ from random_people.settings import load_settings  # noqa: E402
 def _spec(clip: Path, out: Path, people: int, long_side: int, seconds: float) -> dict:
     return {
         "name": "bench", "seed": 11,
-        "sources": [{"path": str(clip), "label": "walk", "start": 0.3, "end": 0.3 + seconds}],
+        # Two stretches of the demo clip are two source clips (their trims differ, so do their keys).
+        "sources": [{"path": str(clip), "label": "walk", "start": 0.3, "end": 0.3 + seconds},
+                    {"path": str(clip), "label": "walk", "start": 2.5, "end": 2.5 + seconds}],
         "identities": {"sample": {"n": people, "seed": 5}},
         "backgrounds": {"names": ["park"]},
         "cameras": {"source": True, "sampled": 1},
@@ -47,9 +55,16 @@ def _sequential(root: Path, clip: Path, args: argparse.Namespace) -> tuple[float
     settings = load_settings(data_dir=root / "data")
     plan = plan_job(parse_spec(_spec(clip, root / "out", args.people, args.long_side, args.seconds)), settings)
     start = time.perf_counter()
+    per_kind: dict[str, list[float]] = {"extract": [], "render": []}
     for task in plan.tasks:
+        t0 = time.perf_counter()
         run_task(task.kind, task.payload, settings)
-    return time.perf_counter() - start, len(plan.render_tasks)
+        per_kind[task.kind].append(time.perf_counter() - t0)
+    seconds = time.perf_counter() - start
+    for kind, times in per_kind.items():
+        print(f"  one process, {kind}: {len(times)} task(s), mean {sum(times) / len(times):.2f} s per task")
+    print(f"  one process, render phase: {60 * len(per_kind['render']) / sum(per_kind['render']):.1f} clips/min")
+    return seconds, len(plan.render_tasks)
 
 
 def _local(root: Path, clip: Path, args: argparse.Namespace) -> tuple[float, int]:
@@ -62,6 +77,15 @@ def _local(root: Path, clip: Path, args: argparse.Namespace) -> tuple[float, int
     seconds = time.perf_counter() - start
     if final[0].state != "done":
         raise SystemExit(f"the job did not finish: {final[0].summary()}")
+    rows = job_tasks(db, job_id)
+    for kind in ("extract", "render"):
+        times = [row.seconds for row in rows if row.kind == kind and row.seconds]
+        print(f"  local executor, {kind}: {len(times)} task(s), mean {sum(times) / len(times):.2f} s per task")
+    with db.session() as session:
+        first, last = session.execute(
+            select(func.min(Task.claimed_at), func.max(Task.finished_at)).where(Task.job_id == job_id,
+                                                                               Task.kind == "render")).one()
+    print(f"  local executor, render phase: {60 * len(plan.render_tasks) / (last - first):.1f} clips/min")
     return seconds, len(plan.render_tasks)
 
 
@@ -74,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     clip = fetch_demo_clip()
-    print(f"machine: {os.cpu_count()} cores; job: 1 extraction + {args.people * 2} renders of {args.seconds:g} s "
+    print(f"machine: {os.cpu_count()} cores; job: 2 extractions + {args.people * 4} renders of {args.seconds:g} s "
           f"at {args.long_side} px long side")
     with tempfile.TemporaryDirectory() as tmp:
         one_seconds, clips = _sequential(Path(tmp) / "sequential", clip, args)
