@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -17,7 +19,11 @@ pytestmark = pytest.mark.slow
 
 def test_ray_runs_a_job_and_only_the_driver_writes_the_log(tmp_path, demo_clip, settings, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-    spec = parse_spec(tiny_spec(demo_clip, tmp_path / "out", people=2))
+    data = tiny_spec(demo_clip, tmp_path / "out", people=2)
+    # Output policy on the way: 15 fps from a 30 fps source, 0.2 s long, labels but no mask video.
+    data["output"].update({"fps": 15, "max_seconds": 0.2, "labels": ["keypoints"]})
+    data["output"].pop("max_frames")
+    spec = parse_spec(data)
     job_id, plan = queue_job(spec, settings)
     seen = []
     final = run_jobs([job_id], settings, executor="ray", workers=2, on_progress=seen.append)
@@ -33,5 +39,8 @@ def test_ray_runs_a_job_and_only_the_driver_writes_the_log(tmp_path, demo_clip, 
                                                                  Event.worker.is_not(None))).all())
         outputs = session.scalars(select(Output)).all()
     assert workers and all(name.startswith("ray-driver@") for name in workers)
-    assert len(outputs) == 2 and all(o.frames == 4 and o.width == 96 for o in outputs)
+    assert len(outputs) == 2 and all(o.frames == 3 and o.fps == 15 and o.width == 96 for o in outputs)
+    for output in outputs:
+        assert output.mask_path is None and Path(output.labels_path).is_file()
+        assert not Path(output.video_path.replace(".mp4", "_mask.mp4")).exists()
     close_all()

@@ -154,3 +154,13 @@ def test_identical_files_under_two_names_are_extracted_and_rendered_once(tmp_pat
     plan = expand_job(parse_spec(data), settings)
     assert len(plan.extract_tasks) == 1 and len(plan.render_tasks) == 2
     assert len({t.key for t in plan.tasks}) == len(plan.tasks)
+
+
+def test_output_frames_are_resampled_to_the_output_rate():
+    from random_people.avatar.pipeline import resample_frames
+
+    assert resample_frames(10, 30, 30) == list(range(10))
+    assert resample_frames(10, 30, 15) == [0, 2, 4, 6, 8]
+    assert resample_frames(6, 30, 60) == [0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 5]  # nearest source frame
+    assert resample_frames(10, 30, 15, max_frames=2) == [0, 2]
+    assert resample_frames(0, 30, 30) == []
