@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from random_people.files import sha256_file
 from random_people.hub import layout
 from random_people.hub.errors import HubAuthError, HubPushError, HubRepoError
 
@@ -123,14 +124,6 @@ def resolve_token(token: str | None = None) -> str:
                        "or run `hf auth login`.")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _git_blob_id(path: Path) -> str:
     data = path.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -141,7 +134,7 @@ def _unchanged(local: Path, remote) -> bool:
     if remote.size != local.stat().st_size:
         return False
     if remote.lfs is not None:
-        return remote.lfs.sha256 == _sha256(local)
+        return remote.lfs.sha256 == sha256_file(local)
     return remote.blob_id == _git_blob_id(local)
 
 
