@@ -17,7 +17,7 @@ from random_people.jobs.db import open_database
 from random_people.jobs.expand import EXTRACT, RENDER
 from random_people.jobs.models import ACCEPTED, DONE, REJECTED, BackgroundRecord, IdentityRecord, Job, Output, Task
 from random_people.jobs.progress import list_jobs
-from random_people.jobs.queue import _job
+from random_people.jobs.queue import done_render_keys, find_job
 
 
 def _exportable(output: Output, auto_accept: bool) -> bool:
@@ -28,14 +28,12 @@ def clips_for_export(database_url: str, job_ids: Sequence[str] | None = None) ->
     """Exportable clips of the given jobs (default: every job), each clip once, in a stable order."""
     db = open_database(database_url)
     with db.session() as session:
-        jobs = [_job(session, job_id) for job_id in job_ids] if job_ids else session.scalars(select(Job)).all()
+        jobs = [find_job(session, job_id) for job_id in job_ids] if job_ids else session.scalars(select(Job)).all()
         kinds = {row.name: row.kind for row in session.scalars(select(BackgroundRecord)).all()}
         identities: dict[str, dict[str, Any]] = {}
         chosen: dict[str, ExportClip] = {}
         for job in jobs:
-            keys = session.scalars(select(Task.key).where(Task.job_id == job.id, Task.kind == RENDER,
-                                                          Task.state == DONE)).all()
-            for output in session.scalars(select(Output).where(Output.key.in_(keys))).all():
+            for output in session.scalars(select(Output).where(Output.key.in_(done_render_keys(job.id)))).all():
                 if output.key in chosen or not _exportable(output, job.auto_accept):
                     continue
                 if output.identity_id not in identities:
@@ -61,7 +59,7 @@ def real_clips_for_export(database_url: str, job_ids: Sequence[str] | None = Non
     """The real source clips behind the jobs' successful extractions (for the "real" config)."""
     db = open_database(database_url)
     with db.session() as session:
-        jobs = [_job(session, job_id) for job_id in job_ids] if job_ids else session.scalars(select(Job)).all()
+        jobs = [find_job(session, job_id) for job_id in job_ids] if job_ids else session.scalars(select(Job)).all()
         found: dict[str, RealClip] = {}
         for job in jobs:
             for task in session.scalars(select(Task).where(Task.job_id == job.id, Task.kind == EXTRACT,

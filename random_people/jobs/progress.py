@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from random_people.jobs.db import Database
 from random_people.jobs.expand import EXTRACT, RENDER
 from random_people.jobs.models import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Event, Job, Output, Task
-from random_people.jobs.queue import _job, now
+from random_people.jobs.queue import find_job, now
 
 THROUGHPUT_WINDOW_S = 600.0  # clips/min is measured over the last ten minutes of work
 
@@ -93,15 +93,15 @@ def _throughput(session, job_id: str, stamp: float) -> tuple[float, float | None
 
 def job_progress(db: Database, job_id: str) -> JobProgress:
     with db.session() as session:
-        job = _job(session, job_id)
+        job = find_job(session, job_id)
         rows = session.execute(
             select(Task.kind, Task.state, func.count()).where(Task.job_id == job.id).group_by(Task.kind, Task.state)
         ).all()
         counts: dict[str, dict[str, int]] = {}
         for kind, state, n in rows:
             counts.setdefault(kind, {})[state] = int(n)
-        reused = int(session.scalar(select(func.count()).where(
-            Task.job_id == job.id, Task.state == DONE, Task.seconds == 0.0)) or 0)
+        reused = int(session.scalar(select(func.count()).where(  # at queueing or found on disk by a worker
+            Task.job_id == job.id, Task.state == DONE, Task.result_json.like('%"reused": true%'))) or 0)
         stamp = now()
         per_minute, seconds_per_clip = _throughput(session, job.id, stamp)
         remaining = sum(counts.get(RENDER, {}).get(s, 0) for s in (QUEUED, RUNNING))
@@ -140,7 +140,7 @@ def job_tasks(db: Database, job_id: str, state: str | None = None, limit: int = 
     from random_people.jobs.tasks import describe_payload
 
     with db.session() as session:
-        job = _job(session, job_id)
+        job = find_job(session, job_id)
         query = select(Task).where(Task.job_id == job.id).order_by(Task.id).limit(limit)
         if state:
             query = query.where(Task.state == state)
@@ -162,7 +162,7 @@ def task_events(db: Database, task_id: int) -> list[tuple[float, str, str | None
 
 def job_events(db: Database, job_id: str, limit: int = 200) -> list[tuple[float, str, int | None, str | None, str]]:
     with db.session() as session:
-        job = _job(session, job_id)
+        job = find_job(session, job_id)
         rows = session.scalars(select(Event).where(Event.job_id == job.id).order_by(Event.id.desc()).limit(limit)).all()
         return [(e.at, e.kind, e.task_id, e.worker, e.message) for e in reversed(rows)]
 

@@ -77,7 +77,8 @@ def _event(session: Session, kind: str, message: str = "", *, job_id: str | None
     session.add(Event(at=now(), job_id=job_id, task_id=task_id, kind=kind, worker=worker, message=message))
 
 
-def _job(session: Session, job_id: str) -> Job:
+def find_job(session: Session, job_id: str) -> Job:
+    """The job with this id or unique id prefix; :class:`JobNotFoundError` says how to list jobs."""
     job = session.get(Job, job_id)
     if job is None:
         matches = session.scalars(select(Job).where(Job.id.startswith(job_id))).all() if len(job_id) >= 4 else []
@@ -90,7 +91,7 @@ def _job(session: Session, job_id: str) -> Job:
 def resolve_job_id(db: Database, job_id: str) -> str:
     """A full job id from a unique prefix (as printed by ``jobs list``)."""
     with db.session() as session:
-        return _job(session, job_id).id
+        return find_job(session, job_id).id
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,7 +412,7 @@ def _refresh_job_state(session: Session, job_id: str) -> None:
 def cancel_job(db: Database, job_id: str, reason: str = "cancelled by the user") -> int:
     """Cancel every queued and running task of a job; running ones stop at their next heartbeat."""
     with db.session() as session:
-        job = _job(session, job_id)
+        job = find_job(session, job_id)
         if job.state in (DONE, FAILED, CANCELLED) and not _counts(session, job.id).get(QUEUED):
             raise JobStateError(f"Job {job.id} has already finished ({job.state}); nothing to cancel.")
         result = session.execute(
@@ -427,7 +428,7 @@ def cancel_job(db: Database, job_id: str, reason: str = "cancelled by the user")
 def pause_job(db: Database, job_id: str) -> None:
     """Stop handing out the job's tasks; running ones finish."""
     with db.session() as session:
-        job = _job(session, job_id)
+        job = find_job(session, job_id)
         if job.state not in (QUEUED, RUNNING):
             raise JobStateError(f"Job {job.id} is {job.state}; only queued or running jobs can be paused.")
         job.state, job.updated_at = PAUSED, now()
@@ -436,7 +437,7 @@ def pause_job(db: Database, job_id: str) -> None:
 
 def resume_job(db: Database, job_id: str) -> None:
     with db.session() as session:
-        job = _job(session, job_id)
+        job = find_job(session, job_id)
         if job.state != PAUSED:
             raise JobStateError(f"Job {job.id} is {job.state}, not paused; nothing to resume.")
         job.state, job.updated_at = QUEUED, now()
@@ -448,7 +449,7 @@ def retry_job(db: Database, job_id: str, include_cancelled: bool = False) -> int
     """Queue the job's failed (and optionally cancelled) tasks again; returns how many."""
     states = (FAILED, CANCELLED) if include_cancelled else (FAILED,)
     with db.session() as session:
-        job = _job(session, job_id)
+        job = find_job(session, job_id)
         result = session.execute(
             update(Task).where(Task.job_id == job.id, Task.state.in_(states))
             .values(state=QUEUED, attempts=0, error=None, worker=None, finished_at=None, heartbeat_at=None)
@@ -461,6 +462,14 @@ def retry_job(db: Database, job_id: str, include_cancelled: bool = False) -> int
         _event(session, "job_retry", f"{result.rowcount} task(s) queued again", job_id=job.id)
         _refresh_job_state(session, job.id)
         return int(result.rowcount)
+
+
+def done_render_keys(job_id: str):
+    """A subquery of the keys of a job's finished renders (its clips, including reused ones).
+
+    A subquery, not a list: a job can have more clips than a database accepts bound parameters.
+    """
+    return select(Task.key).where(Task.job_id == job_id, Task.kind == RENDER, Task.state == DONE)
 
 
 def has_pending_work(db: Database, job_ids: Sequence[str] | None = None) -> bool:

@@ -16,9 +16,8 @@ from sqlalchemy import select
 from random_people.avatar.identity import IdentitySpec
 from random_people.jobs.db import Database
 from random_people.jobs.errors import JobNotFoundError, JobStateError
-from random_people.jobs.expand import RENDER
-from random_people.jobs.models import DONE, REVIEW_STATES, Event, IdentityRecord, Output, Task
-from random_people.jobs.queue import _job, now
+from random_people.jobs.models import REVIEW_STATES, Event, IdentityRecord, Output
+from random_people.jobs.queue import done_render_keys, find_job, now
 
 
 @dataclass(frozen=True)
@@ -66,18 +65,12 @@ def _identity_matches(spec: IdentitySpec, flt: ClipFilter) -> bool:
             and (flt.skin_tone_group is None or spec.appearance.skin_tone_group == flt.skin_tone_group))
 
 
-def _job_output_keys(session, job_id: str) -> list[str]:
-    return list(session.scalars(select(Task.key).where(Task.job_id == job_id, Task.kind == RENDER,
-                                                       Task.state == DONE)).all())
-
-
 def list_clips(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 200) -> list[ClipRow]:
     """Finished clips matching ``flt``, newest first (a job's clips include those it reused)."""
     with db.session() as session:
         query = select(Output).order_by(Output.created_at.desc())
         if flt.job_id:
-            keys = _job_output_keys(session, _job(session, flt.job_id).id)
-            query = query.where(Output.key.in_(keys))
+            query = query.where(Output.key.in_(done_render_keys(find_job(session, flt.job_id).id)))
         if flt.action:
             query = query.where(Output.label == flt.action)
         if flt.background:
@@ -134,7 +127,7 @@ def review_counts(db: Database, job_id: str | None = None) -> dict[str, int]:
     with db.session() as session:
         query = select(Output.review)
         if job_id:
-            query = query.where(Output.key.in_(_job_output_keys(session, _job(session, job_id).id)))
+            query = query.where(Output.key.in_(done_render_keys(find_job(session, job_id).id)))
         counts = {state: 0 for state in REVIEW_STATES}
         for state in session.scalars(query).all():
             counts[state] += 1
