@@ -59,15 +59,14 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def _config_entry(manifest: Manifest, config: str, entries: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    splits = sorted({e["row"]["split"] for e in entries.values()}, key=layout.SPLITS.index)
+def _config_entry(manifest: Manifest, config: str) -> dict[str, Any] | None:
+    splits = sorted({e["row"]["split"] for e in manifest.entries(config).values()}, key=layout.SPLITS.index)
     if not splits:
         return None
-    sharded = len(entries) > manifest.options.get("shard_threshold", layout.DEFAULT_SHARD_THRESHOLD)
     data_files = []
     for split in splits:
         base = layout.split_dir(config, split)
-        if sharded:
+        if manifest.is_sharded(config):
             data_files.append({"split": split, "path": f"{base}/*.parquet"})
         else:
             data_files.append({"split": split, "path": [f"{base}/{layout.METADATA_NAME}", f"{base}/**/*.mp4"]})
@@ -80,8 +79,8 @@ def _config_entry(manifest: Manifest, config: str, entries: dict[str, dict[str, 
 def card_yaml(manifest: Manifest) -> dict[str, Any]:
     """The YAML header: licence, task, tags, size and the configs ``load_dataset(repo_id)`` reads."""
     info = CardInfo.from_dict(manifest.info)
-    configs = [c for c in (_config_entry(manifest, layout.SYNTHETIC_CONFIG, manifest.synthetic),
-                           _config_entry(manifest, layout.REAL_CONFIG, manifest.real)) if c]
+    configs = [c for c in (_config_entry(manifest, layout.SYNTHETIC_CONFIG), _config_entry(manifest, layout.REAL_CONFIG))
+               if c]
     return {
         "license": info.license,
         "pretty_name": info.pretty_name,
@@ -131,7 +130,7 @@ def card_markdown(manifest: Manifest) -> str:
     real_rows = [e["row"] for e in manifest.real.values()]
     seeds = [r["seed"] for r in rows]
     options = manifest.options
-    sharded = len(manifest.synthetic) > options.get("shard_threshold", layout.DEFAULT_SHARD_THRESHOLD)
+    sharded = manifest.is_sharded(layout.SYNTHETIC_CONFIG)
     parts = [f"# {info.pretty_name}", ""]
     if info.description:
         parts += [info.description, ""]

@@ -178,7 +178,7 @@ def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequen
     result = ExportResult(
         folder=folder, synthetic_clips=len(manifest.synthetic), real_clips=len(manifest.real),
         added_synthetic=len(new_clips), added_real=len(new_real), split_counts=counts,
-        sharded={config: _is_sharded(manifest, config) for config in (layout.SYNTHETIC_CONFIG, layout.REAL_CONFIG)},
+        sharded={config: manifest.is_sharded(config) for config in (layout.SYNTHETIC_CONFIG, layout.REAL_CONFIG)},
         bytes_written=written, files=files,
     )
     progress(1.0, f"Exported {result.synthetic_clips} synthetic clips ({len(new_clips)} new) to {folder}")
@@ -256,11 +256,6 @@ def _real_entry(real: RealClip, split: str) -> tuple[dict[str, Any], dict[str, P
     return {"row": real_row(real, split=split, file_name=name), "shard": ""}, {name: real.video_path}
 
 
-def _is_sharded(manifest: Manifest, config: str) -> bool:
-    entries = manifest.synthetic if config == layout.SYNTHETIC_CONFIG else manifest.real
-    return len(entries) > manifest.options["shard_threshold"]
-
-
 def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real: Sequence[RealClip],
            check_space: bool, progress: Progress) -> int:
     """Copy or pack the new clips, then rewrite metadata, card and manifest; returns bytes copied."""
@@ -280,12 +275,12 @@ def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real
     written = 0
     for position, (config, entries) in enumerate(configs.items()):
         span = (0.05 + 0.8 * position / 2, 0.05 + 0.8 * (position + 1) / 2)
-        if _is_sharded(manifest, config):
+        if manifest.is_sharded(config):
             written += write_shards(folder, config, entries, sources[config], manifest.shards,
                                     manifest.options["clips_per_shard"], _sub(progress, span))
         else:
             written += _copy_loose(folder, config, entries, sources[config], _sub(progress, span))
-        _write_metadata(folder, config, entries, sharded=_is_sharded(manifest, config))
+        _write_metadata(folder, config, entries, sharded=manifest.is_sharded(config))
     progress(0.9, "Writing the dataset card…")
     write_card(folder, manifest)
     save_manifest(folder, manifest)
@@ -327,7 +322,7 @@ def _check_free_space(folder: Path, manifest: Manifest, configs: dict[str, dict[
     """Refuse before writing anything if the new files cannot fit (shards need about the same bytes)."""
     needed = SPACE_MARGIN_BYTES
     for config, entries in configs.items():
-        if _is_sharded(manifest, config):
+        if manifest.is_sharded(config):
             # Packing rewrites every clip not yet in a shard: the new ones and those loose in the folder.
             loose = {folder / layout.split_dir(config, e["row"]["split"]) / e["row"][column]
                      for k, e in entries.items() if not e["shard"] and k not in sources[config]

@@ -15,7 +15,7 @@ from typing import Any
 
 from random_people.files import atomic_output
 from random_people.hub.errors import ExportError
-from random_people.hub.layout import MANIFEST_NAME
+from random_people.hub.layout import DEFAULT_SHARD_THRESHOLD, MANIFEST_NAME, SYNTHETIC_CONFIG
 
 MANIFEST_VERSION = 1
 
@@ -30,6 +30,14 @@ class Manifest:
     synthetic: dict[str, dict[str, Any]] = field(default_factory=dict)  # clip_id -> {"row", "shard"}
     real: dict[str, dict[str, Any]] = field(default_factory=dict)  # source_clip_id -> {"row", "shard"}
     shards: dict[str, list[str]] = field(default_factory=dict)  # "<config>/<split>" -> shard paths in order
+
+    def entries(self, config: str) -> dict[str, dict[str, Any]]:
+        """The entries of ``config`` (``synthetic`` or ``real``), keyed by id."""
+        return self.synthetic if config == SYNTHETIC_CONFIG else self.real
+
+    def is_sharded(self, config: str) -> bool:
+        """Is ``config`` stored as Parquet shards? (it holds more clips than the shard threshold)"""
+        return len(self.entries(config)) > self.options.get("shard_threshold", DEFAULT_SHARD_THRESHOLD)
 
     def to_json(self) -> str:
         """Deterministic text: maps keyed by id are sorted, rows keep their column order (``rows.py``'s)."""
