@@ -171,15 +171,12 @@ def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequen
                 "same export again: it resumes."
             ) from exc
         raise
-    files = _dataset_files(folder)
-    counts = {split: 0 for split in layout.SPLITS}
-    for entry in manifest.synthetic.values():
-        counts[entry["row"]["split"]] += 1
+    counts = manifest.split_counts()
     result = ExportResult(
         folder=folder, synthetic_clips=len(manifest.synthetic), real_clips=len(manifest.real),
         added_synthetic=len(new_clips), added_real=len(new_real), split_counts=counts,
         sharded={config: manifest.is_sharded(config) for config in (layout.SYNTHETIC_CONFIG, layout.REAL_CONFIG)},
-        bytes_written=written, files=files,
+        bytes_written=written, files=layout.dataset_files(folder),
     )
     progress(1.0, f"Exported {result.synthetic_clips} synthetic clips ({len(new_clips)} new) to {folder}")
     logger.info("Export to %s: %d synthetic (+%d), %d real (+%d), splits %s", folder, result.synthetic_clips,
@@ -361,12 +358,3 @@ def _write_metadata(folder: Path, config: str, entries: dict[str, dict[str, Any]
                 for row in rows:
                     handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
 
-
-def _dataset_files(folder: Path) -> list[str]:
-    """Every file of the dataset (what a push sends): relative POSIX paths, hidden ones excluded."""
-    files = []
-    for path in folder.rglob("*"):
-        relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            files.append(relative.as_posix())
-    return sorted(files)

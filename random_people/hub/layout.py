@@ -83,3 +83,16 @@ def motion_file(source_clip_id: str) -> str:
 def split_dir(config: str, split: str) -> str:
     """Path of a split folder relative to the dataset folder."""
     return f"{config}/{split}"
+
+
+def dataset_files(folder: Path) -> list[str]:
+    """Every file of the dataset in ``folder`` (what a push sends): relative POSIX paths, sorted.
+
+    Hidden files (lock files, ``atomic_output``'s temporaries) are not part of the dataset.
+    """
+    files = []
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            files.append(relative.as_posix())
+    return sorted(files)

@@ -15,7 +15,7 @@ from typing import Any
 
 from random_people.files import atomic_output
 from random_people.hub.errors import ExportError
-from random_people.hub.layout import DEFAULT_SHARD_THRESHOLD, MANIFEST_NAME, SYNTHETIC_CONFIG
+from random_people.hub.layout import DEFAULT_SHARD_THRESHOLD, MANIFEST_NAME, SPLITS, SYNTHETIC_CONFIG
 
 MANIFEST_VERSION = 1
 
@@ -38,6 +38,13 @@ class Manifest:
     def is_sharded(self, config: str) -> bool:
         """Is ``config`` stored as Parquet shards? (it holds more clips than the shard threshold)"""
         return len(self.entries(config)) > self.options.get("shard_threshold", DEFAULT_SHARD_THRESHOLD)
+
+    def split_counts(self) -> dict[str, int]:
+        """Synthetic clips per split, every split listed (zero when empty)."""
+        counts = {split: 0 for split in SPLITS}
+        for entry in self.synthetic.values():
+            counts[entry["row"]["split"]] += 1
+        return counts
 
     def to_json(self) -> str:
         """Deterministic text: maps keyed by id are sorted, rows keep their column order (``rows.py``'s)."""

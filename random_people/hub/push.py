@@ -75,27 +75,19 @@ def _noop(fraction: float, message: str) -> None:
 
 def plan_push(folder: str | os.PathLike[str]) -> PushPlan:
     """The files a push sends and the card it publishes; refuses a folder that is not an export."""
-    import json
+    from random_people.hub.manifest import load_manifest
 
     folder = Path(folder)
-    manifest_path = folder / layout.MANIFEST_NAME
-    if not manifest_path.is_file():
+    if not (folder / layout.MANIFEST_NAME).is_file():
         from random_people.hub.errors import ExportError
 
         raise ExportError(f"{folder} holds no {layout.MANIFEST_NAME}: it is not an exported dataset. "
                           "Run `random-people export` first and push the folder it writes.")
-    files = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            files.append((relative.as_posix(), path.stat().st_size))
-    manifest = json.loads(manifest_path.read_text())
-    splits = {split: 0 for split in layout.SPLITS}
-    for entry in manifest.get("synthetic", {}).values():
-        splits[entry["row"]["split"]] += 1
+    manifest = load_manifest(folder)
+    files = [(name, (folder / name).stat().st_size) for name in layout.dataset_files(folder)]
     card_path = folder / layout.CARD_NAME
-    return PushPlan(folder, files, sum(size for _, size in files), len(manifest.get("synthetic", {})),
-                    len(manifest.get("real", {})), splits, card_path.read_text() if card_path.exists() else "")
+    return PushPlan(folder, files, sum(size for _, size in files), len(manifest.synthetic), len(manifest.real),
+                    manifest.split_counts(), card_path.read_text() if card_path.exists() else "")
 
 
 def check_repo_id(repo_id: str) -> str:
