@@ -29,7 +29,7 @@ from random_people.hub.errors import DiskFullError, ExportError
 from random_people.hub.manifest import Manifest, load_manifest, save_manifest
 from random_people.hub.records import ExportClip, RealClip
 from random_people.hub.rows import OPTIONAL_COLUMNS, real_row, synthetic_row
-from random_people.hub.shards import write_shards
+from random_people.hub.shards import PATH_COLUMNS, write_shards
 from random_people.hub.splits import DEFAULT_RATIOS, SplitMember, assign_splits, check_ratios, split_of
 
 logger = logging.getLogger(__name__)
@@ -323,7 +323,7 @@ def _check_free_space(folder: Path, manifest: Manifest, configs: dict[str, dict[
             # Packing rewrites every clip not yet in a shard: the new ones and those loose in the folder.
             loose = {folder / layout.split_dir(config, e["row"]["split"]) / e["row"][column]
                      for k, e in entries.items() if not e["shard"] and k not in sources[config]
-                     for column in ("file_name", "mask_path", "labels_path", "motion_path") if e["row"].get(column)}
+                     for column in PATH_COLUMNS if e["row"].get(column)}
             needed += sum(p.stat().st_size for p in loose if p.exists())
             needed += sum(Path(p).stat().st_size for files in sources[config].values() for p in files.values())
         else:

@@ -41,7 +41,7 @@ def _features(sample_row: dict[str, Any], synthetic: bool):
     return datasets.Features(columns)
 
 
-def _read(folder: Path, split_folder: Path, name: str, source: Path | None) -> bytes:
+def _read(split_folder: Path, name: str, source: Path | None) -> bytes:
     """A clip file's bytes: the loose copy in the export folder if there is one, else the source."""
     if not name:
         return b""
@@ -49,18 +49,17 @@ def _read(folder: Path, split_folder: Path, name: str, source: Path | None) -> b
     return (loose if loose.exists() else Path(source or loose)).read_bytes()
 
 
-def _shard_record(folder: Path, split_folder: Path, entry: dict[str, Any], files: dict[str, Path],
-                  synthetic: bool) -> dict[str, Any]:
+def _shard_record(split_folder: Path, entry: dict[str, Any], files: dict[str, Path], synthetic: bool) -> dict[str, Any]:
     row = entry["row"]
     record = {k: v for k, v in row.items() if k not in PATH_COLUMNS}
-    record["video"] = {"bytes": _read(folder, split_folder, row["file_name"], files.get(row["file_name"])),
+    record["video"] = {"bytes": _read(split_folder, row["file_name"], files.get(row["file_name"])),
                        "path": row["file_name"]}
     if synthetic:
         mask = row["mask_path"]
-        record["mask"] = ({"bytes": _read(folder, split_folder, mask, files.get(mask)), "path": mask}
+        record["mask"] = ({"bytes": _read(split_folder, mask, files.get(mask)), "path": mask}
                           if mask else None)
-        record["labels_npz"] = _read(folder, split_folder, row["labels_path"], files.get(row["labels_path"]))
-        record["motion_npz"] = _read(folder, split_folder, row["motion_path"], files.get(row["motion_path"]))
+        record["labels_npz"] = _read(split_folder, row["labels_path"], files.get(row["labels_path"]))
+        record["motion_npz"] = _read(split_folder, row["motion_path"], files.get(row["motion_path"]))
     return record
 
 
@@ -91,7 +90,7 @@ def write_shards(folder: Path, config: str, entries: dict[str, dict[str, Any]], 
             with atomic_output(target) as tmp:
                 with pq.ParquetWriter(tmp, schema) as writer:
                     for group in range(0, len(chunk), ROWS_PER_GROUP):
-                        records = [_shard_record(folder, split_folder, entries[k], sources.get(k, {}), synthetic)
+                        records = [_shard_record(split_folder, entries[k], sources.get(k, {}), synthetic)
                                    for k in chunk[group:group + ROWS_PER_GROUP]]
                         writer.write_table(pa.Table.from_pylist(records, schema=schema))
             names.append(name)
