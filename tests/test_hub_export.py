@@ -282,3 +282,20 @@ def test_past_the_threshold_the_export_switches_to_parquet_shards_that_datasets_
             assert row["labels_npz"] == clip.labels_path.read_bytes()
             assert row["motion_npz"] == clip.motion_path.read_bytes()
     assert sorted(seen) == sorted(by_id)
+
+
+def test_shards_hold_clips_with_and_without_camera_matrices(clips, tmp_path):
+    """Shards are append-only, so a sharded config keeps the camera columns: a clip without matrices has nulls."""
+    import dataclasses
+
+    mixed = [dataclasses.replace(c, camera={"mode": c.camera["mode"]}) if i % 2 == 0 else c
+             for i, c in enumerate(clips[:8])]
+    folder = tmp_path / "ds"
+    export_dataset(mixed, folder, shard_threshold=2, clips_per_shard=4)
+    loaded = _load(str(folder), cache=tmp_path / "cache")
+    rows = {row["clip_id"]: row for split in loaded.values()
+            for row in split.select_columns(["clip_id", "camera_K", "camera_world_to_camera"])}
+    assert sorted(rows) == sorted(c.clip_id for c in mixed)
+    for clip in mixed:
+        assert rows[clip.clip_id]["camera_K"] == clip.camera.get("K")
+        assert rows[clip.clip_id]["camera_world_to_camera"] == clip.camera.get("world_to_camera")
