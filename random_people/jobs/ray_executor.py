@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import sys
 import time
 from typing import Any, Callable
 
@@ -75,6 +77,9 @@ def run_ray(database_url: str, settings: Settings, job_ids: list[str], *, addres
             max_in_flight: int | None = None, on_progress: Callable[[JobProgress], None] | None = None,
             init_kwargs: dict[str, Any] | None = None) -> list[JobProgress]:
     """Run the jobs' tasks on Ray until none remain; returns each job's final progress."""
+    if address is None and "ray" not in sys.modules:
+        # A Ray started here serves this machine only: keep its services on the loopback interface.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = _ray()
     db = open_database(database_url)
     started_here = not ray.is_initialized()
