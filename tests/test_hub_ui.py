@@ -52,6 +52,11 @@ def test_hub_tab_exports_previews_and_pushes(hub, settings, tmp_path, monkeypatc
     # A visitor names a dataset, never a path: "../x" stays inside data_dir/datasets.
     assert c["on_export"](["job-1"], "../../etc", "", "", "", "", False, progress=_quiet)[0].startswith("Exported")
     assert (settings.data_dir / "datasets" / "etc" / "README.md").exists()
+    # Card fields left as the tab shows them keep what the dataset recorded (not the defaults).
+    untouched = [c[key].value for key in ("name", "license", "source_dataset", "source_license")]
+    c["on_export"](["job-1"], "ui-set", *untouched, False, progress=_quiet)
+    kept = (settings.data_dir / "datasets" / "ui-set" / "README.md").read_text()
+    assert "license: cc-by-4.0" in kept and "pretty_name: UI test set" in kept and "Sports2D demo" in kept
 
 
 def test_hub_tab_shows_clear_errors(hub, settings, tmp_path, monkeypatch):

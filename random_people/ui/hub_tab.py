@@ -135,8 +135,10 @@ def build_hub_tab(settings: Settings, endpoint: str | None = None) -> dict[str, 
                                       info=f"kept in {settings.data_dir / 'datasets'}; exporting again adds new clips",
                                       elem_id="hub-dataset")
             with gr.Accordion("Dataset card", open=False):
-                c["name"] = gr.Textbox(defaults.pretty_name, label="Name", elem_id="hub-name")
-                c["license"] = gr.Textbox(defaults.license, label="Licence (Hub id, e.g. cc-by-4.0)", elem_id="hub-license")
+                # Empty (the defaults as placeholders): a field left alone keeps what the dataset recorded.
+                c["name"] = gr.Textbox("", label="Name", placeholder=defaults.pretty_name, elem_id="hub-name")
+                c["license"] = gr.Textbox("", label="Licence (Hub id, e.g. cc-by-4.0)", placeholder=defaults.license,
+                                          elem_id="hub-license")
                 c["source_dataset"] = gr.Textbox("", label="Source dataset", placeholder="e.g. Toyota Smarthome",
                                                  elem_id="hub-source-dataset")
                 c["source_license"] = gr.Textbox("", label="Source licence", elem_id="hub-source-license")
