@@ -57,6 +57,9 @@ def _cmd_push(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands to the ``random-people`` parser."""
     from random_people.hub import layout
+    from random_people.hub.push import DEFAULT_FILES_PER_COMMIT
+    from random_people.hub.splits import DEFAULT_RATIOS
+
     export = sub.add_parser(
         "export", help="export accepted clips as a dataset folder `datasets` loads (videofolder + metadata.jsonl)",
         description="Adds the accepted clips (all finished clips of auto-accept jobs) to DATASET_DIR: split "
@@ -73,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--source-dataset", default=None, help=f"where the real clips come from {card}")
     export.add_argument("--source-license", default=None, help=f"the source dataset's licence {card}")
     export.add_argument("--source-url", default=None, help=f"the source dataset's home page {card}")
-    export.add_argument("--ratios", type=_ratios, default=(0.8, 0.1, 0.1), help="train,validation,test shares")
+    export.add_argument("--ratios", type=_ratios, default=DEFAULT_RATIOS, help="train,validation,test shares")
     export.add_argument("--split-seed", type=int, default=0, help="seed of the split assignment")
     export.add_argument("--shard-threshold", type=int, default=layout.DEFAULT_SHARD_THRESHOLD,
                         help="above this many clips, write Parquet shards")
@@ -91,6 +94,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     push.add_argument("--private", action="store_true", help="create the repo private")
     push.add_argument("--token", default=None, help="Hugging Face write token (see above)")
     push.add_argument("--endpoint", default=None, help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
-    push.add_argument("--files-per-commit", type=int, default=500, help="files per commit")
+    push.add_argument("--files-per-commit", type=int, default=DEFAULT_FILES_PER_COMMIT, help="files per commit")
     push.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     push.set_defaults(handler=_cmd_push)
