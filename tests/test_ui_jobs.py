@@ -32,7 +32,7 @@ RUN_TIMEOUT_S = 240
 class Tabs:
     """The two tabs in one Blocks, their components and their event functions by name."""
 
-    def __init__(self, settings, workers: jobs_tab.AppWorkers) -> None:
+    def __init__(self, settings, workers: jobs_tab.WorkerSupervisor) -> None:
         with gr.Blocks() as self.demo:
             self.clip = {"clip": gr.Video(), "start": gr.Number(), "end": gr.Number(), "label": gr.Textbox()}
             with gr.Tabs() as tabs:
@@ -64,7 +64,7 @@ def form_values(clip=EXAMPLE, label="walk", **changes) -> list:
 def run(tmp_path_factory):
     """Settings, tabs and a tiny job queued through the tab and run by the app's own workers."""
     settings = load_settings(data_dir=tmp_path_factory.mktemp("jobs_ui") / "data", job_workers=1)
-    workers = jobs_tab.AppWorkers()
+    workers = jobs_tab.WorkerSupervisor()
     tabs = Tabs(settings, workers)
     status, spec_text, selected = tabs.call("on_queue", None, *form_values())
     assert status.startswith("**Queued job") and "started 1 local worker" in status, status

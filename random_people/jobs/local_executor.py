@@ -14,12 +14,14 @@ import os
 import subprocess
 import sys
 import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from random_people.jobs.db import open_database
 from random_people.jobs.progress import JobProgress, job_progress
+from random_people.jobs.queue import has_pending_work
 from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -106,3 +108,62 @@ def run_local(database_url: str, settings: Settings, job_ids: list[str], *, work
         pool.wait(timeout=30)
         raise
     return [job_progress(db, job_id) for job_id in job_ids]
+
+
+RESTART_AFTER_S = 10.0  # do not restart a worker pool that died more recently than this
+
+
+@dataclass
+class WorkerSupervisor:
+    """The local worker pools a long-running process (the app) keeps, one per job log.
+
+    Workers are started without job filters, so a live pool also takes jobs queued after it
+    started; they exit on their own once no queued work is left. A job queued in the instant a
+    pool decides to exit would be stranded, so :meth:`supervise` (called on every progress poll)
+    starts a new pool when work is pending and this app's pool is gone.
+    """
+
+    pools: dict[str, Any] = field(default_factory=dict)  # database URL -> WorkerPool
+    started_at: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def alive(self, settings: Settings) -> int:
+        pool = self.pools.get(settings.resolved_database_url)
+        return pool.alive if pool is not None else 0
+
+    def ensure(self, settings: Settings) -> str:
+        """Start a pool unless one is alive; returns a sentence for the status line."""
+        url = settings.resolved_database_url
+        with self.lock:
+            alive = self.alive(settings)
+            if alive:
+                return f"{alive} worker(s) already running will pick it up."
+            pool = start_workers(url, settings)
+            self.pools[url], self.started_at[url] = pool, time.monotonic()
+            logger.info("Started %d local worker(s) for %s", len(pool.processes), url)
+            return f"started {len(pool.processes)} local worker(s)."
+
+    def supervise(self, settings: Settings, db) -> None:
+        """Restart this app's pool if it has exited while work is still pending."""
+        url = settings.resolved_database_url
+        if url not in self.pools or self.alive(settings):
+            return
+        if time.monotonic() - self.started_at.get(url, 0.0) < RESTART_AFTER_S:
+            return
+        if has_pending_work(db):
+            logger.info("Local workers have exited but work is pending; starting them again")
+            self.ensure(settings)
+
+    def status(self, settings: Settings) -> str:
+        alive = self.alive(settings)
+        if alive:
+            return f"{alive} local worker(s) running"
+        return "no local workers running (they start when you queue a job and stop when the queue is empty)"
+
+    def stop(self) -> None:
+        """Terminate every pool (tests; the app leaves its workers to finish on their own)."""
+        with self.lock:
+            for pool in self.pools.values():
+                pool.terminate()
+            for pool in self.pools.values():
+                pool.wait(timeout=30)

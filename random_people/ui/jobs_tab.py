@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import gradio as gr
 
 from random_people.errors import RandomPeopleError
+from random_people.jobs.local_executor import WorkerSupervisor
 from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 POLL_S = 2.0  # how often the tab reads progress from the log
-RESTART_AFTER_S = 10.0  # do not restart a worker pool that died more often than this
 PLAIN = "plain colour"
 DEFAULT_LONG_SIDE = 512
 DEFAULT_MAX_SECONDS = 4.0
@@ -192,70 +191,10 @@ def estimate(spec, settings: Settings) -> str:
 # The app's worker pool
 
 
-@dataclass
-class AppWorkers:
-    """The local worker pool this app process started, one per job log.
-
-    Workers are started without job filters, so a live pool also takes jobs queued after it
-    started; they exit on their own once no queued work is left. A job queued in the instant a
-    pool decides to exit would be stranded, so :meth:`supervise` (called on every progress poll)
-    starts a new pool when work is pending and this app's pool is gone.
-    """
-
-    pools: dict[str, Any] = field(default_factory=dict)  # database URL -> WorkerPool
-    started_at: dict[str, float] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def alive(self, settings: Settings) -> int:
-        pool = self.pools.get(settings.resolved_database_url)
-        return pool.alive if pool is not None else 0
-
-    def ensure(self, settings: Settings) -> str:
-        """Start a pool unless one is alive; returns a sentence for the status line."""
-        from random_people.jobs.local_executor import start_workers
-
-        url = settings.resolved_database_url
-        with self.lock:
-            alive = self.alive(settings)
-            if alive:
-                return f"{alive} worker(s) already running will pick it up."
-            pool = start_workers(url, settings)
-            self.pools[url], self.started_at[url] = pool, time.monotonic()
-            logger.info("Started %d local worker(s) for %s", len(pool.processes), url)
-            return f"started {len(pool.processes)} local worker(s)."
-
-    def supervise(self, settings: Settings, db) -> None:
-        """Restart this app's pool if it has exited while work is still pending."""
-        from random_people.jobs.queue import has_pending_work
-
-        url = settings.resolved_database_url
-        if url not in self.pools or self.alive(settings):
-            return
-        if time.monotonic() - self.started_at.get(url, 0.0) < RESTART_AFTER_S:
-            return
-        if has_pending_work(db):
-            logger.info("Local workers have exited but work is pending; starting them again")
-            self.ensure(settings)
-
-    def status(self, settings: Settings) -> str:
-        alive = self.alive(settings)
-        if alive:
-            return f"{alive} local worker(s) running"
-        return "no local workers running (they start when you queue a job and stop when the queue is empty)"
-
-    def stop(self) -> None:
-        """Terminate every pool (tests; the app leaves its workers to finish on their own)."""
-        with self.lock:
-            for pool in self.pools.values():
-                pool.terminate()
-            for pool in self.pools.values():
-                pool.wait(timeout=30)
+WORKERS = WorkerSupervisor()  # this app process's pools, one per job log
 
 
-WORKERS = AppWorkers()
-
-
-def queue(spec, settings: Settings, workers: AppWorkers | None = WORKERS) -> tuple[str, str]:
+def queue(spec, settings: Settings, workers: WorkerSupervisor | None = WORKERS) -> tuple[str, str]:
     """Queue the job and make sure workers run it; returns (job id, status Markdown).
 
     ``workers=None`` queues without starting any (the tests' way to look at a queued job).
@@ -354,7 +293,7 @@ def task_error(db, job_id: str | None, task_id: int | None) -> str:
 
 
 def job_action(action: str, job_id: str | None, settings: Settings, include_cancelled: bool = False,
-               workers: AppWorkers | None = WORKERS) -> str:
+               workers: WorkerSupervisor | None = WORKERS) -> str:
     """Cancel, pause, resume or retry a job; returns a status sentence (errors raise)."""
     from random_people.jobs import queue as jobs_queue
 
@@ -391,7 +330,7 @@ def background_choices() -> list[str]:
 
 
 def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.Tab | None = None,
-                   workers: AppWorkers = WORKERS, tabs: gr.Tabs | None = None) -> dict[str, Any]:
+                   workers: WorkerSupervisor = WORKERS, tabs: gr.Tabs | None = None) -> dict[str, Any]:
     """Lay out the tab inside the current Blocks context and wire its events; components by name.
 
     ``clip_components`` are the Clip & pose tab's ``clip``, ``start``, ``end`` and ``label``: a job
@@ -486,7 +425,7 @@ def _source_markdown(clip: str | None, start: float | None, end: float | None, l
     return f"**Source clip (from Clip & pose):** {Path(clip).name}{trim}{action}"
 
 
-def board(settings: Settings, job_id: str | None, shown: dict[str, Any], workers: AppWorkers = WORKERS,
+def board(settings: Settings, job_id: str | None, shown: dict[str, Any], workers: WorkerSupervisor = WORKERS,
           task_state: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Everything the progress poll draws, and what changed since ``shown`` (the rest is skipped)."""
     db = _db(settings)
@@ -503,7 +442,7 @@ def board(settings: Settings, job_id: str | None, shown: dict[str, Any], workers
 
 
 def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any], tab: gr.Tab | None,
-          workers: AppWorkers, tabs: gr.Tabs | None) -> None:
+          workers: WorkerSupervisor, tabs: gr.Tabs | None) -> None:
     from random_people.ui.people_tab import saved_choices
 
     clip_inputs = [clip_components[name] for name in ("clip", "start", "end", "label")]
