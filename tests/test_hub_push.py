@@ -132,6 +132,19 @@ def test_switching_to_shards_replaces_the_loose_files_on_the_hub(hub, clips, tmp
     assert all(p.endswith(".parquet") for p in hub.repos["tester/sharded"].files if p.startswith("synthetic/"))
 
 
+def test_a_push_that_only_deletes_still_commits(hub, clips, tmp_path):
+    """Left-over files under a config folder go even when every local file is already on the Hub."""
+    from hub_server import StoredFile, git_blob_id
+
+    folder = tmp_path / "ds"
+    export_dataset(clips[:2], folder)
+    push_dataset(folder, "tester/stray", token=TOKEN, endpoint=hub.url)
+    hub.repos["tester/stray"].files["synthetic/train/stray.txt"] = StoredFile(size=1, blob_id=git_blob_id(b"x"), data=b"x")
+    result = push_dataset(folder, "tester/stray", token=TOKEN, endpoint=hub.url)
+    assert result.deleted == ["synthetic/train/stray.txt"] and len(result.commits) == 1 and not result.uploaded
+    assert _remote_files(hub, "tester/stray") == _local_files(folder)
+
+
 def test_bad_token_bad_repo_and_missing_token_fail_clearly(hub, clips, tmp_path, monkeypatch):
     folder = tmp_path / "ds"
     export_dataset(clips[:2], folder)

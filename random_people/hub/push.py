@@ -251,7 +251,7 @@ def push_dataset(
         progress(1.0, f"Nothing to push: {repo_id} already holds these {total} files.")
         return PushResult(repo_id, repo_url, [], [], [], unchanged)
 
-    batches = _batches(changed, files_per_commit, bytes_per_commit)
+    batches = _batches(changed, files_per_commit, bytes_per_commit) or [[]]  # deletions only: one commit of them
     sizes = dict(changed)
     to_send = max(sum(sizes.values()), 1)
     sent = 0
