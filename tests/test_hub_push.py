@@ -49,6 +49,7 @@ def test_push_uploads_exactly_the_export_then_no_op_then_only_new_clips(hub, cli
     repo = hub.repos["tester/actions"]
     assert repo.private and len(result.commits) == len(repo.commits) >= 3  # batched
     assert repo.commits[-1]["added"][-2:] == ["README.md", "random_people_export.json"]  # the card lands last
+    assert not any(p.endswith("metadata.jsonl") for commit in repo.commits[:-1] for p in commit["added"])  # nor rows
     assert result.url.endswith("/datasets/tester/actions") and fractions[-1] == 1.0
     assert fractions == sorted(fractions) and len(set(fractions)) >= 4  # progress moves, never back
     uploads = len(hub.lfs_uploads)

@@ -11,9 +11,10 @@ How a push works, and why:
    for small ones). Files already there are skipped, so a second push of the same data makes no
    commit at all and a push of new clips commits only them.
 4. What is left is committed in batches (``files_per_commit`` / ``bytes_per_commit``), data first
-   and the card and manifest last, so the card never describes clips that have not landed. If the
-   network fails mid-way, committed batches stay, LFS objects that reached the server are not
-   uploaded again (the LFS batch API reports them present), and re-running the same push resumes.
+   and the ``metadata.jsonl`` files, card and manifest last, so nothing describes clips that have
+   not landed. If the network fails mid-way, committed batches stay, LFS objects that reached the
+   server are not uploaded again (the LFS batch API reports them present), and re-running the same
+   push resumes.
    On the real Hub with ``hf_xet`` installed, ``huggingface_hub`` moves the bytes over Xet, which
    deduplicates the same way.
 """
@@ -130,23 +131,29 @@ def _unchanged(local: Path, remote) -> bool:
     return remote.blob_id == _git_blob_id(local)
 
 
-def _batches(paths: list[tuple[str, int]], files_per_commit: int, bytes_per_commit: int) -> list[list[str]]:
-    """Commit batches: data in path order; the card and manifest ride in the last batch.
+def _last(path: str) -> bool:
+    """Does ``path`` describe the data (and so go in the last commit)?"""
+    return path in LAST_FILES or path.endswith("/" + layout.METADATA_NAME)
 
-    Each commit is atomic on the Hub, so the card never describes clips that have not landed.
+
+def _batches(paths: list[tuple[str, int]], files_per_commit: int, bytes_per_commit: int) -> list[list[str]]:
+    """Commit batches: data in path order; the ``metadata.jsonl`` files, then card and manifest, ride in the last.
+
+    Each commit is atomic on the Hub, so no row or card describes clips that have not landed (an
+    interrupted push leaves a repo that still loads).
     """
     batches: list[list[str]] = []
     current: list[str] = []
     size = 0
     for path, bytes_ in paths:
-        if path in LAST_FILES:
+        if _last(path):
             continue
         if current and (len(current) >= files_per_commit or size + bytes_ > bytes_per_commit):
             batches.append(current)
             current, size = [], 0
         current.append(path)
         size += bytes_
-    last = [p for p, _ in paths if p in LAST_FILES]
+    last = sorted((p for p, _ in paths if _last(p)), key=lambda p: (p in LAST_FILES, p))
     if current or last:
         batches.append(current + last)
     return batches
