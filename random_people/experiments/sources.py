@@ -2,7 +2,7 @@
 
 Every loader returns the same :class:`Clip` records, so splitting, mixing and training never care
 which kind of source a clip came from. Loaders only list files and read metadata; no video is
-decoded here.
+decoded here (videos embedded in a sharded export are copied out to a cache, see ``shards``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from random_people.datasets.smarthome import parse_smarthome_name
 from random_people.datasets.smarthome_protocols import get_protocol
 from random_people.experiments.config import SourceConfig
 from random_people.experiments.errors import ExperimentDataError
+from random_people.experiments.shards import find_shards, read_shards
 from random_people.files import sha256_file
+from random_people.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +50,13 @@ class Clip:
         return "plain" if self.background_kind == "plain" else "background"
 
 
-def load_source(source: SourceConfig, base_dir: Path = Path(".")) -> list[Clip]:
-    """All clips of one configured source, sorted by path (a stable order for seeded choices)."""
+def load_source(source: SourceConfig, base_dir: Path = Path("."), video_cache: Path | None = None) -> list[Clip]:
+    """All clips of one configured source, sorted by path (a stable order for seeded choices).
+
+    ``video_cache``: where videos embedded in a sharded export are written (see :func:`load_exported`).
+    """
     if source.kind == "exported":
-        clips = load_exported(source.path, base_dir=base_dir, revision=source.revision)
+        clips = load_exported(source.path, base_dir=base_dir, revision=source.revision, video_cache=video_cache)
     else:
         root = _local_dir(source.path, base_dir, source.kind)
         clips = load_smarthome(root, source.protocol or "CS") if source.kind == "smarthome" else load_class_folders(root)
@@ -112,13 +118,29 @@ def load_smarthome(root: Path, protocol: str = "CS") -> list[Clip]:
     return clips
 
 
-def load_exported(path: str, base_dir: Path = Path("."), revision: str | None = None) -> list[Clip]:
+def default_video_cache() -> Path:
+    """Where videos from sharded exports are materialised unless told otherwise.
+
+    Under the settings' data dir (``RP_DATA_DIR``), beside the source-hash cache, rather than in a
+    run's output folder or the export itself: the files are named by their content, so one copy
+    serves every run, ablation and few-shot cell and every config reading the same export; the
+    export folder may be a read-only Hub snapshot, and anything added to it would be pushed. The
+    folder can be deleted at any time; the next load writes it again.
+    """
+    return load_settings().data_dir / "experiments" / "shard_videos"
+
+
+def load_exported(path: str, base_dir: Path = Path("."), revision: str | None = None,
+                  video_cache: Path | None = None) -> list[Clip]:
     """An exported RANDOM People dataset: a local folder, or a Hub dataset repo id downloaded once.
 
     Reads every ``metadata.jsonl`` below the folder (file names are relative to the folder holding
-    that file). Sharded layouts (Parquet/tar) are not read here. The export's own split of a
-    synthetic clip does not matter: synthetic clips only ever train, and whether one may is
-    decided by where its real source clip is in *this* experiment's split (see ``splits``).
+    that file) and every Parquet shard (what the exporter writes instead past its shard
+    threshold); one folder may hold both, e.g. sharded synthetic and loose real clips. Videos
+    embedded in shards are written once to ``video_cache`` (default :func:`default_video_cache`)
+    so they can be decoded like loose files. The export's own split of a synthetic clip does not
+    matter: synthetic clips only ever train, and whether one may is decided by where its real
+    source clip is in *this* experiment's split (see ``splits``).
     """
     local = Path(path).expanduser()
     local = local if local.is_absolute() else base_dir / local
@@ -129,14 +151,20 @@ def load_exported(path: str, base_dir: Path = Path("."), revision: str | None = 
     else:
         raise ExperimentDataError(f"Exported dataset {path} is neither a folder ({local} does not exist) nor a Hub repo id (owner/name).")
     files = sorted(root.rglob("metadata.jsonl"))
-    if not files:
+    shards = find_shards(root)
+    if not files and not shards:
         raise ExperimentDataError(
-            f"{root} holds no metadata.jsonl; an exported dataset has <root>/<config>/<split>/metadata.jsonl "
-            "(sharded Parquet/tar exports are not supported by the experiment loader)."
+            f"{root} holds no metadata.jsonl and no Parquet shards; an exported dataset has "
+            "<root>/<config>/<split>/metadata.jsonl or, past the exporter's shard threshold, "
+            "<root>/<config>/<split>/shard-NNNNN.parquet."
         )
     clips = []
     for meta in files:
         clips += _read_metadata(meta, str(path))
+    if shards:
+        cache = video_cache if video_cache is not None else default_video_cache()
+        rows, _ = read_shards(shards, cache)
+        clips += [_clip_from_row(r.row, r.video, r.where, str(path)) for r in rows]
     return clips
 
 
@@ -168,22 +196,28 @@ def _read_metadata(meta: Path, origin: str) -> list[Clip]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ExperimentDataError(f"{where} is not a JSON line: {exc}") from None
-        for key in ("file_name", "label"):
-            if not isinstance(row.get(key), str) or not row[key]:
-                raise ExperimentDataError(f"{where} has no `{key}` string; every metadata.jsonl row needs file_name and label.")
-        synthetic = bool(row.get("synthetic", False))
-        kind = row.get("background_kind")
-        if synthetic and kind not in BACKGROUND_KINDS:
-            raise ExperimentDataError(f"{where}: synthetic clip with background_kind={kind!r}; expected one of {BACKGROUND_KINDS}.")
-        split = row.get("split")
-        if split not in (None, "train", "validation", "test"):
-            raise ExperimentDataError(f"{where}: split={split!r}; expected train, validation or test.")
-        clips.append(Clip(
-            path=meta.parent / row["file_name"], label=row["label"], synthetic=synthetic,
-            background_kind=kind if synthetic else None, source_clip_id=row.get("source_clip_id"),
-            split=split, subject=row.get("source_subject") or None, origin=origin,  # the exporter writes "" when unknown
-        ))
+        if not isinstance(row.get("file_name"), str) or not row["file_name"]:
+            raise ExperimentDataError(f"{where} has no `file_name` string; every metadata.jsonl row needs file_name and label.")
+        clips.append(_clip_from_row(row, meta.parent / row["file_name"], where, origin))
     return clips
+
+
+def _clip_from_row(row: dict[str, Any], path: Path, where: str, origin: str) -> Clip:
+    """A :class:`Clip` from one exported metadata row (a ``metadata.jsonl`` line or a shard row)."""
+    if not isinstance(row.get("label"), str) or not row["label"]:
+        raise ExperimentDataError(f"{where} has no `label` string; every exported row needs file_name and label.")
+    synthetic = bool(row.get("synthetic", False))
+    kind = row.get("background_kind")
+    if synthetic and kind not in BACKGROUND_KINDS:
+        raise ExperimentDataError(f"{where}: synthetic clip with background_kind={kind!r}; expected one of {BACKGROUND_KINDS}.")
+    split = row.get("split")
+    if split not in (None, "train", "validation", "test"):
+        raise ExperimentDataError(f"{where}: split={split!r}; expected train, validation or test.")
+    return Clip(
+        path=path, label=row["label"], synthetic=synthetic,
+        background_kind=kind if synthetic else None, source_clip_id=row.get("source_clip_id"),
+        split=split, subject=row.get("source_subject") or None, origin=origin,  # the exporter writes "" when unknown
+    )
 
 
 def with_source_ids(clips: list[Clip], cache_file: Path | None = None) -> list[Clip]:
