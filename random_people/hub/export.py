@@ -96,7 +96,9 @@ def export_dataset(
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} is a file; give a folder to export into.")
     if shard_threshold < 1 or clips_per_shard < 1:
-        raise ExportError("shard_threshold and clips_per_shard must be at least 1.")
+        raise ExportError(f"shard_threshold and clips_per_shard must be at least 1 (got {shard_threshold} and "
+                          f"{clips_per_shard}); the defaults are {layout.DEFAULT_SHARD_THRESHOLD} and "
+                          f"{layout.DEFAULT_CLIPS_PER_SHARD}.")
     with _export_lock(folder):
         return _export_locked(clips, folder, real_clips, info, ratios, split_seed, shard_threshold, clips_per_shard,
                               check_space, progress or _noop)
