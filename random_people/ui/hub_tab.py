@@ -7,7 +7,6 @@ The token is an event input only: it is never put in a ``gr.State``, a log line 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -15,8 +14,6 @@ import gradio as gr
 
 from random_people.errors import RandomPeopleError
 from random_people.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 HOW_TO = (
     "**How it works.** Pick jobs (none = every job) and press **Export**: accepted clips (all finished clips of "
