@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from random_people.files import sha256_file
 from random_people.hub.records import ExportClip
 
 ACTIONS = ("walk", "sit_down", "drink")
@@ -53,7 +54,7 @@ def make_clips(folder: Path, n_sources: int = 10, per_source: int = 2, subjects:
         source = folder / f"source_{i}.mp4"
         if with_source_files or not source.exists():
             _video(source, 10_000 + i, frames=3)
-        source_id = hashlib.sha256(source.read_bytes()).hexdigest()
+        source_id = sha256_file(source)  # how the pipeline names a source clip
         motion = _npz(folder / f"motion_{i}.npz", i)
         for j in range(per_source):
             k = (i - start) * per_source + j
