@@ -299,3 +299,24 @@ def test_shards_hold_clips_with_and_without_camera_matrices(clips, tmp_path):
     for clip in mixed:
         assert rows[clip.clip_id]["camera_K"] == clip.camera.get("K")
         assert rows[clip.clip_id]["camera_world_to_camera"] == clip.camera.get("world_to_camera")
+
+
+def test_an_export_killed_while_packing_shards_resumes(clips, tmp_path, monkeypatch):
+    """Loose files go only once the manifest records their shards, so a kill before that loses nothing."""
+    import random_people.hub.export as export
+
+    folder = tmp_path / "ds"
+    export_dataset(clips[:4], folder, shard_threshold=6, clips_per_shard=4)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "save_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_dataset(clips[:10], folder, shard_threshold=6, clips_per_shard=4)
+    monkeypatch.undo()
+    result = export_dataset(clips[:10], folder, shard_threshold=6, clips_per_shard=4)
+    assert result.synthetic_clips == 10 and result.sharded["synthetic"]
+    assert all(f.endswith(".parquet") for f in result.files if f.startswith("synthetic/"))
+    loaded = _load(str(folder), cache=tmp_path / "cache")
+    assert sorted(i for split in loaded.values() for i in split["clip_id"]) == sorted(c.clip_id for c in clips[:10])

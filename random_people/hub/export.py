@@ -29,7 +29,7 @@ from random_people.hub.errors import DiskFullError, ExportError
 from random_people.hub.manifest import Manifest, load_manifest, save_manifest
 from random_people.hub.records import ExportClip, RealClip
 from random_people.hub.rows import OPTIONAL_COLUMNS, real_row, synthetic_row
-from random_people.hub.shards import PATH_COLUMNS, write_shards
+from random_people.hub.shards import PATH_COLUMNS, remove_loose, write_shards
 from random_people.hub.splits import DEFAULT_RATIOS, SplitMember, assign_splits, check_ratios, split_of
 
 logger = logging.getLogger(__name__)
@@ -272,9 +272,11 @@ def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real
         _check_free_space(folder, manifest, configs, sources)
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
+    packed: dict[str, list[str]] = {}  # config -> clips packed into shards by this export
     for position, (config, entries) in enumerate(configs.items()):
         span = (0.05 + 0.8 * position / 2, 0.05 + 0.8 * (position + 1) / 2)
         if manifest.is_sharded(config):
+            packed[config] = [key for key, entry in entries.items() if not entry["shard"]]
             written += write_shards(folder, config, entries, sources[config], manifest.shards,
                                     manifest.options["clips_per_shard"], _sub(progress, span))
         else:
@@ -283,6 +285,8 @@ def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real
     progress(0.9, "Writing the dataset card…")
     write_card(folder, manifest)
     save_manifest(folder, manifest)
+    for config, keys in packed.items():  # only now: until the manifest names their shards, they are the data
+        remove_loose(folder, config, configs[config], keys)
     return written
 
 

@@ -70,11 +70,13 @@ def _shard_record(split_folder: Path, entry: dict[str, Any], files: dict[str, Pa
 def write_shards(folder: Path, config: str, entries: dict[str, dict[str, Any]], sources: dict[str, dict[str, Path]],
                  shard_index: dict[str, list[str]], clips_per_shard: int,
                  progress: Callable[[float, str], None]) -> int:
-    """Pack every entry not yet in a shard into new shards; remove their loose files. Returns bytes written.
+    """Pack every entry not yet in a shard into new shards. Returns bytes written.
 
     ``entries`` and ``shard_index`` (the manifest's) are updated in place: each packed entry gets
     its shard's path, each split its new shard names. ``sources`` gives the files of clips new in
-    this export; clips exported earlier are read from their loose copies in the folder.
+    this export; clips exported earlier are read from their loose copies in the folder, which stay
+    until the manifest recording the shards is saved (then :func:`remove_loose`): an export killed
+    before that is re-run from them.
     """
     synthetic = config == layout.SYNTHETIC_CONFIG
     pending = [key for key in sorted(entries) if not entries[key]["shard"]]
@@ -84,6 +86,9 @@ def write_shards(folder: Path, config: str, entries: dict[str, dict[str, Any]], 
         split_rel = layout.split_dir(config, split)
         split_folder = folder / split_rel
         names = shard_index.setdefault(split_rel, [])
+        for stale in split_folder.glob(layout.SHARD_PATTERN.replace("{index:05d}", "*")):
+            if stale.name not in names:  # packed by an export killed before its manifest was saved
+                stale.unlink()
         for start in range(0, len(keys), clips_per_shard):
             chunk = keys[start:start + clips_per_shard]
             name = layout.SHARD_PATTERN.format(index=len(names))
@@ -103,19 +108,21 @@ def write_shards(folder: Path, config: str, entries: dict[str, dict[str, Any]], 
                 entries[key]["shard"] = f"{split_rel}/{name}"
             done += len(chunk)
             logger.info("Wrote %s (%d clips)", target, len(chunk))
-        # Loose copies go only once the whole split is packed: later chunks may share a motion file.
-        for key in keys:
-            _remove_loose(split_folder, entries[key]["row"])
-        if keys:
-            _remove_empty_dirs(split_folder)
     return written
 
 
-def _remove_loose(split_folder: Path, row: dict[str, Any]) -> None:
-    """Delete a packed clip's loose files (its bytes are in the shard now)."""
-    for column in PATH_COLUMNS:
-        if row.get(column):
-            (split_folder / row[column]).unlink(missing_ok=True)
+def remove_loose(folder: Path, config: str, entries: dict[str, dict[str, Any]], keys: list[str]) -> None:
+    """Delete the loose files of the packed clips ``keys`` (their bytes are in shards the manifest records)."""
+    split_folders = set()
+    for key in keys:
+        row = entries[key]["row"]
+        split_folder = folder / layout.split_dir(config, row["split"])
+        for column in PATH_COLUMNS:
+            if row.get(column):
+                (split_folder / row[column]).unlink(missing_ok=True)
+        split_folders.add(split_folder)
+    for split_folder in sorted(split_folders):
+        _remove_empty_dirs(split_folder)
 
 
 def _remove_empty_dirs(split_folder: Path) -> None:
