@@ -320,3 +320,22 @@ def test_an_export_killed_while_packing_shards_resumes(clips, tmp_path, monkeypa
     assert all(f.endswith(".parquet") for f in result.files if f.startswith("synthetic/"))
     loaded = _load(str(folder), cache=tmp_path / "cache")
     assert sorted(i for split in loaded.values() for i in split["clip_id"]) == sorted(c.clip_id for c in clips[:10])
+
+
+def test_a_first_export_stopped_part_way_resumes(clips, tmp_path, monkeypatch):
+    """The folder a first export left without a manifest is still known as an export: re-running finishes it."""
+    import random_people.hub.export as export
+
+    folder = tmp_path / "ds"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "write_card", killed)  # clips copied, no card or manifest yet
+    with pytest.raises(KeyboardInterrupt):
+        export_dataset(clips[:6], folder)
+    monkeypatch.undo()
+    assert any(folder.rglob("*.mp4")) and not (folder / "random_people_export.json").exists()
+    result = export_dataset(clips[:6], folder)
+    assert result.synthetic_clips == 6 and result.added_synthetic == 6
+    assert not [p for p in folder.rglob(".*")]  # the start marker goes once the manifest is written

@@ -271,6 +271,9 @@ def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real
     if check_space:
         _check_free_space(folder, manifest, configs, sources)
     folder.mkdir(parents=True, exist_ok=True)
+    started = folder / layout.STARTED_NAME
+    if not (folder / layout.MANIFEST_NAME).exists():
+        started.touch()  # a first export: should it stop part-way, the folder is known as ours and re-running resumes
     written = 0
     packed: dict[str, list[str]] = {}  # config -> clips packed into shards by this export
     for position, (config, entries) in enumerate(configs.items()):
@@ -285,6 +288,7 @@ def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real
     progress(0.9, "Writing the dataset card…")
     write_card(folder, manifest)
     save_manifest(folder, manifest)
+    started.unlink(missing_ok=True)
     for config, keys in packed.items():  # only now: until the manifest names their shards, they are the data
         remove_loose(folder, config, configs[config], keys)
     return written

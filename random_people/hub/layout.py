@@ -31,6 +31,7 @@ SPLITS = ("train", "validation", "test")
 SYNTHETIC_CONFIG = "synthetic"
 REAL_CONFIG = "real"
 MANIFEST_NAME = "random_people_export.json"
+STARTED_NAME = ".random_people_export.started"  # a first export is under way (hidden: never pushed)
 CARD_NAME = "README.md"
 METADATA_NAME = "metadata.jsonl"
 MOTIONS_DIR = "motions"

@@ -15,7 +15,7 @@ from typing import Any
 
 from random_people.files import atomic_output
 from random_people.hub.errors import ExportError
-from random_people.hub.layout import DEFAULT_SHARD_THRESHOLD, MANIFEST_NAME, SPLITS, SYNTHETIC_CONFIG
+from random_people.hub.layout import DEFAULT_SHARD_THRESHOLD, MANIFEST_NAME, SPLITS, STARTED_NAME, SYNTHETIC_CONFIG
 
 MANIFEST_VERSION = 1
 
@@ -58,10 +58,14 @@ class Manifest:
 
 
 def load_manifest(folder: Path) -> Manifest:
-    """The folder's manifest, or an empty one for a new folder; a foreign non-empty folder is refused."""
+    """The folder's manifest, or an empty one for a new folder; a foreign non-empty folder is refused.
+
+    A folder a first export stopped in part-way (it holds the hidden start marker) is ours: re-running resumes it.
+    """
     path = folder / MANIFEST_NAME
     if not path.exists():
-        if folder.exists() and any(p for p in folder.iterdir() if not p.name.startswith(".")):
+        foreign = folder.exists() and not (folder / STARTED_NAME).exists()
+        if foreign and any(p for p in folder.iterdir() if not p.name.startswith(".")):
             raise ExportError(
                 f"{folder} is not empty and holds no {MANIFEST_NAME}, so it is not a RANDOM People export; "
                 "choose an empty or new folder (or one an earlier export wrote)."
