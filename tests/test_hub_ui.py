@@ -76,3 +76,6 @@ def test_hub_tab_shows_clear_errors(hub, settings, tmp_path, monkeypatch):
     refused = c["on_push"]("ds", "tester/x", "hf_wrong", False, progress=_quiet)
     assert "refused the token" in refused and "hf_wrong" not in refused
     assert "must be 'user/name'" in c["on_push"]("ds", "x", TOKEN, False, progress=_quiet)
+    manifest = settings.data_dir / "datasets" / "ds" / "random_people_export.json"
+    manifest.write_text(manifest.read_text().replace('"version": 1', '"version": 99'))
+    assert "manifest version 99" in c["on_dataset"]("ds")[0]  # not "nothing exported"

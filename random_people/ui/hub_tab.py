@@ -57,12 +57,15 @@ def job_choices(settings: Settings) -> tuple[list[tuple[str, str]], str]:
 
 def describe_folder(folder: str | Path) -> tuple[str, str]:
     """What a push of ``folder`` would send (counts, size, splits) and its card, as Markdown."""
+    from random_people.hub.layout import MANIFEST_NAME
     from random_people.hub.push import plan_push
 
     folder = Path(folder)
     try:
         plan = plan_push(folder)
-    except RandomPeopleError:
+    except RandomPeopleError as exc:
+        if (folder / MANIFEST_NAME).exists():  # an export, but unreadable (e.g. another version's manifest)
+            return f"**Cannot read this dataset:** {exc}", ""
         return f"Nothing exported in `{folder}` yet: press **Export**.", ""
     summary = (
         f"**{plan.synthetic_clips} synthetic clips**" + (f" and **{plan.real_clips} real clips**" if plan.real_clips else "")
