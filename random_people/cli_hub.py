@@ -6,6 +6,16 @@ import argparse
 import json
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _ratios(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(","))
@@ -94,6 +104,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     push.add_argument("--private", action="store_true", help="create the repo private")
     push.add_argument("--token", default=None, help="Hugging Face write token (see above)")
     push.add_argument("--endpoint", default=None, help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
-    push.add_argument("--files-per-commit", type=int, default=DEFAULT_FILES_PER_COMMIT, help="files per commit")
+    push.add_argument("--files-per-commit", type=_positive, default=DEFAULT_FILES_PER_COMMIT, help="files per commit")
     push.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     push.set_defaults(handler=_cmd_push)
