@@ -50,15 +50,17 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"app.py did not serve {url} within {START_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """Start app.py on a free port with its own data dir; stop it (only it) afterwards."""
-    tmp_path = tmp_path_factory.mktemp("app")
+def serve_app(tmp_path: Path, **extra_env: str):
+    """Run ``python app.py`` on a free port with ``tmp_path/data`` as its data dir; yield its URL.
+
+    A generator for module fixtures: the app (and only it) is stopped afterwards.
+    """
     port = _free_port()
     log = tmp_path / "app.log"
     env = {**os.environ, "RP_DATA_DIR": str(tmp_path / "data"), "RP_SERVER_NAME": "127.0.0.1",
-           "RP_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+           "RP_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", **extra_env}
     env.pop("SPACE_ID", None)
+    env.pop("RP_DATABASE_URL", None)
     with open(log, "wb") as log_file:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log_file,
                                    stderr=subprocess.STDOUT)
@@ -73,6 +75,12 @@ def app_url(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """Start app.py on a free port with its own data dir; stop it (only it) afterwards."""
+    yield from serve_app(tmp_path_factory.mktemp("app"))
 
 
 @pytest.fixture()

@@ -9,8 +9,6 @@ the test stays light on a 2-core machine; the ``page`` fixture is test_ui_browse
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,11 +16,10 @@ import pytest
 from test_ui_browser import (  # noqa: F401  (page is a fixture)
     CHROMIUM,
     REPO_ROOT,
-    _free_port,
     _media_src,
     _screenshot_whole_page,
-    _wait_until_serving,
     page,
+    serve_app,
 )
 
 JOB_TIMEOUT_MS = 180_000
@@ -39,27 +36,8 @@ pytestmark = [
 def jobs_app(tmp_path_factory):
     """app.py on a free port with its own data dir and one job worker; (url, data dir)."""
     tmp_path = tmp_path_factory.mktemp("jobs_app")
-    port = _free_port()
-    log = tmp_path / "app.log"
-    data_dir = tmp_path / "data"
-    env = {**os.environ, "RP_DATA_DIR": str(data_dir), "RP_SERVER_NAME": "127.0.0.1", "RP_SERVER_PORT": str(port),
-           "RP_JOB_WORKERS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("SPACE_ID", None)
-    env.pop("RP_DATABASE_URL", None)
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_serving(url, process, log)
-        yield url, data_dir
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    for url in serve_app(tmp_path, RP_JOB_WORKERS="1"):
+        yield url, tmp_path / "data"
 
 
 @pytest.fixture(scope="module")
