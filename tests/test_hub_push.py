@@ -140,7 +140,8 @@ def test_a_push_that_only_deletes_still_commits(hub, clips, tmp_path):
     folder = tmp_path / "ds"
     export_dataset(clips[:2], folder)
     push_dataset(folder, "tester/stray", token=TOKEN, endpoint=hub.url)
-    hub.repos["tester/stray"].files["synthetic/train/stray.txt"] = StoredFile(size=1, blob_id=git_blob_id(b"x"), data=b"x")
+    stray = StoredFile(size=1, blob_id=git_blob_id(b"x"), data=b"x")
+    hub.repos["tester/stray"].files["synthetic/train/stray.txt"] = stray
     result = push_dataset(folder, "tester/stray", token=TOKEN, endpoint=hub.url)
     assert result.deleted == ["synthetic/train/stray.txt"] and len(result.commits) == 1 and not result.uploaded
     assert _remote_files(hub, "tester/stray") == _local_files(folder)
@@ -183,3 +184,14 @@ def test_plan_lists_what_will_be_pushed(clips, tmp_path):
     assert plan.synthetic_clips == 4 and plan.card.startswith("---\n")
     assert {p for p, _ in plan.files} == set(_local_files(folder))
     assert plan.total_bytes == sum(len(b) for b in _local_files(folder).values())
+
+
+def test_a_local_file_error_is_not_reported_as_a_network_failure():
+    from random_people.hub.push import _translate
+
+    missing = FileNotFoundError(2, "No such file or directory", "/data/set/synthetic/train/walk/a.mp4")
+    message = str(_translate(missing, "user/set", 3, 10))
+    assert "could not be read" in message and "/data/set/synthetic/train/walk/a.mp4" in message
+    assert "connection" not in message and "3 of 10 files had landed" in message
+    dropped = str(_translate(ConnectionResetError(104, "Connection reset by peer"), "user/set", 3, 10))
+    assert "the connection to the Hub failed (ConnectionResetError)" in dropped

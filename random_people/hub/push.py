@@ -209,6 +209,9 @@ def _translate(exc: Exception, repo_id: str, done: int, total: int) -> Exception
                             "namespace, or push to your own namespace.")
     if isinstance(exc, HfHubHTTPError):
         return HubPushError(f"the Hub answered with an error (HTTP {status}). {resume}")
+    if isinstance(exc, OSError) and getattr(exc, "filename", None):  # our side: a file, not the network
+        return HubPushError(f"a file of the dataset could not be read ({exc.strerror or type(exc).__name__}: "
+                            f"{exc.filename}); export the folder again if it changed, then re-run the push. {resume}")
     return HubPushError(f"the connection to the Hub failed ({type(exc).__name__}). {resume}")
 
 
