@@ -427,32 +427,64 @@ def test_huge_and_near_plane_gaussians_do_not_overflow():
     assert_matches_reference(gs, camera)
 
 
-def _render_in_child(connection) -> None:
+_FORK_CHECK = """
+import multiprocessing
+import sys
+
+sys.path.insert(0, sys.argv[1])
+from test_rasterize import make_camera, random_gaussians
+from random_people.render.rasterize import rasterize
+
+
+def render():
     camera = make_camera()
-    out = rasterize(random_gaussians(60, 11, camera), camera, backend="cpu")
-    connection.send(out.rgb.numpy())  # numpy, not torch ops: torch's own OpenMP is not fork-safe either
+    return rasterize(random_gaussians(60, 11, camera), camera, backend="cpu").rgb.numpy()
+
+
+def child(connection):
+    connection.send(render())  # numpy, not torch ops: torch's own OpenMP is not fork-safe either
     connection.close()
 
 
-def test_renders_in_a_forked_child_after_rendering_in_the_parent():
-    """GNU OpenMP does not survive fork(): the child must fall back to serial kernels, not die."""
-    import multiprocessing
-
-    camera = make_camera()
-    expected = rasterize(random_gaussians(60, 11, camera), camera, backend="cpu").rgb.numpy()
+if __name__ == "__main__":
+    expected = render()  # the parent has rendered: its OpenMP thread pool exists
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_render_in_child, args=(sender,))
-    child.start()
+    process = context.Process(target=child, args=(sender,))
+    process.start()
     sender.close()
-    assert receiver.poll(120), "the forked child did not render"
+    if not receiver.poll(120):
+        sys.exit("the forked child did not render")
     try:
         got = receiver.recv()
     except EOFError:
-        pytest.fail("the forked child died while rendering")
-    child.join(30)
-    assert child.exitcode == 0
-    assert abs(got - expected).max() < 1e-5
+        sys.exit("the forked child died while rendering")
+    process.join(30)
+    if process.exitcode != 0:
+        sys.exit(f"the forked child exited with {process.exitcode}")
+    difference = abs(got - expected).max()
+    if difference >= 1e-5:
+        sys.exit(f"the forked child rendered a different image (max difference {difference})")
+    print("ok")
+"""
+
+
+def test_renders_in_a_forked_child_after_rendering_in_the_parent(tmp_path):
+    """GNU OpenMP does not survive fork(): the child must fall back to serial kernels, not die.
+
+    The parent is a fresh interpreter that has rendered, not this pytest process: by this point
+    pytest has loaded libraries whose background threads (HTTP clients, Ray, thread pools) make
+    any fork() a gamble that has nothing to do with the rasterizer.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "fork_check.py"
+    script.write_text(_FORK_CHECK)
+    result = subprocess.run([sys.executable, str(script), str(Path(__file__).parent)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stdout + result.stderr
 
 
 def test_rounding_noise_in_K_and_pose_is_accepted():
