@@ -97,12 +97,17 @@ def page(app_url):
             browser.close()
 
 
-def _wait_for_preview(page) -> None:
+def _wait_for_mp4(page, elem_id: str, timeout_ms: int) -> None:
+    """Wait until the ``<video>`` inside ``#elem_id`` is given an mp4 to play (the result arrived)."""
     page.wait_for_function(
-        """() => { const v = document.querySelector('#preview-video video');
+        """id => { const v = document.querySelector('#' + id + ' video');
                    return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
-        timeout=EXTRACT_TIMEOUT_MS,
+        arg=elem_id, timeout=timeout_ms,
     )
+
+
+def _wait_for_preview(page) -> None:
+    _wait_for_mp4(page, "preview-video", EXTRACT_TIMEOUT_MS)
 
 
 def _media_src(page, selector: str) -> str:

@@ -17,6 +17,7 @@ from test_ui_browser import (  # noqa: F401  (page is a fixture)
     CHROMIUM,
     REPO_ROOT,
     _media_src,
+    _wait_for_mp4,
     _screenshot_whole_page,
     page,
     serve_app,
@@ -105,11 +106,7 @@ def test_build_queue_watch_and_review_a_job_in_browser(page, jobs_app, tmp_path)
     thumbs = page.locator("#review-gallery img")
     expect(thumbs).to_have_count(1, timeout=30_000)
     thumbs.first.click()
-    page.wait_for_function(
-        """() => { const v = document.querySelector('#review-video video');
-                   return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
-        timeout=60_000,
-    )
+    _wait_for_mp4(page, "review-video", 60_000)
     expect(page.locator("#review-caption")).to_contain_text("128×72")
     page.click("#review-accept")
     expect(page.locator("#review-status")).to_contain_text("Marked 1 clip(s) accepted.", timeout=30_000)

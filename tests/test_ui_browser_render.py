@@ -12,6 +12,7 @@ import pytest
 from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
     CHROMIUM,
     _media_src,
+    _wait_for_mp4,
     _screenshot_whole_page,
     _wait_for_preview,
     app_url,
@@ -44,11 +45,7 @@ def test_people_then_render_in_browser(page, tmp_path):
     thumbs = page.locator("#people-gallery img")
     expect(thumbs).to_have_count(2, timeout=30_000)
     thumbs.first.click()
-    page.wait_for_function(
-        """() => { const v = document.querySelector('#person-turntable video');
-                   return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
-        timeout=60_000,
-    )
+    _wait_for_mp4(page, "person-turntable", 60_000)
     expect(page.locator("#person-spec")).to_contain_text('"skin_tone"', timeout=30_000)
     expect(page.locator("#person-title")).to_contain_text(" y, MST ", timeout=10_000)
     expect(page.locator("#people-histogram")).to_contain_text("sex (n=2)", timeout=30_000)
@@ -86,11 +83,7 @@ def test_people_then_render_in_browser(page, tmp_path):
     page.keyboard.press("Escape")
     expect(page.locator("#render-quick input")).to_be_checked()
     page.click("#render-button")
-    page.wait_for_function(
-        """() => { const v = document.querySelector('#render-video-0 video');
-                   return v && (v.currentSrc || v.src || '').split('?')[0].endsWith('.mp4'); }""",
-        timeout=RENDER_TIMEOUT_MS,
-    )
+    _wait_for_mp4(page, "render-video-0", RENDER_TIMEOUT_MS)
     expect(page.locator("#render-status")).to_contain_text("Rendered 1 person", timeout=30_000)
     expect(page.locator("#render-source-video video")).to_have_count(1, timeout=30_000)
     expect(page.locator("#render-frame-image img")).to_have_count(1, timeout=30_000)
