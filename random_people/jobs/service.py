@@ -15,7 +15,7 @@ from random_people.jobs.db import Database, open_database
 from random_people.jobs.expand import JobPlan, expand_job
 from random_people.jobs.progress import JobProgress, estimate_bytes_per_pixel_frame, estimate_seconds_per_frame
 from random_people.jobs.queue import cached_hasher, submit_job
-from random_people.jobs.spec import JobSpec, load_spec, parse_spec
+from random_people.jobs.spec import JobSpec, frame_limit, load_spec, parse_spec
 from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -129,11 +129,7 @@ def estimate_job(plan: JobPlan, settings: Settings, db: Database | None = None, 
         n, fps, width, height = known
         out = task.payload["output"]
         out_fps = out["fps"] or fps
-        max_frames = out.get("max_frames")
-        if out.get("max_seconds"):
-            by_time = max(1, int(out["max_seconds"] * out_fps))
-            max_frames = by_time if max_frames is None else min(max_frames, by_time)
-        count = len(resample_frames(n, fps, out_fps, max_frames))
+        count = len(resample_frames(n, fps, out_fps, frame_limit(out, out_fps)))
         if out.get("size"):
             w, h = out["size"]
         else:

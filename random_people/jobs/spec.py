@@ -296,11 +296,25 @@ def _cameras(check: _Checker, data: Any) -> CamerasSpec:
     return CamerasSpec(source=bool(source), sampled=sampled or 0, sampler=dict(sampler))
 
 
-def _check_sampler(check: _Checker, sampler: Mapping[str, Any]) -> None:
+def camera_sampler(ranges: Mapping[str, Any]):
+    """A ``CameraSampler`` from spec data (YAML/JSON lists become the ranges' tuples)."""
     from random_people.render.cameras import CameraSampler
 
+    return CameraSampler(**{k: tuple(v) if isinstance(v, list) else v for k, v in ranges.items()})
+
+
+def frame_limit(output: Mapping[str, Any], fps: float) -> int | None:
+    """Output frames a clip may have under ``max_frames`` and ``max_seconds`` (None: the whole motion)."""
+    limit = output.get("max_frames")
+    if output.get("max_seconds"):
+        by_time = max(1, int(output["max_seconds"] * fps))
+        limit = by_time if limit is None else min(limit, by_time)
+    return limit
+
+
+def _check_sampler(check: _Checker, sampler: Mapping[str, Any]) -> None:
     try:
-        CameraSampler(**{k: tuple(v) if isinstance(v, list) else v for k, v in sampler.items()})
+        camera_sampler(sampler)
     except TypeError as exc:
         check.fail("cameras.sampler", f"{exc}; allowed keys are azimuth_deg, elevation_deg, distance_m, "
                                       "horizontal_fov_deg, jitter_deg, fit_margin.")

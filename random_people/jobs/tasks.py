@@ -15,6 +15,7 @@ from typing import Any, Callable
 from random_people.errors import InvalidInputError, RandomPeopleError
 from random_people.files import sha256_file
 from random_people.jobs.expand import EXTRACT, RENDER
+from random_people.jobs.spec import camera_sampler, frame_limit
 from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -92,24 +93,24 @@ def remove_leftovers(folder: Path, name: str) -> int:
     return removed
 
 
-def _render_outputs(folder: Path, name: str) -> tuple[Path, Path, Path]:
-    from random_people.render.clip import clip_paths
-
-    return clip_paths(folder, name)
+def _kept(payload: dict[str, Any], paths: tuple[Path, Path, Path]) -> dict[str, Path | None]:
+    """The clip's files the spec asked for (the video always; mask and labels by ``output.labels``)."""
+    video, mask, labels = paths
+    wanted = set(payload["output"]["labels"])
+    return {"video_path": video, "mask_path": mask if "mask" in wanted else None,
+            "labels_path": labels if "keypoints" in wanted else None}
 
 
 def _describe_outputs(payload: dict[str, Any], paths: tuple[Path, Path, Path]) -> dict[str, Any]:
     """Checksums, sizes and the clip's geometry, read back from the files themselves."""
     from random_people.media import probe_video
 
-    video, mask, labels = paths
-    wanted = set(payload["output"]["labels"])
-    kept = {"video_path": video, "mask_path": mask if "mask" in wanted else None,
-            "labels_path": labels if "keypoints" in wanted else None}
-    for name, path in (("mask", mask), ("keypoints", labels)):
-        if name not in wanted and path.exists():
-            path.unlink()  # the spec did not ask for it
+    video, _, labels = paths
+    kept = _kept(payload, paths)
+    for path in set(paths[1:]) - set(kept.values()):
+        path.unlink(missing_ok=True)  # the spec did not ask for it
     files = [p for p in kept.values() if p is not None]
+    wanted = set(payload["output"]["labels"])
     info = probe_video(video)
     return {
         **{k: (str(v) if v is not None else None) for k, v in kept.items()},
@@ -135,20 +136,18 @@ def _camera_record(payload: dict[str, Any], labels_path: Path | None) -> dict[st
 
 
 def _intact(paths: tuple[Path, Path, Path], payload: dict[str, Any]) -> bool:
-    wanted = set(payload["output"]["labels"])
-    needed = [paths[0]] + ([paths[1]] if "mask" in wanted else []) + ([paths[2]] if "keypoints" in wanted else [])
-    return all(p.is_file() and p.stat().st_size > 0 for p in needed)
+    return all(p.is_file() and p.stat().st_size > 0 for p in _kept(payload, paths).values() if p is not None)
 
 
 def run_render(payload: dict[str, Any], settings: Settings, progress: Progress) -> dict[str, Any]:
     """Re-perform the extracted motion with the task's person, background and camera."""
     from random_people.avatar.identity import IdentitySpec
     from random_people.avatar.pipeline import render_motion_clip
+    from random_people.render.clip import clip_paths
     from random_people.pose.motion import load_motion
-    from random_people.render.cameras import CameraSampler
 
     folder, name = Path(payload["output_dir"]), payload["name"]
-    paths = _render_outputs(folder, name)
+    paths = clip_paths(folder, name)
     if _intact(paths, payload):
         try:
             return {**_describe_outputs(payload, paths), "reused": True}
@@ -159,20 +158,14 @@ def run_render(payload: dict[str, Any], settings: Settings, progress: Progress) 
     spec = IdentitySpec.from_dict(payload["identity"])
     out = payload["output"]
     fps = float(out["fps"] or motion.fps)
-    max_frames = out.get("max_frames")
-    if out.get("max_seconds"):
-        by_time = max(1, int(out["max_seconds"] * fps))
-        max_frames = by_time if max_frames is None else min(max_frames, by_time)
     camera = payload["camera"]
-    sampler = None
-    if camera["mode"] == "sampled" and camera.get("sampler"):
-        sampler = CameraSampler(**{k: tuple(v) if isinstance(v, list) else v for k, v in camera["sampler"].items()})
+    sampler = camera_sampler(camera["sampler"]) if camera["mode"] == "sampled" and camera.get("sampler") else None
     render_motion_clip(
         motion, spec, folder, name=name, background=payload["background"],
         camera="source" if camera["mode"] == "source" else "random", seed=int(camera.get("seed", payload["seed"])),
         camera_index=int(camera.get("index", 0)), camera_sampler=sampler,
         size=tuple(out["size"]) if out.get("size") else None, long_side=int(out["long_side"]),
-        max_frames=max_frames, fps=fps, backend=settings_backend(settings), shadow=bool(out["shadow"]),
+        max_frames=frame_limit(out, fps), fps=fps, backend=settings_backend(settings), shadow=bool(out["shadow"]),
         harmonize=float(out["harmonize"]), degrade=bool(out["degrade"]), progress=progress,
     )
     return _describe_outputs(payload, paths)
