@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from tqdm import tqdm
-
+import random_people
+from random_people.cli_progress import progress_reporter
 from random_people.errors import RandomPeopleError
 from random_people.settings import load_settings
 
 logger = logging.getLogger("random_people")
 
 
-@contextlib.contextmanager
-def _progress_bar(desc: str, quiet: bool) -> Iterator[Callable[[float, str], None]]:
-    """A tqdm bar driven by the library's ``progress(fraction, message)`` callbacks."""
-    with tqdm(total=100, desc=desc, unit="%", disable=quiet, bar_format="{l_bar}{bar}| {desc}") as bar:
-        def progress(fraction: float, message: str) -> None:
-            bar.n = int(fraction * 100)
-            bar.set_description(message[:60])
-            bar.refresh()
-
-        yield progress
+def _progress_bar(desc: str, quiet: bool):
+    """The progress display for one command (a bar on a terminal, one line per stage elsewhere)."""
+    return progress_reporter(desc, quiet)
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
@@ -133,6 +125,23 @@ def _cmd_identity_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from random_people.first_run import prepare
+
+    with _progress_bar("setup", args.quiet) as progress:
+        report = prepare(load_settings(), progress=progress)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from random_people.doctor import diagnose, format_report, report_dict
+
+    sections = diagnose(load_settings())
+    print(json.dumps(report_dict(sections), indent=2) if args.json else format_report(sections))
+    return 0
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from random_people.ui.app import launch
 
@@ -150,6 +159,8 @@ def _command_groups() -> list[Callable[[argparse._SubParsersAction], None]]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="random-people", description="Synthetic human-action videos from real ones.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"random-people {random_people.__version__}",
+                        help="print the version (`random-people doctor` prints everything a bug report needs)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     extract = sub.add_parser("extract", help="extract the motion of the person in a clip")
@@ -219,6 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in _command_groups():
         register(sub)
+
+    setup = sub.add_parser(
+        "setup", help="build the one-time caches now (Anny's body model, the renderer's kernels)",
+        description="A fresh install builds Anny's body-model cache (1-5 min, ~0.9 GB in ~/.cache/anny) and "
+                    "compiles the CPU rasterizer on first use. This does both now, with progress; it is quick "
+                    "once done.",
+    )
+    setup.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    setup.set_defaults(handler=_cmd_setup)
+
+    doctor = sub.add_parser("doctor", help="versions, backends, caches and paths, for a bug report")
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of text")
+    doctor.set_defaults(handler=_cmd_doctor)
 
     app = sub.add_parser("app", help="start the web app")
     app.add_argument("--host", default=None)

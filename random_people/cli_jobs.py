@@ -36,8 +36,16 @@ class _ProgressBars:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.bars: dict[str, tqdm] = {}
+        self.as_lines = not sys.stderr.isatty()  # a pipe or log: one line per finished task, no redraws
+        self.reported: dict[str, int] = {}
 
     def __call__(self, progress) -> None:
+        if self.as_lines:
+            if not self.quiet and self.reported.get(progress.id) != progress.finished:
+                self.reported[progress.id] = progress.finished
+                print(f"job {progress.id}: {progress.finished}/{progress.total} tasks; {progress.summary()[:90]}",
+                      file=sys.stderr, flush=True)
+            return
         bar = self.bars.get(progress.id)
         if bar is None:
             bar = tqdm(total=progress.total, desc=f"job {progress.id}", unit="task", disable=self.quiet)

@@ -67,7 +67,7 @@ class AnnyBodyModel(BodyModel):
         import anny
 
         start = time.perf_counter()
-        logger.info("Loading the Anny body model (the first run builds a cache of ~1 min)")
+        logger.info("Loading the Anny body model (the first run builds a cache: 1-5 min, once)")
         self.model = anny.Anny(phenotypes="all").to(device=device, dtype=torch.float32)
         self.device = torch.device(device)
         self.bone_names = list(self.model.bone_labels)

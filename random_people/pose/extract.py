@@ -163,7 +163,7 @@ def extract_clip(
     expected = max(1, int(round((last - first) * info.fps)))
 
     report(0.02, "Loading the body model")
-    model = load_body_model(settings)
+    model = load_body_model(settings, progress=lambda fraction, message: report(0.02 + 0.03 * fraction, message))
 
     def on_frame(done: int) -> None:
         if done % 10 == 0:

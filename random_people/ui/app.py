@@ -74,10 +74,27 @@ class BodyModelWarmup:
     def status_markdown(self) -> str:
         """One line for the page: empty once the model is ready, so nothing clutters the tab."""
         if not self.done:
-            return "Preparing the body model — first start builds a cache, about a minute…"
+            return loading_message() + "…"
         if self.error:
             return f"**The body model could not be loaded:** {self.error}"
         return ""
+
+
+def loading_message() -> str:
+    """What the body model's loading is doing now, with real progress and elapsed time.
+
+    A first start builds Anny's cache (1-5 minutes, once per machine); the message then counts
+    the shapes read so far (see :mod:`random_people.body.anny_cache`).
+    """
+    from random_people.body.anny_cache import format_elapsed
+    from random_people.body.registry import body_model_status
+
+    status = body_model_status()
+    if status.state == "loading" and status.message:
+        if "cache" in status.message:
+            return status.message
+        return f"{status.message} ({format_elapsed(status.elapsed)} elapsed)"
+    return "Preparing the body model"
 
 
 def examples_dir() -> Path:

@@ -80,8 +80,11 @@ def trim_range(start: float | None, end: float | None) -> tuple[float | None, fl
 
 def wait_for_body_model(warmup: "BodyModelWarmup", progress: Callable[..., Any]) -> None:
     """Block until the body model is loaded, keeping the progress bar alive meanwhile."""
+    from random_people.body.registry import body_model_status
+    from random_people.ui.app import loading_message
+
     while not warmup.wait(WARMUP_POLL_S):
-        progress(0.0, desc="Preparing the body model — first start builds a cache, about a minute…")
+        progress(body_model_status().fraction, desc=loading_message())
 
 
 def extract(clip_path: str | None, start: float | None, end: float | None, label: str,
