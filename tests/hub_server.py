@@ -150,6 +150,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(401, "Invalid credentials in Authorization header")
         return False
 
+    def _readable(self, repo_id: str) -> Repo | None:
+        """Like the real Hub: anyone may read a public repo; a wrong token is refused even there,
+        and a private repo needs the token (the real Hub then answers 401 too)."""
+        if "Authorization" in self.headers or self.state.repos.get(repo_id, None) is None \
+                or self.state.repos[repo_id].private:
+            if not self._authorized():
+                return None
+        return self._repo(repo_id)
+
     def _repo(self, repo_id: str) -> Repo | None:
         repo = self.state.repos.get(repo_id)
         if repo is None:
@@ -232,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"errors": [], "warnings": []})
 
     def _info(self, repo_id: str, revision: str | None, body: bytes, query) -> None:
-        if not self._authorized() or (repo := self._repo(repo_id)) is None:
+        if (repo := self._readable(repo_id)) is None:
             return
         self._send(200, {"id": repo_id, "sha": repo.head, "private": repo.private,
                          "siblings": [{"rfilename": p} for p in sorted(repo.files)]})
@@ -259,20 +268,20 @@ class _Handler(BaseHTTPRequestHandler):
         return [self._entry(repo, p) for p in sorted(paths)]
 
     def _tree(self, repo_id: str, revision: str, sub: str | None, body: bytes, query) -> None:
-        if not self._authorized() or (repo := self._repo(repo_id)) is None:
+        if (repo := self._readable(repo_id)) is None:
             return
         recursive = query.get("recursive", ["false"])[0].lower() == "true"
         self._send(200, self._children(repo, (sub or "").strip("/"), recursive))
 
     def _paths_info(self, repo_id: str, revision: str, body: bytes, query) -> None:
-        if not self._authorized() or (repo := self._repo(repo_id)) is None:
+        if (repo := self._readable(repo_id)) is None:
             return
         wanted = parse_qs(body.decode()).get("paths", [])
         folders = {"/".join(p.split("/")[:i]) for p in repo.files for i in range(1, p.count("/") + 1)}
         self._send(200, [self._entry(repo, p) for p in wanted if p in repo.files or p in folders])
 
     def _resolve(self, repo_id: str, revision: str, path: str, body: bytes, query) -> None:
-        if not self._authorized() or (repo := self._repo(repo_id)) is None:
+        if (repo := self._readable(repo_id)) is None:
             return
         if path not in repo.files:
             self._send(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound",
