@@ -20,17 +20,18 @@ ENV HOME=/home/user \
     PYTHONUNBUFFERED=1
 WORKDIR /home/user/app
 
-# The CPU build of torch, first and alone: an unpinned torch from PyPI is a multi-GB CUDA build.
-RUN pip install --user torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# Exactly the locked versions (requirements/app.lock, made by scripts/lock.sh). Torch is locked
+# to its CPU build, which lives on PyTorch's CPU index, not PyPI.
+COPY --chown=user requirements ./requirements
+RUN pip install --user -r requirements/app.lock --extra-index-url https://download.pytorch.org/whl/cpu
 
 COPY --chown=user pyproject.toml README.md ./
 COPY --chown=user random_people ./random_people
-RUN pip install --user .
+RUN pip install --user --no-deps .
 
-# Build Anny's cache (~1 min, ~0.9 GB) and compile the CPU rasterizer's Numba kernels (~7 s)
-# now, not on the first visitor's click.
-RUN python -c "from random_people.body import load_body_model; load_body_model()" \
-    && python -c "from random_people.render.cpu_backend import warm_up; warm_up()"
+# Build Anny's cache (1-5 min, ~0.9 GB) and compile the CPU rasterizer's Numba kernels now,
+# not on the first visitor's click.
+RUN random-people setup
 
 COPY --chown=user app.py ./
 COPY --chown=user assets ./assets
