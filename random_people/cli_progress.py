@@ -22,12 +22,16 @@ HEARTBEAT_S = 30.0
 
 
 def stage_name(message: str) -> str:
-    """The stage a message belongs to: its text before any ':' or '(' detail, numbers removed.
+    """The stage a message belongs to: its text before any ':' or '(' detail, counters removed.
 
-    "Detecting the person: frame 40 of ~230" and "... frame 50 of ~230" are one stage.
+    "Detecting the person: frame 40 of ~230" and "... frame 50 of ~230" are one stage, and so
+    are "rendered frame 3/60" and "rendered frame 4/60".
     """
     head = re.split(r"[:(]", message, maxsplit=1)[0]
-    return re.sub(r"\s+", " ", re.sub(r"\d+", "", head)).strip() or message.strip()
+    words = [word for word in head.split() if not re.search(r"\d", word)]
+    while words and words[-1] in {"of", "/", "~", "…"}:
+        words.pop()
+    return " ".join(words).rstrip(" .…,;") or message.strip()
 
 
 class StageLines:
@@ -53,7 +57,8 @@ class StageLines:
             self.finish_stage(now)
             self.stage, self.stage_started, self.last_line = name, now, now
         elif now - self.last_line >= self.heartbeat_s:
-            self._write(f"{self.command}: {message} ({fraction:.0%}, {now - self.stage_started:.0f} s so far)")
+            so_far = "" if "elapsed" in message else f" ({now - self.stage_started:.0f} s so far)"
+            self._write(f"{self.command}: {message}{so_far}")
             self.last_line = now
         self.message = message
 

@@ -24,6 +24,8 @@ def test_stage_name_ignores_counters_and_details():
     assert stage_name("Detecting the person: frame 50 of ~230") == "Detecting the person"
     assert stage_name("Building the body-model cache, first run only (shape 9 of 1136, 0:03 elapsed)") == \
         "Building the body-model cache, first run only"
+    assert stage_name("rendered frame 3/60") == stage_name("rendered frame 4/60") == "rendered frame"
+    assert stage_name("Copying train files 3/40…") == "Copying train files"
 
 
 def test_stage_lines_print_one_line_per_stage_and_rare_heartbeats():
@@ -58,7 +60,7 @@ def test_reporter_draws_a_bar_only_on_a_terminal():
     assert "\r" in terminal.getvalue()  # tqdm redraws in place
     assert "\r" not in piped.getvalue()
     assert piped.getvalue().splitlines() == [piped.getvalue().splitlines()[0]]
-    assert piped.getvalue().startswith("render: Rendering frame of")
+    assert piped.getvalue().startswith("render: Rendering frame (")
 
 
 def test_cache_build_reports_real_progress_from_annys_own_loader():
@@ -87,7 +89,7 @@ def test_cache_build_reports_real_progress_from_annys_own_loader():
     assert full_model.load_blend_shape is original  # removed afterwards
     fractions = [fraction for fraction, _ in reports]
     assert fractions[0] == pytest.approx(0.8 / TARGETS_READ_BY_BUILD)
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert fractions == sorted(fractions) and 0 < fractions[-1] < 0.8
     assert "first run only" in reports[0][1] and str(anny_cache_dir()) in reports[0][1]
     assert f"shape 9 of {TARGETS_READ_BY_BUILD}" in reports[1][1]
 

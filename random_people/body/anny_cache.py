@@ -57,7 +57,8 @@ def reporting_cache_build(progress: CacheProgress) -> Iterator[None]:
     """While active, every blend-shape target Anny reads reports ``progress(fraction, message)``.
 
     If the cache is already built Anny reads no targets and nothing is reported. The wrapper is
-    removed on exit, so it costs nothing afterwards.
+    removed on exit, so it costs nothing afterwards. The last report is the last target read;
+    the caller's next stage follows it.
     """
     from anny.models import full_model
 
@@ -81,8 +82,8 @@ def reporting_cache_build(progress: CacheProgress) -> Iterator[None]:
     try:
         yield
         if counted:
-            progress(1.0, f"Body-model cache built in {format_elapsed(time.perf_counter() - started)} "
-                          f"({anny_cache_dir()}); later starts take seconds")
+            logger.info("Body-model cache built in %s (%s); later starts load it in seconds",
+                        format_elapsed(time.perf_counter() - started), anny_cache_dir())
     finally:
         with _patch_lock:
             full_model.load_blend_shape = original

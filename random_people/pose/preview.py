@@ -238,7 +238,7 @@ def render_overlay_preview(
     end = float(times[-1]) + half_frame
     far_off = 0
     report = progress or (lambda fraction, message: None)
-    report(0.0, f"Rendering preview of {count} frames")
+    report(0.0, f"Rendering the preview: {count} frames")
     # Decode straight to the output size: scaling inside the RGB conversion is far cheaper.
     frames = read_frames(clip_path, start=start, end=end, settings=settings, max_side=max(out_w, out_h))
     with contextlib.closing(frames), VideoWriter(output_path, motion.fps, out_w, out_h) as writer:
@@ -262,7 +262,7 @@ def render_overlay_preview(
             _text_block(image, legend, (6, out_h - 6), text_scale, True)
             writer.write(image)
             if t % 10 == 9 or t == count - 1:
-                report((t + 1) / count, f"Rendered preview frame {t + 1}/{count}")
+                report((t + 1) / count, f"Rendering the preview: frame {t + 1} of {count}")
     if far_off:
         logger.warning(
             "%d of %d motion frames had no source frame within 1.5 frames of their time in %s; "
