@@ -26,7 +26,6 @@ trap 'rm -rf "$workdir"' EXIT
 python3 -m venv "$workdir/venv"
 # shellcheck disable=SC1091
 source "$workdir/venv/bin/activate"
-python -m pip install --quiet --upgrade "pip>=24"
 
 # Torch stays the CPU build on purpose (the default PyPI wheel pulls GBs of CUDA); everything
 # else resolves afresh, newest first, within pyproject.toml's bounds.
