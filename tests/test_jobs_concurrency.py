@@ -1,7 +1,7 @@
 """Jobs sharing keys, end to end, with real worker processes, real extraction and real renders.
 
-Two ``bulk`` runs of one spec at once; two jobs with different output folders killed with SIGKILL
-mid-way and resumed; a job reusing another job's extraction from another folder, then exported.
+Two ``bulk`` runs of one spec at once; two jobs with different output folders (and two trims of
+one video in the second) killed with SIGKILL mid-way, resumed, and the second exported.
 In every case each output exists exactly once with the checksum the log recorded, every key is
 made by exactly one task (the others reuse it), and nothing is marked done without its file.
 """
@@ -54,7 +54,7 @@ def _tasks(db) -> list[Task]:
         return session.scalars(select(Task).order_by(Task.id)).all()
 
 
-def _check_integrity(db, folders: list[Path], jobs: int, renders_per_job: int) -> None:
+def _check_integrity(db, folders: list[Path], jobs: int, clips: int) -> None:
     """Every job done; every key made once; every recorded file there once with its checksum."""
     tasks = _tasks(db)
     assert len({t.job_id for t in tasks}) == jobs
@@ -65,7 +65,7 @@ def _check_integrity(db, folders: list[Path], jobs: int, renders_per_job: int) -
         assert session.scalar(select(func.count()).select_from(Event).where(Event.kind == "failed")) == 0
         outputs = session.scalars(select(Output)).all()
         motions = session.scalars(select(MotionRecord)).all()
-    assert len(outputs) == renders_per_job
+    assert len(outputs) == clips
     for output in outputs:
         for name, checksum in json.loads(output.checksums_json).items():
             assert sha256_file(Path(output.video_path).with_name(name)) == checksum
@@ -87,26 +87,31 @@ def _check_integrity(db, folders: list[Path], jobs: int, renders_per_job: int) -
 def test_two_bulk_runs_of_one_spec_at_once_make_every_clip_once(tmp_path, demo_clip):
     data_dir, out = tmp_path / "data", tmp_path / "out"
     env = job_env(data_dir)
-    spec = write_spec(tmp_path / "job.yaml", tiny_spec(demo_clip, out, people=2, sampled_cameras=1))
+    spec = write_spec(tmp_path / "job.yaml", tiny_spec(demo_clip, out, sampled_cameras=1))
     runs = [_bulk(spec, env), _bulk(spec, env)]
     outputs = [run.communicate(timeout=600)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
-    _check_integrity(_database(data_dir), [out], jobs=2, renders_per_job=4)
+    _check_integrity(_database(data_dir), [out], jobs=2, clips=2)
     close_all()
 
 
-def test_sigkill_of_two_jobs_sharing_keys_then_resume_makes_every_output_once(tmp_path, demo_clip):
+def test_sigkill_of_two_jobs_sharing_keys_then_resume_and_export(tmp_path, demo_clip):
+    """Job A and job B (another output folder, plus a second trim of the same video) share the
+    first trim's extraction and renders. Both run at once, are killed mid-way, and resume."""
     data_dir = tmp_path / "data"
     env = job_env(data_dir)
-    folders = [tmp_path / "outA", tmp_path / "outB"]  # the same clip, people and cameras: the same keys
-    specs = [write_spec(tmp_path / f"job{i}.yaml", tiny_spec(demo_clip, folder, people=2))
-             for i, folder in enumerate(folders)]
+    folders = [tmp_path / "outA", tmp_path / "outB"]
+    second_trim = {"path": str(demo_clip), "label": "walk", "start": 1.3, "end": 2.3}
+    specs = [write_spec(tmp_path / "a.yaml", tiny_spec(demo_clip, folders[0], sampled_cameras=1)),
+             write_spec(tmp_path / "b.yaml", tiny_spec(demo_clip, folders[1], sampled_cameras=1, name="b",
+                                                      extra_sources=[second_trim], auto_accept=True))]
     runs = [_bulk(spec, env) for spec in specs]
     db = _database(data_dir)
     try:
         def under_way():
-            states = Counter(t.state for t in _tasks(db))
-            return len({t.job_id for t in _tasks(db)}) == 2 and states["done"] >= 1 and states["running"] >= 1
+            tasks = _tasks(db)
+            states = Counter(t.state for t in tasks)
+            return len({t.job_id for t in tasks}) == 2 and states["done"] >= 1 and states["running"] >= 1
 
         wait_for(under_way, 300, "both jobs to be queued and under way")
     finally:
@@ -120,43 +125,26 @@ def test_sigkill_of_two_jobs_sharing_keys_then_resume_makes_every_output_once(tm
 
     result = cli(["worker", "--workers", "2"], env, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    _check_integrity(db, folders, jobs=2, renders_per_job=2)
+    _check_integrity(db, folders, jobs=2, clips=4)
     # Each job's renders read the motion from its own folder: it is there, the log's motion exactly.
     with db.session() as session:
-        (motion,) = session.scalars(select(MotionRecord)).all()
-    for folder in folders:
-        (placed,) = (folder / "motions").glob("*.npz")
-        assert sha256_file(placed) == motion.sha256
-    close_all()
-
-
-def test_a_job_in_another_folder_reuses_an_extraction_and_exports_each_trims_own_motion(tmp_path, demo_clip):
-    data_dir = tmp_path / "data"
-    env = job_env(data_dir)
-    first = write_spec(tmp_path / "a.yaml", tiny_spec(demo_clip, tmp_path / "outA"))
-    assert cli(["bulk", str(first), "--workers", "1", "-q"], env).returncode == 0
-    # Job B: the same clip and trim (job A made its motion) plus a second trim of the same video.
-    second_trim = {"path": str(demo_clip), "label": "walk", "start": 1.3, "end": 2.3}
-    spec = tiny_spec(demo_clip, tmp_path / "outB", extra_sources=[second_trim], auto_accept=True, name="b")
-    result = cli(["bulk", str(write_spec(tmp_path / "b.yaml", spec)), "--workers", "1", "-q"], env)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-    db = _database(data_dir)
-    with db.session() as session:
-        job_b = session.scalar(select(Task.job_id).where(Task.payload_json.like('%outB%')).limit(1))
-        renders = session.scalars(select(Task).where(Task.job_id == job_b, Task.kind == "render")).all()
-        assert [t.state for t in renders] == ["done", "done"], [t.error for t in renders]
+        job_b = session.scalar(select(Task.job_id).where(Task.payload_json.like("%outB%")).limit(1))
         motion_of = {o.key: o.motion_path for o in session.scalars(select(Output)).all()}
-    for task in renders:
-        assert Path(json.loads(task.payload_json)["motion_path"]).is_file()
+    a_motions = list((folders[0] / "motions").glob("*.npz"))
+    b_motions = {p.name: p for p in (folders[1] / "motions").glob("*.npz")}
+    assert len(a_motions) == 1 and len(b_motions) == 2
+    assert a_motions[0].read_bytes() == b_motions[a_motions[0].name].read_bytes()
 
-    dataset = tmp_path / "dataset"
-    exported = cli(["export", str(dataset), "--job", job_b, "-q"], env)
-    assert exported.returncode == 0, exported.stdout + exported.stderr
-    rows = [json.loads(line) for path in dataset.glob("synthetic/*/metadata.jsonl")
+    # Export job B: its two trims of one video each bring their own motion (not the first trim's twice).
+    from random_people.hub.export import export_dataset
+    from random_people.jobs.export_source import clips_for_export
+
+    clips = clips_for_export(db.url, [job_b])
+    exported = export_dataset(clips, tmp_path / "dataset")
+    rows = [json.loads(line) for path in exported.folder.glob("synthetic/*/metadata.jsonl")
             for line in path.read_text().splitlines()]
-    assert len(rows) == 2 and len({row["motion_path"] for row in rows}) == 2
+    assert len(rows) == 4 and len({row["motion_path"] for row in rows}) == 2
     for row in rows:
-        exported_motion = dataset / "synthetic" / row["split"] / row["motion_path"]
+        exported_motion = exported.folder / "synthetic" / row["split"] / row["motion_path"]
         assert exported_motion.read_bytes() == Path(motion_of[row["clip_id"]]).read_bytes()
     close_all()
