@@ -176,16 +176,19 @@ def _reusable(db: Database, plan: JobPlan) -> dict[str, dict[str, Any]]:
             motions.update((m.key, m) for m in session.scalars(select(MotionRecord).where(MotionRecord.key.in_(chunk))))
         for chunk in _chunks([t.key for t in plan.tasks if t.kind == RENDER]):
             clips.update((o.key, _clip_record(o)) for o in session.scalars(select(Output).where(Output.key.in_(chunk))))
-    results: dict[str, dict[str, Any]] = {}
-    for task in plan.tasks:
+
+    def check(task) -> dict[str, Any] | None:
         if task.kind == EXTRACT and task.key in motions:
             motion, target = motions[task.key], task.payload["motion_path"]
             if reuse.file_matches(target, motion.sha256):
-                results[task.key] = {"motion_path": target, "frames": motion.frames, "fps": motion.fps,
-                                     "sha256": motion.sha256, "reused": True}
+                return {"motion_path": target, "frames": motion.frames, "fps": motion.fps,
+                        "sha256": motion.sha256, "reused": True}
         elif task.kind == RENDER and task.key in clips and reuse.clip_matches(clips[task.key]):
-            results[task.key] = {**clips[task.key], "reused": True}
-    return results
+            return {**clips[task.key], "reused": True}
+        return None
+
+    found = ((task.key, check(task)) for task in plan.tasks if task.key in motions or task.key in clips)
+    return {key: result for key, result in found if result is not None}
 
 
 def submit_job(db: Database, plan: JobPlan) -> str:
