@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from random_people.errors import InvalidInputError
@@ -118,9 +118,7 @@ def test_upgrading_a_log_with_two_running_holders_of_one_key_requeues_all_but_on
 
     path = tmp_path / "old.sqlite"
     url = f"sqlite:///{path}"
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
+    engine = create_engine(url)  # a log written by the previous release (schema 0001)
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -200,3 +198,29 @@ def test_a_worker_reuses_the_logs_motion_by_placing_it_in_its_own_output_dir(tmp
     with pytest.raises(InvalidInputError, match="Source clip not found"):
         run_task(EXTRACT, payload, settings, known=known)
     assert not placed.exists()
+
+
+def test_a_worker_reuses_the_logs_clip_where_it_was_made_only_while_its_checksums_match(tmp_path, settings):
+    import numpy as np
+
+    from random_people.errors import RandomPeopleError
+    from random_people.jobs.tasks import run_task
+    from random_people.media import VideoWriter
+
+    made = tmp_path / "outA" / "walk"
+    made.mkdir(parents=True)
+    for name, shade in (("rrrr.mp4", 90), ("rrrr_mask.mp4", 255)):
+        with VideoWriter(made / name, fps=10) as writer:
+            for _ in range(3):
+                writer.write(np.full((32, 48, 3), shade, dtype=np.uint8))
+    known = {"video_path": str(made / "rrrr.mp4"), "mask_path": str(made / "rrrr_mask.mp4"), "labels_path": None,
+             "checksums": {name: sha256_file(made / name) for name in ("rrrr.mp4", "rrrr_mask.mp4")}}
+    payload = _plan(tmp_path, tmp_path / "outB").tasks[1].payload  # job B: another folder, no motion file
+    result = run_task(RENDER, payload, settings, known=known)
+    assert result["reused"] and result["video_path"] == known["video_path"]
+    assert result["checksums"] == known["checksums"] and (result["width"], result["frames"]) == (48, 3)
+    assert not (tmp_path / "outB" / "walk").exists()  # pointed at, not copied
+
+    (made / "rrrr_mask.mp4").write_bytes(b"not the recorded mask")
+    with pytest.raises(RandomPeopleError, match="Motion file not found"):  # so it renders again
+        run_task(RENDER, payload, settings, known=known)
