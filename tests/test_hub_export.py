@@ -339,3 +339,31 @@ def test_a_first_export_stopped_part_way_resumes(clips, tmp_path, monkeypatch):
     result = export_dataset(clips[:6], folder)
     assert result.synthetic_clips == 6 and result.added_synthetic == 6
     assert not [p for p in folder.rglob(".*")]  # the start marker goes once the manifest is written
+
+
+def test_clips_of_one_source_with_different_trims_each_get_their_own_motion(clips, tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    # Two trims of one source video: one source_clip_id, two different motions.
+    first, second = clips[0], clips[1]
+    assert first.source_clip_id == second.source_clip_id
+    other_motion = tmp_path / "second_trim.npz"
+    np.savez(other_motion, version=np.array(1), data=np.arange(12.0))
+    second = dataclasses.replace(second, motion_path=other_motion)
+    folder = tmp_path / "ds"
+    export_dataset([first, second], folder)
+    rows = {row["clip_id"]: row for row in _rows(folder)}
+    motions = {}
+    for clip in (first, second):
+        row = rows[clip.clip_id]
+        exported = folder / "synthetic" / row["split"] / row["motion_path"]
+        assert exported.read_bytes() == clip.motion_path.read_bytes(), clip.clip_id
+        motions[clip.clip_id] = row["motion_path"]
+    assert len(set(motions.values())) == 2
+
+    # Clips that share one motion (same trim) still share one motion file.
+    shared = export_dataset(clips[2:4], tmp_path / "shared")
+    names = {row["motion_path"] for row in _rows(shared.folder)}
+    assert len(names) == 1 and clips[2].motion_path == clips[3].motion_path

@@ -195,8 +195,8 @@ def card_markdown(manifest: Manifest) -> str:
         "",
         "Each split folder holds `metadata.jsonl` (one row per clip), the clips under `<action>/`, and per clip "
         "`<clip>_mask.mp4` (lossless alpha mask), `<clip>_labels.npz` (per-frame COCO-17 2D/3D keypoints with "
-        "visibility, boxes, masks, intrinsics and extrinsics) and `motions/<source>.npz` (the body parameters "
-        "re-performed)." if not sharded else
+        "visibility, boxes, masks, intrinsics and extrinsics) and `motions/<sha256>.npz` (the body parameters "
+        "re-performed, one file per source clip and trim, named by its SHA-256)." if not sharded else
         "Each split folder holds Parquet shards; the video and mask are `Video` columns and the labels and "
         "motion `.npz` files are byte columns (`labels_npz`, `motion_npz`).",
         "",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from random_people.files import atomic_output
+from random_people.files import atomic_output, sha256_file
 from random_people.hub import layout
 from random_people.hub.card import CardInfo, write_card
 from random_people.hub.errors import DiskFullError, ExportError
@@ -155,7 +155,8 @@ def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequen
     new_clips = _new_records(clips, manifest.synthetic, lambda c: c.clip_id)
     new_real = _new_records(real_clips, manifest.real, lambda c: c.source_clip_id)
     progress(0.02, f"Checking {len(new_clips)} new clips…")
-    staged = [_stage_clip(clip) for clip in new_clips]
+    motion_ids: dict[Path, str] = {}  # motion file -> its SHA-256 (clips of one trim share one file)
+    staged = [_stage_clip(clip, motion_ids) for clip in new_clips]
     for real in new_real:
         _check_file(real.video_path, f"real clip {real.source_clip_id}")
 
@@ -207,14 +208,25 @@ class _Staged:
     clip: ExportClip
     sources: dict[str, Path]  # role ("video", "mask", "labels", "motion") -> file to copy
     video: tuple[float, int, int, int]  # fps, frames, width, height
+    motion_id: str = ""  # SHA-256 of the motion file: its name in the dataset
 
 
-def _stage_clip(clip: ExportClip) -> _Staged:
-    """Check a clip's files exist and learn its timing (from the record, else by probing the video)."""
+def _stage_clip(clip: ExportClip, motion_ids: dict[Path, str]) -> _Staged:
+    """Check a clip's files exist and learn its timing (from the record, else by probing the video).
+
+    The motion is named by its own content hash, not by the source clip: two trims of one video
+    are one source clip but two motions (``motion_ids`` caches hashes of files already seen).
+    """
     sources = {"video": _check_file(clip.video_path, f"clip {clip.clip_id} video")}
     for role, path in (("mask", clip.mask_path), ("labels", clip.labels_path), ("motion", clip.motion_path)):
         if path is not None:
             sources[role] = _check_file(path, f"clip {clip.clip_id} {role}")
+    motion_id = ""
+    if "motion" in sources:
+        motion = sources["motion"]
+        if motion not in motion_ids:
+            motion_ids[motion] = sha256_file(motion)
+        motion_id = motion_ids[motion]
     if None in (clip.fps, clip.num_frames, clip.width, clip.height):
         from random_people.errors import InvalidInputError
         from random_people.media import probe_video
@@ -227,7 +239,7 @@ def _stage_clip(clip: ExportClip) -> _Staged:
                  clip.width or probed.width, clip.height or probed.height)
     else:
         video = (clip.fps, clip.num_frames, clip.width, clip.height)
-    return _Staged(clip, sources, video)  # type: ignore[arg-type]
+    return _Staged(clip, sources, video, motion_id)  # type: ignore[arg-type]
 
 
 def _synthetic_entry(staged: _Staged, split: str) -> tuple[dict[str, Any], dict[str, Path]]:
@@ -240,7 +252,7 @@ def _synthetic_entry(staged: _Staged, split: str) -> tuple[dict[str, Any], dict[
         "video": layout.clip_file(clip.action_label, clip.clip_id, layout.video_suffix(clip.video_path)),
         "mask": layout.clip_file(clip.action_label, clip.clip_id, "_mask.mp4") if "mask" in staged.sources else "",
         "labels": layout.clip_file(clip.action_label, clip.clip_id, "_labels.npz") if "labels" in staged.sources else "",
-        "motion": layout.motion_file(clip.source_clip_id) if "motion" in staged.sources else "",
+        "motion": layout.motion_file(staged.motion_id) if "motion" in staged.sources else "",
     }
     fps, frames, width, height = staged.video
     row = synthetic_row(

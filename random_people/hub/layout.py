@@ -11,7 +11,7 @@ Folder layout (``datasets``' VideoFolder convention, one folder per config)::
           <label>/<clip_id>.mp4        the clip, H.264
           <label>/<clip_id>_mask.mp4   lossless alpha mask
           <label>/<clip_id>_labels.npz keypoints, boxes, camera per frame (render.labels)
-          motions/<source_clip_id>.npz body parameters (Motion) the clips re-perform
+          motions/<motion_sha256>.npz  body parameters (Motion) the clips re-perform (one per trim)
       real/                            config "real" (optional): the real source clips
         train/ validation/ test/
           metadata.jsonl
@@ -76,9 +76,13 @@ def clip_file(label: str, clip_id: str, suffix: str = ".mp4") -> str:
     return f"{safe_name(label, 'action label')}/{safe_name(clip_id, 'clip id')}{suffix}"
 
 
-def motion_file(source_clip_id: str) -> str:
-    """Path of a source clip's Motion relative to its split folder (shared by its clips)."""
-    return f"{MOTIONS_DIR}/{safe_name(source_clip_id, 'source clip id')}.npz"
+def motion_file(motion_id: str) -> str:
+    """Path of a Motion relative to its split folder, named by the motion file's SHA-256.
+
+    Shared by every clip that re-performs it. Not named by the source clip: two trims of one
+    source video are one source clip with two different motions.
+    """
+    return f"{MOTIONS_DIR}/{safe_name(motion_id, 'motion id')}.npz"
 
 
 def split_dir(config: str, split: str) -> str:

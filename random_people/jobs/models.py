@@ -8,7 +8,7 @@ SQLAlchemy backend stores them. The schema is created and upgraded by Alembic
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Task states. A task moves queued -> running -> done | failed; cancel and retry move it back.
@@ -43,11 +43,17 @@ class Job(Base):
 
 
 class Task(Base):
+    """One unit of a job. Jobs may share keys (same spec twice, or the same clip): a key then has
+    one task per job, but at most one of them runs at a time (``ux_tasks_running_key``, migration
+    0002), so two jobs never write the same outputs or clear each other's staging files."""
+
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("job_id", "key", name="uq_tasks_job_key"),
         Index("ix_tasks_state_job", "state", "job_id"),
         Index("ix_tasks_key", "key"),
+        Index("ux_tasks_running_key", "key", unique=True, sqlite_where=text(f"state = '{RUNNING}'"),
+              postgresql_where=text(f"state = '{RUNNING}'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

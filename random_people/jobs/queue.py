@@ -6,6 +6,11 @@ Correctness rests on two rules:
   state = <expected> [AND worker = me AND attempts = my attempt]``; the row count says whether
   this caller won. Two workers can race for a task and exactly one gets it, a worker whose task
   was reclaimed cannot later mark it done, and the same holds on SQLite and PostgreSQL.
+* **One running holder per key.** Jobs can share keys (the same spec queued twice, two specs
+  needing the same clip); a key running in one job is not claimed in another until it ends (the
+  claim query skips it, and a partial unique index refuses a racing second holder), and the next
+  holder is handed the log's record of what was made so it reuses it instead of making it again.
+  So two tasks never write one output, and clearing a task's staging files never hits a live one.
 * **Every change is an event.** Each transition writes an :class:`Event` in the same transaction
   (time, reason, worker), so the log explains every task's history and progress/ETA are queries.
 """
@@ -23,10 +28,12 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from random_people.jobs.db import Database
 from random_people.jobs.errors import JobNotFoundError, JobStateError
+from random_people.jobs import reuse
 from random_people.jobs.expand import EXTRACT, RENDER, JobPlan
 from random_people.jobs.models import (
     CANCELLED,
@@ -61,7 +68,11 @@ def worker_name(prefix: str = "worker") -> str:
 
 @dataclass(frozen=True)
 class ClaimedTask:
-    """What a worker needs to run a task and to report back (``attempt`` fences stale reports)."""
+    """What a worker needs to run a task and to report back (``attempt`` fences stale reports).
+
+    ``known`` is the log's record of this key's output when another task (of any job) made it:
+    the task reuses it if the files still match their checksums (see :mod:`random_people.jobs.reuse`).
+    """
 
     id: int
     job_id: str
@@ -70,6 +81,7 @@ class ClaimedTask:
     payload: dict[str, Any]
     attempt: int
     worker: str
+    known: dict[str, Any] | None = None
 
 
 def _event(session: Session, kind: str, message: str = "", *, job_id: str | None = None,
@@ -134,28 +146,59 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
         yield items[start:start + size]
 
 
-def _already_made(session: Session, plan: JobPlan) -> set[str]:
-    """Keys of planned tasks whose outputs exist in the log *and* on disk (one query per 500 keys)."""
-    made: set[str] = set()
-    extract_keys = [t.key for t in plan.tasks if t.kind == EXTRACT]
-    render_keys = [t.key for t in plan.tasks if t.kind == RENDER]
-    for chunk in _chunks(extract_keys):
-        for motion in session.scalars(select(MotionRecord).where(MotionRecord.key.in_(chunk))):
-            if Path(motion.path).is_file():
-                made.add(motion.key)
-    for chunk in _chunks(render_keys):
-        for output in session.scalars(select(Output).where(Output.key.in_(chunk))):
-            if all(p is None or Path(p).is_file() for p in (output.video_path, output.mask_path, output.labels_path)):
-                made.add(output.key)
-    return made
+def known_output(session: Session, kind: str, key: str) -> dict[str, Any] | None:
+    """The log's record of what the task ``key`` made (any job), as :mod:`~random_people.jobs.reuse` reads it."""
+    if kind == EXTRACT:
+        motion = session.get(MotionRecord, key)
+        return None if motion is None else {"path": motion.path, "sha256": motion.sha256}
+    if kind == RENDER:
+        output = session.get(Output, key)
+        return None if output is None else _clip_record(output)
+    return None
+
+
+def _clip_record(output: Output) -> dict[str, Any]:
+    return {"video_path": output.video_path, "mask_path": output.mask_path, "labels_path": output.labels_path,
+            "checksums": json.loads(output.checksums_json)}
+
+
+def _reusable(db: Database, plan: JobPlan) -> dict[str, dict[str, Any]]:
+    """Results of planned tasks whose outputs are on disk exactly as the log recorded them.
+
+    A motion counts only at the path this job's renders read (a copy elsewhere is placed there by
+    the worker that takes the extraction); a clip counts where it was made. Every file is checked
+    against its recorded SHA-256, outside any write transaction (hashing takes a while).
+    """
+    motions: dict[str, MotionRecord] = {}
+    clips: dict[str, dict[str, Any]] = {}
+    with db.session() as session:
+        for chunk in _chunks([t.key for t in plan.tasks if t.kind == EXTRACT]):
+            motions.update((m.key, m) for m in session.scalars(select(MotionRecord).where(MotionRecord.key.in_(chunk))))
+        for chunk in _chunks([t.key for t in plan.tasks if t.kind == RENDER]):
+            clips.update((o.key, _clip_record(o)) for o in session.scalars(select(Output).where(Output.key.in_(chunk))))
+
+    def check(task) -> dict[str, Any] | None:
+        if task.kind == EXTRACT and task.key in motions:
+            motion, target = motions[task.key], task.payload["motion_path"]
+            if reuse.file_matches(target, motion.sha256):
+                return {"motion_path": target, "frames": motion.frames, "fps": motion.fps,
+                        "sha256": motion.sha256, "reused": True}
+        elif task.kind == RENDER and task.key in clips and reuse.clip_matches(clips[task.key]):
+            return {**clips[task.key], "reused": True}
+        return None
+
+    found = ((task.key, check(task)) for task in plan.tasks if task.key in motions or task.key in clips)
+    return {key: result for key, result in found if result is not None}
 
 
 def submit_job(db: Database, plan: JobPlan) -> str:
     """Record a planned job and queue its tasks; returns the job id.
 
-    Tasks whose output already exists (made by this or any earlier job, files still on disk) are
-    recorded as done at once with the reason "reused", so re-running a job makes nothing twice.
+    Tasks whose output already exists (made by this or any earlier job, files still on disk with
+    their recorded checksums) are recorded as done at once with the reason "reused" and where the
+    files are, so re-running a job makes nothing twice.
     """
+    made = _reusable(db, plan)
     job_id = uuid.uuid4().hex[:12]
     stamp = now()
     spec = plan.spec
@@ -168,14 +211,13 @@ def submit_job(db: Database, plan: JobPlan) -> str:
                 session.add(IdentityRecord(id=person.id, spec_json=json.dumps(person.to_dict()), created_at=stamp))
         for name in spec.backgrounds.names:
             session.merge(BackgroundRecord(name=name, kind=_background_kind(name)))
-        made = _already_made(session, plan)
         rows = []
         for planned in plan.tasks:
             row = dict(job_id=job_id, key=planned.key, kind=planned.kind, label=planned.label, state=QUEUED,
                        depends_on=planned.depends_on, payload_json=json.dumps(planned.payload), attempts=0,
                        result_json=None, finished_at=None, seconds=None)
             if planned.key in made:
-                row.update(state=DONE, finished_at=stamp, seconds=0.0, result_json=json.dumps({"reused": True}))
+                row.update(state=DONE, finished_at=stamp, seconds=0.0, result_json=json.dumps(made[planned.key]))
             rows.append(row)
         if rows:
             session.execute(insert(Task), rows)  # one executemany, not 10,000 ORM flushes
@@ -194,13 +236,18 @@ def submit_job(db: Database, plan: JobPlan) -> str:
 
 
 def _claimable(job_ids: Sequence[str] | None = None, kinds: Sequence[str] | None = None):
-    """Queued tasks of active jobs whose extraction (if any) is done, oldest first."""
+    """Queued tasks of active jobs whose extraction (if any) is done, oldest first.
+
+    A task whose key is running in another job waits for it (and then reuses what it made).
+    """
     dependency = aliased(Task)
     ready = exists().where(and_(dependency.job_id == Task.job_id, dependency.key == Task.depends_on,
                                 dependency.state == DONE))
+    holder = aliased(Task)
+    held_elsewhere = exists().where(and_(holder.key == Task.key, holder.state == RUNNING))
     query = (select(Task.id).join(Job, Job.id == Task.job_id)
              .where(Task.state == QUEUED, Job.state.in_((QUEUED, RUNNING)),
-                    (Task.depends_on.is_(None)) | ready)
+                    (Task.depends_on.is_(None)) | ready, ~held_elsewhere)
              .order_by(Task.id))
     if job_ids:
         query = query.where(Task.job_id.in_(list(job_ids)))
@@ -216,11 +263,15 @@ def claim_task(db: Database, worker: str, *, job_ids: Sequence[str] | None = Non
         ids = session.scalars(_claimable(job_ids, kinds).limit(candidates)).all()
         for task_id in ids:
             stamp = now()
-            won = session.execute(
-                update(Task).where(Task.id == task_id, Task.state == QUEUED)
-                .values(state=RUNNING, worker=worker, attempts=Task.attempts + 1, claimed_at=stamp,
-                        heartbeat_at=stamp, error=None)
-            ).rowcount == 1
+            try:
+                with session.begin_nested():
+                    won = session.execute(
+                        update(Task).where(Task.id == task_id, Task.state == QUEUED)
+                        .values(state=RUNNING, worker=worker, attempts=Task.attempts + 1, claimed_at=stamp,
+                                heartbeat_at=stamp, error=None)
+                    ).rowcount == 1
+            except IntegrityError:  # its key started running in another job meanwhile: wait for that one
+                continue
             if not won:
                 continue
             task = session.get(Task, task_id)
@@ -231,7 +282,8 @@ def claim_task(db: Database, worker: str, *, job_ids: Sequence[str] | None = Non
                 job.state, job.updated_at = RUNNING, stamp
                 _event(session, "job_running", "", job_id=job.id)
             return ClaimedTask(id=task.id, job_id=task.job_id, key=task.key, kind=task.kind,
-                               payload=json.loads(task.payload_json), attempt=task.attempts, worker=worker)
+                               payload=json.loads(task.payload_json), attempt=task.attempts, worker=worker,
+                               known=known_output(session, task.kind, task.key))
     return None
 
 

@@ -51,7 +51,8 @@ def _ray():
     return ray
 
 
-def _remote_run(kind: str, payload: dict[str, Any], settings_fields: dict[str, Any]) -> dict[str, Any]:
+def _remote_run(kind: str, payload: dict[str, Any], known: dict[str, Any] | None,
+                settings_fields: dict[str, Any]) -> dict[str, Any]:
     """What a Ray worker runs: the task, with a user error returned (not raised) as data."""
     import logging as _logging
 
@@ -62,7 +63,7 @@ def _remote_run(kind: str, payload: dict[str, Any], settings_fields: dict[str, A
     settings = load_settings(**settings_fields)
     start = time.perf_counter()
     try:
-        result = run_task(kind, payload, settings)
+        result = run_task(kind, payload, settings, known=known)
     except RandomPeopleError as exc:
         return {"ok": False, "error": str(exc), "seconds": time.perf_counter() - start}
     return {"ok": True, "result": result, "seconds": time.perf_counter() - start}
@@ -102,7 +103,7 @@ def run_ray(database_url: str, settings: Settings, job_ids: list[str], *, addres
                 if task is None:
                     break
                 fn = remote_gpu if (gpu and task.kind == RENDER) else remote
-                in_flight[fn.remote(task.kind, task.payload, fields)] = task
+                in_flight[fn.remote(task.kind, task.payload, task.known, fields)] = task
             if not in_flight:
                 if not has_pending_work(db, job_ids):
                     break

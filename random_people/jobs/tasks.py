@@ -3,7 +3,9 @@ what it made. No database here, so the same code runs in a local worker process 
 
 Outputs are written to temporary names and renamed into place (``extract_clip`` and
 ``render_clip`` both do this), so a worker killed at any instant leaves no half-written file under
-a final name. If a task's output is already on disk and intact, it is reused, not made again.
+a final name. If a task's output is already on disk and intact, it is reused, not made again:
+when the log recorded it (``known``, handed over with the claim), only files that still have the
+recorded checksums count (:mod:`random_people.jobs.reuse`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Callable
 
 from random_people.errors import InvalidInputError, RandomPeopleError
 from random_people.files import sha256_file
+from random_people.jobs import reuse
 from random_people.jobs.expand import EXTRACT, RENDER
 from random_people.jobs.spec import camera_sampler, frame_limit
 from random_people.settings import Settings
@@ -27,14 +30,17 @@ class TaskCancelled(Exception):
     """Raised inside a running task (from its progress callback) when the log says stop."""
 
 
-def run_task(kind: str, payload: dict[str, Any], settings: Settings,
-             progress: Progress | None = None) -> dict[str, Any]:
-    """Execute one task and return its JSON-able result (paths, checksums, sizes)."""
+def run_task(kind: str, payload: dict[str, Any], settings: Settings, progress: Progress | None = None,
+             known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Execute one task and return its JSON-able result (paths, checksums, sizes).
+
+    ``known``: the log's record of this key's output, made by another task (``ClaimedTask.known``).
+    """
     report = progress or (lambda fraction, message: None)
     if kind == EXTRACT:
-        return run_extract(payload, settings, report)
+        return run_extract(payload, settings, report, known)
     if kind == RENDER:
-        return run_render(payload, settings, report)
+        return run_render(payload, settings, report, known)
     raise ValueError(f"Unknown task kind {kind!r}")
 
 
@@ -46,19 +52,17 @@ def _motion_summary(path: Path) -> dict[str, Any]:
             "sha256": sha256_file(path)}
 
 
-def run_extract(payload: dict[str, Any], settings: Settings, progress: Progress) -> dict[str, Any]:
-    """Extract the source clip's motion to ``payload['motion_path']`` (reused if already there)."""
+def run_extract(payload: dict[str, Any], settings: Settings, progress: Progress,
+                known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Extract the source clip's motion to ``payload['motion_path']`` (reused if already made)."""
     from random_people.pose.extract import extract_clip
 
     if payload.get("problem"):
         raise InvalidInputError(payload["problem"])
     motion_path = Path(payload["motion_path"])
-    if motion_path.is_file():
-        try:
-            result = _motion_summary(motion_path)
-            return {**result, "reused": True}
-        except RandomPeopleError:
-            logger.warning("Existing motion %s is unreadable; extracting again", motion_path)
+    reused = _reuse_motion(motion_path, known)
+    if reused is not None:
+        return reused
     remove_leftovers(motion_path.parent, motion_path.stem)
     clip = Path(payload["clip"])
     if not clip.is_file():
@@ -71,11 +75,35 @@ def run_extract(payload: dict[str, Any], settings: Settings, progress: Progress)
     return summary
 
 
-def remove_leftovers(folder: Path, name: str) -> int:
-    """Delete staging files a killed worker left for this task (``.<name>.*`` beside the outputs).
+def _reuse_motion(target: Path, known: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The motion already made for this key, at ``target``; None if it must be extracted.
 
-    Only the worker holding a task writes its staging files, and a task is held by one worker at
-    a time, so anything of this name found here is debris of an earlier, dead attempt.
+    With a record in the log, only the recorded bytes count: ``target`` itself, or the recorded
+    file (another job's output folder) linked or copied to ``target``, where this job's renders
+    read it. Without one, a readable file at ``target`` is an earlier attempt's output (renamed
+    into place whole, then killed before it reported).
+    """
+    if known is not None:
+        if not reuse.reuse_file(target, Path(known["path"]), known["sha256"]):
+            logger.warning("The motion the log recorded for %s (%s) is gone or has changed; extracting again",
+                           target.name, known["path"])
+            return None
+    elif not target.is_file():
+        return None
+    try:
+        return {**_motion_summary(target), "reused": True}
+    except RandomPeopleError:
+        logger.warning("Existing motion %s is unreadable; extracting again", target)
+        return None
+
+
+def remove_leftovers(folder: Path, name: str) -> int:
+    """Delete staging files an interrupted attempt left for this task (``.<name>.*`` beside the outputs).
+
+    Called only by the holder of the task's claim, before it writes anything. The log lets one
+    task per key run at a time, across all jobs (``ux_tasks_running_key``), so while we hold it no
+    other live claim can own staging files of this key: whatever is here belongs to an attempt
+    whose claim has ended (killed, reclaimed after its heartbeat expired, or cancelled).
     """
     import shutil
 
@@ -139,7 +167,34 @@ def _intact(paths: tuple[Path, Path, Path], payload: dict[str, Any]) -> bool:
     return all(p.is_file() and p.stat().st_size > 0 for p in _kept(payload, paths).values() if p is not None)
 
 
-def run_render(payload: dict[str, Any], settings: Settings, progress: Progress) -> dict[str, Any]:
+def _reuse_clip(payload: dict[str, Any], known: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The clip already made for this key, where it is; None if it must be rendered.
+
+    With a record in the log, the recorded files (wherever they were made) count only if their
+    checksums still match. Without one, intact files at this task's own paths are an earlier
+    attempt's output (moved into place whole, then killed before it reported).
+    """
+    from random_people.render.clip import clip_paths
+
+    folder = Path(known["video_path"]).parent if known is not None else Path(payload["output_dir"])
+    paths = clip_paths(folder, payload["name"])
+    if not _intact(paths, payload):
+        if known is not None:
+            logger.warning("The clip the log recorded (%s) is gone; rendering again", known["video_path"])
+        return None
+    try:
+        described = _describe_outputs(payload, paths)
+    except RandomPeopleError:
+        logger.warning("Existing clip %s is unreadable; rendering again", paths[0])
+        return None
+    if known is not None and described["checksums"] != known["checksums"]:
+        logger.warning("The clip the log recorded (%s) has changed since; rendering again", known["video_path"])
+        return None
+    return {**described, "reused": True}
+
+
+def run_render(payload: dict[str, Any], settings: Settings, progress: Progress,
+               known: dict[str, Any] | None = None) -> dict[str, Any]:
     """Re-perform the extracted motion with the task's person, background and camera."""
     from random_people.avatar.identity import IdentitySpec
     from random_people.avatar.pipeline import render_motion_clip
@@ -148,11 +203,9 @@ def run_render(payload: dict[str, Any], settings: Settings, progress: Progress) 
 
     folder, name = Path(payload["output_dir"]), payload["name"]
     paths = clip_paths(folder, name)
-    if _intact(paths, payload):
-        try:
-            return {**_describe_outputs(payload, paths), "reused": True}
-        except RandomPeopleError:
-            logger.warning("Existing clip %s is unreadable; rendering again", paths[0])
+    reused = _reuse_clip(payload, known)
+    if reused is not None:
+        return reused
     remove_leftovers(folder, name)
     motion = load_motion(payload["motion_path"])
     spec = IdentitySpec.from_dict(payload["identity"])

@@ -104,7 +104,7 @@ def execute_claimed(db: Database, task: ClaimedTask, settings: Settings,
                 raise TaskCancelled(f"task {task.id} was cancelled or reclaimed, or the worker is stopping")
 
         try:
-            result = run_task(task.kind, task.payload, settings, progress)
+            result = run_task(task.kind, task.payload, settings, progress, known=task.known)
         except TaskCancelled:
             if stop.is_set() and not beat.lost.is_set():
                 release_task(db, task, "the worker was asked to stop")
