@@ -28,9 +28,9 @@ python3 -m venv "$workdir/venv"
 source "$workdir/venv/bin/activate"
 
 # Torch stays the CPU build on purpose (the default PyPI wheel pulls GBs of CUDA); everything
-# else resolves afresh, newest first, within pyproject.toml's bounds.
-pip install --quiet torch==2.13.0
-pip install --quiet --upgrade --upgrade-strategy eager -e ".[test]"
+# else resolves afresh, newest first, within pyproject.toml's bounds (the constraint keeps an
+# eager upgrade from swapping torch for the CUDA build).
+pip install --quiet -c requirements/torch-cpu.txt --upgrade --upgrade-strategy eager -e ".[test]"
 
 echo "== newest allowed versions that differ from requirements/test.lock =="
 pip freeze --exclude-editable | sed 's/ @ .*//' | sort > "$workdir/latest.txt"
@@ -45,6 +45,8 @@ def read(path):
             pins[re.sub(r"[-_.]+", "-", name).lower()] = version
     return pins
 locked, latest = read(sys.argv[1]), read(sys.argv[2])
+for tool in ("pip", "setuptools", "wheel"):  # pip freeze never lists the installer's own tools
+    locked.pop(tool, None), latest.pop(tool, None)
 changed = [(n, locked.get(n, "-"), latest.get(n, "-")) for n in sorted(set(locked) | set(latest))
            if locked.get(n) != latest.get(n)]
 for name, old, new in changed:
