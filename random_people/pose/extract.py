@@ -27,6 +27,7 @@ from random_people.pose.filtering import filter_track
 from random_people.pose.fitting import FitConfig, FitResult, fit_motion
 from random_people.pose.landmarks import LandmarkTrack, detect_landmarks
 from random_people.pose.metrics import motion_quality
+from random_people.pose.people import PersonBox, choose_person, list_people
 from random_people.pose.tracking import keep_longest_person
 from random_people.pose.motion import (
     FLAG_HIGH_FIT_ERROR,
@@ -50,6 +51,7 @@ class ExtractionResult:
     bvh_path: Path
     preview_path: Path | None
     summary: dict[str, Any]
+    track: LandmarkTrack | None = None  # the detector's raw output for the kept frames (for evaluation)
 
 
 def _prefetch(frames: Iterable, depth: int = 8) -> Iterator:
@@ -134,6 +136,19 @@ def build_motion(
     )
 
 
+def pick_person(clip_path: str | Path, choice: str, *, start: float | None = None, end: float | None = None,
+                settings: Settings | None = None) -> tuple[PersonBox, list[PersonBox]]:
+    """The person ``choice`` names among those in the first frame of ``[start, end)``, and the others."""
+    settings = settings or load_settings()
+    info = probe_video(clip_path, settings)
+    first = next(iter(read_frames(clip_path, start=start, end=end, settings=settings,
+                                  max_side=settings.detector_max_side)))
+    people = list_people(first.rgb, image_size=(info.width, info.height))
+    index = choose_person(people, choice)
+    logger.info("Following person %d of %d (box %s) chosen by %r", index + 1, len(people), people[index].as_list(), choice)
+    return people[index], [p for i, p in enumerate(people) if i != index]
+
+
 def extract_clip(
     clip_path: str | Path,
     output_dir: str | Path,
@@ -145,12 +160,18 @@ def extract_clip(
     settings: Settings | None = None,
     progress: Progress | None = None,
     make_preview: bool = True,
+    person: str | None = None,
 ) -> ExtractionResult:
     """Extract the motion of the person in ``clip_path``; write ``<name>.npz``, ``.bvh`` and
     ``<name>_preview.mp4`` into ``output_dir``.
 
+    ``person`` chooses whom to follow when several people are in the first frame of the range
+    (``largest``, ``leftmost``, ``rightmost``, ``N`` counting from the left, or ``x,y`` pixels);
+    without it MediaPipe follows whoever it finds first.
+
     Raises a :class:`random_people.errors.RandomPeopleError` subclass for bad input (unreadable,
-    too large, no frames, no person); nothing is left in ``output_dir`` in that case.
+    too large, no frames, no person, a ``person`` matching nobody); nothing is left in
+    ``output_dir`` in that case.
     """
     settings = settings or load_settings()
     report = progress or (lambda fraction, message: None)
@@ -171,9 +192,15 @@ def extract_clip(
 
     timings: dict[str, float] = {"load_and_probe": time.perf_counter() - started}
     stage = time.perf_counter()
+    chosen, others = None, []
+    if person is not None:
+        report(0.05, "Finding the people in the first frame")
+        chosen, others = pick_person(clip_path, person, start=start, end=end, settings=settings)
     frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings,
                                    max_side=settings.detector_max_side))
-    track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame)
+    track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame,
+                             follow=None if chosen is None else chosen.landmarks_xy,
+                             others=[(p.x0, p.y0, p.x1, p.y1) for p in others])
     if track.num_frames == 0:
         raise EmptyVideoError(f"No frames were decoded from {clip_path.name} in the requested range; check --start/--end.")
     detected = int(track.detected.sum())
@@ -201,6 +228,8 @@ def extract_clip(
         "source_duration": info.duration,
         "trim": [start, end],
         "person_switch_times": selection.switch_times,
+        "person": person,
+        "person_box": None if chosen is None else chosen.as_list(),
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
     motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
@@ -243,4 +272,4 @@ def extract_clip(
     summary["frames_per_second"] = frames_processed / summary["seconds"]  # decoded + detected source frames
     report(1.0, "Done")
     logger.info("Extracted %d frames from %s in %.1f s", motion.num_frames, clip_path.name, summary["seconds"])
-    return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary)
+    return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary, track)
