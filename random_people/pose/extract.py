@@ -24,12 +24,14 @@ from random_people.errors import EmptyVideoError, NoPersonError
 from random_people.files import sha256_file
 from random_people.media import probe_video, read_frames
 from random_people.pose.filtering import filter_track
+from random_people.pose.flips import repair_flips
 from random_people.pose.fitting import FitConfig, FitResult, fit_motion
 from random_people.pose.landmarks import LandmarkTrack, detect_landmarks
 from random_people.pose.metrics import motion_quality
 from random_people.pose.people import PersonBox, choose_person, list_people
 from random_people.pose.tracking import keep_longest_person
 from random_people.pose.motion import (
+    FLAG_FLIP_REPAIRED,
     FLAG_HIGH_FIT_ERROR,
     FLAG_LOW_CONFIDENCE,
     FLAG_NO_DETECTION,
@@ -51,7 +53,7 @@ class ExtractionResult:
     bvh_path: Path
     preview_path: Path | None
     summary: dict[str, Any]
-    track: LandmarkTrack | None = None  # the detector's raw output for the kept frames (for evaluation)
+    track: LandmarkTrack | None = None  # the detector's raw output for the kept frames, before flip repair
 
 
 def _prefetch(frames: Iterable, depth: int = 8) -> Iterator:
@@ -212,7 +214,8 @@ def extract_clip(
         )
     frames_processed = track.num_frames
     selection = keep_longest_person(track)
-    track = selection.track
+    flips = repair_flips(selection.track)
+    track = flips.track
     filtered = filter_track(track)
     timings["decode_and_detect"] = time.perf_counter() - stage
     stage = time.perf_counter()
@@ -228,12 +231,14 @@ def extract_clip(
         "source_duration": info.duration,
         "trim": [start, end],
         "person_switch_times": selection.switch_times,
+        "flip_repair": flips.counts(),
         "person": person,
         "person_box": None if chosen is None else chosen.as_list(),
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
     motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
                           source_name=clip_path.name, label=label, meta=meta)
+    motion.quality_flags[flips.choice != 0] |= FLAG_FLIP_REPAIRED
     timings["fit"] = time.perf_counter() - stage
     stage = time.perf_counter()
 
@@ -263,8 +268,10 @@ def extract_clip(
         for path in written:
             path.unlink(missing_ok=True)
         raise
-    summary = motion_quality(motion, raw_world=track.world, raw_image=track.image_xy)
+    raw = selection.track  # the detector's own output (before flip repair), for jitter and evaluation
+    summary = motion_quality(motion, raw_world=raw.world, raw_image=raw.image_xy)
     summary["person_switches"] = len(selection.switch_times)
+    summary["flip_repaired_frames"] = flips.repaired_frames
     summary["kept_time_range"] = meta["kept_time_range"]
     summary["seconds"] = time.perf_counter() - started
     summary["timings"] = {key: round(value, 3) for key, value in timings.items()}
@@ -272,4 +279,4 @@ def extract_clip(
     summary["frames_per_second"] = frames_processed / summary["seconds"]  # decoded + detected source frames
     report(1.0, "Done")
     logger.info("Extracted %d frames from %s in %.1f s", motion.num_frames, clip_path.name, summary["seconds"])
-    return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary, track)
+    return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary, raw)
