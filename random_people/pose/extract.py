@@ -138,14 +138,20 @@ def build_motion(
     )
 
 
-def pick_person(clip_path: str | Path, choice: str, *, start: float | None = None, end: float | None = None,
-                settings: Settings | None = None) -> tuple[PersonBox, list[PersonBox]]:
-    """The person ``choice`` names among those in the first frame of ``[start, end)``, and the others."""
+def first_frame_people(clip_path: str | Path, *, start: float | None = None, end: float | None = None,
+                       settings: Settings | None = None) -> tuple[np.ndarray, list[PersonBox], tuple[int, int]]:
+    """(first frame of ``[start, end)`` as RGB, the people in it, source (width, height))."""
     settings = settings or load_settings()
     info = probe_video(clip_path, settings)
     first = next(iter(read_frames(clip_path, start=start, end=end, settings=settings,
-                                  max_side=settings.detector_max_side)))
-    people = list_people(first.rgb, image_size=(info.width, info.height))
+                                  max_side=2 * settings.detector_max_side)))
+    return first.rgb, list_people(first.rgb, image_size=(info.width, info.height)), (info.width, info.height)
+
+
+def pick_person(clip_path: str | Path, choice: str, *, start: float | None = None, end: float | None = None,
+                settings: Settings | None = None) -> tuple[PersonBox, list[PersonBox]]:
+    """The person ``choice`` names among those in the first frame of ``[start, end)``, and the others."""
+    _, people, _ = first_frame_people(clip_path, start=start, end=end, settings=settings)
     index = choose_person(people, choice)
     logger.info("Following person %d of %d (box %s) chosen by %r", index + 1, len(people), people[index].as_list(), choice)
     return people[index], [p for i, p in enumerate(people) if i != index]
@@ -214,6 +220,13 @@ def extract_clip(
         )
     frames_processed = track.num_frames
     selection = keep_longest_person(track)
+    lost_at = None
+    if chosen is not None:
+        seen = np.flatnonzero(track.detected)
+        if track.num_frames - 1 - seen[-1] > 0.5 * track.fps or selection.switch_times:
+            lost_at = float(selection.track.frame_times[-1])
+            logger.warning("The chosen person was lost at %.2f s (they left the frame or were hidden); the motion "
+                           "ends there. Trim the clip (end) to where they are visible to silence this.", lost_at)
     flips = repair_flips(selection.track)
     track = flips.track
     filtered = filter_track(track)
@@ -234,6 +247,7 @@ def extract_clip(
         "flip_repair": flips.counts(),
         "person": person,
         "person_box": None if chosen is None else chosen.as_list(),
+        "person_lost_at": lost_at,
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
     motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
@@ -272,6 +286,8 @@ def extract_clip(
     summary = motion_quality(motion, raw_world=raw.world, raw_image=raw.image_xy)
     summary["person_switches"] = len(selection.switch_times)
     summary["flip_repaired_frames"] = flips.repaired_frames
+    if chosen is not None:
+        summary["person_lost_at"] = lost_at
     summary["kept_time_range"] = meta["kept_time_range"]
     summary["seconds"] = time.perf_counter() - started
     summary["timings"] = {key: round(value, 3) for key, value in timings.items()}

@@ -72,43 +72,66 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return width * height / max(smaller, 1e-9)
 
 
+def _search(pose, rgb: np.ndarray, max_people: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(landmarks [33, 2] pixels of ``rgb``, visibility [33]) of up to ``max_people`` people,
+    painting each one found out of the image before looking again."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    image = np.ascontiguousarray(rgb.copy())
+    found = []
+    for _ in range(max_people):
+        result = pose.process(image)
+        if result.pose_landmarks is None:
+            break
+        raw = np.array([(p.x * width, p.y * height, p.visibility) for p in result.pose_landmarks.landmark])
+        xy, visibility = raw[:, :2], np.clip(raw[:, 2], 0.0, 1.0)
+        x0, y0, x1, y1 = box_from_landmarks(xy, visibility)
+        if (x1 - x0) * (y1 - y0) < 1e-4 * width * height:
+            break
+        found.append((xy, visibility))
+        mask = result.segmentation_mask > 0.3 if result.segmentation_mask is not None else None
+        if mask is None or mask.sum() < 0.2 * (x1 - x0) * (y1 - y0):
+            mask = np.zeros((height, width), dtype=bool)
+            mask[int(max(0, y0)):int(min(height, y1 + 1)), int(max(0, x0)):int(min(width, x1 + 1))] = True
+        mask = cv2.dilate(mask.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+        image[mask] = 127
+    return found
+
+
+def _tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The whole frame, then square tiles overlapping by half along the long side (small people
+    are easier to find when the detector's fixed-size input holds less of the scene)."""
+    side = min(width, height)
+    tiles = [(0, 0, width, height)]
+    long_side = max(width, height)
+    if long_side > 1.2 * side:
+        steps = int(np.ceil((long_side - side) / (side / 2))) + 1
+        for offset in np.linspace(0, long_side - side, steps).astype(int):
+            tiles.append((offset, 0, offset + side, side) if width >= height else (0, offset, side, offset + side))
+    return tiles
+
+
 def list_people(rgb: np.ndarray, max_people: int = 4, image_size: tuple[int, int] | None = None) -> list[PersonBox]:
     """People in one RGB frame, sorted left to right.
 
     ``image_size`` (width, height) is the source resolution when ``rgb`` was decoded smaller; boxes
-    are returned in source pixels.
+    are returned in source pixels. The frame is searched whole and in overlapping square tiles.
     """
     import mediapipe as mp
 
     height, width = rgb.shape[:2]
     out_width, out_height = image_size or (width, height)
     scale = np.array([out_width / width, out_height / height])
-    image = np.ascontiguousarray(rgb.copy())
     people: list[PersonBox] = []
     with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
                                 min_detection_confidence=0.5) as pose:
-        for _ in range(max_people):
-            result = pose.process(image)
-            if result.pose_landmarks is None:
-                break
-            raw = np.array([(p.x * width, p.y * height, p.visibility) for p in result.pose_landmarks.landmark])
-            xy, visibility = raw[:, :2], np.clip(raw[:, 2], 0.0, 1.0)
-            x0, y0, x1, y1 = box_from_landmarks(xy, visibility)
-            if (x1 - x0) * (y1 - y0) < 1e-4 * width * height:
-                break
-            box = (x0 * scale[0], y0 * scale[1], x1 * scale[0], y1 * scale[1])
-            if not any(_overlap(box, (q.x0, q.y0, q.x1, q.y1)) > 0.6 for q in people):  # the same person again
-                people.append(PersonBox(x0 * scale[0], y0 * scale[1], x1 * scale[0], y1 * scale[1],
-                                        (xy * scale).astype(np.float32), visibility.astype(np.float32)))
-            # Paint this person out (mask, or their box where the mask is empty) and look again.
-            mask = result.segmentation_mask > 0.3 if result.segmentation_mask is not None else None
-            if mask is None or mask.sum() < 0.2 * (x1 - x0) * (y1 - y0):
-                mask = np.zeros((height, width), dtype=bool)
-                mask[int(max(0, y0)):int(min(height, y1 + 1)), int(max(0, x0)):int(min(width, x1 + 1))] = True
-            import cv2
-
-            mask = cv2.dilate(mask.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
-            image[mask] = 127
+        for x0, y0, x1, y1 in _tiles(width, height):
+            for xy, visibility in _search(pose, rgb[y0:y1, x0:x1], max_people):
+                xy = (xy + np.array([x0, y0])) * scale
+                box = box_from_landmarks(xy, visibility)
+                if not any(_overlap(box, (q.x0, q.y0, q.x1, q.y1)) > 0.6 for q in people):  # seen already
+                    people.append(PersonBox(*box, xy.astype(np.float32), visibility.astype(np.float32)))
     people.sort(key=lambda p: p.centre[0])
     logger.info("Found %d people in the first frame: %s", len(people), [p.as_list() for p in people])
     return people
@@ -152,3 +175,22 @@ def choose_person(people: list[PersonBox], choice: str) -> int:
             # Several boxes overlap: the one whose centre is nearest the point.
             return min(inside, key=lambda i: np.hypot(people[i].centre[0] - x, people[i].centre[1] - y))
     raise PersonChoiceError(f"--person {choice!r} is not understood; use {PERSON_CHOICES_HELP}.")
+
+
+def draw_people(rgb: np.ndarray, people: list[PersonBox], image_size: tuple[int, int] | None = None,
+                chosen: int | None = None) -> np.ndarray:
+    """A copy of ``rgb`` with each person's box and number (1 = leftmost) drawn, for choosing."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    out_width, out_height = image_size or (width, height)
+    sx, sy = width / out_width, height / out_height
+    image = rgb.copy()
+    thickness = max(2, round(max(width, height) / 300))
+    for i, person in enumerate(people):
+        colour = (255, 140, 0) if i == chosen else (0, 200, 255)
+        top_left = (int(person.x0 * sx), int(person.y0 * sy))
+        cv2.rectangle(image, top_left, (int(person.x1 * sx), int(person.y1 * sy)), colour, thickness)
+        cv2.putText(image, str(i + 1), (top_left[0] + thickness, top_left[1] + 12 * thickness),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness, colour, thickness)
+    return image
