@@ -150,7 +150,7 @@ def test_outlier_frame_does_not_move_its_neighbours(woman):
         near = [bad - 2, bad - 1, bad + 1, bad + 2]
         return float(np.linalg.norm(moved[near] - reference[near], axis=-1).mean())
 
-    quadratic, huber = neighbour_shift(0.0), neighbour_shift(0.01)
+    quadratic, huber = neighbour_shift(0.0), neighbour_shift(FitConfig().smooth_huber_delta)
     assert huber < 0.6 * quadratic, (huber, quadratic)
 
 

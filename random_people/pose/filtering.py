@@ -78,11 +78,23 @@ def smooth(values: np.ndarray, fps: float, window_seconds: float = 0.25, polyord
     return savgol_filter(values, window_length=window, polyorder=polyorder, axis=0, mode="interp")
 
 
+def _median_torso(image_xy: np.ndarray, valid: np.ndarray) -> float:
+    """Median hip-to-shoulder distance in pixels over the detected frames (MediaPipe indices)."""
+    if not valid.any():
+        return 1.0
+    points = image_xy[valid]
+    torso = np.linalg.norm(points[:, [11, 12]].mean(1) - points[:, [23, 24]].mean(1), axis=-1)
+    return float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0
+
+
 def filter_track(track: LandmarkTrack, window_seconds: float = 0.25) -> FilteredLandmarks:
     """Outlier-rejected, gap-filled, smoothed copy of a detector track."""
     valid = track.detected
-    image_xy = reject_outliers(track.image_xy, valid, floor=2.0)  # pixels
-    world = reject_outliers(track.world, valid, floor=0.02)  # metres
+    # Only wild points count as outliers: far from their running median both for this landmark's
+    # usual noise and in absolute terms (a fast foot swing is not an outlier).
+    torso_px = _median_torso(track.image_xy, valid)
+    image_xy = reject_outliers(track.image_xy, valid, floor=0.4 * torso_px)
+    world = reject_outliers(track.world, valid, floor=0.2)  # metres
     image_xy = smooth(fill_gaps(image_xy, valid), track.fps, window_seconds)
     world = smooth(fill_gaps(world, valid), track.fps, window_seconds)
     visibility = np.where(valid[:, None], track.visibility, 0.0).astype(np.float32)

@@ -64,7 +64,7 @@ class FitConfig:
     weight_smooth: float = 0.1
     # Robust (Huber) smoothness: acceleration above this (metres per frame^2) costs linearly, so
     # one bad frame cannot drag its neighbours along (a quadratic pull grows with the error).
-    smooth_huber_delta: float = 0.01
+    smooth_huber_delta: float = 0.02
     weight_prior: float = 1e-4
     weight_hinge: float = 1e-2
     # Hundreds of tiny batched ops: one thread avoids synchronisation overhead (measured ~2x).
