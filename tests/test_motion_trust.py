@@ -170,3 +170,21 @@ def test_multiview_calibration_and_triangulation_recover_points():
     result = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=5.0)
     np.testing.assert_allclose(result.points, points, atol=2e-3)
     assert not result.views_used[:, :6, 2].any() and result.views_used[:, 6:].all()
+
+
+def test_app_people_picture_and_click_choose_the_woman(demo_clip, tmp_path):
+    from random_people.pose.people import PersonChoiceError  # noqa: F401  (the app shows its message)
+    from random_people.settings import load_settings
+    from random_people.ui import clip_tab
+
+    settings = load_settings(data_dir=tmp_path)
+    picture, message = clip_tab.people_picture(str(demo_clip), 2.0, 0, "", settings)
+    assert picture is not None and picture.ndim == 3 and "2 people in the first frame" in message
+    # A click on the woman (shown picture coordinates) becomes an x,y choice in source pixels.
+    shown_width = picture.shape[1]
+    scale = shown_width / 1768
+    choice = clip_tab.clicked_person(str(demo_clip), 2.0, 0, 1390 * scale, 760 * scale, shown_width, settings)
+    x, y = (int(v) for v in choice.split(","))
+    assert abs(x - 1390) <= 3 and abs(y - 760) <= 3
+    _, message = clip_tab.people_picture(str(demo_clip), 2.0, 0, "9", settings)
+    assert "Choose 1 to 2" in message

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from random_people.errors import RandomPeopleError
+from random_people.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
 
 PERSON_CHOICES_HELP = "largest, leftmost, rightmost, a number N (1 = leftmost), or a pixel x,y on the person"
 
 
-class PersonChoiceError(RandomPeopleError):
+class PersonChoiceError(InvalidInputError):
     """The requested person does not match anybody in the first frame."""
 
 
