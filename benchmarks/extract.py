@@ -4,7 +4,7 @@ Prints end-to-end frames per second of extraction (decode + detect + fit + save;
 preview is timed separately), the stage breakdown, the quality figures, and peak RSS.
 Target (issue 2): at least 30 frames per second on 2 CPU cores.
 
-    python benchmarks/extract.py [--clip PATH] [--repeat N] [--preview]
+    python benchmarks/extract.py [--clip PATH] [--repeat N] [--preview] [--person CHOICE --start S]
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=None, help="clip to extract (default: the Sports2D demo)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (after one warm-up)")
     parser.add_argument("--preview", action="store_true", help="also time the overlay preview")
+    parser.add_argument("--person", default=None, help="follow this person (as `extract --person`), e.g. rightmost")
+    parser.add_argument("--start", type=float, default=None, help="start time in seconds")
     args = parser.parse_args()
 
     from conftest import fetch_demo_clip
@@ -39,7 +41,7 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory() as out:
         for run in range(args.repeat + 1):
-            result = extract_clip(clip, out, make_preview=args.preview)
+            result = extract_clip(clip, out, make_preview=args.preview, person=args.person, start=args.start)
             if run:
                 runs.append(result.summary)
     fps = [r["frames_per_second"] for r in runs]

@@ -32,7 +32,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     with _progress_bar("extract", args.quiet) as progress:
         result = extract_clip(
             args.clip, output.parent, label=args.label, start=args.start, end=args.end, name=output.stem,
-            settings=settings, progress=progress, make_preview=not args.no_preview,
+            settings=settings, progress=progress, make_preview=not args.no_preview, person=args.person,
         )
     print(f"motion:  {result.motion_path}")
     print(f"bvh:     {result.bvh_path}")
@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--start", type=float, default=None, help="start time in seconds")
     extract.add_argument("--end", type=float, default=None, help="end time in seconds")
     extract.add_argument("--body-model", choices=["anny", "smplx"], default=None, help="body model (default: settings)")
+    extract.add_argument("--person", default=None,
+                         help="whom to follow when several people are in the first frame (of --start): largest, "
+                              "leftmost, rightmost, N (1 = leftmost) or x,y (a pixel on them); default: whoever "
+                              "the detector finds first")
     extract.add_argument("--no-preview", action="store_true", help="skip the overlay preview video")
     extract.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     extract.set_defaults(handler=_cmd_extract)

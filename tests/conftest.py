@@ -40,6 +40,36 @@ def fetch_demo_clip() -> Path:
     return target
 
 
+POSE2SIM_VERSION = "0.10.49"
+POSE2SIM_DEMO = "Pose2Sim/Demo_MultiPerson"
+
+
+def fetch_pose2sim_multiperson() -> Path:
+    """Return the folder of Pose2Sim's ``Demo_MultiPerson`` (4 calibrated views of two people,
+    ``videos/cam01..04.mp4`` + ``calibration/Calib.qca.txt``), unpacked once from its PyPI wheel."""
+    target = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / POSE2SIM_DEMO
+    if (target / "calibration" / "Calib.qca.txt").exists() and len(list((target / "videos").glob("cam0*.mp4"))) == 4:
+        return target
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
+             f"pose2sim=={POSE2SIM_VERSION}"],
+            check=True,
+        )
+        wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        for member in wheel.namelist():
+            if member.startswith(POSE2SIM_DEMO + "/videos/") or member.startswith(POSE2SIM_DEMO + "/calibration/"):
+                destination = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / member
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                partial = destination.with_suffix(".part")
+                partial.write_bytes(wheel.read(member))
+                partial.replace(destination)
+    return target
+
+
 @pytest.fixture(scope="session")
 def demo_clip() -> Path:
     return fetch_demo_clip()

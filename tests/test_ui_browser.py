@@ -172,7 +172,8 @@ def test_non_video_upload_is_refused_in_words(page, tmp_path):
 
 
 def test_example_runs_with_one_click(page):
-    page.get_by_text("A person walking (7.7 s)").click()
+    page.get_by_text("A woman walking past (from 2 s, the rightmost person)").click()
     _wait_for_preview(page)
     assert "walking.mp4" in page.inner_text("#clip-status")
     assert "Frames" in page.inner_text("#summary")
+    assert page.locator("#person-choice textarea, #person-choice input").first.input_value() == "rightmost"

@@ -24,11 +24,14 @@ from random_people.errors import EmptyVideoError, NoPersonError
 from random_people.files import sha256_file
 from random_people.media import probe_video, read_frames
 from random_people.pose.filtering import filter_track
+from random_people.pose.flips import repair_flips
 from random_people.pose.fitting import FitConfig, FitResult, fit_motion
 from random_people.pose.landmarks import LandmarkTrack, detect_landmarks
 from random_people.pose.metrics import motion_quality
+from random_people.pose.people import PersonBox, choose_person, list_people
 from random_people.pose.tracking import keep_longest_person
 from random_people.pose.motion import (
+    FLAG_FLIP_REPAIRED,
     FLAG_HIGH_FIT_ERROR,
     FLAG_LOW_CONFIDENCE,
     FLAG_NO_DETECTION,
@@ -50,6 +53,7 @@ class ExtractionResult:
     bvh_path: Path
     preview_path: Path | None
     summary: dict[str, Any]
+    track: LandmarkTrack | None = None  # the detector's raw output for the kept frames, before flip repair
 
 
 def _prefetch(frames: Iterable, depth: int = 8) -> Iterator:
@@ -134,6 +138,25 @@ def build_motion(
     )
 
 
+def first_frame_people(clip_path: str | Path, *, start: float | None = None, end: float | None = None,
+                       settings: Settings | None = None) -> tuple[np.ndarray, list[PersonBox], tuple[int, int]]:
+    """(first frame of ``[start, end)`` as RGB, the people in it, source (width, height))."""
+    settings = settings or load_settings()
+    info = probe_video(clip_path, settings)
+    first = next(iter(read_frames(clip_path, start=start, end=end, settings=settings,
+                                  max_side=2 * settings.detector_max_side)))
+    return first.rgb, list_people(first.rgb, image_size=(info.width, info.height)), (info.width, info.height)
+
+
+def pick_person(clip_path: str | Path, choice: str, *, start: float | None = None, end: float | None = None,
+                settings: Settings | None = None) -> tuple[PersonBox, list[PersonBox]]:
+    """The person ``choice`` names among those in the first frame of ``[start, end)``, and the others."""
+    _, people, _ = first_frame_people(clip_path, start=start, end=end, settings=settings)
+    index = choose_person(people, choice)
+    logger.info("Following person %d of %d (box %s) chosen by %r", index + 1, len(people), people[index].as_list(), choice)
+    return people[index], [p for i, p in enumerate(people) if i != index]
+
+
 def extract_clip(
     clip_path: str | Path,
     output_dir: str | Path,
@@ -145,12 +168,18 @@ def extract_clip(
     settings: Settings | None = None,
     progress: Progress | None = None,
     make_preview: bool = True,
+    person: str | None = None,
 ) -> ExtractionResult:
     """Extract the motion of the person in ``clip_path``; write ``<name>.npz``, ``.bvh`` and
     ``<name>_preview.mp4`` into ``output_dir``.
 
+    ``person`` chooses whom to follow when several people are in the first frame of the range
+    (``largest``, ``leftmost``, ``rightmost``, ``N`` counting from the left, or ``x,y`` pixels);
+    without it MediaPipe follows whoever it finds first.
+
     Raises a :class:`random_people.errors.RandomPeopleError` subclass for bad input (unreadable,
-    too large, no frames, no person); nothing is left in ``output_dir`` in that case.
+    too large, no frames, no person, a ``person`` matching nobody); nothing is left in
+    ``output_dir`` in that case.
     """
     settings = settings or load_settings()
     report = progress or (lambda fraction, message: None)
@@ -171,9 +200,15 @@ def extract_clip(
 
     timings: dict[str, float] = {"load_and_probe": time.perf_counter() - started}
     stage = time.perf_counter()
+    chosen, others = None, []
+    if person is not None:
+        report(0.05, "Finding the people in the first frame")
+        chosen, others = pick_person(clip_path, person, start=start, end=end, settings=settings)
     frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings,
                                    max_side=settings.detector_max_side))
-    track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame)
+    track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame,
+                             follow=None if chosen is None else chosen.landmarks_xy,
+                             others=[(p.x0, p.y0, p.x1, p.y1) for p in others])
     if track.num_frames == 0:
         raise EmptyVideoError(f"No frames were decoded from {clip_path.name} in the requested range; check --start/--end.")
     detected = int(track.detected.sum())
@@ -185,7 +220,15 @@ def extract_clip(
         )
     frames_processed = track.num_frames
     selection = keep_longest_person(track)
-    track = selection.track
+    lost_at = None
+    if chosen is not None:
+        seen = np.flatnonzero(track.detected)
+        if track.num_frames - 1 - seen[-1] > 0.5 * track.fps or selection.switch_times:
+            lost_at = float(selection.track.frame_times[-1])
+            logger.warning("The chosen person was lost at %.2f s (they left the frame or were hidden); the motion "
+                           "ends there. Trim the clip (end) to where they are visible to silence this.", lost_at)
+    flips = repair_flips(selection.track)
+    track = flips.track
     filtered = filter_track(track)
     timings["decode_and_detect"] = time.perf_counter() - stage
     stage = time.perf_counter()
@@ -201,10 +244,15 @@ def extract_clip(
         "source_duration": info.duration,
         "trim": [start, end],
         "person_switch_times": selection.switch_times,
+        "flip_repair": flips.counts(),
+        "person": person,
+        "person_box": None if chosen is None else chosen.as_list(),
+        "person_lost_at": lost_at,
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
     motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
                           source_name=clip_path.name, label=label, meta=meta)
+    motion.quality_flags[flips.choice != 0] |= FLAG_FLIP_REPAIRED
     timings["fit"] = time.perf_counter() - stage
     stage = time.perf_counter()
 
@@ -234,8 +282,12 @@ def extract_clip(
         for path in written:
             path.unlink(missing_ok=True)
         raise
-    summary = motion_quality(motion, raw_world=track.world, raw_image=track.image_xy)
+    raw = selection.track  # the detector's own output (before flip repair), for jitter and evaluation
+    summary = motion_quality(motion, raw_world=raw.world, raw_image=raw.image_xy)
     summary["person_switches"] = len(selection.switch_times)
+    summary["flip_repaired_frames"] = flips.repaired_frames
+    if chosen is not None:
+        summary["person_lost_at"] = lost_at
     summary["kept_time_range"] = meta["kept_time_range"]
     summary["seconds"] = time.perf_counter() - started
     summary["timings"] = {key: round(value, 3) for key, value in timings.items()}
@@ -243,4 +295,4 @@ def extract_clip(
     summary["frames_per_second"] = frames_processed / summary["seconds"]  # decoded + detected source frames
     report(1.0, "Done")
     logger.info("Extracted %d frames from %s in %.1f s", motion.num_frames, clip_path.name, summary["seconds"])
-    return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary)
+    return ExtractionResult(motion, motion_path, bvh_path, preview_path if make_preview else None, summary, raw)

@@ -41,6 +41,33 @@ def fill_gaps(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out.reshape(values.shape)
 
 
+def reject_outliers(points: np.ndarray, valid: np.ndarray, window: int = 7, threshold: float = 4.0,
+                    floor: float = 0.0) -> np.ndarray:
+    """Hampel filter over time: a point far from its running median is replaced by that median.
+
+    points: [T, L, D]; valid: [T] frames to look at. A landmark's distance to the median of its
+    ``window`` neighbours (valid frames only) counts as an outlier above ``threshold`` robust
+    standard deviations (1.4826 x the landmark's median distance over the clip) and ``floor``.
+    Why: Savitzky-Golay smoothing is linear, so one wild frame leaks into all the frames of its
+    window; removing it first keeps its neighbours where they were.
+    """
+    out = points.copy()
+    rows = np.flatnonzero(valid)
+    if len(rows) < window:
+        return out
+    data = points[rows]
+    half = window // 2
+    padded = np.concatenate([data[:1].repeat(half, 0), data, data[-1:].repeat(half, 0)])
+    stacked = np.stack([padded[i:i + len(data)] for i in range(window)])  # [W, N, L, D]
+    median = np.median(stacked, axis=0)
+    distance = np.linalg.norm(data - median, axis=-1)  # [N, L]
+    scale = 1.4826 * np.median(distance, axis=0, keepdims=True)
+    outlier = distance > np.maximum(threshold * scale, floor)
+    data = np.where(outlier[..., None], median, data)
+    out[rows] = data
+    return out
+
+
 def smooth(values: np.ndarray, fps: float, window_seconds: float = 0.25, polyorder: int = 2) -> np.ndarray:
     """Zero-phase Savitzky-Golay smoothing along time (axis 0)."""
     frames = len(values)
@@ -51,11 +78,25 @@ def smooth(values: np.ndarray, fps: float, window_seconds: float = 0.25, polyord
     return savgol_filter(values, window_length=window, polyorder=polyorder, axis=0, mode="interp")
 
 
+def _median_torso(image_xy: np.ndarray, valid: np.ndarray) -> float:
+    """Median hip-to-shoulder distance in pixels over the detected frames (MediaPipe indices)."""
+    if not valid.any():
+        return 1.0
+    points = image_xy[valid]
+    torso = np.linalg.norm(points[:, [11, 12]].mean(1) - points[:, [23, 24]].mean(1), axis=-1)
+    return float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0
+
+
 def filter_track(track: LandmarkTrack, window_seconds: float = 0.25) -> FilteredLandmarks:
-    """Gap-filled, smoothed copy of a detector track."""
+    """Outlier-rejected, gap-filled, smoothed copy of a detector track."""
     valid = track.detected
-    image_xy = smooth(fill_gaps(track.image_xy, valid), track.fps, window_seconds)
-    world = smooth(fill_gaps(track.world, valid), track.fps, window_seconds)
+    # Only wild points count as outliers: far from their running median both for this landmark's
+    # usual noise and in absolute terms (a fast foot swing is not an outlier).
+    torso_px = _median_torso(track.image_xy, valid)
+    image_xy = reject_outliers(track.image_xy, valid, floor=0.4 * torso_px)
+    world = reject_outliers(track.world, valid, floor=0.2)  # metres
+    image_xy = smooth(fill_gaps(image_xy, valid), track.fps, window_seconds)
+    world = smooth(fill_gaps(world, valid), track.fps, window_seconds)
     visibility = np.where(valid[:, None], track.visibility, 0.0).astype(np.float32)
     return FilteredLandmarks(
         image_xy=image_xy.astype(np.float32),

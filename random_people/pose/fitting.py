@@ -62,6 +62,9 @@ class FitConfig:
     weight_3d: float = 2.0
     weight_2d: float = 10.0
     weight_smooth: float = 0.1
+    # Robust (Huber) smoothness: acceleration above this (metres per frame^2) costs linearly, so
+    # one bad frame cannot drag its neighbours along (a quadratic pull grows with the error).
+    smooth_huber_delta: float = 0.02
     weight_prior: float = 1e-4
     weight_hinge: float = 1e-2
     # Hundreds of tiny batched ops: one thread avoids synchronisation overhead (measured ~2x).
@@ -83,6 +86,16 @@ class FitResult:
     error_2d_relative: np.ndarray  # [T] error_2d_px / person bounding-box height
     error_3d: np.ndarray  # [T] PA-MPJPE vs world landmarks, metres
     person_height_px: np.ndarray  # [T]
+
+
+def robust_smoothness(acceleration: torch.Tensor, delta: float) -> torch.Tensor:
+    """Mean Huber penalty of acceleration magnitudes, scaled to equal acceleration**2 below ``delta``.
+
+    ``delta <= 0`` gives the plain quadratic (the old behaviour, kept for comparison).
+    """
+    if delta <= 0:
+        return (acceleration**2).mean()
+    return 2 * torch.nn.functional.huber_loss(acceleration, torch.zeros_like(acceleration), delta=delta, reduction="mean")
 
 
 def pinhole_intrinsics(width: int, height: int, horizontal_fov_degrees: float) -> np.ndarray:
@@ -375,8 +388,8 @@ def _fit_motion(
         loss_2d = (weights * torch.nn.functional.huber_loss(residual_2d, torch.zeros_like(residual_2d), delta=0.05, reduction="none")).sum() / weight_sum
         loss = config.weight_3d * loss_3d + config.weight_2d * loss_2d
         if frames >= 3:
-            acceleration = keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]
-            loss = loss + config.weight_smooth * (acceleration**2).sum(-1).mean()
+            acceleration = (keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]).norm(dim=-1)
+            loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
         loss = loss + config.weight_prior * ((joint_rotvecs**2).sum(-1) * prior_weight).mean()
         for slot, axis in hinge_slots.items():
             rotvec = joint_rotvecs[:, slot]

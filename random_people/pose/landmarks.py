@@ -46,7 +46,7 @@ class LandmarkTrack:
 class PoseDetector:
     """MediaPipe Pose in video mode; one instance per clip (it tracks across frames)."""
 
-    def __init__(self, max_side: int = 640) -> None:
+    def __init__(self, max_side: int = 640, smooth_landmarks: bool = True) -> None:
         import mediapipe as mp
 
         self.max_side = max_side
@@ -55,7 +55,7 @@ class PoseDetector:
         self._pose = mp.solutions.pose.Pose(
             static_image_mode=False,
             model_complexity=1,
-            smooth_landmarks=True,
+            smooth_landmarks=smooth_landmarks,
             enable_segmentation=False,
             min_detection_confidence=0.5,
             min_tracking_confidence=0.5,
@@ -71,28 +71,56 @@ class PoseDetector:
         self.close()
 
     def detect(
-        self, rgb: np.ndarray, image_size: tuple[int, int] | None = None
+        self, rgb: np.ndarray, image_size: tuple[int, int] | None = None,
+        region: tuple[int, int, int, int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(image_xy [L,2], visibility [L], world [L,3]) or None if nobody is found.
 
         ``image_xy`` is in pixels of ``image_size`` (width, height) — the source resolution when
-        ``rgb`` was decoded downscaled — or of ``rgb`` itself.
+        ``rgb`` was decoded downscaled — or of ``rgb`` itself. With ``region`` (x0, y0, x1, y1 in
+        ``rgb`` pixels) only that crop is searched: how one chosen person is followed.
         """
         import cv2
 
         height, width = rgb.shape[:2]
         out_width, out_height = image_size or (width, height)
-        scale = min(1.0, self.max_side / max(height, width))
-        small = rgb if scale >= 1.0 else cv2.resize(
-            rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        x0, y0, x1, y1 = region or (0, 0, width, height)
+        crop = rgb[y0:y1, x0:x1]
+        crop_height, crop_width = crop.shape[:2]
+        scale = min(1.0, self.max_side / max(crop_height, crop_width))
+        small = crop if scale >= 1.0 else cv2.resize(
+            crop, (max(1, round(crop_width * scale)), max(1, round(crop_height * scale))), interpolation=cv2.INTER_AREA
         )
         result = self._pose.process(np.ascontiguousarray(small))
         if result.pose_landmarks is None or result.pose_world_landmarks is None:
             return None
         image = np.array([(p.x, p.y, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
         world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], dtype=np.float32)
-        xy = image[:, :2] * np.array([out_width, out_height], dtype=np.float32)
+        xy = (image[:, :2] * np.array([crop_width, crop_height], dtype=np.float32) + np.array([x0, y0], dtype=np.float32))
+        xy *= np.array([out_width / width, out_height / height], dtype=np.float32)
         return xy, np.clip(image[:, 2], 0.0, 1.0), world
+
+
+def follow_region(
+    xy: np.ndarray, visibility: np.ndarray, frame_size: tuple[int, int], margin: float = 0.2
+) -> tuple[int, int, int, int]:
+    """Crop (x0, y0, x1, y1) around a person's landmarks ``xy`` (frame pixels), padded by
+    ``margin`` of their height on each side so a limb moving fast stays inside next frame, and
+    tight enough that a person standing beside them mostly stays out."""
+    from random_people.pose.people import box_from_landmarks
+
+    width, height = frame_size
+    bx0, by0, bx1, by1 = box_from_landmarks(xy, visibility)
+    size = max(by1 - by0, bx1 - bx0, 0.05 * max(width, height))
+    pad = margin * size
+    x0, x1 = int(max(0, bx0 - pad)), int(min(width, bx1 + pad))
+    y0, y1 = int(max(0, by0 - pad)), int(min(height, by1 + pad))
+    return x0, y0, max(x1, x0 + 8), max(y1, y0 + 8)
+
+
+def _torso(xy: np.ndarray) -> tuple[np.ndarray, float]:
+    hips = xy[[23, 24]].mean(0)
+    return hips, float(np.linalg.norm(xy[[11, 12]].mean(0) - hips))
 
 
 def detect_landmarks(
@@ -102,15 +130,57 @@ def detect_landmarks(
     expected_frames: int | None = None,
     max_side: int = 640,
     progress: Callable[[int], None] | None = None,
+    follow: np.ndarray | None = None,
+    smooth_landmarks: bool = True,
+    others: list[tuple[float, float, float, float]] | None = None,
 ) -> LandmarkTrack:
-    """Run the detector over ``frames``; ``progress(n_done)`` is called after each frame."""
+    """Run the detector over ``frames``; ``progress(n_done)`` is called after each frame.
+
+    With ``follow`` ([33, 2] landmarks of the chosen person in source pixels, from
+    :func:`random_people.pose.people.list_people`), each frame is searched only in a crop around
+    where that person was last seen, so the detector cannot wander to somebody else. A person
+    lost for a while is searched for in a growing crop around their last place. ``others``
+    (boxes of the other people, source pixels) are painted out of the first frame so the first
+    detection cannot land on them; a detection that jumps away from where the person was is
+    refused and the detector restarted.
+    """
     indices, times, xys, vis, worlds, found = [], [], [], [], [], []
     nan_xy = np.full((NUM_LANDMARKS, 2), np.nan, dtype=np.float32)
     nan_world = np.full((NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
     zero_vis = np.zeros(NUM_LANDMARKS, dtype=np.float32)
-    with PoseDetector(max_side=max_side) as detector:
+    last_xy, last_visibility, missed = None, None, 0
+    if follow is not None:
+        last_xy, last_visibility = np.asarray(follow, dtype=np.float32), np.ones(NUM_LANDMARKS, dtype=np.float32)
+    detector = PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks)
+    try:
         for count, frame in enumerate(frames, start=1):
-            detection = detector.detect(frame.rgb, image_size)
+            region, rgb = None, frame.rgb
+            if last_xy is not None:
+                height, width = rgb.shape[:2]
+                to_frame = np.array([width / image_size[0], height / image_size[1]], dtype=np.float32)
+                region = follow_region(last_xy * to_frame, last_visibility, (width, height), margin=0.2 + 0.1 * min(missed, 8))
+                if count == 1 and others:
+                    rgb = rgb.copy()
+                    own = follow_region(last_xy * to_frame, last_visibility, (width, height), margin=0.0)
+                    for box in others:
+                        x0, y0, x1, y1 = (int(v) for v in np.asarray(box) * np.tile(to_frame, 2))
+                        patch = np.zeros(rgb.shape[:2], dtype=bool)
+                        patch[max(0, y0):y1, max(0, x0):x1] = True
+                        patch[own[1]:own[3], own[0]:own[2]] = False
+                        rgb[patch] = 127
+            detection = detector.detect(rgb, image_size, region)
+            if follow is not None:
+                if detection is not None:
+                    centre, torso = _torso(last_xy)
+                    if np.linalg.norm(_torso(detection[0])[0] - centre) > max(1.0, 0.5 * (missed + 1)) * max(torso, 1.0):
+                        logger.info("Frame %d: the detection jumped away from the followed person; ignored", frame.index)
+                        detection = None
+                        detector.close()  # forget the wrong person: the next frame starts a fresh search
+                        detector = PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks)
+                if detection is None:
+                    missed += 1
+                else:
+                    last_xy, last_visibility, missed = detection[0], detection[1], 0
             indices.append(frame.index)
             times.append(frame.time)
             if detection is None:
@@ -120,6 +190,8 @@ def detect_landmarks(
                 xys.append(xy), vis.append(visibility), worlds.append(world), found.append(True)
             if progress is not None:
                 progress(count)
+    finally:
+        detector.close()
     track = LandmarkTrack(
         fps=fps,
         image_size=image_size,

@@ -26,7 +26,9 @@ MOTION_FORMAT_VERSION = 1
 FLAG_NO_DETECTION = 1  # detector found nobody; the frame was filled by interpolation
 FLAG_LOW_CONFIDENCE = 2  # fewer than half the body landmarks were confidently visible
 FLAG_HIGH_FIT_ERROR = 4  # 2D fit error above 8% of the person's height
-FLAG_NAMES = {FLAG_NO_DETECTION: "no_detection", FLAG_LOW_CONFIDENCE: "low_confidence", FLAG_HIGH_FIT_ERROR: "high_fit_error"}
+FLAG_FLIP_REPAIRED = 8  # the detector's body was mirrored front/back or left/right here; repaired (pose/flips.py)
+FLAG_NAMES = {FLAG_NO_DETECTION: "no_detection", FLAG_LOW_CONFIDENCE: "low_confidence", FLAG_HIGH_FIT_ERROR: "high_fit_error",
+              FLAG_FLIP_REPAIRED: "flip_repaired"}
 
 _STRING_LIST_FIELDS = ("bone_names", "shape_names", "keypoint_names", "landmark_names")
 _STRING_FIELDS = ("body_model", "source_sha256", "source_name", "action_label")

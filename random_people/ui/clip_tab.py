@@ -59,9 +59,9 @@ def describe_upload(clip_path: str | None, settings: Settings) -> str:
             f"{info.fps:.3g} fps · {info.num_frames} frames")
 
 
-def run_id(clip_path: str | Path, start: float | None, end: float | None, label: str) -> str:
-    """Short id of an extraction request: the same clip, trim and label land in the same folder."""
-    request = f"{sha256_file(clip_path)}|{start}|{end}|{label}"
+def run_id(clip_path: str | Path, start: float | None, end: float | None, label: str, person: str | None = None) -> str:
+    """Short id of an extraction request: the same clip, trim, label and person land in the same folder."""
+    request = f"{sha256_file(clip_path)}|{start}|{end}|{label}" + (f"|{person}" if person else "")
     return hashlib.sha256(request.encode()).hexdigest()[:12]
 
 
@@ -87,8 +87,46 @@ def wait_for_body_model(warmup: "BodyModelWarmup", progress: Callable[..., Any])
         progress(body_model_status().fraction, desc=loading_message())
 
 
+def people_picture(clip_path: str | None, start: float | None, end: float | None, person: str | None,
+                   settings: Settings):
+    """(first frame with the people numbered, status Markdown) for choosing whom to follow.
+
+    The chosen person (from ``person``) is drawn in orange; returns (None, message) when the clip
+    cannot be read.
+    """
+    if not clip_path:
+        return None, ""
+    from random_people.pose.extract import first_frame_people
+    from random_people.pose.people import choose_person, draw_people
+
+    start, end = trim_range(start, end)
+    try:
+        rgb, people, size = first_frame_people(clip_path, start=start, end=end, settings=settings)
+    except RandomPeopleError as exc:
+        return None, f"{CLIP_ERROR} {exc}"
+    chosen, note = None, ""
+    if (person or "").strip():
+        try:
+            chosen = choose_person(people, person)
+        except RandomPeopleError as exc:
+            note = f" **{exc}**"
+    count = f"{len(people)} people" if len(people) != 1 else "1 person"
+    message = (f"{count} in the first frame (numbered from the left). Click on the person to follow, or leave "
+               f"*Person* empty to let the detector choose.{note}")
+    return draw_people(rgb, people, size, chosen), message
+
+
+def clicked_person(clip_path: str | None, start: float | None, end: float | None, x: float, y: float,
+                   shown_width: int, settings: Settings) -> str:
+    """The ``x,y`` person choice (source pixels) for a click at (x, y) on the picture ``shown_width`` wide."""
+    from random_people.media import probe_video
+
+    scale = probe_video(clip_path, settings).width / max(shown_width, 1)
+    return f"{round(x * scale)},{round(y * scale)}"
+
+
 def extract(clip_path: str | None, start: float | None, end: float | None, label: str,
-            settings: Settings, warmup: "BodyModelWarmup", progress: Callable[..., Any]):
+            settings: Settings, warmup: "BodyModelWarmup", progress: Callable[..., Any], person: str | None = None):
     """Run the library's extraction for one request; returns its ExtractionResult.
 
     Raises RandomPeopleError with a user-facing message for any problem with the input.
@@ -99,10 +137,11 @@ def extract(clip_path: str | None, start: float | None, end: float | None, label
 
     start, end = trim_range(start, end)
     wait_for_body_model(warmup, progress)
-    output_dir = settings.data_dir / "motions" / run_id(clip_path, start, end, label or "")
+    person = (person or "").strip() or None
+    output_dir = settings.data_dir / "motions" / run_id(clip_path, start, end, label or "", person)
     result = extract_clip(
         clip_path, output_dir, label=(label or "").strip(), start=start, end=end, settings=settings,
-        progress=lambda fraction, message: progress(fraction, desc=message),
+        progress=lambda fraction, message: progress(fraction, desc=message), person=person,
     )
     # A re-run of the same request replaced the motion file: drop meshes and motions cached from before.
     shutil.rmtree(output_dir / "mesh", ignore_errors=True)
@@ -207,11 +246,16 @@ def quality_plot(motion_path: str | None, frame: float | None = None):
 # Layout and wiring
 
 
+# The example clip holds a man doing jumping jacks on a roof and a woman who walks in from the
+# right at 2 s: starting there and following the rightmost person extracts the walk.
+EXAMPLE_START, EXAMPLE_PERSON = 2.0, "rightmost"
+
+
 def _example_clip_rows(label: str = "walking") -> list[list[Any]]:
     from random_people.ui.app import examples_dir
 
     clip = examples_dir() / EXAMPLE_CLIP
-    return [[str(clip), label]] if clip.exists() else []
+    return [[str(clip), label, EXAMPLE_START, EXAMPLE_PERSON]] if clip.exists() else []
 
 
 def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, Any]:
@@ -234,6 +278,12 @@ def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, A
                                      min_width=90)
             c["label"] = gr.Textbox(label="Action name", placeholder="e.g. walking, drinking, sitting down",
                                     max_lines=1)
+            c["person"] = gr.Textbox(label="Person", max_lines=1, elem_id="person-choice",
+                                     placeholder="empty: the detector's choice · largest · leftmost · 2 · x,y",
+                                     info="Whom to follow when several people are in view: click them in the picture below")
+            c["people"] = gr.Image(label="First frame: click the person to follow", interactive=False, height=220,
+                                   elem_id="people-picture")
+            c["people_status"] = gr.Markdown("", elem_id="people-status")
             c["extract"] = gr.Button("Extract motion", variant="primary", size="lg", elem_id="extract-button")
         with gr.Column(scale=3, min_width=360):
             c["preview"] = gr.Video(label="Fitted body over the clip", interactive=False, autoplay=True, loop=True,
@@ -269,9 +319,17 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     def on_upload(clip_path):
         return describe_upload(clip_path, settings)
 
-    def on_extract(clip_path, start, end, label, progress=gr.Progress()):
+    def on_people(clip_path, start, end, person):
+        return people_picture(clip_path, start, end, person, settings)
+
+    def on_pick(clip_path, start, end, picture, evt: gr.SelectData):
+        if not clip_path or picture is None or not evt.index:
+            return gr.skip()
+        return clicked_person(clip_path, start, end, evt.index[0], evt.index[1], picture.shape[1], settings)
+
+    def on_extract(clip_path, start, end, label, person, progress=gr.Progress()):
         try:
-            result = extract(clip_path, start, end, label, settings, warmup, progress)
+            result = extract(clip_path, start, end, label, settings, warmup, progress, person)
         except RandomPeopleError as exc:
             logger.info("Extraction refused: %s", exc)
             gr.Warning(str(exc))
@@ -296,7 +354,14 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     c["warmup_timer"].tick(on_tick, outputs=[c["model_status"], c["warmup_timer"]], queue=False,
                            show_progress="hidden")
     c["clip"].change(on_upload, inputs=c["clip"], outputs=c["clip_status"], show_progress="hidden")
-    extract_inputs = [c["clip"], c["start"], c["end"], c["label"]]
+    people_inputs = [c["clip"], c["start"], c["end"], c["person"]]
+    people_outputs = [c["people"], c["people_status"]]
+    c["clip"].change(on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")
+    c["start"].submit(on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")
+    c["person"].submit(on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")
+    c["people"].select(on_pick, inputs=[c["clip"], c["start"], c["end"], c["people"]], outputs=c["person"]).then(
+        on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")
+    extract_inputs = [c["clip"], c["start"], c["end"], c["label"], c["person"]]
     # Progress shows on the preview only: an overlay on every output would cover the inputs' status.
     c["extract"].click(on_extract, inputs=extract_inputs, outputs=outputs, concurrency_id="extract",
                        concurrency_limit=1, show_progress_on=c["preview"])
@@ -309,9 +374,9 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     rows = _example_clip_rows()
     if rows:
         with inputs_column:  # re-enter the column so the example sits under the Extract button
-            c["examples"] = gr.Examples(rows, inputs=[c["clip"], c["label"]], cache_examples=False,
-                                        label="No clip at hand? Click the example to run it",
-                                        example_labels=["A person walking (7.7 s)"])
+            c["examples"] = gr.Examples(rows, inputs=[c["clip"], c["label"], c["start"], c["person"]],
+                                        cache_examples=False, label="No clip at hand? Click the example to run it",
+                                        example_labels=["A woman walking past (from 2 s, the rightmost person)"])
         # One click on the example fills the inputs and then runs the same extraction event.
         c["examples"].load_input_event.then(on_extract, inputs=extract_inputs, outputs=outputs,
                                             concurrency_id="extract", concurrency_limit=1,

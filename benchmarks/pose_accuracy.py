@@ -1,0 +1,105 @@
+"""Benchmark: how accurate is single-view 3D motion, measured against truth the extraction never saw.
+
+Real multi-view (Pose2Sim's Demo_MultiPerson: 4 calibrated static cameras, 60 fps, 100 frames,
+two people): every view is extracted on its own, following the same man (``--person x,y`` on
+him in the first frame of each view). The reference is the detector's 2D landmarks of all four
+views triangulated with the Qualisys calibration (a joint is kept only where at least 3 views
+agree within 40 px). Each single-view result is scored against it: PA-MPJPE over the 12 limb
+joints (median over frames, mm) and the share of frames whose torso faces the wrong way,
+for the fitted motion and, on the same frames, for MediaPipe's own world landmarks.
+
+    python benchmarks/pose_accuracy.py [--views 1,2,3,4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+# A pixel on the man (blue cap) in the first frame of each view, source resolution 1088x1920.
+MAN_IN_FIRST_FRAME = {1: "400,700", 2: "520,800", 3: "600,800", 4: "420,900"}
+
+
+def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[str, float]:
+    """PA-MPJPE (mm) and flipped share of the fit and of MediaPipe's world landmarks for one view."""
+    from random_people.pose.accuracy import LIMB_INDEX, LIMB_JOINTS, flipped_frames, pa_mpjpe
+
+    motion = result.motion
+    frames = np.rint(motion.frame_times * fps).astype(int)
+    truth = camera.to_camera(reference_world[frames])  # [T, 12, 3], camera frame
+    names = list(motion.keypoint_names)
+    fitted = motion.keypoints_3d[:, [names.index(n) for n in LIMB_JOINTS]]
+    mediapipe = result.track.world[:, LIMB_INDEX]
+    scored = np.isfinite(truth).all(-1).sum(-1) >= 8
+    out = {"frames": int(scored.sum())}
+    for label, predicted in (("fit", fitted), ("mediapipe", mediapipe)):
+        errors = pa_mpjpe(predicted[scored], truth[scored]) * 1000
+        out[f"{label}_median_mm"] = float(np.nanmedian(errors))
+        out[f"{label}_mean_mm"] = float(np.nanmean(errors))
+        out[f"{label}_flipped"] = float(flipped_frames(predicted[scored], truth[scored]).mean())
+    return out
+
+
+def real_multiview(views: list[int], settings) -> None:
+    from conftest import fetch_pose2sim_multiperson
+
+    from random_people.pose.accuracy import LIMB_INDEX
+    from random_people.pose.extract import extract_clip
+    from random_people.pose.multiview import read_qualisys_calibration, triangulate
+
+    demo = fetch_pose2sim_multiperson()
+    cameras = read_qualisys_calibration(demo / "calibration" / "Calib.qca.txt")
+    results = {}
+    with tempfile.TemporaryDirectory() as out:
+        for view in range(1, 5):
+            started = time.perf_counter()
+            results[view] = extract_clip(demo / "videos" / f"cam0{view}.mp4", out, name=f"cam{view}",
+                                         person=MAN_IN_FIRST_FRAME[view], settings=settings, make_preview=False)
+            print(f"  extracted cam0{view}: {results[view].motion.num_frames} frames in {time.perf_counter() - started:.1f} s")
+    fps = results[1].motion.fps
+    frames = max(int(np.rint(r.motion.frame_times[-1] * fps)) + 1 for r in results.values())
+    pixels = np.full((4, frames, len(LIMB_INDEX), 2), np.nan)
+    confidence = np.zeros((4, frames, len(LIMB_INDEX)))
+    for view, result in results.items():
+        index = np.rint(result.motion.frame_times * fps).astype(int)
+        detected = result.track.detected
+        pixels[view - 1, index[detected]] = result.track.image_xy[detected][:, LIMB_INDEX]
+        confidence[view - 1, index[detected]] = result.track.visibility[detected][:, LIMB_INDEX]
+    reference = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=40.0)
+    kept = np.isfinite(reference.points).all(-1)
+    print(f"reference: {kept.mean():.0%} of limb joints triangulated from >= 3 agreeing views, "
+          f"median reprojection {np.nanmedian(reference.reprojection_px):.1f} px; "
+          f"views used per joint {reference.views_used.sum(-1)[kept].mean():.2f}")
+    print(f"{'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | {'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
+    for view in views:
+        s = score_view(results[view], reference.points, cameras[view - 1], fps)
+        print(f"cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} {s['fit_flipped']:>8.0%} | "
+              f"{s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} {s['mediapipe_flipped']:>8.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--views", default="1,2,3,4", help="views of the real capture to score")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    from random_people.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as data:
+        settings = load_settings(data_dir=Path(data))
+        print("Real multi-view: Pose2Sim Demo_MultiPerson, single-view extraction vs 4-view triangulation")
+        real_multiview([int(v) for v in args.views.split(",")], settings)
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Accuracy of 3D body motion against a truth: PA-MPJPE on the limb joints and flipped frames.
+
+Used by ``benchmarks/pose_accuracy.py`` (real multi-view capture and rendered round trips) and
+the tests. A fit residual (the fit against its own input) says nothing about accuracy; these
+compare against joints the extraction never saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+
+# The 12 limb joints scored (the issue's definition): shoulders, elbows, wrists, hips, knees, ankles.
+LIMB_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+               "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+LIMB_INDEX = [MEDIAPIPE_LANDMARKS.index(n) for n in LIMB_JOINTS]
+
+
+def pa_mpjpe(predicted: np.ndarray, truth: np.ndarray, min_points: int = 8) -> np.ndarray:
+    """Per-frame mean joint distance after the best similarity alignment (Procrustes), in the
+    units of ``truth``. predicted, truth: [T, N, 3]; NaN points in either are skipped, frames
+    with fewer than ``min_points`` valid points give NaN."""
+    errors = np.full(len(truth), np.nan)
+    for t in range(len(truth)):
+        valid = np.isfinite(predicted[t]).all(-1) & np.isfinite(truth[t]).all(-1)
+        if valid.sum() < min_points:
+            continue
+        x, y = predicted[t, valid].astype(np.float64), truth[t, valid].astype(np.float64)
+        x0, y0 = x - x.mean(0), y - y.mean(0)
+        u, s, vt = np.linalg.svd(x0.T @ y0)
+        d = np.sign(np.linalg.det(u @ vt))
+        s[-1] *= d
+        u[:, -1] *= d
+        aligned = (s.sum() / max((x0**2).sum(), 1e-12)) * x0 @ (u @ vt) + y.mean(0)
+        errors[t] = np.linalg.norm(aligned - y, axis=1).mean()
+    return errors
+
+
+def facing(points: np.ndarray, names: list[str] | tuple[str, ...] = LIMB_JOINTS) -> np.ndarray:
+    """[T, 3] unit direction the torso faces, from the labelled shoulders and hips.
+
+    Defined by the body's own handedness (person's left x up), so a body mirrored front to back,
+    or with left and right labels swapped, faces the other way.
+    """
+    index = {n: names.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")}
+    left = points[:, index["left_shoulder"]] + points[:, index["left_hip"]]
+    right = points[:, index["right_shoulder"]] + points[:, index["right_hip"]]
+    shoulders = points[:, index["left_shoulder"]] + points[:, index["right_shoulder"]]
+    hips = points[:, index["left_hip"]] + points[:, index["right_hip"]]
+    across, up = left - right, shoulders - hips
+    forward = np.cross(across, up)
+    return forward / np.linalg.norm(forward, axis=-1, keepdims=True).clip(1e-9)
+
+
+def flipped_frames(predicted: np.ndarray, truth: np.ndarray, threshold_degrees: float = 90.0) -> np.ndarray:
+    """[T] bool: the predicted torso faces more than ``threshold_degrees`` away from the truth.
+
+    Both in the same camera frame ([T, 12, 3] in :data:`LIMB_JOINTS` order); frames where either
+    is missing are False.
+    """
+    a, b = facing(predicted), facing(truth)
+    with np.errstate(invalid="ignore"):
+        cosine = (a * b).sum(-1)
+    return np.nan_to_num(cosine, nan=1.0) < np.cos(np.radians(threshold_degrees))

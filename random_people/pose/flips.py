@@ -1,0 +1,174 @@
+"""Repair front/back flips and left/right swaps in a landmark track before it is filtered and fitted.
+
+A single camera sees a body and its depth-mirrored twin almost identically, and MediaPipe
+sometimes answers with the twin for a stretch of frames (or swaps the left and right labels).
+Gradient descent in the fit cannot jump between such mirror solutions, and temporal filtering
+spreads a flip into its neighbours, so the choice is made here, discretely, for every frame:
+
+* hypotheses per frame: as detected; depth-mirrored body (z -> -z about the hips); left/right
+  labels swapped (2D, 3D and visibility); both.
+* a per-frame anatomy cost: the direction the torso faces by its handedness (left shoulder and
+  hip vs right) must agree with where the nose, the feet and the bent knees point;
+* a transition cost for continuity: the facing direction turns smoothly, and each labelled
+  joint moves little between frames, in the image and in 3D;
+* a small cost for leaving the detector's answer, so nothing changes without evidence.
+
+A Viterbi pass over the detected frames picks the cheapest sequence of hypotheses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+from random_people.pose.landmarks import LandmarkTrack
+
+logger = logging.getLogger(__name__)
+
+HYPOTHESES = ("as_detected", "depth_mirrored", "labels_swapped", "mirrored_and_swapped")
+_I = {name: i for i, name in enumerate(MEDIAPIPE_LANDMARKS)}
+
+
+def _swap_name(name: str) -> str:
+    if name.startswith("left_"):
+        return "right_" + name[5:]
+    if name.startswith("right_"):
+        return "left_" + name[6:]
+    return name
+
+
+SWAP = np.array([_I[_swap_name(n)] for n in MEDIAPIPE_LANDMARKS])
+_TRACKED = [_I[n] for n in ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+                            "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")]
+
+
+@dataclass
+class FlipCosts:
+    """Weights of the terms (unitless; each term is O(1) for a clear case)."""
+
+    anatomy: float = 1.0  # per unit of agreement between handedness-facing and the anatomical cues
+    facing_turn: float = 2.0  # per (1 - cos) of the facing change between consecutive frames
+    image_jump: float = 3.0  # per torso length of mean labelled-joint motion in the image
+    world_jump: float = 2.0  # per torso length of mean labelled-joint motion in 3D (hip-centred)
+    change: float = 0.3  # per frame not as detected
+
+
+@dataclass
+class FlipRepair:
+    track: LandmarkTrack  # the repaired track
+    choice: np.ndarray  # [T] index into HYPOTHESES (0 on undetected frames)
+
+    @property
+    def repaired_frames(self) -> int:
+        return int(np.count_nonzero(self.choice))
+
+    def counts(self) -> dict[str, int]:
+        return {name: int(np.count_nonzero(self.choice == i)) for i, name in enumerate(HYPOTHESES) if i}
+
+
+def apply_hypothesis(world: np.ndarray, image_xy: np.ndarray, visibility: np.ndarray, hypothesis: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One frame's (or a stack's, landmarks on axis -2/-1) landmarks under ``hypothesis``."""
+    if hypothesis in (1, 3):
+        hips = world[..., [_I["left_hip"], _I["right_hip"]], :].mean(-2, keepdims=True)
+        world = world.copy()
+        world[..., 2] = 2 * hips[..., 2] - world[..., 2]
+    if hypothesis in (2, 3):
+        world, image_xy, visibility = world[..., SWAP, :], image_xy[..., SWAP, :], visibility[..., SWAP]
+    return world, image_xy, visibility
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True).clip(1e-9)
+
+
+def facing_direction(world: np.ndarray) -> np.ndarray:
+    """[..., 3] direction the torso faces by its handedness: (left - right) x (shoulders - hips)."""
+    left = world[..., _I["left_shoulder"], :] + world[..., _I["left_hip"], :]
+    right = world[..., _I["right_shoulder"], :] + world[..., _I["right_hip"], :]
+    up = (world[..., _I["left_shoulder"], :] + world[..., _I["right_shoulder"], :]
+          - world[..., _I["left_hip"], :] - world[..., _I["right_hip"], :])
+    return _unit(np.cross(left - right, up))
+
+
+def anatomy_agreement(world: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """[T] weighted agreement (positive = consistent) between the handedness-facing and where
+    the nose, the feet and the bent knees point. Mirroring or swapping a body flips its sign."""
+    facing = facing_direction(world)
+    up = _unit(world[:, [_I["left_shoulder"], _I["right_shoulder"]]].mean(1) - world[:, [_I["left_hip"], _I["right_hip"]]].mean(1))
+
+    def horizontal(v: np.ndarray) -> np.ndarray:
+        return v - (v * up).sum(-1, keepdims=True) * up
+
+    def seen(*names: str) -> np.ndarray:
+        return np.min([visibility[:, _I[n]] for n in names], axis=0)
+
+    total = np.zeros(len(world))
+    nose = horizontal(world[:, _I["nose"]] - world[:, [_I["left_ear"], _I["right_ear"]]].mean(1))
+    total += seen("nose", "left_ear", "right_ear") * (_unit(nose) * facing).sum(-1)
+    for side in ("left", "right"):
+        foot = horizontal(world[:, _I[f"{side}_foot_index"]] - world[:, _I[f"{side}_heel"]])
+        total += 0.5 * seen(f"{side}_foot_index", f"{side}_heel") * (_unit(foot) * facing).sum(-1)
+        hip, knee, ankle = (world[:, _I[f"{side}_{j}"]] for j in ("hip", "knee", "ankle"))
+        axis = _unit(ankle - hip)
+        bend = (knee - hip) - ((knee - hip) * axis).sum(-1, keepdims=True) * axis  # knee apex points forward
+        thigh = np.linalg.norm(knee - hip, axis=-1).clip(1e-6)
+        strength = np.clip(np.linalg.norm(bend, axis=-1) / thigh / 0.3, 0.0, 1.0)  # ~35 degrees of flexion: full weight
+        total += strength * seen(f"{side}_hip", f"{side}_knee", f"{side}_ankle") * (_unit(bend) * facing).sum(-1)
+    return total
+
+
+def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRepair:
+    """Choose per frame which mirror of the detection is the body (Viterbi); return the repaired track."""
+    costs = costs or FlipCosts()
+    detected = np.flatnonzero(track.detected)
+    choice = np.zeros(track.num_frames, dtype=np.int64)
+    if len(detected) == 0:
+        return FlipRepair(track, choice)
+    world, image, visibility = track.world[detected], track.image_xy[detected], track.visibility[detected]
+    variants = [apply_hypothesis(world, image, visibility, h) for h in range(len(HYPOTHESES))]
+    torso_world = np.linalg.norm(world[:, [_I["left_shoulder"], _I["right_shoulder"]]].mean(1)
+                                 - world[:, [_I["left_hip"], _I["right_hip"]]].mean(1), axis=-1).clip(0.05)
+    torso_image = np.linalg.norm(image[:, [_I["left_shoulder"], _I["right_shoulder"]]].mean(1)
+                                 - image[:, [_I["left_hip"], _I["right_hip"]]].mean(1), axis=-1).clip(1.0)
+    n, k = len(detected), len(HYPOTHESES)
+    unary = np.zeros((n, k))
+    facing = np.zeros((n, k, 3))
+    for h, (w, xy, vis) in enumerate(variants):
+        unary[:, h] = -costs.anatomy * anatomy_agreement(w, vis) + (costs.change if h else 0.0)
+        facing[:, h] = facing_direction(w)
+    # pairwise[t, a, b]: cost of hypothesis a at detected frame t-1 then b at frame t.
+    pairwise = np.zeros((n, k, k))
+    for a in range(k):
+        wa, xa, _ = variants[a]
+        for b in range(k):
+            wb, xb, _ = variants[b]
+            turn = 1.0 - (facing[:-1, a] * facing[1:, b]).sum(-1)
+            jump_image = np.linalg.norm(xb[1:, _TRACKED] - xa[:-1, _TRACKED], axis=-1).mean(-1) / torso_image[1:]
+            jump_world = np.linalg.norm(wb[1:, _TRACKED] - wa[:-1, _TRACKED], axis=-1).mean(-1) / torso_world[1:]
+            pairwise[1:, a, b] = (costs.facing_turn * turn + costs.image_jump * jump_image
+                                  + costs.world_jump * jump_world)
+    total = unary[0].copy()
+    back = np.zeros((n, k), dtype=np.int64)
+    for t in range(1, n):
+        candidates = total[:, None] + pairwise[t]  # [a, b]
+        back[t] = candidates.argmin(0)
+        total = candidates.min(0) + unary[t]
+    path = np.zeros(n, dtype=np.int64)
+    path[-1] = int(total.argmin())
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    choice[detected] = path
+    new_world, new_image, new_visibility = track.world.copy(), track.image_xy.copy(), track.visibility.copy()
+    for h in range(1, k):
+        rows = detected[path == h]
+        if len(rows):
+            w, xy, vis = variants[h]
+            new_world[rows], new_image[rows], new_visibility[rows] = w[path == h], xy[path == h], vis[path == h]
+    repaired = FlipRepair(replace(track, world=new_world, image_xy=new_image, visibility=new_visibility), choice)
+    if repaired.repaired_frames:
+        logger.info("Flip repair changed %d of %d frames: %s", repaired.repaired_frames, track.num_frames, repaired.counts())
+    return repaired

@@ -1,0 +1,190 @@
+"""Issue 16, motion you can trust: flip repair, robust smoothing, choosing the person, the
+multi-view reference. Real MediaPipe on the real demo clips, short trims."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import fetch_pose2sim_multiperson
+
+
+@pytest.fixture(scope="session")
+def woman(demo_clip, tmp_path_factory):
+    """The walking woman of the Sports2D demo (2.0-3.5 s), chosen as the rightmost person."""
+    from random_people.pose.extract import extract_clip
+    from random_people.settings import load_settings
+
+    out = tmp_path_factory.mktemp("woman")
+    return extract_clip(demo_clip, out, label="walking", start=2.0, end=3.5, person="rightmost",
+                        settings=load_settings(data_dir=out / "data"), make_preview=False)
+
+
+def test_person_choice_follows_the_walking_woman_not_the_man_on_the_roof(woman):
+    motion = woman.motion
+    hips = [motion.keypoint_names.index("left_hip"), motion.keypoint_names.index("right_hip")]
+    hip_xy = motion.keypoints_2d[:, hips].mean(1)
+    # The man jumps on the roof at x 520-740, y < 470 (source pixels); the woman walks on the grass below.
+    assert (hip_xy[:, 1] > 600).all(), hip_xy[:, 1].min()
+    assert (hip_xy[:, 0] > 800).all()
+    # She walks right to left through the whole stretch.
+    assert hip_xy[-1, 0] < hip_xy[0, 0] - 100
+    assert motion.meta["person"] == "rightmost" and motion.meta["person_box"][0] > 1200
+    assert woman.summary["detected_ratio"] > 0.9
+
+
+def test_without_a_choice_the_detector_takes_the_man(demo_clip, tmp_path):
+    """The behaviour the choice fixes: on its own MediaPipe locks onto the man on the roof."""
+    from random_people.media import probe_video, read_frames
+    from random_people.pose.landmarks import detect_landmarks
+    from random_people.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path)
+    info = probe_video(demo_clip, settings)
+    track = detect_landmarks(read_frames(demo_clip, start=2.0, end=2.5, settings=settings, max_side=640),
+                             info.fps, (info.width, info.height))
+    hips = track.image_xy[track.detected][:, [23, 24]].mean(1)
+    assert (hips[:, 1] < 500).all()  # on the roof
+
+
+def test_bad_person_choice_is_a_clear_error_and_writes_nothing(demo_clip, tmp_path):
+    from random_people.pose.extract import extract_clip
+    from random_people.pose.people import PersonChoiceError
+    from random_people.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    with pytest.raises(PersonChoiceError, match=r"there are 2 people in the first frame.*Choose 1 to 2"):
+        extract_clip(demo_clip, tmp_path / "out", start=2.0, end=2.5, person="7", settings=settings, make_preview=False)
+    with pytest.raises(PersonChoiceError, match=r"no person in the first frame covers pixel \(10, 10\)"):
+        extract_clip(demo_clip, tmp_path / "out", start=2.0, end=2.5, person="10,10", settings=settings, make_preview=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_choose_person_rules():
+    from random_people.pose.people import PersonBox, PersonChoiceError, choose_person
+
+    def box(x0, y0, x1, y1):
+        return PersonBox(x0, y0, x1, y1, np.zeros((33, 2), np.float32), np.ones(33, np.float32))
+
+    people = [box(0, 0, 100, 300), box(200, 0, 500, 600), box(600, 0, 650, 100)]
+    assert choose_person(people, "largest") == 1
+    assert choose_person(people, "leftmost") == 0 and choose_person(people, "rightmost") == 2
+    assert choose_person(people, "3") == 2
+    assert choose_person(people, "620, 50") == 2
+    with pytest.raises(PersonChoiceError, match="not understood"):
+        choose_person(people, "tallest")
+    with pytest.raises(PersonChoiceError, match="No person was found"):
+        choose_person([], "largest")
+
+
+def test_cli_bad_person_exits_with_the_message(demo_clip, tmp_path, capsys):
+    from random_people import cli
+
+    code = cli.main(["extract", str(demo_clip), "-o", str(tmp_path / "m.npz"), "--start", "2.0", "--end", "2.4",
+                     "--person", "5", "--no-preview", "-q"])
+    assert code != 0
+    assert "there are 2 people" in capsys.readouterr().err
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.fixture(scope="session")
+def man_from_behind(tmp_path_factory):
+    """Pose2Sim's cam04, first second: the man seen from behind (facing away from the camera),
+    so a front/back mirror with swapped labels is a real, different body (in profile it is not)."""
+    from random_people.pose.extract import extract_clip
+    from random_people.settings import load_settings
+
+    out = tmp_path_factory.mktemp("man")
+    clip = fetch_pose2sim_multiperson() / "videos" / "cam04.mp4"
+    return extract_clip(clip, out, end=1.0, person="420,900", settings=load_settings(data_dir=out / "data"),
+                        make_preview=False)
+
+
+@pytest.mark.parametrize("clip, hypothesis", [("woman", 1), ("woman", 2), ("man_from_behind", 1),
+                                              ("man_from_behind", 2), ("man_from_behind", 3)])
+def test_constructed_flip_is_repaired_by_the_viterbi_pass(request, clip, hypothesis):
+    from random_people.pose.flips import apply_hypothesis, repair_flips
+
+    track = request.getfixturevalue(clip).track  # raw detector output
+    assert repair_flips(track).repaired_frames == 0  # a clean walk is left alone
+    world, image, visibility = track.world.copy(), track.image_xy.copy(), track.visibility.copy()
+    stretch = slice(12, 30)
+    world[stretch], image[stretch], visibility[stretch] = apply_hypothesis(
+        world[stretch], image[stretch], visibility[stretch], hypothesis)
+    flipped = replace(track, world=world, image_xy=image, visibility=visibility)
+    repair = repair_flips(flipped)
+    expected = np.zeros(track.num_frames, dtype=int)
+    expected[stretch] = hypothesis
+    assert (repair.choice == expected).all(), np.flatnonzero(repair.choice != expected)
+    np.testing.assert_allclose(repair.track.world, track.world, atol=1e-5)
+    np.testing.assert_allclose(repair.track.image_xy, track.image_xy, atol=1e-4)
+
+
+def test_outlier_frame_does_not_move_its_neighbours(woman):
+    """One wild frame: the Hampel step removes it before smoothing, and the Huber smoothness in
+    the fit keeps a frame that gets through from dragging its neighbours (vs the old quadratic)."""
+    from random_people.body import load_body_model
+    from random_people.pose.filtering import filter_track, reject_outliers
+    from random_people.pose.fitting import FitConfig, fit_motion
+
+    track = woman.track
+    bad = 20
+    world = track.world.copy()
+    world[bad] += np.array([0.0, 0.0, 0.5], dtype=np.float32) * (np.arange(33) % 2)[:, None]  # every other landmark
+    cleaned = reject_outliers(world, track.detected, floor=0.02)
+    np.testing.assert_allclose(cleaned[bad - 3:bad], track.world[bad - 3:bad])  # neighbours untouched
+    assert np.abs(cleaned[bad] - track.world[bad]).max() < 0.1  # the wild frame replaced by its running median
+
+    clean = filter_track(track)
+    corrupted = replace(clean, world=clean.world.copy())
+    corrupted.world[bad] = world[bad]  # the outlier reaches the fit unfiltered
+    model = load_body_model()
+    size = track.image_size
+
+    def neighbour_shift(delta: float) -> float:
+        config = FitConfig(iterations=60, smooth_huber_delta=delta, weight_smooth=1.0)
+        reference = fit_motion(model, clean, size, config).keypoints_3d
+        moved = fit_motion(model, corrupted, size, config).keypoints_3d
+        near = [bad - 2, bad - 1, bad + 1, bad + 2]
+        return float(np.linalg.norm(moved[near] - reference[near], axis=-1).mean())
+
+    quadratic, huber = neighbour_shift(0.0), neighbour_shift(FitConfig().smooth_huber_delta)
+    assert huber < 0.6 * quadratic, (huber, quadratic)
+
+
+def test_multiview_calibration_and_triangulation_recover_points():
+    from random_people.pose.multiview import read_qualisys_calibration, triangulate
+
+    demo = fetch_pose2sim_multiperson()
+    cameras = read_qualisys_calibration(demo / "calibration" / "Calib.qca.txt")
+    assert [c.name for c in cameras] == ["cam01", "cam02", "cam03", "cam04"]
+    rng = np.random.default_rng(0)
+    points = rng.uniform([-0.5, -0.5, 0.1], [0.5, 0.5, 1.8], size=(5, 12, 3))  # inside the capture volume
+    for camera in cameras:  # every camera sees the volume in front of it
+        assert (camera.to_camera(points)[..., 2] > 1.0).all()
+    pixels = np.stack([c.project(points) for c in cameras])
+    confidence = np.ones(pixels.shape[:3])
+    pixels[2, :, :6] += 200.0  # one view wrong on half the points: it must be voted out there
+    result = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=5.0)
+    np.testing.assert_allclose(result.points, points, atol=2e-3)
+    assert not result.views_used[:, :6, 2].any() and result.views_used[:, 6:].all()
+
+
+def test_app_people_picture_and_click_choose_the_woman(demo_clip, tmp_path):
+    from random_people.pose.people import PersonChoiceError  # noqa: F401  (the app shows its message)
+    from random_people.settings import load_settings
+    from random_people.ui import clip_tab
+
+    settings = load_settings(data_dir=tmp_path)
+    picture, message = clip_tab.people_picture(str(demo_clip), 2.0, 0, "", settings)
+    assert picture is not None and picture.ndim == 3 and "2 people in the first frame" in message
+    # A click on the woman (shown picture coordinates) becomes an x,y choice in source pixels.
+    shown_width = picture.shape[1]
+    scale = shown_width / 1768
+    choice = clip_tab.clicked_person(str(demo_clip), 2.0, 0, 1390 * scale, 760 * scale, shown_width, settings)
+    x, y = (int(v) for v in choice.split(","))
+    assert abs(x - 1390) <= 3 and abs(y - 760) <= 3
+    _, message = clip_tab.people_picture(str(demo_clip), 2.0, 0, "9", settings)
+    assert "Choose 1 to 2" in message
