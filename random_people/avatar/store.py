@@ -19,6 +19,37 @@ from random_people.files import atomic_output
 logger = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[0-9a-f]{12}$")
+MAX_IDENTITY_FILE_BYTES = 1 << 20  # a real identity file is ~2 kB
+
+
+def read_identity_file(path: str | os.PathLike[str], shown_name: str | None = None) -> IdentitySpec:
+    """Parse and validate one identity ``.json``; every failure is an :class:`IdentityError` naming the file.
+
+    ``shown_name`` is what the message calls the file (the app shows an upload's own name, not the
+    server's cache path). Oversized files are refused before reading, and JSON nested too deep
+    for Python's parser is refused instead of crashing it.
+    """
+    path = Path(path)
+    name = shown_name or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_IDENTITY_FILE_BYTES:
+            raise IdentityError(f"{name} is {size:,} bytes; an identity file is a few kB "
+                                f"(limit {MAX_IDENTITY_FILE_BYTES:,}). Is it the right file?")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IdentityError(f"{name} is not a JSON identity file ({exc}).") from None
+    except RecursionError:
+        raise IdentityError(f"{name} is nested too deeply to be an identity file (JSON objects inside objects "
+                            "thousands of levels deep).") from None
+    except OSError as exc:
+        raise IdentityError(f"{name} cannot be read ({exc.strerror or exc}).") from None
+    try:
+        return IdentitySpec.from_dict(data)
+    except IdentityError as exc:
+        raise IdentityError(f"{name}: {exc}") from None
+    except RecursionError:
+        raise IdentityError(f"{name}: a value is nested too deeply to be part of an identity.") from None
 
 
 def save_identity(spec: IdentitySpec, directory: str | os.PathLike[str]) -> Path:
@@ -45,11 +76,7 @@ def load_identity(path_or_id: str | os.PathLike[str], directory: str | os.PathLi
     if not path.is_file():
         where = f" in {directory}" if directory is not None and _ID.match(text) else ""
         raise IdentityError(f"identity not found: {text}{where} (give a .json path or an id with its directory).")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IdentityError(f"{path} is not a JSON identity file ({exc}).") from exc
-    spec = IdentitySpec.from_dict(data)
+    spec = read_identity_file(path)
     if _ID.match(path.stem) and path.stem != identity_id(spec):
         logger.warning(
             "%s holds identity %s (edited after saving?); its name no longer matches", path, identity_id(spec)
