@@ -264,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     except RandomPeopleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a writer the library does not wrap yet: still the documented exit code
+        from random_people.files import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        print(f"error: the disk is full ({exc}); free some space and run again.", file=sys.stderr)
+        return 21
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -6,6 +6,7 @@ file) and lets jobs refer to a person by 12 characters.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -61,8 +62,28 @@ def save_identity(spec: IdentitySpec, directory: str | os.PathLike[str]) -> Path
 
 
 def save_identities(specs: Iterable[IdentitySpec], directory: str | os.PathLike[str]) -> list[Path]:
-    """Save every spec (see :func:`save_identity`); returns the paths in input order."""
-    paths = [save_identity(spec, directory) for spec in specs]
+    """Save every spec (see :func:`save_identity`); returns the paths in input order.
+
+    All or nothing: should one fail (a full disk), the files this call created are removed again,
+    so a half-saved sample is never mistaken for a whole one.
+    """
+    paths: list[Path] = []
+    created: list[Path] = []
+    folder_existed = Path(directory).exists()
+    try:
+        for spec in specs:
+            target = Path(directory) / f"{identity_id(spec)}.json"
+            existed = target.exists()
+            paths.append(save_identity(spec, directory))
+            if not existed:
+                created.append(target)
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        if not folder_existed:
+            with contextlib.suppress(OSError):
+                Path(directory).rmdir()  # only if empty
+        raise
     logger.info("Saved %d identities to %s", len(paths), directory)
     return paths
 
