@@ -63,7 +63,7 @@ class _ProgressBars:
 def _cmd_bulk(args: argparse.Namespace) -> int:
     from random_people.jobs.local_executor import pool_size
     from random_people.jobs.service import estimate_job, plan_job, run_jobs
-    from random_people.jobs.spec import EXAMPLE_SPEC, load_spec
+    from random_people.jobs.spec import EXAMPLE_SPEC, PathPolicy, load_spec
 
     if args.example:
         print(EXAMPLE_SPEC, end="")
@@ -73,7 +73,7 @@ def _cmd_bulk(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.workers:
         settings = load_settings(database_url=args.database, job_workers=args.workers)
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, PathPolicy(allow_output_outside=args.allow_output_outside))
     db = _db(settings)
     plan = plan_job(spec, settings, db)
     workers = args.workers or (pool_size(settings) if args.executor == "local" else 1)
@@ -214,6 +214,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="local worker processes (default) or a Ray cluster")
     bulk.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
     bulk.add_argument("--workers", type=int, default=None, help="worker processes / Ray tasks in flight")
+    bulk.add_argument("--allow-output-outside", action="store_true",
+                      help="let a relative output.dir climb out of the spec's folder (../x)")
     bulk.add_argument("--dry-run", action="store_true", help="validate and estimate only; queue nothing")
     bulk.add_argument("--no-wait", action="store_true", help="queue only; workers started elsewhere run it")
     bulk.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -15,7 +15,7 @@ from random_people.jobs.db import Database, open_database
 from random_people.jobs.expand import JobPlan, expand_job
 from random_people.jobs.progress import JobProgress, estimate_bytes_per_pixel_frame, estimate_seconds_per_frame
 from random_people.jobs.queue import cached_hasher, submit_job
-from random_people.jobs.spec import JobSpec, frame_limit, load_spec, parse_spec
+from random_people.jobs.spec import JobSpec, PathPolicy, frame_limit, load_spec, parse_spec
 from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,14 @@ class JobEstimate:
             text += (f" Warning: {self.unreadable_probed} of {self.probed} probed clips cannot be decoded; "
                      "their tasks will fail.")
         return text
+
+
+def app_path_policy(settings: Settings) -> PathPolicy:
+    """Where a spec given to the app (uploaded, or built in its tabs) may point: the data folder
+    (uploads, saved people, outputs) and the shipped assets, nothing else on the server."""
+    from random_people.render.backgrounds import backgrounds_dir
+
+    return PathPolicy.confined(settings.data_dir, backgrounds_dir().parent)
 
 
 def plan_job(spec: JobSpec, settings: Settings, db: Database | None = None) -> JobPlan:
