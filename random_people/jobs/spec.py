@@ -166,8 +166,10 @@ class PathPolicy:
 
     @classmethod
     def confined(cls, data_dir: Path, *assets: Path) -> "PathPolicy":
+        """Read from the data folder and ``assets``; write clips only under ``<data_dir>/renders``,
+        the one output folder the app serves (see ui/served.py)."""
         data = Path(data_dir).resolve()
-        return cls(read_roots=(data, *(Path(a).resolve() for a in assets)), write_roots=(data,))
+        return cls(read_roots=(data, *(Path(a).resolve() for a in assets)), write_roots=(data / "renders",))
 
 
 def outside_roots(path: Path, roots: tuple[Path, ...] | None) -> bool:
@@ -279,9 +281,11 @@ class _Checker:
         path = path if path.is_absolute() else (self.base_dir / path).resolve()
         roots = self.policy.write_roots if write else self.policy.read_roots
         if outside_roots(path, roots):
+            allowed = "renders/ in its data folder" if write else "its data folder and the shipped assets"
+            remedy = "Leave output.dir out, or use renders/NAME." if write else \
+                "Upload the file, or use a name the app lists."
             self.fail(where, f"{brief(text)} is outside the folders this app may {'write' if write else 'read'} "
-                             f"(its data folder{'' if write else ' and the shipped assets'}); symlinks out are "
-                             "refused too. Upload the file, or use a name the app lists.")
+                             f"({allowed}); symlinks out are refused too. {remedy}")
             return None
         return path
 
