@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from random_people.action_labels import label_problem
 from random_people.jobs.errors import JobSpecError
 
 LABEL_MODES = ("folder", "smarthome", "csv", "fixed")
@@ -25,7 +26,6 @@ MAX_TASKS = 1_000_000
 MAX_SPEC_BYTES = 1 << 20  # a spec is a page of YAML; a 1 MiB one is a mistake (or an attack)
 MAX_SPEC_DEPTH = 32  # nesting of mappings and lists; the format needs 4
 MAX_SPEC_NODES = 100_000  # values once YAML aliases are expanded (the "billion laughs" guard)
-MAX_LABEL_CHARS = 100
 _SAVED_ID = re.compile(r"^[0-9a-f]{12}$")
 _brief = reprlib.Repr()
 _brief.maxstring = _brief.maxother = 60
@@ -178,26 +178,6 @@ def outside_roots(path: Path, roots: tuple[Path, ...] | None) -> bool:
         return False
     real = Path(path).resolve()
     return not any(real == root or real.is_relative_to(root) for root in roots)
-
-
-def label_problem(label: str) -> str | None:
-    """Why ``label`` cannot be an action label, or None.
-
-    Labels become folder names, ``metadata.jsonl`` values, rows of the dataset card's tables and
-    terminal output, so they must be one printable line without path separators.
-    """
-    if not label.strip():
-        return "is empty"
-    if len(label) > MAX_LABEL_CHARS:
-        return f"is {len(label)} characters long; the limit is {MAX_LABEL_CHARS}"
-    bad = next((c for c in label if not c.isprintable()), None)
-    if bad is not None:
-        return f"holds the control character {bad!r}; use letters, digits, spaces and punctuation only"
-    if "/" in label or "\\" in label:
-        return "holds a path separator (/ or \\); use a dot or an underscore instead"
-    if label != label.strip():
-        return "starts or ends with spaces"
-    return None
 
 
 def _key_text(key: Any) -> str:

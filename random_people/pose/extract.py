@@ -20,7 +20,8 @@ import numpy as np
 import random_people
 from random_people.body import load_body_model
 from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
-from random_people.errors import EmptyVideoError, NoPersonError
+from random_people.action_labels import label_problem
+from random_people.errors import EmptyVideoError, InvalidInputError, NoPersonError
 from random_people.files import disk_full_errors, sha256_file
 from random_people.media import probe_video, read_frames
 from random_people.pose.filtering import filter_track
@@ -184,6 +185,8 @@ def extract_clip(
     settings = settings or load_settings()
     report = progress or (lambda fraction, message: None)
     clip_path = Path(clip_path)
+    if label and (problem := label_problem(label)):
+        raise InvalidInputError(f"The action label {label[:60]!r} for {clip_path.name} {problem}.")
     started = time.perf_counter()
     report(0.0, "Checking the clip")
     info = probe_video(clip_path, settings)
