@@ -608,7 +608,10 @@ def load_spec(path: str | Path, policy: PathPolicy | None = None, *, base_dir: s
     """
     path = Path(path)
     data = read_spec_data(path, shown_name)
-    return parse_spec(data, base_dir=path.parent if base_dir is None else base_dir, policy=policy)
+    try:
+        return parse_spec(data, base_dir=path.parent if base_dir is None else base_dir, policy=policy)
+    except JobSpecError as exc:  # say which file: a curator may be juggling several specs
+        raise JobSpecError(f"{shown_name or path}: {exc}") from None
 
 
 def spec_from_dict(data: Mapping[str, Any]) -> JobSpec:
