@@ -80,8 +80,8 @@ def _cmd_bulk(args: argparse.Namespace) -> int:
     if args.workers:
         settings = load_settings(database_url=args.database, job_workers=args.workers)
     spec = load_spec(args.spec, PathPolicy(allow_output_outside=args.allow_output_outside))
+    plan = plan_job(spec, settings)  # opens the log only if the spec passes every check
     db = _db(settings)
-    plan = plan_job(spec, settings, db)
     workers = args.workers or (pool_size(settings) if args.executor == "local" else 1)
     estimate = estimate_job(plan, settings, db, workers=workers)
     print(estimate.summary())

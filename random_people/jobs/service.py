@@ -78,8 +78,17 @@ def app_path_policy(settings: Settings) -> PathPolicy:
 
 
 def plan_job(spec: JobSpec, settings: Settings, db: Database | None = None) -> JobPlan:
-    db = db or open_database(settings.resolved_database_url)
-    return expand_job(spec, settings, hash_file=cached_hasher(db))
+    """Expand ``spec`` with the log's hash cache. The log is opened at the first file hashed, i.e.
+    only once the spec passed every check, so a refused spec leaves no new file behind."""
+    hasher = None
+
+    def hash_file(path: Path) -> str:
+        nonlocal hasher
+        if hasher is None:
+            hasher = cached_hasher(db or open_database(settings.resolved_database_url))
+        return hasher(path)
+
+    return expand_job(spec, settings, hash_file=hash_file)
 
 
 MAX_PROBED_CLIPS = 48  # probing decodes a frame (~0.1 s); past this, the rest are extrapolated
