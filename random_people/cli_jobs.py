@@ -67,8 +67,6 @@ class _ProgressBars:
 
 
 def _cmd_bulk(args: argparse.Namespace) -> int:
-    from random_people.jobs.local_executor import pool_size
-    from random_people.jobs.service import estimate_job, plan_job, run_jobs
     from random_people.jobs.spec import EXAMPLE_SPEC, PathPolicy, load_spec
 
     if args.example:
@@ -80,6 +78,9 @@ def _cmd_bulk(args: argparse.Namespace) -> int:
     if args.workers:
         settings = load_settings(database_url=args.database, job_workers=args.workers)
     spec = load_spec(args.spec, PathPolicy(allow_output_outside=args.allow_output_outside))
+    from random_people.jobs.local_executor import pool_size  # torch, SQLAlchemy: only for a valid spec
+    from random_people.jobs.service import estimate_job, plan_job, run_jobs
+
     plan = plan_job(spec, settings)  # opens the log only if the spec passes every check
     db = _db(settings)
     workers = args.workers or (pool_size(settings) if args.executor == "local" else 1)

@@ -387,7 +387,7 @@ def _cameras(check: _Checker, data: Any) -> CamerasSpec:
     if not isinstance(sampler, Mapping):
         check.fail("cameras.sampler", "expected a mapping of CameraSampler ranges.")
         sampler = {}
-    else:
+    elif sampler:  # the default ranges are valid (and checking them would import the renderer)
         _check_sampler(check, sampler)
     if source is False and sampled == 0:
         check.fail("cameras", "no cameras: set source: true and/or sampled: N.")
