@@ -209,7 +209,7 @@ def case_motion_zip_bomb_under_a_known_key(work: Path, request) -> Case:
     arrays = motion_arrays()
     del arrays["joints_3d"]
     motion = add_zero_bomb(write_npz(work / "bomb.npz", arrays), "joints_3d", MOTION_CAP + 2**20)
-    assert motion.stat().st_size < 3 * 2**20  # a few hundred kB on disk
+    assert motion.stat().st_size < 8 * 2**20  # ~100x smaller on disk than in memory
     return Case(_render_motion(work, motion), 8, ["bomb.npz", "'joints_3d'", "inflates to"], memory_limit=2 * 2**30)
 
 

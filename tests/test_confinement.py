@@ -60,7 +60,6 @@ def _app_cases(outside: Path, data: Path) -> dict[str, tuple[dict, str]]:
     return {
         "source outside": (spec(str(outside / "private.mp4")), "sources[0].path"),
         "source climbing out": (spec("../server/private.mp4"), "sources[0].path"),
-        "home-relative source": (spec("~/private.mp4"), "sources[0].path"),
         "background outside": (spec(clip, backgrounds={"names": [str(outside / "holiday.png")]}),
                                "backgrounds.names[0]"),
         "bare background name that is not shipped": (spec(clip, backgrounds={"names": ["Dockerfile"]}),
@@ -75,7 +74,7 @@ def _app_cases(outside: Path, data: Path) -> dict[str, tuple[dict, str]]:
     }
 
 
-@pytest.mark.parametrize("name", ["source outside", "source climbing out", "home-relative source",
+@pytest.mark.parametrize("name", ["source outside", "source climbing out",
                                   "background outside", "bare background name that is not shipped",
                                   "labels CSV outside", "saved identity outside", "distribution config outside",
                                   "output outside", "output in the data folder but not renders/"])
@@ -87,7 +86,8 @@ def test_an_uploaded_spec_cannot_reach_outside_the_data_folder(name, tmp_path, a
     with pytest.raises(JobSpecError) as refused:
         jobs_tab.spec_from_file(uploaded, app_settings)
     message = str(refused.value)
-    assert message.startswith("job.yaml:") and where in message and "outside the folders this app may" in message
+    problem = "unknown background" if "not shipped" in name else "outside the folders this app may"
+    assert message.startswith("job.yaml:") and where in message and problem in message, message
     assert str(app_settings.data_dir) not in message  # the server's own folders are not disclosed
     assert snapshot(tmp_path) == before
 
@@ -100,6 +100,9 @@ def test_the_same_spec_inside_the_data_folder_is_accepted(tmp_path, app_settings
     parsed = jobs_tab.spec_from_file(uploaded, app_settings)
     assert parsed.sources[0].path == clip.resolve()
     assert parsed.output.dir == (app_settings.data_dir / "renders" / "mine").resolve()
+    # "~" is not the server's home in the app: it is a folder name inside the data folder.
+    home = jobs_tab.spec_from_file(write_yaml(tmp_path / "upload" / "home.yaml", spec("~/clip.mp4")), app_settings)
+    assert home.sources[0].path == (app_settings.data_dir / "~" / "clip.mp4").resolve()
 
 
 def test_symlinks_out_of_the_data_folder_are_refused(tmp_path, app_settings, outside):
@@ -144,10 +147,6 @@ def test_the_cli_takes_any_path_but_a_climbing_output_dir_needs_the_flag(tmp_pat
 
 # --------------------------------------------------------------------------------------------
 # The file route, over real HTTP
-
-
-class _ReadyWarmup:
-    """Stands in for the body-model warm-up: the file route needs no body model."""
 
 
 @pytest.fixture()
@@ -269,7 +268,7 @@ def test_a_real_job_export_carries_no_absolute_path(tmp_path, demo_clip):
 
 def test_an_unknown_array_in_a_motion_file_is_skipped_without_inflating_it(tmp_path):
     motion = add_zero_bomb(write_npz(tmp_path / "walk.npz", motion_arrays()), "junk", 768 * 2**20)
-    assert motion.stat().st_size < 3 * 2**20
+    assert motion.stat().st_size < 8 * 2**20  # ~100x smaller on disk than in memory
     probe = ("import resource, sys; from random_people.pose.motion import load_motion; "
              "m = load_motion(sys.argv[1]); "
              "print(m.num_frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
