@@ -156,8 +156,9 @@ class PathPolicy:
     The CLI (``PathPolicy()``) takes any path its user gives, except that a *relative*
     ``output.dir`` climbing out of the spec's folder (``../../x``) needs ``allow_output_outside``:
     a spec copied from elsewhere should not write next to it by surprise. The app confines an
-    uploaded spec to its data folder and the shipped assets (``read_roots``) and writes only into
-    the data folder (``write_roots``); symlinks are followed before the check, so a link out is refused.
+    uploaded spec to its data folder and the shipped assets (``read_roots``) and writes only under
+    the data folder's ``renders/`` (``write_roots``); symlinks are followed before the check, so a
+    link out is refused.
     """
 
     read_roots: tuple[Path, ...] | None = None
