@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import urllib.error
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from bad_input import add_zero_bomb, cli, fake_clip, identity_file, motion_arrays, snapshot, spec, write_npz, \
     write_yaml
@@ -119,7 +117,7 @@ def test_folder_sources_and_csv_rows_leading_out_are_refused_before_anything_is_
     fake_clip(folder / "ok.mp4")
     (folder / "sneaky.mp4").symlink_to(outside / "private.mp4")
     table = app_settings.data_dir / "sources" / "rows.csv"
-    table.write_text(f"file,label\nclips/walk/ok.mp4,walk\n../../server/private.mp4,walk\n", encoding="utf-8")
+    table.write_text("file,label\nclips/walk/ok.mp4,walk\n../../server/private.mp4,walk\n", encoding="utf-8")
     for sources, culprit in (([{"path": "sources/clips", "labels": "folder"}], "sneaky.mp4"),
                              ([{"path": "sources", "labels": "csv", "csv": "sources/rows.csv"}], "private.mp4")):
         uploaded = write_yaml(tmp_path / "upload" / "job.yaml", spec(sources=sources))
