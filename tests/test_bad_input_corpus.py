@@ -291,3 +291,11 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(name, tmp_path, reques
 def test_the_corpus_covers_every_item_of_the_issue():
     """A guard against losing cases: the issue lists these kinds of bad input."""
     assert len(CASES) >= 26
+
+
+def test_a_label_from_an_older_log_cannot_break_the_dataset_cards_table():
+    """Labels are validated when a job is made; a log written before that may still hold one."""
+    from random_people.hub.card import _table
+
+    table = _table(["label", "clips"], [["walk\n| injected | row |", 3]])
+    assert table.splitlines()[2] == "| walk \\| injected \\| row \\| | 3 |" and len(table.splitlines()) == 3
