@@ -299,3 +299,12 @@ def test_a_label_from_an_older_log_cannot_break_the_dataset_cards_table():
 
     table = _table(["label", "clips"], [["walk\n| injected | row |", 3]])
     assert table.splitlines()[2] == "| walk \\| injected \\| row \\| | 3 |" and len(table.splitlines()) == 3
+
+
+def test_jobs_show_never_sends_control_characters_to_the_terminal():
+    """A task error or file name from a log written before labels were checked is printed escaped."""
+    from random_people.cli_jobs import _terminal_safe
+
+    shown = _terminal_safe("walk\x1b[2J\x07 done\nnext \u202etxt.exe")
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert shown == "walk\\x1b[2J\\x07 done\nnext \\u202etxt.exe"
