@@ -11,7 +11,7 @@ from typing import Callable
 
 import random_people
 from random_people.cli_progress import progress_reporter
-from random_people.errors import RandomPeopleError
+from random_people.errors import InvalidInputError, RandomPeopleError
 from random_people.settings import load_settings
 
 logger = logging.getLogger("random_people")
@@ -23,6 +23,10 @@ def _progress_bar(desc: str, quiet: bool):
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    from random_people.action_labels import label_problem
+
+    if args.label and (problem := label_problem(args.label)):  # before the slow imports below
+        raise InvalidInputError(f"--label {args.label[:60]!r} for {Path(args.clip).name} {problem}.")
     from random_people.pose.extract import extract_clip
 
     output = Path(args.output)
@@ -72,7 +76,6 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _render_motion(args: argparse.Namespace) -> int:
-    from random_people.avatar.pipeline import render_motion_clip
     from random_people.avatar.store import load_identity
     from random_people.pose.motion import load_motion
 
@@ -81,9 +84,12 @@ def _render_motion(args: argparse.Namespace) -> int:
     camera = "source" if args.camera == "auto" else args.camera
     output = Path(args.output)
     spec = load_identity(args.identity, _identities_dir(args))
+    motion = load_motion(args.motion)  # both checked before the renderer (torch) is even imported
+    from random_people.avatar.pipeline import render_motion_clip
+
     with _progress_bar("render", args.quiet) as progress:
         result = render_motion_clip(
-            load_motion(args.motion), spec, output.parent, name=output.stem, background=args.background,
+            motion, spec, output.parent, name=output.stem, background=args.background,
             camera=camera, seed=args.seed, size=args.size, max_frames=args.frames, backend=args.backend,
             progress=progress,
         )
@@ -92,10 +98,11 @@ def _render_motion(args: argparse.Namespace) -> int:
 
 def _cmd_identity_show(args: argparse.Namespace) -> int:
     from random_people.avatar.identity import describe
-    from random_people.avatar.pipeline import identity_thumbnail, identity_turntable
     from random_people.avatar.store import load_identity
 
     spec = load_identity(args.identity, _identities_dir(args))
+    from random_people.avatar.pipeline import identity_thumbnail, identity_turntable
+
     output = Path(args.output)
     if output.suffix == ".mp4":
         identity_turntable(spec, output, size=args.size)
@@ -264,6 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     except RandomPeopleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a writer the library does not wrap yet: still the documented exit code
+        from random_people.files import is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        print(f"error: the disk is full ({exc}); free some space and run again.", file=sys.stderr)
+        return 21
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -26,6 +26,12 @@ def _db(settings: Settings):
     return open_database(settings.resolved_database_url)
 
 
+def _terminal_safe(text: object) -> str:
+    """``text`` with control characters escaped: a job log written by an older version (or a file
+    name) must not send ESC sequences to the curator's terminal."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in str(text))
+
+
 def _when(stamp: float | None) -> str:
     return "-" if stamp is None else dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -61,9 +67,7 @@ class _ProgressBars:
 
 
 def _cmd_bulk(args: argparse.Namespace) -> int:
-    from random_people.jobs.local_executor import pool_size
-    from random_people.jobs.service import estimate_job, plan_job, run_jobs
-    from random_people.jobs.spec import EXAMPLE_SPEC, load_spec
+    from random_people.jobs.spec import EXAMPLE_SPEC, PathPolicy, load_spec
 
     if args.example:
         print(EXAMPLE_SPEC, end="")
@@ -73,9 +77,12 @@ def _cmd_bulk(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.workers:
         settings = load_settings(database_url=args.database, job_workers=args.workers)
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, PathPolicy(allow_output_outside=args.allow_output_outside))
+    from random_people.jobs.local_executor import pool_size  # torch, SQLAlchemy: only for a valid spec
+    from random_people.jobs.service import estimate_job, plan_job, run_jobs
+
+    plan = plan_job(spec, settings)  # opens the log only if the spec passes every check
     db = _db(settings)
-    plan = plan_job(spec, settings, db)
     workers = args.workers or (pool_size(settings) if args.executor == "local" else 1)
     estimate = estimate_job(plan, settings, db, workers=workers)
     print(estimate.summary())
@@ -103,7 +110,7 @@ def _cmd_bulk(args: argparse.Namespace) -> int:
 
 
 def _print_job(progress) -> None:
-    print(f"{progress.id}  {progress.state:<9} {progress.name:<24} {progress.summary()}")
+    print(_terminal_safe(f"{progress.id}  {progress.state:<9} {progress.name:<24} {progress.summary()}"))
 
 
 def _cmd_jobs_list(args: argparse.Namespace) -> int:
@@ -129,18 +136,18 @@ def _cmd_jobs_show(args: argparse.Namespace) -> int:
                           "eta_s": progress.eta_s, "output_dir": progress.output_dir,
                           "review": review_counts(db, progress.id)}, indent=2))
         return 0
-    print(f"job {progress.id} ({progress.name}): {progress.state}")
+    print(_terminal_safe(f"job {progress.id} ({progress.name}): {progress.state}"))
     print(f"  created {_when(progress.created_at)}, finished {_when(progress.finished_at)}")
-    print(f"  {progress.summary()}")
-    print(f"  outputs in {progress.output_dir}; review: {review_counts(db, progress.id)}")
+    print(_terminal_safe(f"  {progress.summary()}"))
+    print(_terminal_safe(f"  outputs in {progress.output_dir}; review: {review_counts(db, progress.id)}"))
     for task in job_tasks(db, progress.id, state=args.state):
         seconds = f"{task.seconds:.1f}s" if task.seconds else "-"
-        print(f"  task {task.id:>5} {task.state:<9} {seconds:>7}  {task.what}")
+        print(_terminal_safe(f"  task {task.id:>5} {task.state:<9} {seconds:>7}  {task.what}"))
         if task.error:
-            print(f"        error: {task.error}")
+            print(_terminal_safe(f"        error: {task.error}"))
         if args.events:
             for at, kind, worker, message in task_events(db, task.id):
-                print(f"        {_when(at)} {kind:<9} {worker or '':<28} {message}")
+                print(_terminal_safe(f"        {_when(at)} {kind:<9} {worker or '':<28} {message}"))
     return 0
 
 
@@ -214,6 +221,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="local worker processes (default) or a Ray cluster")
     bulk.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
     bulk.add_argument("--workers", type=int, default=None, help="worker processes / Ray tasks in flight")
+    bulk.add_argument("--allow-output-outside", action="store_true",
+                      help="let a relative output.dir climb out of the spec's folder (../x)")
     bulk.add_argument("--dry-run", action="store_true", help="validate and estimate only; queue nothing")
     bulk.add_argument("--no-wait", action="store_true", help="queue only; workers started elsewhere run it")
     bulk.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

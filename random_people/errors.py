@@ -47,3 +47,9 @@ class MotionFileError(RandomPeopleError):
     """A motion file is unreadable, of an unknown version, or inconsistent."""
 
     exit_code = 8
+
+
+class DiskFullError(RandomPeopleError):
+    """The disk filled up while writing; whatever was being written was removed, nothing partial stays."""
+
+    exit_code = 21

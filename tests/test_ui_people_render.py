@@ -113,7 +113,7 @@ def test_export_ply_writes_avatar_and_sidecar(four):
 def test_import_rejects_bad_json_with_clear_text(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{ not json")
-    with pytest.raises(RandomPeopleError, match="broken.json is not a JSON file"):
+    with pytest.raises(RandomPeopleError, match="broken.json is not a JSON identity file"):
         people_tab.import_identity(str(broken))
     with pytest.raises(RandomPeopleError, match="choose a .json"):
         people_tab.import_identity(None)

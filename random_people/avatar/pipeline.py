@@ -184,7 +184,7 @@ def render_motion_clip(
     ``i`` of ``seed`` from those ranges, the same camera whatever else the job asks for),
     ``shadow``, ``harmonize`` and ``degrade`` (camera-like blur, noise and JPEG artefacts).
     """
-    from random_people.render.backgrounds import load_background
+    from random_people.render.backgrounds import background_id, load_background
     from random_people.render.cameras import CameraError, ground_plane, sample_cameras, source_camera
     from random_people.render.clip import FrameInput, render_clip
     from random_people.render.composite import DegradeSpec
@@ -216,6 +216,6 @@ def render_motion_clip(
         degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
-              "background": background},
+              "background": background_id(background) if isinstance(background, (str, Path)) else None},
         progress=lambda fraction, message: report(fraction, message),
     )

@@ -91,9 +91,16 @@ def card_yaml(manifest: Manifest) -> dict[str, Any]:
     }
 
 
+def _cell(value: Any) -> str:
+    """A value as one Markdown table cell: labels are validated upstream, but a log written by an
+    older version may still hold a newline or a ``|``, which would break the card's table."""
+    text = "".join(c if c.isprintable() else " " for c in str(value))
+    return text.replace("|", "\\|")
+
+
 def _table(header: list[str], rows: Iterable[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 

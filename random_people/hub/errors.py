@@ -6,6 +6,7 @@ hits one after an hour needs to know whether re-running resumes (it does) and wh
 
 from __future__ import annotations
 
+from random_people.errors import DiskFullError as _DiskFull
 from random_people.errors import RandomPeopleError
 
 
@@ -15,8 +16,10 @@ class ExportError(RandomPeopleError):
     exit_code = 20
 
 
-class DiskFullError(ExportError):
-    """The export folder's disk is (or would be) full; nothing partial is left under a final name."""
+class DiskFullError(ExportError, _DiskFull):
+    """The export folder's disk is (or would be) full; nothing partial is left under a final name.
+
+    Also a :class:`random_people.errors.DiskFullError`, so one ``except`` catches every full disk."""
 
     exit_code = 21
 

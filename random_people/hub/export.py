@@ -13,7 +13,6 @@ decision (``random_people.jobs.export_source.clips_for_export``); this module ex
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -22,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from random_people.files import atomic_output, sha256_file
+from random_people.errors import DiskFullError as BaseDiskFullError
+from random_people.files import atomic_output, is_disk_full, sha256_file
 from random_people.hub import layout
 from random_people.hub.card import CardInfo, write_card
 from random_people.hub.errors import DiskFullError, ExportError
@@ -166,14 +166,16 @@ def _export_locked(clips: Sequence[ExportClip], folder: Path, real_clips: Sequen
 
     try:
         written = _write(folder, manifest, staged, new_real, check_space, progress)
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(
-                f"the disk holding {folder} filled up during the export ({exc.strerror}). Nothing partial was "
-                "left under a final name; free some space (or choose a folder on a larger disk) and run the "
-                "same export again: it resumes."
-            ) from exc
-        raise
+    except (OSError, BaseDiskFullError) as exc:
+        # The kernel's ENOSPC, raw or already named by a writer (atomic_output): the export's own message.
+        cause = exc if isinstance(exc, OSError) else exc.__cause__
+        if isinstance(exc, DiskFullError) or not (isinstance(exc, BaseDiskFullError) or is_disk_full(exc)):
+            raise
+        raise DiskFullError(
+            f"the disk holding {folder} filled up during the export ({getattr(cause, 'strerror', None) or 'no space left'}). "
+            "Nothing partial was left under a final name; free some space (or choose a folder on a larger disk) "
+            "and run the same export again: it resumes."
+        ) from exc
     counts = manifest.split_counts()
     result = ExportResult(
         folder=folder, synthetic_clips=len(manifest.synthetic), real_clips=len(manifest.real),

@@ -12,6 +12,8 @@ Columns another module relies on (the experiments loader): ``file_name``, ``labe
 
 from __future__ import annotations
 
+import functools
+
 import json
 from typing import Any, Mapping
 
@@ -106,6 +108,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def _published_background(name: str) -> str:
+    """Shipped names and colours as they are; a file by content hash, never by its path (which would
+    publish the user's account name and folders). Cached: one hash per background file per export."""
+    from random_people.render.backgrounds import background_id
+
+    return background_id(name)
+
+
 def synthetic_row(
     clip: ExportClip, *, split: str, file_name: str, mask_path: str, labels_path: str, motion_path: str,
     fps: float, num_frames: int, width: int, height: int,
@@ -127,7 +138,7 @@ def synthetic_row(
         "source_subject": clip.source_subject or "",
         "source_name": clip.source_name or "",
         **identity_columns(clip.identity, clip.clip_id),
-        "background": clip.background,
+        "background": _published_background(clip.background),
         "background_kind": clip.background_kind,
         **camera_columns(clip.camera, clip.clip_id),
         "seed": int(clip.seed),

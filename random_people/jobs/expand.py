@@ -187,10 +187,11 @@ def expand_job(spec: JobSpec, settings: Settings, hash_file: HashFile = sha256_f
     backgrounds that cannot be loaded, too many tasks); a bad *source clip* becomes a failing task.
     """
     output_dir = spec.output.dir or settings.data_dir / "renders"
+    sources = resolve_sources(spec)
+    _check_task_count(spec, len(sources))  # before sampling 100,000 people or building any task
     identities = resolve_identities(spec, settings.data_dir / "identities")
     _check_backgrounds(spec.backgrounds.names)
     backgrounds = {name: _background_ref(name, hash_file) for name in spec.backgrounds.names}
-    sources = resolve_sources(spec)
     plan = JobPlan(spec=spec, sources=sources, identities=identities, output_dir=output_dir)
     renders: list[PlannedTask] = []
     output_settings = _output_settings(spec)
@@ -219,6 +220,24 @@ def expand_job(spec: JobSpec, settings: Settings, hash_file: HashFile = sha256_f
     logger.info("Job %r: %d source clips, %d people -> %d extraction and %d render tasks", spec.name,
                 len(sources), len(identities), len(plan.extract_tasks), len(renders))
     return plan
+
+
+def _check_task_count(spec: JobSpec, source_count: int) -> None:
+    """Refuse a job whose task count (an upper bound: duplicates are dropped later) passes MAX_TASKS.
+
+    Counted from the spec's numbers alone, so a job of 100,000 people x 1,001 cameras is refused
+    in microseconds instead of after minutes of expansion and gigabytes of task dicts.
+    """
+    people = len(spec.identities.saved) + (spec.identities.sample.n if spec.identities.sample else 0)
+    per_clip = min(spec.backgrounds.per_clip or len(spec.backgrounds.names), len(spec.backgrounds.names))
+    views = int(spec.cameras.source) + spec.cameras.sampled
+    tasks = source_count * (1 + people * per_clip * views)
+    if tasks > MAX_TASKS:
+        raise JobSpecError(
+            f"This job expands to {tasks:,} tasks ({source_count:,} source clips x {people:,} people x {per_clip:,} "
+            f"backgrounds x {views:,} cameras, plus one extraction per clip), more than {MAX_TASKS:,}; split it "
+            "into smaller jobs (fewer sources, people, backgrounds or cameras per job). Nothing was queued."
+        )
 
 
 def _render_task(spec: JobSpec, extract: PlannedTask, person_id: str, person_dict: dict[str, Any],

@@ -15,7 +15,7 @@ from random_people.jobs.db import Database, open_database
 from random_people.jobs.expand import JobPlan, expand_job
 from random_people.jobs.progress import JobProgress, estimate_bytes_per_pixel_frame, estimate_seconds_per_frame
 from random_people.jobs.queue import cached_hasher, submit_job
-from random_people.jobs.spec import JobSpec, frame_limit, load_spec, parse_spec
+from random_people.jobs.spec import JobSpec, PathPolicy, frame_limit, load_spec, parse_spec
 from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -69,9 +69,26 @@ class JobEstimate:
         return text
 
 
+def app_path_policy(settings: Settings) -> PathPolicy:
+    """Where a spec given to the app (uploaded, or built in its tabs) may point: the data folder
+    (uploads, saved people, outputs) and the shipped assets, nothing else on the server."""
+    from random_people.render.backgrounds import backgrounds_dir
+
+    return PathPolicy.confined(settings.data_dir, backgrounds_dir().parent)
+
+
 def plan_job(spec: JobSpec, settings: Settings, db: Database | None = None) -> JobPlan:
-    db = db or open_database(settings.resolved_database_url)
-    return expand_job(spec, settings, hash_file=cached_hasher(db))
+    """Expand ``spec`` with the log's hash cache. The log is opened at the first file hashed, i.e.
+    only once the spec passed every check, so a refused spec leaves no new file behind."""
+    hasher = None
+
+    def hash_file(path: Path) -> str:
+        nonlocal hasher
+        if hasher is None:
+            hasher = cached_hasher(db or open_database(settings.resolved_database_url))
+        return hasher(path)
+
+    return expand_job(spec, settings, hash_file=hash_file)
 
 
 MAX_PROBED_CLIPS = 48  # probing decodes a frame (~0.1 s); past this, the rest are extrapolated

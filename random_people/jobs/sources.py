@@ -15,7 +15,7 @@ from pathlib import Path
 
 from random_people.datasets.smarthome import parse_smarthome_name
 from random_people.jobs.errors import JobSpecError
-from random_people.jobs.spec import JobSpec, SourceSpec
+from random_people.jobs.spec import JobSpec, SourceSpec, brief, label_problem, outside_roots
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +110,45 @@ def resolve_source(source: SourceSpec) -> list[SourceClip]:
                                "the rest of the job goes on without it.")]
 
 
+MAX_LISTED_PROBLEMS = 10
+
+
 def resolve_sources(spec: JobSpec) -> list[SourceClip]:
-    """Every source clip of a job, in spec order, each file once (the first mention wins)."""
+    """Every source clip of a job, in spec order, each file once (the first mention wins).
+
+    Raises :class:`JobSpecError`, listing them, for labels that cannot be used (from a CSV, a
+    folder or a file name: control characters, path separators, too long) and, for a spec confined
+    to some folders (the app's uploads), for clips that lie outside them (a CSV row ``../../x``,
+    a symlink out of a source folder).
+    """
     seen: set[tuple[Path, float | None, float | None]] = set()
     clips: list[SourceClip] = []
-    for source in spec.sources:
+    problems: list[str] = []
+    for index, source in enumerate(spec.sources):
         for clip in resolve_source(source):
             key = (clip.path, clip.start, clip.end)
             if key in seen:
                 logger.info("Source %s is listed more than once; using it once", clip.path)
                 continue
             seen.add(key)
+            problems += _clip_problems(clip, source, f"sources[{index}]", spec.confined_to)
             clips.append(clip)
+    if problems:
+        more = len(problems) - MAX_LISTED_PROBLEMS
+        shown = problems[:MAX_LISTED_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
+        raise JobSpecError("The job's source clips cannot be used; nothing was queued:\n  - " + "\n  - ".join(shown))
     return clips
+
+
+def _clip_problems(clip: SourceClip, source: SourceSpec, where: str, roots: tuple[Path, ...] | None) -> list[str]:
+    problems = []
+    origin = {"csv": f"in {source.csv.name if source.csv else 'the CSV'}", "folder": "from its folder's name",
+              "smarthome": "from its file name"}.get(source.labels, "")
+    problem = label_problem(clip.label)
+    if problem:
+        problems.append(f"{where}: the action label {brief(clip.label)} of {brief(clip.path.name)} "
+                        f"({origin or 'given'}) {problem}.")
+    if outside_roots(clip.path, roots):
+        problems.append(f"{where}: {brief(clip.path.name)} is outside the folders this app may read (a link or "
+                        "a path leading out of its data folder); upload the clip instead.")
+    return problems

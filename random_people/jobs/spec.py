@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import reprlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from random_people.action_labels import label_problem
 from random_people.jobs.errors import JobSpecError
 
 LABEL_MODES = ("folder", "smarthome", "csv", "fixed")
 LABEL_OUTPUTS = ("mask", "keypoints", "motion")
 SAMPLE_MODES = ("random", "balanced")
 MAX_TASKS = 1_000_000
+MAX_SPEC_BYTES = 1 << 20  # a spec is a page of YAML; a 1 MiB one is a mistake (or an attack)
+MAX_SPEC_DEPTH = 32  # nesting of mappings and lists; the format needs 4
+MAX_SPEC_NODES = 100_000  # values once YAML aliases are expanded (the "billion laughs" guard)
+_SAVED_ID = re.compile(r"^[0-9a-f]{12}$")
+_brief = reprlib.Repr()
+_brief.maxstring = _brief.maxother = 60
+_brief.maxlist = _brief.maxdict = _brief.maxtuple = 4
+_brief.maxlevel = 2
 
 EXAMPLE_SPEC = """\
 # A bulk job: every source clip x identities x backgrounds x cameras.
@@ -128,9 +139,56 @@ class JobSpec:
     name: str = "job"
     seed: int = 0
     auto_accept: bool = False
+    # Where this spec's files may be (None: anywhere). Not part of the spec: the app sets it for
+    # uploaded specs, and source expansion (folders, CSV rows) applies it too.
+    confined_to: tuple[Path, ...] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=_jsonable))
+        data = asdict(self)
+        data.pop("confined_to")
+        return json.loads(json.dumps(data, default=_jsonable))
+
+
+@dataclass(frozen=True)
+class PathPolicy:
+    """Where a spec's paths may point.
+
+    The CLI (``PathPolicy()``) takes any path its user gives, except that a *relative*
+    ``output.dir`` climbing out of the spec's folder (``../../x``) needs ``allow_output_outside``:
+    a spec copied from elsewhere should not write next to it by surprise. The app confines an
+    uploaded spec to its data folder and the shipped assets (``read_roots``) and writes only under
+    the data folder's ``renders/`` (``write_roots``); symlinks are followed before the check, so a
+    link out is refused.
+    """
+
+    read_roots: tuple[Path, ...] | None = None
+    write_roots: tuple[Path, ...] | None = None
+    allow_output_outside: bool = False
+
+    @classmethod
+    def confined(cls, data_dir: Path, *assets: Path) -> "PathPolicy":
+        """Read from the data folder and ``assets``; write clips only under ``<data_dir>/renders``,
+        the one output folder the app serves (see ui/served.py)."""
+        data = Path(data_dir).resolve()
+        return cls(read_roots=(data, *(Path(a).resolve() for a in assets)), write_roots=(data / "renders",))
+
+
+def outside_roots(path: Path, roots: tuple[Path, ...] | None) -> bool:
+    """True when ``path`` (symlinks followed) is under none of ``roots``; never with ``roots=None``."""
+    if roots is None:
+        return False
+    real = Path(path).resolve()
+    return not any(real == root or real.is_relative_to(root) for root in roots)
+
+
+def _key_text(key: Any) -> str:
+    """A mapping key as a field path part: as written when short and printable, else a short repr."""
+    return key if isinstance(key, str) and key.isprintable() and len(key) <= 60 else brief(key)
+
+
+def brief(value: Any) -> str:
+    """A short repr for messages: never formats a huge (or alias-expanded) value in full."""
+    return _brief.repr(value)
 
 
 def _jsonable(value: Any) -> Any:
@@ -142,8 +200,9 @@ def _jsonable(value: Any) -> Any:
 class _Checker:
     """Collects problems with their field paths; ``value`` helpers return a checked value or None."""
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, policy: PathPolicy | None = None) -> None:
         self.base_dir = base_dir
+        self.policy = policy or PathPolicy()
         self.problems: list[str] = []
 
     def fail(self, where: str, message: str) -> None:
@@ -157,12 +216,12 @@ class _Checker:
             return {}
         for key in data:
             if key not in allowed:
-                self.fail(f"{where}.{key}", f"unknown key; allowed keys are {', '.join(allowed)}.")
+                self.fail(f"{where}.{_key_text(key)}", f"unknown key; allowed keys are {', '.join(allowed)}.")
         return dict(data)
 
     def integer(self, value: Any, where: str, low: int, high: int | None = None) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(where, f"expected a whole number, got {value!r}.")
+            self.fail(where, f"expected a whole number, got {brief(value)}.")
             return None
         if value < low or (high is not None and value > high):
             self.fail(where, f"{value} is outside [{low}, {high if high is not None else 'inf'}].")
@@ -171,7 +230,7 @@ class _Checker:
 
     def number(self, value: Any, where: str, low: float, high: float, *, open_low: bool = False) -> float | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            self.fail(where, f"expected a number, got {value!r}.")
+            self.fail(where, f"expected a number, got {brief(value)}.")
             return None
         if value < low or value > high or (open_low and value == low):
             self.fail(where, f"{value} is outside {'(' if open_low else '['}{low:g}, {high:g}].")
@@ -180,22 +239,46 @@ class _Checker:
 
     def boolean(self, value: Any, where: str) -> bool | None:
         if not isinstance(value, bool):
-            self.fail(where, f"expected true or false, got {value!r}.")
+            self.fail(where, f"expected true or false, got {brief(value)}.")
             return None
         return value
 
     def text(self, value: Any, where: str) -> str | None:
         if not isinstance(value, str) or not value.strip():
-            self.fail(where, f"expected a non-empty string, got {value!r}.")
+            self.fail(where, f"expected a non-empty string, got {brief(value)}.")
             return None
         return value.strip()
 
-    def path(self, value: Any, where: str) -> Path | None:
+    def path(self, value: Any, where: str, *, write: bool = False) -> Path | None:
+        """An absolute path (relative ones from the spec's folder), or None after a problem.
+
+        Under a confining :class:`PathPolicy` the path must lie (symlinks followed) inside the
+        allowed folders; ``write`` picks the folders outputs may go to.
+        """
         text = self.text(value, where)
         if text is None:
             return None
-        path = Path(text).expanduser()
-        return path if path.is_absolute() else (self.base_dir / path).resolve()
+        path = Path(text) if self.policy.read_roots is not None else Path(text).expanduser()
+        path = path if path.is_absolute() else (self.base_dir / path).resolve()
+        roots = self.policy.write_roots if write else self.policy.read_roots
+        if outside_roots(path, roots):
+            allowed = "renders/ in its data folder" if write else "its data folder and the shipped assets"
+            remedy = "Leave output.dir out, or use renders/NAME." if write else \
+                "Upload the file, or use a name the app lists."
+            self.fail(where, f"{brief(text)} is outside the folders this app may {'write' if write else 'read'} "
+                             f"({allowed}); symlinks out are refused too. {remedy}")
+            return None
+        return path
+
+    def label(self, value: Any, where: str) -> str | None:
+        text = self.text(value, where)
+        if text is None:
+            return None
+        problem = label_problem(text)
+        if problem:
+            self.fail(where, f"the action label {brief(text)} {problem}.")
+            return None
+        return text
 
     def string_list(self, value: Any, where: str) -> tuple[str, ...]:
         if value is None:
@@ -217,10 +300,10 @@ def _source(check: _Checker, data: Any, where: str) -> SourceSpec | None:
         check.fail(f"{where}.path", "missing: give a clip file or a folder of clips.")
         return None
     path = check.path(raw["path"], f"{where}.path")
-    label = check.text(raw["label"], f"{where}.label") if "label" in raw else None
+    label = check.label(raw["label"], f"{where}.label") if "label" in raw else None
     mode = raw.get("labels", "fixed" if label else "folder")
     if mode not in LABEL_MODES:
-        check.fail(f"{where}.labels", f"unknown label source {mode!r}; choose one of {', '.join(LABEL_MODES)}.")
+        check.fail(f"{where}.labels", f"unknown label source {brief(mode)}; choose one of {', '.join(LABEL_MODES)}.")
     if mode == "fixed" and not label:
         check.fail(f"{where}.label", "labels: fixed needs a label (e.g. label: walk).")
     csv = check.path(raw["csv"], f"{where}.csv") if "csv" in raw else None
@@ -237,7 +320,12 @@ def _source(check: _Checker, data: Any, where: str) -> SourceSpec | None:
 
 def _identities(check: _Checker, data: Any) -> IdentitiesSpec:
     raw = check.mapping(data, "identities", ("saved", "sample"))
-    saved = check.string_list(raw.get("saved"), "identities.saved")
+    saved: list[str] = []
+    for i, ref in enumerate(check.string_list(raw.get("saved"), "identities.saved")):
+        if _SAVED_ID.match(ref):  # a saved person's id: looked up in the data folder's identities
+            saved.append(ref)
+        elif (path := check.path(ref, f"identities.saved[{i}]")) is not None:  # an identity .json
+            saved.append(str(path))
     sample = None
     if raw.get("sample") is not None:
         where = "identities.sample"
@@ -248,7 +336,7 @@ def _identities(check: _Checker, data: Any) -> IdentitiesSpec:
         seed = check.integer(s.get("seed", 0), f"{where}.seed", 0)
         mode = s.get("mode", "random")
         if mode not in SAMPLE_MODES:
-            check.fail(f"{where}.mode", f"unknown mode {mode!r}; choose one of {', '.join(SAMPLE_MODES)}.")
+            check.fail(f"{where}.mode", f"unknown mode {brief(mode)}; choose one of {', '.join(SAMPLE_MODES)}.")
         distribution = s.get("distribution") or {}
         if not isinstance(distribution, Mapping):
             check.fail(f"{where}.distribution", "expected a mapping of IdentityDistribution fields.")
@@ -258,7 +346,7 @@ def _identities(check: _Checker, data: Any) -> IdentitiesSpec:
             sample = SampleSpec(n=n, seed=seed, mode=mode, distribution=dict(distribution), config=config)
     if not saved and sample is None:
         check.fail("identities", "no people: give saved ids (identities.saved) and/or identities.sample.n.")
-    return IdentitiesSpec(saved=saved, sample=sample)
+    return IdentitiesSpec(saved=tuple(saved), sample=sample)
 
 
 def _backgrounds(check: _Checker, data: Any) -> BackgroundsSpec:
@@ -269,16 +357,27 @@ def _backgrounds(check: _Checker, data: Any) -> BackgroundsSpec:
     per_clip = None
     if raw.get("per_clip") is not None:
         per_clip = check.integer(raw["per_clip"], "backgrounds.per_clip", 1, max(1, len(names)))
-    resolved = tuple(_background_ref(check, name) for name in names)
-    return BackgroundsSpec(names=resolved, per_clip=per_clip)
+    resolved = [_background_ref(check, name, f"backgrounds.names[{i}]") for i, name in enumerate(names)]
+    return BackgroundsSpec(names=tuple(name for name in resolved if name is not None), per_clip=per_clip)
 
 
-def _background_ref(check: _Checker, name: str) -> str:
-    """Shipped names and colours stay as they are; anything that looks like a file becomes absolute."""
+def _background_ref(check: _Checker, name: str, where: str) -> str | None:
+    """Shipped names and colours stay as they are; anything that looks like a file becomes absolute.
+
+    Under a confining policy a bare name must be a shipped background (not a file that happens
+    to sit in the server's working folder) and a file must be inside the allowed folders.
+    """
     if name.startswith("#") or ("/" not in name and "\\" not in name and not Path(name).suffix):
+        if check.policy.read_roots is not None and not name.startswith("#"):
+            from random_people.render.backgrounds import list_backgrounds
+
+            if name.strip().lower() not in list_backgrounds():
+                check.fail(where, f"unknown background {brief(name)}; choose a shipped one "
+                                  f"({', '.join(list_backgrounds())}), a colour like #808080 or an uploaded file.")
+                return None
         return name
-    path = Path(name).expanduser()
-    return str(path if path.is_absolute() else (check.base_dir / path).resolve())
+    path = check.path(name, where)
+    return None if path is None else str(path)
 
 
 def _cameras(check: _Checker, data: Any) -> CamerasSpec:
@@ -289,7 +388,7 @@ def _cameras(check: _Checker, data: Any) -> CamerasSpec:
     if not isinstance(sampler, Mapping):
         check.fail("cameras.sampler", "expected a mapping of CameraSampler ranges.")
         sampler = {}
-    else:
+    elif sampler:  # the default ranges are valid (and checking them would import the renderer)
         _check_sampler(check, sampler)
     if source is False and sampled == 0:
         check.fail("cameras", "no cameras: set source: true and/or sampled: N.")
@@ -326,7 +425,7 @@ def _output(check: _Checker, data: Any) -> OutputSpec:
     allowed = ("dir", "size", "long_side", "fps", "max_seconds", "max_frames", "labels", "shadow", "harmonize",
                "degrade")
     raw = check.mapping(data, "output", allowed)
-    directory = check.path(raw["dir"], "output.dir") if raw.get("dir") is not None else None
+    directory = _output_dir(check, raw["dir"]) if raw.get("dir") is not None else None
     size = None
     if raw.get("size") is not None:
         size = _parse_size(check, raw["size"])
@@ -340,7 +439,7 @@ def _output(check: _Checker, data: Any) -> OutputSpec:
     for i, label in enumerate(labels):
         if label not in LABEL_OUTPUTS:
             check.fail(f"output.labels[{i}]",
-                       f"unknown label output {label!r}; choose from {', '.join(LABEL_OUTPUTS)}.")
+                       f"unknown label output {brief(label)}; choose from {', '.join(LABEL_OUTPUTS)}.")
     shadow = check.boolean(raw.get("shadow", True), "output.shadow")
     harmonize = check.number(raw.get("harmonize", 0.3), "output.harmonize", 0.0, 1.0)
     degrade = check.boolean(raw.get("degrade", False), "output.degrade")
@@ -351,13 +450,39 @@ def _output(check: _Checker, data: Any) -> OutputSpec:
     )
 
 
+def _output_dir(check: _Checker, value: Any) -> Path | None:
+    """``output.dir``: inside the writable folders (app), and not climbing out of the spec's folder
+    through a relative path unless the user said so (CLI ``--allow-output-outside``)."""
+    directory = check.path(value, "output.dir", write=True)
+    if directory is None or check.policy.allow_output_outside or Path(str(value)).expanduser().is_absolute():
+        return directory
+    if outside_roots(directory, (check.base_dir.resolve(),)):
+        check.fail("output.dir", f"{brief(value)} climbs out of the spec's folder (to {directory}). Give an "
+                                 "absolute path, or pass --allow-output-outside if that is where the clips go.")
+        return None
+    return directory
+
+
+def _task_count_problem(check: _Checker, identities: IdentitiesSpec, backgrounds: BackgroundsSpec,
+                        cameras: CamerasSpec) -> None:
+    """Refuse a spec whose clips per source clip alone pass :data:`MAX_TASKS`, before anything is expanded."""
+    people = len(identities.saved) + (identities.sample.n if identities.sample else 0)
+    per_clip = backgrounds.per_clip or len(backgrounds.names)
+    views = int(cameras.source) + cameras.sampled
+    per_source = people * per_clip * views
+    if per_source > MAX_TASKS:
+        check.fail("spec", f"{people:,} people x {per_clip:,} backgrounds x {views:,} cameras is {per_source:,} clips "
+                           f"per source clip, more than the {MAX_TASKS:,} tasks a job may have; split it into "
+                           "smaller jobs.")
+
+
 def _parse_size(check: _Checker, value: Any) -> tuple[int, int] | None:
     if isinstance(value, (list, tuple)) and len(value) == 2:  # as stored by JobSpec.to_dict
         value = f"{value[0]}x{value[1]}"
-    text = str(value).lower()
+    text = str(value).lower() if isinstance(value, (str, int)) else ""
     width, sep, height = text.partition("x")
     if not sep or not width.isdigit() or not height.isdigit():
-        check.fail("output.size", f"expected WIDTHxHEIGHT like 512x512, got {value!r}.")
+        check.fail("output.size", f"expected WIDTHxHEIGHT like 512x512, got {brief(value)}.")
         return None
     w, h = int(width), int(height)
     if not (16 <= w <= 4096 and 16 <= h <= 4096):
@@ -366,9 +491,13 @@ def _parse_size(check: _Checker, value: Any) -> tuple[int, int] | None:
     return w, h
 
 
-def parse_spec(data: Any, base_dir: str | Path = ".") -> JobSpec:
-    """Validate a spec dict; raises :class:`JobSpecError` listing every problem found."""
-    check = _Checker(Path(base_dir).resolve())
+def parse_spec(data: Any, base_dir: str | Path = ".", policy: PathPolicy | None = None) -> JobSpec:
+    """Validate a spec dict; raises :class:`JobSpecError` listing every problem found.
+
+    ``policy`` says where its paths may point (default: anywhere, as the CLI allows).
+    """
+    policy = policy or PathPolicy()
+    check = _Checker(Path(base_dir).resolve(), policy)
     allowed = ("name", "seed", "auto_accept", "sources", "identities", "backgrounds", "cameras", "output")
     raw = check.mapping(data, "spec", allowed)
     if not raw and not check.problems:
@@ -389,33 +518,101 @@ def parse_spec(data: Any, base_dir: str | Path = ".") -> JobSpec:
     backgrounds = _backgrounds(check, raw.get("backgrounds"))
     cameras = _cameras(check, raw.get("cameras"))
     output = _output(check, raw.get("output"))
+    _task_count_problem(check, identities, backgrounds, cameras)
     if check.problems:
         raise JobSpecError(
             f"The job spec has {len(check.problems)} problem(s); nothing was queued:\n  - "
             + "\n  - ".join(check.problems)
         )
     return JobSpec(sources=tuple(sources), identities=identities, backgrounds=backgrounds, cameras=cameras,
-                   output=output, name=name, seed=seed, auto_accept=auto_accept)
+                   output=output, name=name, seed=seed, auto_accept=auto_accept, confined_to=policy.read_roots)
 
 
-def load_spec(path: str | Path) -> JobSpec:
-    """Read and validate a YAML or JSON spec file (JSON is YAML, so one parser reads both)."""
+def read_spec_data(path: str | Path, shown_name: str | None = None) -> Any:
+    """The parsed YAML/JSON of a spec file, refused early (size, nesting, alias expansion) and clearly.
+
+    ``shown_name`` is how messages call the file (the app shows the upload's own name).
+    """
     import yaml
 
     path = Path(path)
+    name = shown_name or str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise JobSpecError(f"{name} is {size:,} bytes; a job spec is a page of YAML (limit {MAX_SPEC_BYTES:,} "
+                               "bytes). Is it the right file? Nothing was read or queued.")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise JobSpecError(
-            f"Job spec not found: {path}. `random-people bulk --example` prints one to start from."
+            f"Job spec not found: {name}. `random-people bulk --example` prints one to start from."
         ) from None
     except (UnicodeDecodeError, IsADirectoryError) as exc:
-        raise JobSpecError(f"{path} is not a text YAML/JSON job spec ({exc}).") from exc
+        raise JobSpecError(f"{name} is not a text YAML/JSON job spec ({exc}).") from exc
+    except OSError as exc:
+        raise JobSpecError(f"{name} cannot be read ({exc.strerror or exc}).") from exc
     try:
-        data = yaml.safe_load(text)
+        _check_yaml_shape(yaml.parse(text, Loader=yaml.SafeLoader), name)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise JobSpecError(f"{path} is not valid YAML/JSON: {exc}") from exc
-    return parse_spec(data, base_dir=path.parent)
+        raise JobSpecError(f"{name} is not valid YAML/JSON: {exc}") from exc
+
+
+def _check_yaml_shape(events, name: str) -> None:
+    """Walk the YAML event stream (no objects built) and refuse deep nesting and alias bombs.
+
+    Each anchored node's expanded size is remembered, so ``*alias`` costs what it stands for:
+    nine nested lists of nine aliases ("billion laughs") are refused after a few hundred events,
+    before the loader could build anything, and long before a message could format it.
+    """
+    import yaml
+
+    sizes: dict[str, int] = {}  # anchor -> values it stands for
+    stack: list[list[Any]] = []  # [anchor, values so far] of each open collection
+    total = 0
+
+    def count(values: int) -> None:
+        nonlocal total
+        total += values
+        if stack:
+            stack[-1][1] += values
+        if total > MAX_SPEC_NODES:
+            raise JobSpecError(f"{name} expands to more than {MAX_SPEC_NODES:,} values (YAML aliases repeat "
+                               "anchored parts); a job spec is far smaller. Nothing was queued.")
+
+    for event in events:
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            count(1)
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_SPEC_DEPTH:
+                raise JobSpecError(f"{name} nests lists or mappings more than {MAX_SPEC_DEPTH} deep; a job spec "
+                                   "needs 4. Nothing was queued.")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, values = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = values
+            if stack:
+                stack[-1][1] += values - 1  # the collection itself was counted when it opened
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            count(1)
+        elif isinstance(event, yaml.AliasEvent):
+            count(sizes.get(event.anchor, 1))
+
+
+def load_spec(path: str | Path, policy: PathPolicy | None = None, *, base_dir: str | Path | None = None,
+              shown_name: str | None = None) -> JobSpec:
+    """Read and validate a YAML or JSON spec file (JSON is YAML, so one parser reads both).
+
+    Relative paths are taken from ``base_dir`` (default: the spec's folder).
+    """
+    path = Path(path)
+    data = read_spec_data(path, shown_name)
+    try:
+        return parse_spec(data, base_dir=path.parent if base_dir is None else base_dir, policy=policy)
+    except JobSpecError as exc:  # say which file: a curator may be juggling several specs
+        raise JobSpecError(f"{shown_name or path}: {exc}") from None
 
 
 def spec_from_dict(data: Mapping[str, Any]) -> JobSpec:

@@ -156,7 +156,7 @@ def _camera_record(payload: dict[str, Any], labels_path: Path | None) -> dict[st
     if labels_path is not None:
         from random_people.files import read_npz
 
-        stored = read_npz(labels_path, RandomPeopleError, "labels")
+        stored = read_npz(labels_path, RandomPeopleError, "labels", keys=("K", "world_to_camera"))  # not the masks
         for key in ("K", "world_to_camera"):
             if key in stored:
                 record[key] = stored[key].reshape(-1, *stored[key].shape[-2:])[0].tolist()

@@ -20,8 +20,9 @@ import numpy as np
 import random_people
 from random_people.body import load_body_model
 from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
-from random_people.errors import EmptyVideoError, NoPersonError
-from random_people.files import sha256_file
+from random_people.action_labels import label_problem
+from random_people.errors import EmptyVideoError, InvalidInputError, NoPersonError
+from random_people.files import disk_full_errors, sha256_file
 from random_people.media import probe_video, read_frames
 from random_people.pose.filtering import filter_track
 from random_people.pose.flips import repair_flips
@@ -184,6 +185,8 @@ def extract_clip(
     settings = settings or load_settings()
     report = progress or (lambda fraction, message: None)
     clip_path = Path(clip_path)
+    if label and (problem := label_problem(label)):
+        raise InvalidInputError(f"The action label {label[:60]!r} for {clip_path.name} {problem}.")
     started = time.perf_counter()
     report(0.0, "Checking the clip")
     info = probe_video(clip_path, settings)
@@ -263,21 +266,23 @@ def extract_clip(
     preview_path = output_dir / f"{stem}_preview.mp4"
     written: list[Path] = []
     try:
-        report(0.87, "Saving the motion")
-        written.append(save_motion(motion, motion_path))
-        from random_people.pose.bvh import export_bvh
+        # A full disk at any of the three files is DiskFullError (exit 21); what was written is removed.
+        with disk_full_errors(motion_path):
+            report(0.87, "Saving the motion")
+            written.append(save_motion(motion, motion_path))
+            from random_people.pose.bvh import export_bvh
 
-        written.append(export_bvh(motion, bvh_path))
-        timings["save"] = time.perf_counter() - stage
-        stage = time.perf_counter()
-        if make_preview:
-            from random_people.pose.preview import render_overlay_preview
+            written.append(export_bvh(motion, bvh_path))
+            timings["save"] = time.perf_counter() - stage
+            stage = time.perf_counter()
+            if make_preview:
+                from random_people.pose.preview import render_overlay_preview
 
-            report(0.9, "Rendering the preview")
-            written.append(render_overlay_preview(
-                clip_path, motion, preview_path,
-                progress=lambda f, message: report(0.9 + 0.1 * f, message)))
-            timings["preview"] = time.perf_counter() - stage
+                report(0.9, "Rendering the preview")
+                written.append(render_overlay_preview(
+                    clip_path, motion, preview_path,
+                    progress=lambda f, message: report(0.9 + 0.1 * f, message)))
+                timings["preview"] = time.perf_counter() - stage
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)

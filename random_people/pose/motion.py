@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from random_people.errors import MotionFileError
-from random_people.files import atomic_output, read_versioned_npz
+from random_people.files import read_versioned_npz, write_npz
 
 MOTION_FORMAT_VERSION = 1
 
@@ -32,6 +32,11 @@ FLAG_NAMES = {FLAG_NO_DETECTION: "no_detection", FLAG_LOW_CONFIDENCE: "low_confi
 
 _STRING_LIST_FIELDS = ("bone_names", "shape_names", "keypoint_names", "landmark_names")
 _STRING_FIELDS = ("body_model", "source_sha256", "source_name", "action_label")
+# What drives a render must be finite: a NaN here would surface much later as "bad Gaussians".
+_FINITE_FIELDS = ("rest_joints", "shape", "local_rotations", "root_rotation", "root_translation",
+                  "camera_intrinsics", "frame_times")
+# The largest array a motion file may hold: a 36,000-frame clip of a 200-bone body is ~170 MB.
+MAX_MOTION_ARRAY_BYTES = 512 * 2**20
 
 
 @dataclass
@@ -79,6 +84,9 @@ class Motion:
 
     def validate(self) -> None:
         """Check that every array agrees on T, B, K and L; raise MotionFileError otherwise."""
+        if np.ndim(self.local_rotations) != 3:
+            raise MotionFileError(f"Motion field 'local_rotations' has shape {np.shape(self.local_rotations)}, "
+                                  "expected [frames, bones, 3].")
         T, B = self.local_rotations.shape[:2]
         K, L = len(self.keypoint_names), len(self.landmark_names)
         expected = {
@@ -108,8 +116,19 @@ class Motion:
                 raise MotionFileError(f"Motion field {name!r} has shape {actual}, expected {shape}.")
         if self.person_height_px is not None and np.shape(self.person_height_px) != (T,):
             raise MotionFileError(f"Motion field 'person_height_px' has shape {np.shape(self.person_height_px)}, expected {(T,)}.")
-        if not self.fps > 0:
-            raise MotionFileError(f"Motion fps must be positive, got {self.fps}.")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise MotionFileError(f"Motion fps must be a positive number, got {self.fps}.")
+        for name in _FINITE_FIELDS:
+            values = np.asarray(getattr(self, name))
+            if values.dtype.kind not in "iuf":
+                raise MotionFileError(f"Motion field {name!r} holds {values.dtype.name} values, not numbers.")
+            bad = ~np.isfinite(values)
+            if bad.any():
+                where = ""
+                if values.ndim and values.shape[0] == T and name not in ("rest_joints", "shape", "camera_intrinsics"):
+                    frames = np.flatnonzero(bad.reshape(T, -1).any(axis=1))
+                    where = f" in {frames.size} of {T} frames (first: frame {int(frames[0])})"
+                raise MotionFileError(f"Motion field {name!r} holds NaN or infinite values{where}.")
 
     def flag_counts(self) -> dict[str, int]:
         return {name: int(np.count_nonzero(self.quality_flags & bit)) for bit, name in FLAG_NAMES.items()}
@@ -134,17 +153,16 @@ def save_motion(motion: Motion, path: str | Path) -> Path:
             arrays[f.name] = np.asarray(value, dtype=np.int64)
         else:
             arrays[f.name] = np.asarray(value)
-    with atomic_output(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-    return path
+    return write_npz(path, arrays)
 
 
 def load_motion(path: str | Path) -> Motion:
     """Read a Motion file written by :func:`save_motion`, checking its version and shapes."""
     path = Path(path)
+    known = {"meta_json" if f.name == "meta" else f.name for f in fields(Motion)}
     stored = read_versioned_npz(path, MotionFileError, "Motion", MOTION_FORMAT_VERSION,
-                                "Re-extract the clip with this version.")
+                                "Re-extract the clip with this version.", keys=known,
+                                max_bytes=MAX_MOTION_ARRAY_BYTES)
     version = MOTION_FORMAT_VERSION
     kwargs: dict[str, Any] = {}
     try:
@@ -168,6 +186,16 @@ def load_motion(path: str | Path) -> Motion:
                 kwargs[f.name] = stored[f.name]
     except KeyError as exc:
         raise MotionFileError(f"{path} is missing the Motion field {exc.args[0]!r}.") from None
+    except json.JSONDecodeError as exc:
+        raise MotionFileError(f"{path}: its meta_json is not valid JSON ({exc}); the file is damaged.") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise MotionFileError(f"{path}: a Motion field has the wrong type or size ({exc}); the file is damaged.") \
+            from None
+    if not isinstance(kwargs["meta"], dict):
+        raise MotionFileError(f"{path}: its meta_json holds {type(kwargs['meta']).__name__}, not a JSON object.")
     motion = Motion(**kwargs)
-    motion.validate()
+    try:
+        motion.validate()
+    except MotionFileError as exc:
+        raise MotionFileError(f"{path}: {exc} Re-extract the clip, or fix the file that wrote it.") from None
     return motion

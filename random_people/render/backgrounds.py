@@ -63,6 +63,25 @@ def backgrounds_dir() -> Path:
     return _REPO_ROOT / "assets" / "backgrounds"
 
 
+def background_id(spec: str | os.PathLike[str]) -> str:
+    """How a clip's background is named in labels files and exports.
+
+    Shipped names and colours as they are; a file by the SHA-256 of its bytes and its suffix
+    (``sha256:3f9c...e1.png``), never its path: ``/home/<user>/Pictures/holiday.png`` would publish
+    the user's account name and folders with the dataset. A file that is gone keeps only its suffix.
+    """
+    from random_people.files import sha256_file
+
+    text = os.fspath(spec)
+    path = Path(text)
+    if text.startswith("#") or ("/" not in text and "\\" not in text):  # a name, not a path
+        return text
+    try:
+        return f"sha256:{sha256_file(path)[:16]}{path.suffix.lower()}"
+    except OSError:
+        return f"file{path.suffix.lower()}"
+
+
 def list_backgrounds() -> list[str]:
     """Names of the shipped backgrounds (file stems, sorted), usable as :func:`load_background` specs."""
     folder = backgrounds_dir()

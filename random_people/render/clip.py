@@ -47,6 +47,7 @@ from av.video.reformatter import ColorRange
 
 from random_people.body.keypoints import COCO17
 from random_people.errors import RandomPeopleError
+from random_people.files import disk_full_errors
 from random_people.media import VideoWriter
 from random_people.render.backgrounds import Background
 from random_people.render.cameras import camera_centre, project_points
@@ -268,7 +269,9 @@ def render_clip(
     staged = clip_paths(staging, name)
     count = visible = 0
     try:
-        with contextlib.ExitStack() as stack:
+        # A full disk anywhere below (video, mask, labels, their temp files) is DiskFullError; the
+        # staging folder goes in `finally`, so nothing is left.
+        with disk_full_errors(finals[0]), contextlib.ExitStack() as stack:
             video = stack.enter_context(VideoWriter(staged[0], fps, width, height))
             labels_writer = stack.enter_context(LabelsWriter(staged[2], fps, clip_meta))
             mask_video = MaskVideoWriter(staged[1], fps, width, height)

@@ -75,6 +75,11 @@ COVERED_ALPHA = 0.5  # a pixel belongs to the person (mask, bbox, occluder) at t
 _PER_FRAME = ("keypoints_2d", "visibility", "keypoints_3d", "K", "world_to_camera", "bbox")
 
 
+# Masks grow with frames x pixels (a 10-minute 512 px clip holds ~2.6 GB of them); loading them is
+# this function's job, so its cap is generous. Other arrays and formats keep the default cap.
+MAX_LABELS_ARRAY_BYTES = 64 * 2**30
+
+
 class LabelsFileError(InvalidInputError):
     """A labels file is unreadable, of another format version, or inconsistent."""
 
@@ -311,7 +316,7 @@ def load_labels(path: PathLike) -> ClipLabels:
     """Read a labels file written by :func:`save_labels` / :class:`LabelsWriter`, checking its version."""
     path = Path(path)
     stored = read_versioned_npz(path, LabelsFileError, "labels", LABELS_FORMAT_VERSION,
-                                "Render the clip again with this version.")
+                                "Render the clip again with this version.", max_bytes=MAX_LABELS_ARRAY_BYTES)
     version = LABELS_FORMAT_VERSION
     try:
         names = tuple(str(s) for s in stored["keypoint_names"])

@@ -234,6 +234,26 @@ def _parse_header(lines: list[str], path: Path) -> tuple[str, list[tuple[str, in
     return byte_order, parsed
 
 
+def _check_no_trailing_data(path: Path, size: int, body_offset: int, elements: list, count: int,
+                            stride: int) -> None:
+    """Refuse a binary PLY that holds more bytes than its header declares.
+
+    A header whose vertex count is lower than the data (an exporter that wrote the count before
+    adding Gaussians) would otherwise render only the first ``count`` Gaussians, silently. Only
+    checked when every element has fixed-size rows, so the expected size is known exactly.
+    """
+    if any(dtype is None for _, _, dtype in elements):
+        return
+    expected = body_offset + sum(n * dtype.itemsize for _, n, dtype in elements)
+    extra = size - expected
+    if extra > 0:
+        hint = f" (room for {extra // stride} more Gaussians)" if extra % stride == 0 else ""
+        raise PlyError(
+            f"{path.name}: its header declares {count} Gaussians but the file holds {extra} bytes more than "
+            f"the header accounts for{hint}. The header's vertex count is wrong; re-export the file."
+        )
+
+
 def load_gaussians_ply(path: PathLike) -> Gaussians:
     """Read a 3DGS ``.ply`` into :class:`Gaussians` (float32, CPU, renderer conventions).
 
@@ -251,11 +271,13 @@ def load_gaussians_ply(path: PathLike) -> Gaussians:
         _, elements = _parse_header(lines, path)
         offset = body_offset
         vertex: tuple[int, np.dtype] | None = None
+        vertex_offset = offset
         for name, count, dtype in elements:
             if name == "vertex":
                 if dtype is None:
                     raise PlyError(f"{path.name}: its vertex element has list properties; that is not a Gaussian splat file.")
                 vertex = (count, dtype)
+                vertex_offset = offset
                 break
             if dtype is None:
                 raise PlyError(
@@ -273,6 +295,8 @@ def load_gaussians_ply(path: PathLike) -> Gaussians:
                 f"{', '.join(missing)} (a splat needs x y z f_dc_0..2 opacity scale_0..2 rot_0..3). "
                 f"Plain point clouds and meshes cannot be rendered as Gaussians."
             )
+        offset = vertex_offset
+        _check_no_trailing_data(path, size, body_offset, elements, count, dtype.itemsize)
         needed = count * dtype.itemsize
         available = size - offset
         if available < needed:

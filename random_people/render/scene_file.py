@@ -165,6 +165,13 @@ def _per_frame_or_fixed(data: Mapping[str, np.ndarray], key: str, path: Path, sh
     return value
 
 
+def _file_id(path: PathLike) -> dict[str, str]:
+    """A file as labels metadata may name it: its name and SHA-256, not where it lives."""
+    from random_people.files import sha256_file
+
+    return {"name": Path(path).name, "sha256": sha256_file(path)}
+
+
 def load_scene_transforms(path: PathLike, num_gaussians: int) -> SceneTransforms:
     """Read and validate a transforms ``.npz`` for a cloud of ``num_gaussians``; see the module docstring.
 
@@ -172,10 +179,7 @@ def load_scene_transforms(path: PathLike, num_gaussians: int) -> SceneTransforms
     non-finite, inconsistent in frame count, or of another format version.
     """
     path = Path(path)
-    data = read_npz(path, SceneFileError, "transforms")
-    unknown = sorted(set(data) - _KNOWN_KEYS)
-    if unknown:
-        logger.warning("%s: ignoring unknown arrays %s", path.name, unknown)
+    data = read_npz(path, SceneFileError, "transforms", keys=_KNOWN_KEYS)  # others: skipped, never inflated
     if "version" in data and int(np.asarray(data["version"])) != TRANSFORMS_FORMAT_VERSION:
         raise SceneFileError(
             f"{path.name} has transforms format version {int(np.asarray(data['version']))}; this RANDOM People "
@@ -459,7 +463,9 @@ def render_scene_file(
             yield FrameInput(transforms.pose(canonical, t), keypoints, transforms.keypoint_names)
 
     meta = {
-        "source": {"gaussians": str(gaussians_path), "transforms": None if transforms_path is None else str(transforms_path),
+        # File names and content hashes only: a labels file travels with the clip, its paths must not.
+        "source": {"gaussians": _file_id(gaussians_path),
+                   "transforms": None if transforms_path is None else _file_id(transforms_path),
                    "mode": "static" if transforms is None else transforms.mode, "num_gaussians": len(canonical)},
         "camera": camera_meta,
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from random_people.settings import Settings, load_settings
+from random_people.ui.served import private_paths, served_folders
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +161,10 @@ def launch_kwargs(settings: Settings) -> dict:
     return dict(
         server_name=server_name,
         server_port=server_port,
-        # Outputs live in data_dir; example clips in assets/. Nothing else is served.
-        allowed_paths=[str(settings.data_dir.resolve()), str(examples_dir().resolve())],
+        # Only what the tabs show (outputs, previews, thumbnails, shipped assets); never the job log,
+        # worker logs or uploads (see ui/served.py). The app may be a public Space.
+        allowed_paths=[str(path) for path in served_folders(settings)],
+        blocked_paths=[str(path) for path in private_paths(settings)],
         # Refuse oversized uploads before they fill the disk; probe_video gives the friendly message.
         max_file_size=f"{int(settings.max_upload_mb)}mb",
         show_error=True,

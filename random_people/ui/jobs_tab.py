@@ -135,28 +135,22 @@ def form_spec(form: JobForm, settings: Settings) -> dict[str, Any]:
 
 def spec_from_file(path: str | Path, settings: Settings):
     """Validate an uploaded YAML/JSON spec. Relative paths in it are taken from the data folder:
-    the upload's own folder is a temporary cache, meaningless to the person who wrote the spec."""
-    import yaml
+    the upload's own folder is a temporary cache, meaningless to the person who wrote the spec.
+    Every path must stay inside the data folder or the shipped assets (the app may be public)."""
+    from random_people.jobs.service import app_path_policy
+    from random_people.jobs.spec import load_spec
 
-    from random_people.jobs.errors import JobSpecError
-    from random_people.jobs.spec import parse_spec
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, OSError) as exc:
-        raise JobSpecError(f"{Path(path).name} is not a text YAML/JSON job spec ({exc}).") from exc
-    except yaml.YAMLError as exc:
-        raise JobSpecError(f"{Path(path).name} is not valid YAML/JSON: {exc}") from exc
-    return parse_spec(data, base_dir=settings.data_dir)
+    return load_spec(path, app_path_policy(settings), base_dir=settings.data_dir, shown_name=Path(path).name)
 
 
 def build_spec(spec_file: str | None, form: JobForm, settings: Settings):
     """The job to estimate or queue: an uploaded spec file wins over the form (as on the Render tab)."""
+    from random_people.jobs.service import app_path_policy
     from random_people.jobs.spec import parse_spec
 
     if spec_file:
         return spec_from_file(spec_file, settings)
-    return parse_spec(form_spec(form, settings), base_dir=settings.data_dir)
+    return parse_spec(form_spec(form, settings), base_dir=settings.data_dir, policy=app_path_policy(settings))
 
 
 def spec_yaml(spec) -> str:

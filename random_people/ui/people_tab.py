@@ -188,14 +188,10 @@ def import_identity(file_path: str | None) -> IdentitySpec:
     """Read and validate an uploaded identity ``.json``; IdentityError says what is wrong."""
     if not file_path:
         raise IdentityError("choose a .json identity file.")
+    from random_people.avatar.store import read_identity_file
+
     path = Path(file_path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IdentityError(f"{path.name} is not a JSON file ({exc}).") from None
-    except OSError as exc:
-        raise IdentityError(f"{path.name} cannot be read ({exc.strerror or exc}).") from None
-    spec = IdentitySpec.from_dict(data)
+    spec = read_identity_file(path, shown_name=path.name)
     if spec.provenance.get("kind") == "manual":  # keep sampler provenance; mark hand-made files as imported
         spec = IdentitySpec(spec.seed, spec.body, spec.appearance, {**spec.provenance, "kind": "imported"})
     return spec

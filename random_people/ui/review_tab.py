@@ -136,18 +136,16 @@ def clip_details(settings: Settings, row) -> tuple[str | None, str]:
     if not Path(row.video_path).is_file():
         return None, text + f"\n\nThe clip's file `{row.video_path}` is missing (moved or deleted)."
     if not _served(row.video_path, settings):
-        return None, text + (f"\n\nThe clip is at `{row.video_path}`, outside the app's data folder, so it cannot "
-                             "be played here.")
+        return None, text + (f"\n\nThe clip is at `{row.video_path}`, outside the folders the app serves "
+                             "(its data folder's renders/), so it cannot be played here.")
     return row.video_path, text
 
 
 def _served(path: str, settings: Settings) -> bool:
-    """True if the app may serve ``path``: only the data folder is allowed (see ui.app.launch_kwargs)."""
-    try:
-        Path(path).resolve().relative_to(settings.data_dir.resolve())
-    except ValueError:
-        return False
-    return True
+    """True if the app may serve ``path`` (see ui/served.py: only the folders the tabs show)."""
+    from random_people.ui.served import is_served
+
+    return is_served(path, settings)
 
 
 def decide(settings: Settings, keys: Sequence[str] | None, decision: str) -> str:
