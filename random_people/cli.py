@@ -91,7 +91,7 @@ def _render_motion(args: argparse.Namespace) -> int:
         result = render_motion_clip(
             motion, spec, output.parent, name=output.stem, background=args.background,
             camera=camera, seed=args.seed, size=args.size, max_frames=args.frames, backend=args.backend,
-            progress=progress,
+            progress=progress, source_clip=args.source_clip,
         )
     return _print_clip(result)
 
@@ -203,7 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default auto: the source camera if the transforms file has one, else front); "
                              "with --motion: source (default) or random")
     render.add_argument("--seed", type=int, default=0, help="seed for the random camera and the compositor")
-    render.add_argument("--background", default="#808080", help="shipped background name, image/video path or #rrggbb")
+    render.add_argument("--background", default="#808080",
+                        help="shipped background name, image/video path, #rrggbb, or 'source': the motion's own "
+                             "clip with its person removed (a cached clean plate; source camera only)")
+    render.add_argument("--source-clip", default=None,
+                        help="with --background source: the clip the motion was extracted from (default: the "
+                             "path recorded at extraction; its SHA-256 must match)")
     render.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the source camera's size, else 512x512)")
     render.add_argument("--fps", type=float, default=None, help="frame rate (default: the transforms file's, else 30)")
     render.add_argument("--frames", type=int, default=None,

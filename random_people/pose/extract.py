@@ -246,6 +246,7 @@ def extract_clip(
         "fit_config": config.__dict__,
         "source_duration": info.duration,
         "trim": [start, end],
+        "source_path": str(clip_path.resolve()),  # where to find the scene again (--background source)
         "person_switch_times": selection.switch_times,
         "flip_repair": flips.counts(),
         "person": person,
