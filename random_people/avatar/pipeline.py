@@ -237,6 +237,8 @@ def render_motion_clip(
         degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
-              "background": background_id(background) if isinstance(background, (str, Path)) else None},
+              "background": background_id(background) if isinstance(background, (str, Path)) else None,
+              "background_kind": backdrop.kind,
+              **({"plate": backdrop.plate.describe()} if own_scene else {})},  # hashes and times, no paths
         progress=lambda fraction, message: report(offset + (1.0 - offset) * fraction, message),
     )

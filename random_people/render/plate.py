@@ -238,8 +238,10 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     times: list[float] = []
     transforms: list[np.ndarray] = []
     covered = 0.0
+    from random_people.pose.extract import _prefetch  # decode on the second core meanwhile
+
     try:
-        for frame in read_frames(clip_path, start, end, settings, max_side=max_side):
+        for frame in _prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)):
             rgb = frame.rgb
             h, w = rgb.shape[:2]
             if median is None:
@@ -267,7 +269,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     median.start_fine()
     plate_stub = Plate(staging, np.zeros((*median.shape[:2], 3), np.uint8), np.zeros(median.shape[:2], bool),
                        np.asarray(times), np.asarray(transforms), clip_path, "", start, end)
-    for i, (frame, mask) in enumerate(zip(read_frames(clip_path, start, end, settings, max_side=max_side),
+    for i, (frame, mask) in enumerate(zip(_prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)),
                                           plate_stub.masks())):
         median.add_fine(*_registered(frame.rgb, mask, transforms[i]))
         if i % 10 == 0:

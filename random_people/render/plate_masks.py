@@ -125,10 +125,17 @@ def landmark_silhouette(points: np.ndarray, shape: tuple[int, int]) -> np.ndarra
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     """Grow a bool mask by ``radius`` pixels (elliptical structuring element)."""
-    if radius <= 0:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if radius <= 0 or rows.size == 0:
         return mask
+    cols = np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    y0, y1 = max(0, rows[0] - radius), min(h, rows[-1] + radius + 1)
+    x0, x1 = max(0, cols[0] - radius), min(w, cols[-1] + radius + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    out = np.zeros_like(mask, dtype=bool)
+    out[y0:y1, x0:x1] = cv2.dilate(mask[y0:y1, x0:x1].astype(np.uint8), kernel) > 0  # only the person's box
+    return out
 
 
 class PoseSegmentationMasker:

@@ -26,9 +26,10 @@ logger = logging.getLogger(__name__)
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 MAX_SHIFT = 0.02  # of the frame diagonal
-STILL_PX = 1.0  # below this corner shift (px) a frame is taken as not moved: resampling would only blur
+STILL = 0.0025  # of the diagonal (1.8 px at 640x360): below it a frame is taken as not moved (estimation
+# noise of a still camera; resampling it would only blur)
 _MIN_INLIERS = 12
-_WORK_SIDE = 480  # registration runs on a grey copy with this long side (speed; sub-pixel anyway)
+_WORK_SIDE = 360  # registration runs on a grey copy with this long side (speed; sub-pixel anyway)
 
 
 class CameraMotionError(BackgroundError):
@@ -58,7 +59,7 @@ class FrameRegistrar:
     def __init__(self, max_shift: float = MAX_SHIFT, clip_name: str = "the clip") -> None:
         self.max_shift = float(max_shift)
         self.clip_name = clip_name
-        self._orb = cv2.ORB_create(nfeatures=800, fastThreshold=12)
+        self._orb = cv2.ORB_create(nfeatures=500, fastThreshold=12)
         self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
         self._reference: tuple[np.ndarray, list, np.ndarray | None] | None = None
         self._scale = 1.0
@@ -97,7 +98,7 @@ class FrameRegistrar:
         h, w = rgb.shape[:2]
         shift = corner_shift(transform, (w, h))
         self.largest_shift = max(self.largest_shift, shift)
-        if shift < STILL_PX:
+        if shift < STILL * float(np.hypot(w, h)):
             return IDENTITY.copy()
         limit = self.max_shift * float(np.hypot(w, h))
         if shift > limit:
@@ -124,6 +125,16 @@ class FrameRegistrar:
                                                          maxIters=2000, confidence=0.995)
         if transform is None or inliers is None or int(inliers.sum()) < _MIN_INLIERS:
             return None
+        # Shake is mostly a translation; a rotation or zoom is kept only when it explains the
+        # matches clearly better (else RANSAC's noise would tilt still frames a little).
+        keep = inliers.ravel() > 0
+        src, dst = src[keep].astype(np.float64), dst[keep].astype(np.float64)
+        shift = np.median(dst - src, axis=0)
+        translation = np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
+        error_similarity = np.linalg.norm(src @ transform[:, :2].T + transform[:, 2] - dst, axis=1).mean()
+        error_translation = np.linalg.norm(src + shift - dst, axis=1).mean()
+        if error_translation - error_similarity < 0.3:
+            return translation
         return transform.astype(np.float64)
 
 

@@ -31,9 +31,10 @@ class TwoPassMedian:
     def __init__(self, height: int, width: int, channels: int = 3) -> None:
         self.shape = (int(height), int(width), int(channels))
         size = self.shape[0] * self.shape[1] * self.shape[2]
-        self._coarse = np.zeros(size * BINS, np.uint16)
+        # [bin, pixel-channel]: one vectorised compare-and-add per bin is ~2x faster than
+        # scattering into [pixel-channel, bin] with fancy indexing (measured on 640x360).
+        self._coarse = np.zeros((BINS, size), np.uint16)
         self._fine: np.ndarray | None = None
-        self._base = np.arange(size, dtype=np.int64) * BINS
         self._bin: np.ndarray | None = None  # [size] coarse bin of the median
         self._rank: np.ndarray | None = None  # [size] rank of the median inside that bin
         self.frames = 0
@@ -52,14 +53,20 @@ class TwoPassMedian:
         keep = self._valid(frame, valid)
         if self.frames >= _MAX_SAMPLES:
             raise ValueError(f"At most {_MAX_SAMPLES} frames fit in one median.")
-        index = self._base + (frame.reshape(-1) >> 4)
-        # One increment per pixel-channel per frame: no repeated index, so plain fancy += is exact.
-        self._coarse[index if keep is None else index[keep]] += 1
+        self._count(self._coarse, frame.reshape(-1) >> 4, keep)
         self.frames += 1
+
+    @staticmethod
+    def _count(counts: np.ndarray, bins: np.ndarray, keep: np.ndarray | None) -> None:
+        """``counts[b, i] += 1`` where ``bins[i] == b`` and ``keep[i]`` (255 never matches a bin)."""
+        if keep is not None:
+            bins = np.where(keep, bins, np.uint8(255))
+        for b in range(BINS):
+            counts[b] += bins == b
 
     def counts(self) -> np.ndarray:
         """[H, W] how many frames saw each pixel uncovered (channel 0's count)."""
-        total = self._coarse.reshape(-1, BINS).sum(axis=1, dtype=np.int64)
+        total = self._coarse.sum(axis=0, dtype=np.int64)
         return total.reshape(self.shape)[..., 0]
 
     @property
@@ -69,13 +76,14 @@ class TwoPassMedian:
 
     def start_fine(self) -> None:
         """Fix each pixel-channel's median bin and rank from the coarse counts; frees nothing yet."""
-        coarse = self._coarse.reshape(-1, BINS).astype(np.int32)
+        coarse = self._coarse.T.astype(np.int32)
         total = coarse.sum(axis=1)
         target = np.maximum(total - 1, 0) // 2  # 0-based rank of the lower median
         cumulative = np.cumsum(coarse, axis=1)
-        self._bin = np.argmax(cumulative > target[:, None], axis=1).astype(np.int64)
-        before = np.where(self._bin > 0, np.take_along_axis(cumulative, np.maximum(self._bin - 1, 0)[:, None],
-                                                            axis=1)[:, 0], 0)
+        median_bin = np.argmax(cumulative > target[:, None], axis=1)
+        before = np.where(median_bin > 0, np.take_along_axis(cumulative, np.maximum(median_bin - 1, 0)[:, None],
+                                                             axis=1)[:, 0], 0)
+        self._bin = median_bin.astype(np.uint8)
         self._rank = (target - before).astype(np.int32)
         self._fine = np.zeros_like(self._coarse)
 
@@ -88,22 +96,22 @@ class TwoPassMedian:
         inside = (flat >> 4) == self._bin
         if keep is not None:
             inside &= keep
-        self._fine[(self._base + (flat & 15))[inside]] += 1
+        self._count(self._fine, flat & 15, inside)
 
     def median(self) -> np.ndarray:
         """[H, W, C] uint8: the exact lower median of the unmasked samples (0 where unseen)."""
         if self._fine is None or self._bin is None or self._rank is None:
             raise RuntimeError("run both passes before asking for the median")
-        cumulative = np.cumsum(self._fine.reshape(-1, BINS).astype(np.int32), axis=1)
+        cumulative = np.cumsum(self._fine.T.astype(np.int32), axis=1)
         low = np.argmax(cumulative > self._rank[:, None], axis=1)
-        value = (self._bin * BINS + low).astype(np.uint8)
+        value = (self._bin.astype(np.int32) * BINS + low).astype(np.uint8)
         value[cumulative[:, -1] == 0] = 0
         return value.reshape(self.shape)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the histograms (for memory reports)."""
-        return self._coarse.nbytes + (0 if self._fine is None else self._fine.nbytes) + self._base.nbytes
+        return self._coarse.nbytes + (0 if self._fine is None else self._fine.nbytes)
 
 
 __all__ = ["BINS", "TwoPassMedian"]
