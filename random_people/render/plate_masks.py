@@ -81,6 +81,19 @@ def torso_length(points: np.ndarray) -> float:
     return float(np.linalg.norm(shoulders - hips))
 
 
+def same_person(found: np.ndarray, points: np.ndarray) -> bool:
+    """Whether a detection ``found`` ([33, 3]: x, y, visibility) is the person at ``points`` ([33, 2]).
+
+    Their landmarks both see must lie within half a torso length of each other (median).
+    """
+    both = (found[:, 2] > _VISIBLE) & np.isfinite(points).all(axis=1)
+    torso = torso_length(points)
+    if both.sum() < 4 or not np.isfinite(torso):
+        return False
+    distance = float(np.median(np.linalg.norm(found[both, :2] - points[both], axis=1)))
+    return distance <= _SAME_PERSON_TORSOS * max(torso, 4.0)
+
+
 def landmark_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
     """The landmarks' bounding box grown by ``margin`` of its larger side, clipped: (x0, y0, x1, y1)."""
     ok = np.isfinite(points).all(axis=1)
@@ -175,12 +188,7 @@ class PoseSegmentationMasker:
             return None
         found = np.array([(p.x * (x1 - x0) + x0, p.y * (y1 - y0) + y0, p.visibility)
                           for p in result.pose_landmarks.landmark])
-        both = (found[:, 2] > _VISIBLE) & np.isfinite(points).all(axis=1)
-        torso = torso_length(points)
-        if both.sum() < 4 or not np.isfinite(torso):
-            return None
-        distance = float(np.median(np.linalg.norm(found[both, :2] - points[both], axis=1)))
-        if distance > _SAME_PERSON_TORSOS * max(torso, 4.0):
+        if not same_person(found, points):
             return None
         full = np.zeros(rgb.shape[:2], bool)
         full[y0:y1, x0:x1] = result.segmentation_mask > self.threshold
@@ -205,4 +213,4 @@ class PoseSegmentationMasker:
 
 
 __all__ = ["Masker", "PersonTrack", "PoseSegmentationMasker", "dilate", "landmark_box", "landmark_silhouette",
-           "torso_length"]
+           "same_person", "torso_length"]
