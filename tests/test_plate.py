@@ -196,6 +196,20 @@ def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, t
             found += _iou(_box(points), man) > 0.3
     assert found == 0, f"the removed person was still detected in {found} of {len(indices)} cleaned frames"
 
+    # The Render tab's preview: the source frame beside the plate, from the cache (nothing rebuilt).
+    from random_people.pose.motion import save_motion
+    from random_people.ui import render_tab
+
+    motion_path = save_motion(demo_motion, tmp_path / "demo.npz")
+    assert render_tab.background_spec(render_tab.SOURCE_BACKGROUND_CHOICE, None) == "source"
+    assert render_tab.SOURCE_BACKGROUND_CHOICE in render_tab.background_choices()
+    before = sorted(p.name for p in (settings.data_dir / "plates").iterdir())
+    preview = render_tab.plate_image(str(motion_path), settings, lambda fraction, message: None)
+    assert preview.shape[0] == 240 and preview.shape[1] == 2 * round(240 * plate.size[0] / plate.size[1]) + 8
+    assert sorted(p.name for p in (settings.data_dir / "plates").iterdir()) == before
+    left, right = preview[:, : (preview.shape[1] - 8) // 2], preview[:, (preview.shape[1] + 8) // 2:]
+    assert np.abs(left.astype(int) - right.astype(int)).mean() > 0.5  # the person is in one, not the other
+
     spec = sample_identities(1, 5)[0]
     result = render_motion_clip(demo_motion, spec, tmp_path, name="own_scene", background="source", max_frames=3,
                                 long_side=256, settings=settings)

@@ -165,5 +165,27 @@ def source_background(motion, frame_indices: Sequence[int], *, source_clip: str 
     return SourceSceneBackground(plate, times, motion.source_name or path.name, settings)
 
 
-__all__ = ["SOURCE_BACKGROUND", "SourceSceneBackground", "is_source_background", "resolve_source_clip",
+
+
+def plate_preview(motion, *, source_clip: str | os.PathLike[str] | None = None, settings: Settings | None = None,
+                  progress=None, height: int = 240) -> np.ndarray:
+    """A mid-clip source frame beside the clean plate (builds or reuses it), ``[height, W, 3]`` RGB.
+
+    What the app shows before rendering into the clip's own scene: the person who will be
+    replaced, and the scene they leave behind (pixels they never uncovered are inpainted).
+    """
+    settings = settings or load_settings()
+    path = resolve_source_clip(motion, source_clip)
+    plate = build_plate(path, PersonTrack.from_motion(motion), settings=settings,
+                        source_sha256=motion.source_sha256 or None, progress=progress)
+    middle = float(plate.frame_times[len(plate.frame_times) // 2])
+    frame = next(iter(read_frames(path, max(0.0, middle - 0.01), middle + 0.2, settings,
+                                  max_side=max(plate.size))))
+    width = max(2, round(height * plate.size[0] / plate.size[1]))
+    panels = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in (frame.rgb, plate.image)]
+    gap = np.full((height, 8, 3), 255, np.uint8)
+    return np.concatenate([panels[0], gap, panels[1]], axis=1)
+
+
+__all__ = ["SOURCE_BACKGROUND", "SourceSceneBackground", "is_source_background", "plate_preview", "resolve_source_clip",
            "source_background"]
