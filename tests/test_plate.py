@@ -216,7 +216,6 @@ def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, t
     labels = load_labels(result.labels_path)
     assert labels.meta["background"] == "source" and labels.meta["background_kind"] == "source"
     assert labels.meta["plate"]["plate"] == plate.key  # the cached plate was reused
-    from random_people.render.cameras import CameraError  # noqa: F401 - random cameras are refused below
     with pytest.raises(BackgroundError, match="source camera"):
         render_motion_clip(demo_motion, spec, tmp_path, name="x", background="source", camera="random",
                            max_frames=2, settings=settings)

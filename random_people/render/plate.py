@@ -43,8 +43,8 @@ import av
 import cv2
 import numpy as np
 
-from random_people.files import atomic_output, sha256_file
-from random_people.media import probe_video, read_frames
+from random_people.files import sha256_file
+from random_people.media import prefetch, probe_video, read_frames
 from random_people.render.backgrounds import BackgroundError
 from random_people.render.plate_masks import Masker, PersonTrack, PoseSegmentationMasker, dilate
 from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
@@ -202,7 +202,7 @@ def build_plate(
     with _build_lock(folder):
         if _complete(folder):
             logger.info("Reusing the clean plate %s of %s", folder.name, clip_path.name)
-            return load_plate(folder)
+            return _located(load_plate(folder), clip_path)
         staging = Path(tempfile.mkdtemp(prefix=f".{key[:24]}.", suffix=".building", dir=folder.parent))
         try:
             owned = masker is None
@@ -223,7 +223,13 @@ def build_plate(
             os.replace(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return load_plate(folder)
+    return _located(load_plate(folder), clip_path)
+
+
+def _located(plate: Plate, clip_path: Path) -> Plate:
+    """The plate pointing at the clip where it is now (same bytes; it may have moved since)."""
+    plate.source_path = clip_path
+    return plate
 
 
 def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start: float, end: float,
@@ -238,10 +244,8 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     times: list[float] = []
     transforms: list[np.ndarray] = []
     covered = 0.0
-    from random_people.pose.extract import _prefetch  # decode on the second core meanwhile
-
     try:
-        for frame in _prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)):
+        for frame in prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)):
             rgb = frame.rgb
             h, w = rgb.shape[:2]
             if median is None:
@@ -269,7 +273,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     median.start_fine()
     plate_stub = Plate(staging, np.zeros((*median.shape[:2], 3), np.uint8), np.zeros(median.shape[:2], bool),
                        np.asarray(times), np.asarray(transforms), clip_path, "", start, end)
-    for i, (frame, mask) in enumerate(zip(_prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)),
+    for i, (frame, mask) in enumerate(zip(prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)),
                                           plate_stub.masks())):
         median.add_fine(*_registered(frame.rgb, mask, transforms[i]))
         if i % 10 == 0:

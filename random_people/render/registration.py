@@ -29,7 +29,7 @@ MAX_SHIFT = 0.02  # of the frame diagonal
 STILL = 0.0025  # of the diagonal (1.8 px at 640x360): below it a frame is taken as not moved (estimation
 # noise of a still camera; resampling it would only blur)
 _MIN_INLIERS = 12
-_WORK_SIDE = 360  # registration runs on a grey copy with this long side (speed; sub-pixel anyway)
+_WORK_SIDE = 256  # registration runs on a grey copy with this long side (speed; sub-pixel anyway)
 
 
 class CameraMotionError(BackgroundError):
@@ -59,7 +59,7 @@ class FrameRegistrar:
     def __init__(self, max_shift: float = MAX_SHIFT, clip_name: str = "the clip") -> None:
         self.max_shift = float(max_shift)
         self.clip_name = clip_name
-        self._orb = cv2.ORB_create(nfeatures=500, fastThreshold=12)
+        self._orb = cv2.ORB_create(nfeatures=400, fastThreshold=10)
         self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
         self._reference: tuple[np.ndarray, list, np.ndarray | None] | None = None
         self._scale = 1.0
