@@ -7,9 +7,10 @@ walking past; the man is removed, she stays) and the four static cameras of Pose
 * **Build cost**: plate build time per second of video (wall and CPU), peak RSS of a process that
   only builds the plate (a fresh data dir, so nothing is cached), the histogram memory.
 * **Ghost check**: MediaPipe Pose (static image mode, the bundled model) on every cleaned frame
-  -- real pixels outside the removed person, plate inside -- counting frames where it finds the
-  *removed* person (a pose whose landmarks lie within half a torso of theirs); the same detector
-  on the original frames is the baseline (how often it finds them when they are there).
+  -- real pixels outside the removed person, plate inside -- cropped around where the person was
+  (twice their size, so a small distant person is not simply too small to find), counting frames
+  where it finds the *removed* person (a pose whose landmarks lie within half a torso of theirs);
+  the same detector on the same crops of the original frames is the baseline.
 * **Inpainting PSNR where it can be known**: a person-shaped hole (a frame's mask) moved to where
   the person never goes is inpainted the same way (Telea; Navier-Stokes for comparison) and
   compared with the real plate pixels there.
@@ -150,8 +151,26 @@ def build(clip: Path, track: PersonTrack, work: Path, name: str) -> dict[str, An
 # --------------------------------------------------------------------------------------------
 
 
+def _crop_box(points: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A square around the person, twice their landmark box's larger side (clipped to the frame)."""
+    ok = np.isfinite(points).all(axis=1)
+    if ok.sum() < 4:
+        return None
+    low, high = points[ok].min(axis=0), points[ok].max(axis=0)
+    centre, side = (low + high) / 2, 2.0 * float(max(high - low)) + 16
+    h, w = shape
+    x0, y0 = int(max(0, centre[0] - side / 2)), int(max(0, centre[1] - side / 2))
+    x1, y1 = int(min(w, centre[0] + side / 2)), int(min(h, centre[1] + side / 2))
+    return (x0, y0, x1, y1) if x1 - x0 > 8 and y1 - y0 > 8 else None
+
+
 def ghost_check(plate, track: PersonTrack, clip: Path) -> dict[str, Any]:
-    """How often MediaPipe finds the removed person in the original and in the cleaned frames."""
+    """How often MediaPipe finds the removed person in the original and in the cleaned frames.
+
+    The detector looks at a square crop around where the person is (twice their size): on a
+    whole 640-pixel frame it misses a small, distant person even when they are there, which
+    would make any plate pass. Both the original and the cleaned frame get the same crop.
+    """
     import mediapipe as mp
 
     found = {"original": 0, "cleaned": 0}
@@ -163,15 +182,18 @@ def ghost_check(plate, track: PersonTrack, clip: Path) -> dict[str, Any]:
             h, w = frame.rgb.shape[:2]
             row = track.nearest(frame.time)
             points = track.landmarks[row] * np.array([w / track.image_size[0], h / track.image_size[1]])
-            if np.isfinite(points).all(axis=1).sum() < 4:
+            box = _crop_box(points, (h, w))
+            if box is None:
                 continue
+            x0, y0, x1, y1 = box
             frames += 1
             cleaned = clean_frame(frame.rgb, mask, plate.transforms[index], plate)
             for key, image in (("original", frame.rgb), ("cleaned", cleaned)):
-                result = pose.process(np.ascontiguousarray(image))
+                result = pose.process(np.ascontiguousarray(image[y0:y1, x0:x1]))
                 if result.pose_landmarks is None:
                     continue
-                detected = np.array([(p.x * w, p.y * h, p.visibility) for p in result.pose_landmarks.landmark])
+                detected = np.array([(p.x * (x1 - x0) + x0, p.y * (y1 - y0) + y0, p.visibility)
+                                     for p in result.pose_landmarks.landmark])
                 if same_person(detected, points):
                     found[key] += 1
                     if key == "cleaned":
