@@ -34,7 +34,6 @@ import resource
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from conftest import CACHE_DIR, fetch_demo_clip  # noqa: E402  (real clips from PyPI wheels)
+from conftest import fetch_demo_clip, fetch_pose2sim_clip  # noqa: E402  (real clips from PyPI wheels)
 
 from random_people.media import probe_video, read_frames  # noqa: E402
 from random_people.render.plate import DEFAULT_MAX_SIDE, INPAINT_RADIUS, clean_frame, load_plate  # noqa: E402
@@ -51,26 +50,7 @@ from random_people.render.plate_masks import PersonTrack, same_person  # noqa: E
 
 WORK = Path.home() / ".cache" / "random-people-bench" / "scene"
 RESULTS = REPO / "benchmarks" / "results"
-POSE2SIM_VERSION = "0.10.49"
 MULTI_CAMERAS = ("cam01", "cam02", "cam03", "cam04")
-
-
-def pose2sim_clip(camera: str, demo: str = "Demo_MultiPerson") -> Path:
-    """One of Pose2Sim's demo videos, read from its wheel (fetched once with ``pip download``)."""
-    target = CACHE_DIR / f"pose2sim-{POSE2SIM_VERSION}-{demo}-{camera}.mp4"
-    if target.exists():
-        return target
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
-    if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
-                        f"pose2sim=={POSE2SIM_VERSION}"], check=True)
-        wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        partial = target.with_suffix(".part")
-        partial.write_bytes(wheel.read(f"Pose2Sim/{demo}/videos/{camera}.mp4"))
-        partial.replace(target)
-    return target
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,7 +314,7 @@ def main() -> None:
     motion = demo_motion(args.work)
     clips = {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion))}
     for camera in MULTI_CAMERAS:
-        path = pose2sim_clip(camera)
+        path = fetch_pose2sim_clip("Demo_MultiPerson", camera)
         clips[f"pose2sim_multi_{camera}"] = (path, landmark_track(path))
     for name, (clip, track) in clips.items():
         print(f"== {name}: {clip.name}", flush=True)
