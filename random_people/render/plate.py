@@ -288,6 +288,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     stats = {"frames": len(times), "seconds": round(seconds, 3), "pass_one_seconds": round(pass_one, 3),
              "seconds_per_video_second": round(seconds / max(len(times) / info.fps, 1e-9), 3),
              "largest_shift_px": round(registrar.largest_shift, 2), "registration_fallbacks": registrar.fallbacks,
+             "unregistered_frames": registrar.unregistered,
              "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
              "mean_mask_fraction": round(covered / max(1, len(times)), 4),
              "inpainted_fraction": round(float(unseen.mean()), 4), "masker": dict(masker_stats),
