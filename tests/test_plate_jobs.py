@@ -47,3 +47,22 @@ def test_export_records_the_source_background_kind(tmp_path):
     assert own and own[0]["background_kind"] == "source" and own[0]["background"] == "source"
     loaded = load_source(SourceConfig(kind="exported", path=str(tmp_path / "dataset")))
     assert {clip.background_kind for clip in loaded} >= {"source"}  # the experiments loader accepts it
+
+
+@pytest.mark.slow
+def test_bulk_job_renders_into_the_clips_own_scene_and_exports_its_kind(tmp_path, demo_clip):
+    from jobs_helpers import cli, job_env, write_spec
+    from random_people.jobs.db import open_database
+    from random_people.jobs.export_source import clips_for_export
+    from random_people.render.labels import load_labels
+
+    data_dir, out = tmp_path / "data", tmp_path / "out"
+    spec = write_spec(tmp_path / "job.yaml", tiny_spec(demo_clip, out, backgrounds=["source"], auto_accept=True))
+    result = cli(["bulk", str(spec), "--workers", "1", "-q"], job_env(data_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    db = open_database(f"sqlite:///{data_dir / 'random_people.sqlite'}")
+    clips = clips_for_export(db.url)
+    assert len(clips) == 1 and clips[0].background == "source" and clips[0].background_kind == "source"
+    labels = load_labels(clips[0].labels_path)
+    assert labels.meta["background"]["kind"] == "source"
+    assert (data_dir / "plates" / labels.meta["background"]["plate"] / "plate.png").is_file()  # cached per clip
