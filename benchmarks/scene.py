@@ -104,7 +104,10 @@ def build_child(clip: str, track_path: str, data_dir: str) -> None:
     from random_people.render.plate import build_plate
     from random_people.settings import load_settings
 
+    import mediapipe  # noqa: F401 - counted in the baseline: any process that builds plates has it loaded
+
     track = read_track(Path(track_path))
+    baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     wall, cpu = time.perf_counter(), time.process_time()
     plate = build_plate(clip, track, settings=load_settings(data_dir=data_dir))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -112,7 +115,8 @@ def build_child(clip: str, track_path: str, data_dir: str) -> None:
     print(json.dumps({"folder": str(plate.folder), "frames": len(plate.frame_times), "video_s": duration,
                       "build_s": wall, "cpu_s": cpu, "build_s_per_video_s": wall / duration,
                       "cpu_s_per_video_s": cpu / duration,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **plate.stats}))
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "rss_before_build_mb": baseline_mb, **plate.stats}))
 
 
 def build(clip: Path, track: PersonTrack, work: Path, name: str) -> dict[str, Any]:
@@ -339,7 +343,7 @@ def main() -> None:
     for name, c in results["clips"].items():
         b, g, i = c["build"], c["ghost"], c["inpainting"]
         print(f"{name:26s} {b['frames']:4d} frames  build {b['build_s_per_video_s']:.2f} s/video-s "
-              f"(cpu {b['cpu_s_per_video_s']:.2f})  rss {b['peak_rss_mb']:.0f} MB  inpainted {b['inpainted_fraction']:.3f}  "
+              f"(cpu {b['cpu_s_per_video_s']:.2f})  rss {b['peak_rss_mb']:.0f} MB (imports {b['rss_before_build_mb']:.0f})  inpainted {b['inpainted_fraction']:.3f}  "
               f"removed person found: original {g['found_in_original']:.2f} -> cleaned {g['found_in_cleaned']:.3f}  "
               f"inpaint PSNR telea {i.get('psnr_telea_db', float('nan')):.1f} dB")
     print(f"ghost rate over all frames: {results['ghost_rate_all']:.4f} (target <= 0.01)")
