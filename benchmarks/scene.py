@@ -225,42 +225,36 @@ def inpainting_psnr(plate, placements: int = 6) -> dict[str, Any]:
 
 
 def actor_swap(motion, work: Path, identities: int, seconds: float, fps: float) -> dict[str, Any]:
-    from random_people.avatar.pipeline import render_motion_clip
+    """The same people rendered into the clip's own scene and over the cartoon park, judged
+    (PCK@0.1, detection rate, mask IoU), beside the detector on the real person at that size."""
+    from random_people.avatar.pipeline import parse_size, render_motion_clip
     from random_people.avatar.sampler import sample_identities
+    from random_people.judge import Judge, pool
+    from random_people.judge.reference import score_real_reference
     from random_people.settings import load_settings
 
     settings = load_settings(data_dir=work / "data" / "render")
     people = sample_identities(identities, 11)
     out = work / "renders"
-    try:
-        from random_people.judge import Judge
-    except ImportError:
-        Judge = None  # noqa: N806 - the judge branch is not merged here
-    records, scores = [], []
-    judge = Judge(mode="video") if Judge is not None else None
-    try:
+    frames = int(seconds * fps)
+    records: list[dict[str, Any]] = []
+    scores: dict[str, list] = {"source": [], "park": []}
+    with Judge(mode="video") as judge:
         for person in people:
-            started = time.perf_counter()
-            clip = render_motion_clip(motion, person, out, name=f"{person.id}_source", background="source",
-                                      fps=fps, max_frames=int(seconds * fps), settings=settings)
-            record = {"identity": person.id, "frames": clip.frames, "render_s": time.perf_counter() - started}
-            if judge is not None:
+            for background in ("source", "park"):
+                started = time.perf_counter()
+                clip = render_motion_clip(motion, person, out, name=f"{person.id}_{background}", background=background,
+                                          fps=fps, max_frames=frames, settings=settings)
                 score = judge.score_clip(clip.video_path, clip.labels_path, clip.mask_path)
-                scores.append(score)
-                record.update(score.summary())
-            records.append(record)
-    finally:
-        if judge is not None:
-            judge.close()
-    summary: dict[str, Any] = {"clips": records}
-    if scores:
-        from random_people.judge import pool
-
-        summary["pooled"] = pool(scores).summary()
-    else:
-        summary["pooled"] = None
-        summary["note"] = "random_people.judge is not available on this branch; PCK not measured"
-    return summary
+                scores[background].append(score)
+                records.append({"identity": person.id, "background": background, "frames": clip.frames,
+                                "render_s": time.perf_counter() - started, **score.summary()})
+    size = parse_size(None, motion, 512)
+    start = float(motion.frame_times[0])
+    real, _ = score_real_reference(fetch_demo_clip(), size, start=start, end=start + seconds,
+                                   every=max(1, round(motion.fps / fps)))
+    return {"size": list(size), "clips": records, "pooled_source": pool(scores["source"]).summary(),
+            "pooled_park": pool(scores["park"]).summary(), "real_person_reference": real.summary()}
 
 
 def before_after(motion, work: Path, path: Path) -> Path:
@@ -291,6 +285,17 @@ def before_after(motion, work: Path, path: Path) -> Path:
         cv2.putText(panel, title, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
         panels.append(panel)
     sheet = np.concatenate(panels, axis=1)
+    # Below: the same three, zoomed on where the person stands (3x), so the seams can be judged.
+    points = motion.landmarks_2d[frames - 1] * np.array([w / motion.image_size[0], h / motion.image_size[1]])
+    points = points[np.isfinite(points).all(axis=1)]
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    side = int(min(h, max(np.ptp(points, axis=0)) * 1.6 + 20))
+    x0 = int(np.clip(centre[0] - side / 2, 0, w - side))
+    y0 = int(np.clip(centre[1] - side / 2, 0, h - side))
+    zoom_w = w * 3 // 3
+    zooms = [cv2.resize(image[y0:y0 + side, x0:x0 + side], (zoom_w, zoom_w), interpolation=cv2.INTER_CUBIC)
+             for image in (original, images["park"], images["source"])]
+    sheet = np.concatenate([sheet, np.concatenate(zooms, axis=1)], axis=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), sheet[..., ::-1])
     return path
@@ -306,6 +311,8 @@ def main() -> None:
     parser.add_argument("--render-seconds", type=float, default=2.0)
     parser.add_argument("--fps", type=float, default=10.0)
     parser.add_argument("--skip-render", action="store_true", help="no actor-swap renders or before/after image")
+    parser.add_argument("--skip-plates", action="store_true",
+                        help="keep the plate figures of the last results JSON; only render, judge and draw")
     parser.add_argument("--work", type=Path, default=WORK)
     args = parser.parse_args()
     if args.build:
@@ -317,7 +324,10 @@ def main() -> None:
     results: dict[str, Any] = {"machine_load_1min": round(__import__("os").getloadavg()[0], 2), "clips": {}}
     motion = demo_motion(args.work)
     clips = {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion))}
-    for camera in MULTI_CAMERAS:
+    if args.skip_plates:
+        previous = json.loads((RESULTS / "scene.json").read_text())
+        results["clips"], clips = previous["clips"], {}
+    for camera in MULTI_CAMERAS if clips else ():
         path = fetch_pose2sim_clip("Demo_MultiPerson", camera)
         clips[f"pose2sim_multi_{camera}"] = (path, landmark_track(path))
     for name, (clip, track) in clips.items():
@@ -348,7 +358,11 @@ def main() -> None:
               f"inpaint PSNR telea {i.get('psnr_telea_db', float('nan')):.1f} dB")
     print(f"ghost rate over all frames: {results['ghost_rate_all']:.4f} (target <= 0.01)")
     if results.get("actor_swap"):
-        print("actor swap (judge):", json.dumps(results["actor_swap"].get("pooled"), default=float))
+        swap = results["actor_swap"]
+        for key in ("pooled_source", "pooled_park", "real_person_reference"):
+            figures = swap[key]
+            print(f"actor swap {key:22s} PCK@0.1 {figures['pck']:.3f}  detected {figures['detection_rate']:.2f}  "
+                  f"PCK when detected {figures['pck_detected'] or 0:.3f}  cut off {figures['cut_off_rate']:.2f}")
     print(f"machine load (1 min) at start: {results['machine_load_1min']}; results: {RESULTS / 'scene.json'}")
     if results.get("before_after_png"):
         print(f"before/after: {results['before_after_png']}")
