@@ -99,6 +99,15 @@ def read_track(path: Path) -> PersonTrack:
 # --------------------------------------------------------------------------------------------
 
 
+def _proc_status_mb(field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process from /proc, in MB. Unlike
+    ``ru_maxrss``, the peak starts afresh at exec, so the parent's memory does not leak into it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def build_child(clip: str, track_path: str, data_dir: str) -> None:
     """``--build``: build one plate from scratch and print its figures as JSON."""
     from random_people.render.plate import build_plate
@@ -107,7 +116,7 @@ def build_child(clip: str, track_path: str, data_dir: str) -> None:
     import mediapipe  # noqa: F401 - counted in the baseline: any process that builds plates has it loaded
 
     track = read_track(Path(track_path))
-    baseline_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline_mb = _proc_status_mb("VmRSS")
     wall, cpu = time.perf_counter(), time.process_time()
     plate = build_plate(clip, track, settings=load_settings(data_dir=data_dir))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -115,7 +124,7 @@ def build_child(clip: str, track_path: str, data_dir: str) -> None:
     print(json.dumps({"folder": str(plate.folder), "frames": len(plate.frame_times), "video_s": duration,
                       "build_s": wall, "cpu_s": cpu, "build_s_per_video_s": wall / duration,
                       "cpu_s_per_video_s": cpu / duration,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "peak_rss_mb": _proc_status_mb("VmHWM"),
                       "rss_before_build_mb": baseline_mb, **plate.stats}))
 
 
@@ -344,6 +353,9 @@ def main() -> None:
     builds = [c["build"] for c in results["clips"].values()]
     results["build_s_per_video_s"] = {n: round(c["build"]["build_s_per_video_s"], 3) for n, c in results["clips"].items()}
     results["peak_rss_mb_max"] = max(b["peak_rss_mb"] for b in builds)
+    if args.skip_render and (RESULTS / "scene.json").exists():
+        previous = json.loads((RESULTS / "scene.json").read_text())
+        results.update({k: previous[k] for k in ("actor_swap", "before_after_png") if k in previous})
     if not args.skip_render:
         results["actor_swap"] = actor_swap(motion, args.work, args.identities, args.render_seconds, args.fps)
         results["before_after_png"] = str(before_after(motion, args.work, RESULTS / "scene_before_after.png"))
@@ -353,7 +365,7 @@ def main() -> None:
     for name, c in results["clips"].items():
         b, g, i = c["build"], c["ghost"], c["inpainting"]
         print(f"{name:26s} {b['frames']:4d} frames  build {b['build_s_per_video_s']:.2f} s/video-s "
-              f"(cpu {b['cpu_s_per_video_s']:.2f})  rss {b['peak_rss_mb']:.0f} MB (imports {b['rss_before_build_mb']:.0f})  inpainted {b['inpainted_fraction']:.3f}  "
+              f"(cpu {b['cpu_s_per_video_s']:.2f})  rss {b['peak_rss_mb']:.0f} MB (imports {b.get('rss_before_build_mb', float('nan')):.0f})  inpainted {b['inpainted_fraction']:.3f}  "
               f"removed person found: original {g['found_in_original']:.2f} -> cleaned {g['found_in_cleaned']:.3f}  "
               f"inpaint PSNR telea {i.get('psnr_telea_db', float('nan')):.1f} dB")
     print(f"ghost rate over all frames: {results['ghost_rate_all']:.4f} (target <= 0.01)")
