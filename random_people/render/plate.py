@@ -195,7 +195,7 @@ def build_plate(
     end = float(track.frame_times[-1]) + half if end is None else float(end)
     if masker is not None and not masker_id:
         raise ValueError("A custom masker needs a masker_id (it is part of the plate's cache key).")
-    masker_id = masker_id or "mediapipe-pose-segmentation-v1"
+    masker_id = masker_id or "mediapipe-pose-segmentation-v2"
     source_sha256 = source_sha256 or sha256_file(clip_path)
     key = plate_key(source_sha256, start, end, track, masker_id, int(max_side), float(max_shift))
     folder = plates_dir(settings) / key[:24]

@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 _INDEX = {name: i for i, name in enumerate(MEDIAPIPE_LANDMARKS)}
 _TORSO = [_INDEX[n] for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip")]
 _HEAD = [_INDEX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")]
+# Each landmark's left/right counterpart (itself for the nose).
+_MIRROR = np.array([_INDEX[n.replace("left_", "#").replace("right_", "left_").replace("#", "right_")]
+                    for n in MEDIAPIPE_LANDMARKS])
 _EDGES = [(_INDEX[a], _INDEX[b]) for a, b in SKELETON_EDGES if a in _INDEX and b in _INDEX]
 # Pose landmarks at least this visible count when comparing the segmenter's person with ours.
 _VISIBLE = 0.3
@@ -84,14 +87,20 @@ def torso_length(points: np.ndarray) -> float:
 def same_person(found: np.ndarray, points: np.ndarray) -> bool:
     """Whether a detection ``found`` ([33, 3]: x, y, visibility) is the person at ``points`` ([33, 2]).
 
-    Their landmarks both see must lie within half a torso length of each other (median).
+    Their landmarks both see must lie within half a torso length of each other (median), in
+    the same or the mirrored left/right order: a person seen from behind is often labelled
+    mirror-wise by one detection and not the other, and is still the same person.
     """
     both = (found[:, 2] > _VISIBLE) & np.isfinite(points).all(axis=1)
     torso = torso_length(points)
     if both.sum() < 4 or not np.isfinite(torso):
         return False
-    distance = float(np.median(np.linalg.norm(found[both, :2] - points[both], axis=1)))
-    return distance <= _SAME_PERSON_TORSOS * max(torso, 4.0)
+    limit = _SAME_PERSON_TORSOS * max(torso, 4.0)
+    for order in (np.arange(len(_MIRROR)), _MIRROR):
+        pairs = both & both[order]
+        if pairs.sum() >= 4 and float(np.median(np.linalg.norm(found[order][pairs, :2] - points[pairs], axis=1))) <= limit:
+            return True
+    return False
 
 
 def landmark_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
