@@ -24,6 +24,10 @@ BINS = 16
 _MAX_SAMPLES = np.iinfo(np.uint16).max
 
 
+def _chunks(size: int, step: int = 1 << 16) -> list[slice]:
+    return [slice(start, min(size, start + step)) for start in range(0, size, step)]
+
+
 class TwoPassMedian:
     """Feed every frame to :meth:`add_coarse`, call :meth:`start_fine`, feed the same frames (in
     any order, with the same masks) to :meth:`add_fine`, then read :meth:`median`."""
@@ -75,16 +79,21 @@ class TwoPassMedian:
         return self.counts() == 0
 
     def start_fine(self) -> None:
-        """Fix each pixel-channel's median bin and rank from the coarse counts; frees nothing yet."""
-        coarse = self._coarse.T.astype(np.int32)
-        total = coarse.sum(axis=1)
-        target = np.maximum(total - 1, 0) // 2  # 0-based rank of the lower median
-        cumulative = np.cumsum(coarse, axis=1)
-        median_bin = np.argmax(cumulative > target[:, None], axis=1)
-        before = np.where(median_bin > 0, np.take_along_axis(cumulative, np.maximum(median_bin - 1, 0)[:, None],
-                                                             axis=1)[:, 0], 0)
-        self._bin = median_bin.astype(np.uint8)
-        self._rank = (target - before).astype(np.int32)
+        """Fix each pixel-channel's median bin and rank from the coarse counts.
+
+        Works through the pixels in chunks so the int32 temporaries stay a few MB, not four
+        times the histogram."""
+        size = self._coarse.shape[1]
+        self._bin = np.zeros(size, np.uint8)
+        self._rank = np.zeros(size, np.int32)
+        for chunk in _chunks(size):
+            cumulative = np.cumsum(self._coarse[:, chunk].astype(np.int32), axis=0)  # [BINS, n]
+            target = np.maximum(cumulative[-1] - 1, 0) // 2  # 0-based rank of the lower median
+            median_bin = np.argmax(cumulative > target[None, :], axis=0)
+            before = np.where(median_bin > 0, np.take_along_axis(cumulative, np.maximum(median_bin - 1, 0)[None, :],
+                                                                 axis=0)[0], 0)
+            self._bin[chunk] = median_bin
+            self._rank[chunk] = target - before
         self._fine = np.zeros_like(self._coarse)
 
     def add_fine(self, frame: np.ndarray, valid: np.ndarray | None = None) -> None:
@@ -102,10 +111,13 @@ class TwoPassMedian:
         """[H, W, C] uint8: the exact lower median of the unmasked samples (0 where unseen)."""
         if self._fine is None or self._bin is None or self._rank is None:
             raise RuntimeError("run both passes before asking for the median")
-        cumulative = np.cumsum(self._fine.T.astype(np.int32), axis=1)
-        low = np.argmax(cumulative > self._rank[:, None], axis=1)
-        value = (self._bin.astype(np.int32) * BINS + low).astype(np.uint8)
-        value[cumulative[:, -1] == 0] = 0
+        value = np.zeros(self._fine.shape[1], np.uint8)
+        for chunk in _chunks(value.size):
+            cumulative = np.cumsum(self._fine[:, chunk].astype(np.int32), axis=0)  # [BINS, n]
+            low = np.argmax(cumulative > self._rank[chunk][None, :], axis=0)
+            part = (self._bin[chunk].astype(np.int32) * BINS + low).astype(np.uint8)
+            part[cumulative[-1] == 0] = 0
+            value[chunk] = part
         return value.reshape(self.shape)
 
     @property
