@@ -207,8 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="shipped background name, image/video path, #rrggbb, or 'source': the motion's own "
                              "clip with its person removed (a cached clean plate; source camera only)")
     render.add_argument("--source-clip", default=None,
-                        help="with --background source: the clip the motion was extracted from (default: the "
-                             "path recorded at extraction; its SHA-256 must match)")
+                        help="with --background source: the clip the motion was extracted from (default: where "
+                             "this data dir's extraction found it; its SHA-256 must match)")
     render.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the source camera's size, else 512x512)")
     render.add_argument("--fps", type=float, default=None, help="frame rate (default: the transforms file's, else 30)")
     render.add_argument("--frames", type=int, default=None,

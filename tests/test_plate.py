@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import fetch_demo_clip
 from plate_fixtures import HEIGHT, WIDTH, box_masker, box_track, write_clip
 from random_people.media import read_frames
 from random_people.render.backgrounds import BackgroundError, load_background
@@ -152,6 +153,10 @@ def test_a_different_clip_than_the_motions_is_refused(tmp_path, demo_motion):
     missing = tmp_path / "gone.mp4"
     with pytest.raises(BackgroundError, match="not there"):
         resolve_source_clip(demo_motion, missing)
+    from random_people.settings import load_settings
+
+    with pytest.raises(BackgroundError, match="--source-clip"):  # nothing recorded in this data dir
+        resolve_source_clip(demo_motion, None, load_settings(data_dir=tmp_path / "empty"))
 
 
 def _box(points: np.ndarray) -> np.ndarray:
@@ -176,8 +181,10 @@ def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, t
     from random_people.render.labels import load_labels
     from random_people.render.scene_background import source_background
 
+    from random_people.source_index import remember_source
+
     indices = list(range(0, demo_motion.num_frames, 6))
-    background = source_background(demo_motion, indices, settings=settings)
+    background = source_background(demo_motion, indices, source_clip=fetch_demo_clip(), settings=settings)
     plate = background.plate
     assert plate.stats["masker"]["segmented"] >= 0.8 * len(plate.frame_times)  # the segmenter found *him*
     assert plate.stats["stabilised_frames"] == 0  # a camera on a tripod
@@ -201,6 +208,8 @@ def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, t
     from random_people.ui import render_tab
 
     motion_path = save_motion(demo_motion, tmp_path / "demo.npz")
+    assert "source_path" not in demo_motion.meta  # motions are published: no local paths in them
+    remember_source(settings, demo_motion.source_sha256, fetch_demo_clip())  # what extraction does here
     assert render_tab.background_spec(render_tab.SOURCE_BACKGROUND_CHOICE, None) == "source"
     assert render_tab.SOURCE_BACKGROUND_CHOICE in render_tab.background_choices()
     before = sorted(p.name for p in (settings.data_dir / "plates").iterdir())
@@ -212,7 +221,7 @@ def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, t
 
     spec = sample_identities(1, 5)[0]
     result = render_motion_clip(demo_motion, spec, tmp_path, name="own_scene", background="source", max_frames=3,
-                                long_side=256, settings=settings)
+                                long_side=256, settings=settings)  # the clip found through the local index
     labels = load_labels(result.labels_path)
     assert labels.meta["background"] == "source" and labels.meta["background_kind"] == "source"
     assert labels.meta["plate"]["plate"] == plate.key  # the cached plate was reused

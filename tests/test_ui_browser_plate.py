@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_ui_browser import CHROMIUM, _screenshot_whole_page, app_url, page  # noqa: F401  (fixtures)
+from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, _screenshot_whole_page, serve_app
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,13 +17,36 @@ pytestmark = [
 ]
 
 
-def test_plate_preview_in_browser(page, demo_motion, tmp_path):
+@pytest.fixture(scope="module")
+def plate_page(tmp_path_factory, demo_clip):
+    """The app with the demo clip known to its data dir (as after extracting it there), in Chromium."""
+    from random_people.files import sha256_file
+    from random_people.settings import load_settings
+    from random_people.source_index import remember_source
+
+    folder = tmp_path_factory.mktemp("plate_app")
+    remember_source(load_settings(data_dir=folder / "data"), sha256_file(demo_clip), demo_clip)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    for url in serve_app(folder):
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(url)
+                page.wait_for_selector("#extract-button", timeout=60_000)
+                yield page
+            finally:
+                browser.close()
+
+
+def test_plate_preview_in_browser(plate_page, demo_motion, tmp_path):
+    page = plate_page
     from playwright.sync_api import expect
 
     from random_people.pose.motion import save_motion
     from random_people.ui.render_tab import SOURCE_BACKGROUND_CHOICE
 
-    motion_path = save_motion(demo_motion, tmp_path / "demo_walk.npz")  # records where the demo clip is
+    motion_path = save_motion(demo_motion, tmp_path / "demo_walk.npz")
     page.get_by_role("tab", name="Render").click()
     page.get_by_text("Use another motion file (.npz)").click()
     page.locator("#render-motion-file input[type=file]").set_input_files(str(motion_path))

@@ -38,6 +38,7 @@ from random_people.pose.motion import (
     save_motion,
 )
 from random_people.settings import Settings, load_settings
+from random_people.source_index import remember_source
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,6 @@ def extract_clip(
         "fit_config": config.__dict__,
         "source_duration": info.duration,
         "trim": [start, end],
-        "source_path": str(clip_path.resolve()),  # where to find the scene again (--background source)
         "person_switch_times": selection.switch_times,
         "flip_repair": flips.counts(),
         "person": person,
@@ -218,7 +218,9 @@ def extract_clip(
         "person_lost_at": lost_at,
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
-    motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
+    source_sha256 = sha256_file(clip_path)
+    remember_source(settings, source_sha256, clip_path)  # local only: motions never carry paths
+    motion = build_motion(track, fit, model, filtered, source_sha256=source_sha256,
                           source_name=clip_path.name, label=label, meta=meta)
     motion.quality_flags[flips.choice != 0] |= FLAG_FLIP_REPAIRED
     timings["fit"] = time.perf_counter() - stage

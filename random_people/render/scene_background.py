@@ -31,6 +31,7 @@ from random_people.render.backgrounds import Background, BackgroundError, cover_
 from random_people.render.plate import Plate, build_plate, clean_frame, decode_side, person_ring
 from random_people.render.plate_masks import PersonTrack
 from random_people.settings import Settings, load_settings
+from random_people.source_index import recall_source
 
 logger = logging.getLogger(__name__)
 
@@ -117,23 +118,22 @@ class SourceSceneBackground(Background):
         return weights if weights.sum() >= 16 else None
 
 
-def resolve_source_clip(motion, source_clip: str | os.PathLike[str] | None) -> Path:
-    """The file the motion was extracted from: ``source_clip`` if given, else the path the
-    extraction recorded; either way its SHA-256 must match the motion's."""
-    candidates = [Path(source_clip)] if source_clip else []
-    recorded = (motion.meta or {}).get("source_path")
-    if not candidates and recorded:
-        candidates.append(Path(recorded))
-    if not candidates:
+def resolve_source_clip(motion, source_clip: str | os.PathLike[str] | None,
+                        settings: Settings | None = None) -> Path:
+    """The file the motion was extracted from: ``source_clip`` if given, else where this machine's
+    extraction of it found it (:mod:`random_people.source_index`); its SHA-256 must match."""
+    settings = settings or load_settings()
+    path = Path(source_clip) if source_clip else (
+        recall_source(settings, motion.source_sha256) if motion.source_sha256 else None)
+    if path is None:
         raise BackgroundError(
             f"The clip's own scene as background needs the clip this motion was extracted from "
-            f"({motion.source_name or 'unknown name'}); this motion file does not record where it is. Pass it "
-            f"(--source-clip PATH on the command line)."
+            f"({motion.source_name or 'unknown name'}), and it was not extracted on this machine (or in this "
+            f"data dir). Pass it (--source-clip PATH on the command line)."
         )
-    path = candidates[0]
     if not path.is_file():
         raise BackgroundError(
-            f"The source clip {path} of this motion is not there any more; pass its current location "
+            f"The source clip {path.name} of this motion is not there any more; pass its current location "
             f"(--source-clip PATH), or choose another background."
         )
     if motion.source_sha256 and sha256_file(path) != motion.source_sha256:
@@ -152,7 +152,7 @@ def source_background(motion, frame_indices: Sequence[int], *, source_clip: str 
     :class:`~random_people.render.registration.CameraMotionError` when its camera moves.
     """
     settings = settings or load_settings()
-    path = resolve_source_clip(motion, source_clip)
+    path = resolve_source_clip(motion, source_clip, settings)
     track = PersonTrack.from_motion(motion)
     try:
         plate = build_plate(path, track, settings=settings, source_sha256=motion.source_sha256 or None,
@@ -175,7 +175,7 @@ def plate_preview(motion, *, source_clip: str | os.PathLike[str] | None = None, 
     replaced, and the scene they leave behind (pixels they never uncovered are inpainted).
     """
     settings = settings or load_settings()
-    path = resolve_source_clip(motion, source_clip)
+    path = resolve_source_clip(motion, source_clip, settings)
     plate = build_plate(path, PersonTrack.from_motion(motion), settings=settings,
                         source_sha256=motion.source_sha256 or None, progress=progress)
     middle = float(plate.frame_times[len(plate.frame_times) // 2])
