@@ -252,7 +252,7 @@ def actor_swap(motion, work: Path, identities: int, seconds: float, fps: float) 
             for background in ("source", "park"):
                 started = time.perf_counter()
                 clip = render_motion_clip(motion, person, out, name=f"{person.id}_{background}", background=background,
-                                          fps=fps, max_frames=frames, settings=settings)
+                                          fps=fps, max_frames=frames, settings=settings, source_clip=fetch_demo_clip())
                 score = judge.score_clip(clip.video_path, clip.labels_path, clip.mask_path)
                 scores[background].append(score)
                 records.append({"identity": person.id, "background": background, "frames": clip.frames,
@@ -279,7 +279,8 @@ def before_after(motion, work: Path, path: Path) -> Path:
     images = {}
     for background in ("park", "source"):
         clip = render_motion_clip(motion, person, work / "before_after", name=f"ba_{background}",
-                                  background=background, max_frames=frames, long_side=640, settings=settings)
+                                  background=background, max_frames=frames, long_side=640, settings=settings,
+                                  source_clip=fetch_demo_clip())
         images[background] = list(read(clip.video_path))[-1].rgb
     h, w = images["source"].shape[:2]
     source_time = float(motion.frame_times[frames - 1])
