@@ -64,5 +64,6 @@ def test_bulk_job_renders_into_the_clips_own_scene_and_exports_its_kind(tmp_path
     clips = clips_for_export(db.url)
     assert len(clips) == 1 and clips[0].background == "source" and clips[0].background_kind == "source"
     labels = load_labels(clips[0].labels_path)
-    assert labels.meta["background"]["kind"] == "source"
-    assert (data_dir / "plates" / labels.meta["background"]["plate"] / "plate.png").is_file()  # cached per clip
+    assert labels.meta["background"] == "source" and labels.meta["background_kind"] == "source"
+    assert (data_dir / "plates" / labels.meta["plate"]["plate"] / "plate.png").is_file()  # cached per clip
+    assert str(tmp_path) not in json.dumps(labels.meta)  # no local paths in what gets published
