@@ -52,7 +52,7 @@ from random_people.judge.reference import scaled_size, score_real_reference  # n
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = Path.home() / ".cache" / "random-people-bench" / "realism"
 VIEWS = {"a": "source camera, source aspect, 512 long side", "b": "sampled camera, 512x512"}
-HEADLINE = ("detection_rate", "pck", "pck_detected", "mask_iou", "cut_off_rate")
+HEADLINE = ("detection_rate", "pck", "pck_detected", "pck_either_side", "swap_rate", "mask_iou", "cut_off_rate")
 
 
 @dataclass
@@ -78,6 +78,7 @@ class RenderRecord:
     frames: int
     render_s: float
     judge_s: float
+    stages: dict[str, float]  # seconds per render stage (render.clip.ClipResult.timings)
     scores: dict[str, ClipScore] = field(default_factory=dict)  # by detector mode, the headline mode first
 
     @property
@@ -191,7 +192,7 @@ def render_one(args: argparse.Namespace, spec: IdentitySpec, index: int, clip: S
         if mode == args.modes[0]:
             judge_s = time.perf_counter() - t  # the cost a bulk job would pay: one mode, with segmentation
     return RenderRecord(spec, clip.key, view, result.video_path, result.labels_path, result.mask_path,
-                        result.frames, render_s, judge_s, scores)
+                        result.frames, render_s, judge_s, dict(result.timings), scores)
 
 
 def reference_scores(args: argparse.Namespace, clips: list[SourceClip],
@@ -276,6 +277,9 @@ def figures(args: argparse.Namespace, records: list[RenderRecord],
             **builds,
             "render_ms_per_frame": {v: 1000 * sum(r.render_s for r in records if r.view == v)
                                     / max(1, sum(r.frames for r in records if r.view == v)) for v in args.views},
+            "render_stage_ms_per_frame": {
+                stage: 1000 * sum(r.stages.get(stage, 0.0) for r in records) / max(1, render_frames)
+                for stage in sorted({k for r in records for k in r.stages})},
             "judge_ms_per_judged_frame": 1000 * sum(r.judge_s for r in records) / max(1, judged_frames),
             "judge_share_of_render_time": sum(r.judge_s for r in records) / max(1e-9, sum(r.render_s for r in records)),
             "rendered_frames": render_frames,
@@ -286,10 +290,13 @@ def figures(args: argparse.Namespace, records: list[RenderRecord],
 
 def print_table(title: str, rows: dict[str, dict[str, Any]]) -> None:
     print(f"\n{title}")
-    print(f"  {'':24s} {'frames':>6s} {'detect':>7s} {'PCK@0.1':>8s} {'PCK|det':>8s} {'maskIoU':>8s} {'cut off':>8s}")
+    print(f"  {'':26s} {'frames':>6s} {'detect':>7s} {'PCK@0.1':>8s} {'PCK|det':>8s} {'PCK L/R':>8s} {'swapped':>8s} "
+          f"{'maskIoU':>8s} {'cut off':>8s}")
     for name, s in rows.items():
-        print(f"  {name:24s} {s['frames']:6d} {fmt(s['detection_rate']):>7s} {fmt(s['pck']):>8s} "
-              f"{fmt(s['pck_detected']):>8s} {fmt(s['mask_iou']):>8s} {fmt(s['cut_off_rate']):>8s}")
+        print(f"  {name:26s} {s['frames']:6d} {fmt(s['detection_rate']):>7s} {fmt(s['pck']):>8s} "
+              f"{fmt(s['pck_detected']):>8s} {fmt(s.get('pck_either_side')):>8s} {fmt(s.get('swap_rate')):>8s} "
+              f"{fmt(s['mask_iou']):>8s} {fmt(s['cut_off_rate']):>8s}")
+    print("  (PCK L/R: forgiving a left/right exchange; swapped: detected frames that fit better exchanged)")
 
 
 def mode_rows(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -314,6 +321,8 @@ def print_report(result: dict[str, Any]) -> None:
           f"{t['identity_build_s_median']:.2f} s, max {t['identity_build_s_max']:.2f} s")
     for v, ms in t["render_ms_per_frame"].items():
         print(f"  render ({v})               {ms:.0f} ms/frame (pipeline: pose, rasterize, composite, labels, encode)")
+    print("  render stages            " + ", ".join(f"{k} {v:.0f}" for k, v in t["render_stage_ms_per_frame"].items())
+          + " ms/frame (the rest: avatar posing)")
     print(f"  judge                    {t['judge_ms_per_judged_frame']:.0f} ms/judged frame; "
           f"{100 * t['judge_share_of_render_time']:.1f}% of render time at this subsample")
     print(f"  peak RSS                 {result['peak_rss_mb']:.0f} MB")
@@ -333,7 +342,7 @@ def flatten(result: dict[str, Any]) -> dict[str, float | None]:
     for section in ("by_skin_tone_group", "by_age_group", "by_sex"):
         for group, views in result.get(section, {}).items():
             for view, s in views.items():
-                for metric in ("detection_rate", "pck", "mask_iou"):
+                for metric in ("detection_rate", "pck", "swap_rate", "mask_iou"):
                     flat[f"{section}/{group}/{view}/{metric}"] = s.get(metric)
     timing = result.get("timing", {})
     for view, ms in timing.get("render_ms_per_frame", {}).items():

@@ -260,3 +260,17 @@ def test_real_reference_at_full_size_matches_itself(demo_clip):
     assert kept[0].shape == (994, 1768, 3)
     small, _ = score_real_reference(demo_clip, DEMO_SIZE, start=0.3, end=0.6, every=2)
     assert small.num_frames == score.num_frames and small.pck_counts.total > 0
+
+
+def test_left_right_swap_is_diagnosed():
+    from random_people.judge.keypoints import MIRROR_COCO17
+
+    truth, counted, box = _person()
+    mirrored = truth[MIRROR_COCO17]
+    landmarks = np.zeros((33, 2))
+    landmarks[MEDIAPIPE_TO_COCO17] = mirrored
+    found = PoseDetection(landmarks=landmarks, landmark_visibility=np.ones(33))
+    verdict = score_frame(0, found, truth, counted, box, (640, 480))
+    assert verdict.pck.value < 0.5 and verdict.pck_either_side.value == 1.0 and verdict.sides_swapped
+    clip = ClipScore(frames=[verdict, score_frame(1, None, truth, counted, box, (640, 480))])
+    assert clip.swap_rate == 1.0 and clip.pck_either_side == 0.5

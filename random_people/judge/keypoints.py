@@ -21,6 +21,12 @@ LIMB_JOINTS: tuple[str, ...] = (
 )
 LIMB_INDICES: np.ndarray = np.array([COCO17.index(name) for name in LIMB_JOINTS], dtype=np.int64)
 
+# COCO-17 slot of each keypoint's mirror image (left <-> right), for the left/right-swap diagnosis.
+MIRROR_COCO17: np.ndarray = np.array(
+    [COCO17.index(name.replace("left_", "\0").replace("right_", "left_").replace("\0", "right_")) for name in COCO17],
+    dtype=np.int64,
+)
+
 # Bones between COCO-17 slots, for drawing detections over frames.
 COCO17_EDGES: tuple[tuple[int, int], ...] = tuple(
     (COCO17.index(a), COCO17.index(b)) for a, b in SKELETON_EDGES if a in COCO17 and b in COCO17

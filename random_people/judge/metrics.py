@@ -64,6 +64,11 @@ def pck_counts(
     return PckCounts(correct, total)
 
 
+def swapped_sides(keypoints: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """The keypoints with every left and right exchanged (``mirror[k]`` is the slot of k's mirror)."""
+    return np.asarray(keypoints)[np.asarray(mirror)]
+
+
 def mask_iou(predicted: np.ndarray, truth: np.ndarray) -> float | None:
     """Intersection over union of two boolean ``[H, W]`` masks; None when both are empty."""
     predicted = np.asarray(predicted, dtype=bool)

@@ -16,6 +16,9 @@ What the figures mean:
   person it sees).
 * ``mask_iou``: mean per-frame IoU of selfie segmentation (probability >= 0.5) with our mask
   (alpha >= 0.5).
+* ``pck_either_side`` / ``swap_rate``: PCK forgiving a left/right exchange per frame, and the
+  share of detected frames where the exchange fits better: a detector that sees a body but
+  mistakes its front for its back (faceless heads, symmetric clothes) shows up here.
 * ``cut_off_rate``: share of frames whose person box touches the frame edge (part of the person
   is outside the picture; detectors and box heights both suffer).
 """
@@ -39,7 +42,7 @@ from random_people.judge.inputs import (
     read_mask_frames,
     read_video_frames,
 )
-from random_people.judge.keypoints import LIMB_INDICES
+from random_people.judge.keypoints import LIMB_INDICES, MIRROR_COCO17
 from random_people.judge.metrics import (
     MASK_THRESHOLD,
     PCK_ALPHA,
@@ -48,6 +51,7 @@ from random_people.judge.metrics import (
     is_cut_off,
     mask_iou,
     pck_counts,
+    swapped_sides,
 )
 from random_people.render.labels import LabelsFileError, VISIBILITY_VISIBLE
 
@@ -67,6 +71,12 @@ class FrameScore:
     cut_off: bool
     mask_iou: float | None = None
     keypoints: np.ndarray | None = None  # [17, 2] detected COCO-17 keypoints (pixels), None if not found
+    pck_either_side: PckCounts = PckCounts()  # the better of as-detected and left/right exchanged
+
+    @property
+    def sides_swapped(self) -> bool:
+        """The detection fits the labels clearly better with left and right exchanged."""
+        return self.pck_either_side.correct > self.pck.correct
 
 
 @dataclass
@@ -98,6 +108,17 @@ class ClipScore:
         return sum((f.pck for f in self.frames if f.detected), PckCounts()).value
 
     @property
+    def pck_either_side(self) -> float | None:
+        """PCK forgiving a left/right mix-up per frame: how much of the gap is front/back confusion."""
+        return sum((f.pck_either_side for f in self.frames), PckCounts()).value
+
+    @property
+    def swap_rate(self) -> float | None:
+        """Share of frames with a detection whose sides fit the labels better exchanged."""
+        found = [f for f in self.frames if f.detected]
+        return float(np.mean([f.sides_swapped for f in found])) if found else None
+
+    @property
     def mask_iou(self) -> float | None:
         values = [f.mask_iou for f in self.frames if f.mask_iou is not None]
         return float(np.mean(values)) if values else None
@@ -112,7 +133,8 @@ class ClipScore:
         return {
             "frames": self.num_frames, "frames_out_of_view": self.frames_out_of_view,
             "detection_rate": self.detection_rate, "pck": self.pck, "pck_detected": self.pck_detected,
-            "limb_joints": counts.total, "mask_iou": self.mask_iou, "cut_off_rate": self.cut_off_rate,
+            "limb_joints": counts.total, "pck_either_side": self.pck_either_side, "swap_rate": self.swap_rate,
+            "mask_iou": self.mask_iou, "cut_off_rate": self.cut_off_rate,
         }
 
     def frame(self, index: int) -> FrameScore | None:
@@ -148,10 +170,16 @@ def score_frame(
     if segmentation is not None and truth_mask is not None:
         truth_bool = truth_mask >= MASK_THRESHOLD if truth_mask.dtype == np.uint8 else truth_mask.astype(bool)
         iou = mask_iou(segmentation >= PROBABILITY_THRESHOLD, truth_bool)
+    direct = pck_counts(predicted, truth, counted, box_height, alpha)
+    either = direct
+    if predicted is not None:
+        exchanged = pck_counts(swapped_sides(predicted, MIRROR_COCO17), truth, counted, box_height, alpha)
+        either = exchanged if exchanged.correct > direct.correct else direct
     return FrameScore(
         index=int(index),
         detected=detection is not None,
-        pck=pck_counts(predicted, truth, counted, box_height, alpha),
+        pck=direct,
+        pck_either_side=either,
         box_height=box_height,
         cut_off=is_cut_off(bbox, *image_size),
         mask_iou=iou,
