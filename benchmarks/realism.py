@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import resource
 import statistics
@@ -259,6 +260,7 @@ def figures(args: argparse.Namespace, records: list[RenderRecord],
     return {
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "sheet", "compare", "compare_only")},
         "commit": commit, "machine": platform.platform(), "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "load_average_at_end": list(os.getloadavg()),  # the cores are shared: timings scale with this
         "clips": {c.key: {"path": c.path.name, "trim": [c.start, c.end], "size_a": list(c.size_a),
                           "fps": c.motion.fps} for c in clips},
         "views": {v: VIEWS[v] for v in args.views},
@@ -326,6 +328,8 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"  judge                    {t['judge_ms_per_judged_frame']:.0f} ms/judged frame; "
           f"{100 * t['judge_share_of_render_time']:.1f}% of render time at this subsample")
     print(f"  peak RSS                 {result['peak_rss_mb']:.0f} MB")
+    print(f"  load average at the end  {', '.join(f'{v:.1f}' for v in result['load_average_at_end'])} "
+          f"on {os.cpu_count()} cores (timings are inflated when the machine is shared)")
 
 
 def flatten(result: dict[str, Any]) -> dict[str, float | None]:

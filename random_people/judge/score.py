@@ -6,6 +6,9 @@ joints) and selfie segmentation with the mask (IoU). A :class:`Judge` holds the 
 jobs score clip after clip without reloading models; frame subsampling (``every``,
 ``max_frames`` or explicit ``frames``) keeps the cost a small fraction of rendering.
 
+The pose model runs in video mode by default (a fresh track per clip; ``Judge(mode="static")``
+judges every frame on its own); :mod:`random_people.judge.detectors` explains the choice.
+
 What the figures mean:
 
 * ``detection_rate``: share of frames showing the person (non-empty label box) in which the
