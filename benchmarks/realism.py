@@ -17,7 +17,10 @@ detector's skeleton in red over our labels in green) and prints their paths.
     python benchmarks/realism.py --json new.json --compare benchmarks/results/realism_before.json
     python benchmarks/realism.py --compare-only OLD.json NEW.json
 
-Defaults keep a run around 10-15 minutes on 2 shared cores: a 2.5 s trim, rendered at 10 fps.
+Defaults keep a run around 30-40 minutes on 2 busy shared cores: 1 s of each clip (from 0.3 s),
+rendered and judged at 30 fps. Video-mode figures need the clip's real frame rate: subsampled
+frames break MediaPipe's tracking (the real demo man scores PCK 0.86 on every frame at 512x288,
+0.01 on every 3rd), so subsample with ``--every`` only in static mode or for quick looks.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ def prepare_clips(args: argparse.Namespace, work: Path) -> list[SourceClip]:
     if "demo" in args.clips:
         clips.append(SourceClip("demo", fetch_demo_clip(), args.start, args.start + args.seconds))
     if "pose2sim" in args.clips:
-        clips.append(SourceClip("pose2sim", fetch_pose2sim_clip(), None, None))
+        clips.append(SourceClip("pose2sim", fetch_pose2sim_clip(), args.start, args.start + args.seconds))
     for clip in clips:
         tag = f"{clip.key}_{clip.start}_{clip.end}".replace(".", "p")
         motion_path = work / "motions" / f"{tag}.npz"
@@ -382,7 +385,7 @@ def sheet_tile(record: RenderRecord) -> tuple[np.ndarray | None, str]:
     shown = np.zeros(17, dtype=bool)
     shown[LIMB_INDICES] = True
     image = draw_skeleton(frame, labels.keypoints_2d[mid, :17], LABEL_COLOR, shown=shown, thickness=1)
-    image = draw_skeleton(image, None if verdict is None else verdict.keypoints, DETECTION_COLOR)
+    image = draw_skeleton(image, None if verdict is None else verdict.keypoints, DETECTION_COLOR, thickness=1)
     found = "no person" if verdict is None or not verdict.detected else f"pck {fmt(verdict.pck.value)}"
     return image, f"{record.clip} ({record.view}) {found}\nclip pck {fmt(record.score.pck)} iou {fmt(record.score.mask_iou)}"
 
@@ -394,7 +397,8 @@ def write_sheet(path: Path, records: list[RenderRecord], references: dict[str, t
     real_row = []
     for key, (score, image) in references.items():
         verdict = score.frame(score.meta.get("mid_frame", -1))
-        tile = None if image is None else draw_skeleton(image, None if verdict is None else verdict.keypoints)
+        tile = None if image is None else draw_skeleton(image, None if verdict is None else verdict.keypoints,
+                                                        thickness=1)
         real_row.append((tile, f"REAL {key} (a)\nclip pck {fmt(score.pck)}"))
     rows.append(real_row)
     for spec in specs:
@@ -416,9 +420,11 @@ def main() -> None:
     parser.add_argument("--identities", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1, help="identity sampling and camera seed")
     parser.add_argument("--clips", default="demo,pose2sim", help="comma list of: demo, pose2sim")
-    parser.add_argument("--start", type=float, default=0.3, help="demo clip trim start (s)")
-    parser.add_argument("--seconds", type=float, default=2.5, help="demo clip trim length (s); pose2sim is 1.7 s")
-    parser.add_argument("--fps", type=float, default=10.0, help="rendered frames per second of motion")
+    parser.add_argument("--start", type=float, default=0.3, help="trim start (s) of both clips")
+    parser.add_argument("--seconds", type=float, default=1.0, help="trim length (s) of both clips")
+    parser.add_argument("--fps", type=float, default=30.0,
+                        help="rendered frames per second (video-mode tracking needs ~30: at 15 fps the detector "
+                             "already loses the real man of the demo clip)")
     parser.add_argument("--every", type=int, default=1, help="judge every n-th rendered frame")
     parser.add_argument("--views", default="a,b", help="a: source camera at the source aspect; b: sampled 512x512")
     parser.add_argument("--long-side", type=int, default=512)
