@@ -132,6 +132,8 @@ def test_frame_subset():
     assert frame_subset(10, every=3) == [0, 3, 6, 9]
     assert frame_subset(100, max_frames=5) == [0, 25, 50, 74, 99]
     assert frame_subset(3, max_frames=10) == [0, 1, 2]
+    assert frame_subset(100, max_frames=5, contiguous=True) == [47, 48, 49, 50, 51]
+    assert frame_subset(10, every=2, max_frames=2, contiguous=True) == [2, 4]
     with pytest.raises(ValueError):
         frame_subset(10, every=0)
 

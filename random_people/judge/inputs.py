@@ -24,15 +24,23 @@ PathLike = str | os.PathLike[str]
 _LABEL_FIELDS = ("keypoint_names", "keypoints_2d", "visibility", "bbox", "image_size", "fps")
 
 
-def frame_subset(num_frames: int, every: int = 1, max_frames: int | None = None) -> list[int]:
-    """Frame indices to score: every ``every``-th frame, then at most ``max_frames`` of them, evenly spread."""
+def frame_subset(num_frames: int, every: int = 1, max_frames: int | None = None, *, contiguous: bool = False) -> list[int]:
+    """Frame indices to score: every ``every``-th frame, then at most ``max_frames`` of them.
+
+    The ``max_frames`` are spread evenly over the clip, or with ``contiguous=True`` taken as one
+    unbroken run from the middle of the clip: a tracking detector (video mode) needs consecutive
+    frames, and a spread-out subset would measure its tracking failures instead of the clip.
+    """
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
     indices = list(range(0, max(0, int(num_frames)), int(every)))
     if max_frames is not None:
         if max_frames < 1:
             raise ValueError(f"max_frames must be at least 1, got {max_frames}")
-        if len(indices) > max_frames:
+        if len(indices) > max_frames and contiguous:
+            first = (len(indices) - int(max_frames)) // 2
+            indices = indices[first:first + int(max_frames)]
+        elif len(indices) > max_frames:
             picks = np.linspace(0, len(indices) - 1, int(max_frames)).round().astype(int)
             indices = [indices[i] for i in sorted(set(picks.tolist()))]
     return indices
