@@ -230,6 +230,21 @@ def test_score_clip_end_to_end_on_real_frames(tmp_path, demo_frames):
     assert moved.num_frames == 2 and moved.detection_rate == 1.0 and moved.pck == 0.0
 
 
+def test_masks_from_the_labels_file_equal_the_mask_video(tmp_path, demo_frames):
+    """Without a mask video the judge streams masks out of the labels file: the same masks."""
+    from random_people.judge.inputs import read_label_masks, read_mask_frames
+
+    rng = np.random.default_rng(1)
+    masks = [(rng.random((288, 512)) > 0.5).astype(np.uint8) * 255 for _ in range(3)]
+    _, labels, mask_video = _write_clip(tmp_path, [np.zeros((288, 512, 3), np.uint8)] * 3,
+                                        [np.zeros((17, 2))] * 3, masks)
+    from_labels = read_label_masks(labels, [0, 2])
+    from_video = read_mask_frames(mask_video, [0, 2])
+    assert sorted(from_labels) == [0, 2]
+    for i in (0, 2):
+        assert np.array_equal(from_labels[i], masks[i]) and np.array_equal(from_video[i], masks[i])
+
+
 def test_score_clip_refuses_mismatched_inputs(tmp_path, demo_frames):
     from random_people.errors import InvalidInputError
     from random_people.judge import score_clip

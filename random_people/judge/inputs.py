@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -98,11 +99,31 @@ def read_label_arrays(path: PathLike) -> LabelArrays:
 
 
 def read_label_masks(path: PathLike, frames: Sequence[int]) -> dict[int, np.ndarray]:
-    """``{frame: [H, W] uint8 mask}`` from a labels file (used when no mask video is given)."""
+    """``{frame: [H, W] uint8 mask}`` from a labels file (used when no mask video is given).
+
+    The masks are streamed out of the archive one frame at a time, keeping only the chosen ones:
+    a long clip's masks do not fit in memory together (20 s at 1080p is 1.2 GB).
+    """
     wanted = set(int(i) for i in frames)
-    with np.load(path, allow_pickle=False) as archive:
-        masks = archive["mask"]
-    return {i: masks[i] for i in sorted(wanted) if 0 <= i < masks.shape[0]}
+    out: dict[int, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("mask.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(member)
+            if len(shape) != 3 or fortran or dtype != np.uint8:
+                raise LabelsFileError(f"{path}: 'mask' is {dtype} {shape}, expected [T, H, W] uint8.")
+            frame_bytes = shape[1] * shape[2]
+            for index in range(min(shape[0], max(wanted, default=-1) + 1)):
+                data = member.read(frame_bytes)
+                if len(data) != frame_bytes:
+                    raise LabelsFileError(f"{path}: the masks end at frame {index} of {shape[0]}.")
+                if index in wanted:
+                    out[index] = np.frombuffer(data, dtype=np.uint8).reshape(shape[1], shape[2]).copy()
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise LabelsFileError(f"{path} has no readable 'mask' field ({exc}); pass the clip's _mask.mp4.") from exc
+    return out
 
 
 def _decode(path: PathLike, what: str) -> Iterator[tuple[int, av.VideoFrame]]:
