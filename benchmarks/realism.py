@@ -394,8 +394,11 @@ def write_sheet(path: Path, records: list[RenderRecord], references: dict[str, t
     real_row = []
     for key, (score, image) in references.items():
         verdict = score.frame(score.meta.get("mid_frame", -1))
-        tile = None if image is None else draw_skeleton(image, None if verdict is None else verdict.keypoints,
-                                                        thickness=1)
+        tile = None
+        if image is not None:
+            if verdict is not None:  # green: the detector at full resolution (the reference), scaled down
+                image = draw_skeleton(image, verdict.truth, LABEL_COLOR, shown=verdict.counted, thickness=1)
+            tile = draw_skeleton(image, None if verdict is None else verdict.keypoints, thickness=1)
         real_row.append((tile, f"REAL {key} (a)\nclip pck {fmt(score.pck)}"))
     rows.append(real_row)
     for spec in specs:

@@ -75,6 +75,8 @@ class FrameScore:
     mask_iou: float | None = None
     keypoints: np.ndarray | None = None  # [17, 2] detected COCO-17 keypoints (pixels), None if not found
     pck_either_side: PckCounts = PckCounts()  # the better of as-detected and left/right exchanged
+    truth: np.ndarray | None = None  # [17, 2] the keypoints compared with (pixels), for drawing
+    counted: np.ndarray | None = None  # [17] bool: the joints PCK counted
 
     @property
     def sides_swapped(self) -> bool:
@@ -183,6 +185,8 @@ def score_frame(
         detected=detection is not None,
         pck=direct,
         pck_either_side=either,
+        truth=np.asarray(truth, dtype=np.float32),
+        counted=np.asarray(counted, dtype=bool),
         box_height=box_height,
         cut_off=is_cut_off(bbox, *image_size),
         mask_iou=iou,
