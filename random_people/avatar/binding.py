@@ -30,7 +30,7 @@ from random_people.render.types import Gaussians
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "pose_binding"]
+__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "vertex_normals", "pose_binding"]
 
 _EPS = 1e-12
 
@@ -151,14 +151,33 @@ def triangle_frames(
     return a, rotation, size
 
 
+def vertex_normals(
+    vertices: torch.Tensor,  # [V, 3]
+    faces: torch.Tensor,  # [F, 3]
+) -> torch.Tensor:
+    """Smooth unit normals [V, 3]: the area-weighted sum of the normals of the faces around each vertex."""
+    faces = torch.as_tensor(faces, dtype=torch.long, device=vertices.device)
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    weighted = torch.linalg.cross(b - a, c - a)  # [F, 3], length = 2 x area
+    normals = torch.zeros_like(vertices)
+    for k in range(3):
+        normals.index_add_(0, faces[:, k], weighted)
+    return torch.nn.functional.normalize(normals, dim=1, eps=_EPS)
+
+
 def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor) -> Gaussians:
     """Gaussians of ``binding`` on the mesh with vertices ``posed_vertices`` [V, 3].
 
     mean = sum_i bary_i v_i + offset * normal; rotation = triangle rotation * local rotation;
     scales = local_scale * sqrt(posed area). Posing the rest vertices gives the canonical avatar.
+    Each Gaussian also gets the posed surface normal for shading (:mod:`random_people.render.lighting`):
+    the smooth vertex normals interpolated with its barycentrics, so it turns with its triangle
+    but shades smoothly across triangles instead of showing facets.
     """
     vertices = posed_vertices.to(binding.barycentric.dtype)
     corners = vertices[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
+    smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
+    normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
     rotation, size = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
     means = (binding.barycentric[:, :, None] * corners).sum(dim=1) + binding.offset[:, None] * rotation[:, :, 2]
     quats = quat_multiply_wxyz(rotmat_to_quat_wxyz(rotation), binding.local_quat)
@@ -167,5 +186,6 @@ def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor) -> Gauss
     if binding.part_names:
         labels = torch.nn.functional.one_hot(binding.part, len(binding.part_names)).to(means.dtype)
     return Gaussians(
-        means=means, quats=quats, scales=scales, opacities=binding.opacities, colors=binding.colors, labels=labels
+        means=means, quats=quats, scales=scales, opacities=binding.opacities, colors=binding.colors, labels=labels,
+        normals=normals,
     )
