@@ -158,7 +158,12 @@ def project_sh(
 
 def irradiance_matrices(sh: np.ndarray) -> np.ndarray:  # sh: [9, 3]
     """Ramamoorthi & Hanrahan's 4x4 matrices [3, 4, 4]: irradiance ``E(n) = n^T M n``, n = (x, y, z, 1)."""
-    c1, c2, c3, c4, c5 = 0.429043, 0.511664, 0.743125, 0.886227, 0.247708
+    # R&H's 0.429043, 0.511664, 0.743125, 0.886227, 0.247708, written exactly
+    c1 = A_HAT[2] * _C22
+    c2 = A_HAT[1] * _C1 / 2.0
+    c3 = 3.0 * A_HAT[2] * _C20
+    c4 = A_HAT[0] * _C0
+    c5 = A_HAT[2] * _C20
     L = np.asarray(sh, dtype=np.float64)
     l00, l1m1, l10, l11, l2m2, l2m1, l20, l21, l22 = (L[i] for i in range(9))
     M = np.empty((3, 4, 4))
