@@ -254,8 +254,8 @@ def test_avatar_occlusion_is_baked_cached_and_saved(small_avatar, tmp_path):
     from random_people.avatar.files import load_avatar, save_avatar
 
     _, avatar = small_avatar
-    ao = avatar.ambient_occlusion
-    assert ao is not None and ao.shape == (len(avatar),) and 0.0 < float(ao.min()) and float(ao.max()) <= 1.0
+    ao = avatar.occlusion()
+    assert avatar.occlusion() is ao and ao.shape == (len(avatar),) and 0.0 < float(ao.min()) and float(ao.max()) <= 1.0
     parts = dict(zip(avatar.binding.part_names, range(len(avatar.binding.part_names))))
     skin = avatar.binding.part == parts["skin"]
     assert float(ao[skin].std()) > 0.05  # armpits and the inside of the legs are darker than the chest

@@ -30,7 +30,7 @@ from random_people.render.types import Gaussians
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "vertex_normals", "pose_binding"]
+__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "vertex_normals", "local_normals", "pose_binding"]
 
 _EPS = 1e-12
 
@@ -165,21 +165,38 @@ def vertex_normals(
     return torch.nn.functional.normalize(normals, dim=1, eps=_EPS)
 
 
-def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor) -> Gaussians:
+def local_normals(binding: SurfaceBinding, rest_vertices: torch.Tensor) -> torch.Tensor:
+    """Each Gaussian's smooth rest normal in its triangle's frame [N, 3] (see :func:`pose_binding`)."""
+    vertices = rest_vertices.to(binding.barycentric.dtype)
+    corners = vertices[binding.faces[binding.triangle]]
+    rotation, _ = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
+    smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]
+    normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
+    return torch.einsum("nba,nb->na", rotation, normals)  # R^T n
+
+
+def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor,
+                 normals_in_frame: torch.Tensor | None = None) -> Gaussians:
     """Gaussians of ``binding`` on the mesh with vertices ``posed_vertices`` [V, 3].
 
     mean = sum_i bary_i v_i + offset * normal; rotation = triangle rotation * local rotation;
     scales = local_scale * sqrt(posed area). Posing the rest vertices gives the canonical avatar.
-    Each Gaussian also gets the posed surface normal for shading (:mod:`random_people.render.lighting`):
-    the smooth vertex normals interpolated with its barycentrics, so it turns with its triangle
-    but shades smoothly across triangles instead of showing facets.
+    Each Gaussian also gets a surface normal for shading (:mod:`random_people.render.lighting`): the
+    mesh's smooth normal at its place (vertex normals interpolated with its barycentrics), so it
+    shades smoothly across triangles instead of showing facets. With ``normals_in_frame`` [N, 3]
+    (:func:`local_normals` of the rest mesh, computed once per avatar) that normal is carried in
+    the triangle's frame -- one rotation per Gaussian, exact for any rigid motion of the triangle;
+    without, it is recomputed from the posed mesh.
     """
     vertices = posed_vertices.to(binding.barycentric.dtype)
     corners = vertices[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
-    smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
-    normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
     rotation, size = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
     means = (binding.barycentric[:, :, None] * corners).sum(dim=1) + binding.offset[:, None] * rotation[:, :, 2]
+    if normals_in_frame is not None:
+        normals = torch.einsum("nab,nb->na", rotation, normals_in_frame.to(rotation.dtype))
+    else:
+        smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
+        normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
     quats = quat_multiply_wxyz(rotmat_to_quat_wxyz(rotation), binding.local_quat)
     scales = (binding.local_scale * size[:, None]).clamp_min(1e-7)
     labels = None

@@ -158,6 +158,7 @@ def avatar_frames(
     for i in indices:
         if not 0 <= i < motion.num_frames:
             raise IndexError(f"Frame {i} is outside the Motion's {motion.num_frames} frames.")
+    normals_in_frame = avatar.normals_in_frame()
     rest_keypoints = body_model.pose(retargeted.body, *body_model.identity_pose(1)).keypoints[0].float().cpu()
     occlusion = RestOcclusion(avatar.binding, avatar.rest_vertices, avatar.occlusion(), rest_keypoints,
                               body_model.keypoint_names)
@@ -170,7 +171,7 @@ def avatar_frames(
             retargeted.root_translation[batch],
         ).float().cpu()
         for j, i in enumerate(batch.tolist()):
-            gaussians = pose_binding(avatar.binding, vertices[j])
+            gaussians = pose_binding(avatar.binding, vertices[j], normals_in_frame)
             keypoints = retargeted.keypoints[i].float().cpu()
             yield PosedFrame(
                 index=i,

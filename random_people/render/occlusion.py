@@ -145,15 +145,15 @@ def bake_ambient_occlusion(
     return np.clip(ao, MIN_AMBIENT, 1.0).astype(np.float32)
 
 
-def _point(keypoints: torch.Tensor, index: dict[str, int], ref: str | tuple[str, str]) -> torch.Tensor | None:
+def _point(keypoints: np.ndarray, index: dict[str, int], ref: str | tuple[str, str]) -> np.ndarray | None:
     names = (ref,) if isinstance(ref, str) else ref
     if any(name not in index for name in names):
         return None
-    return torch.stack([keypoints[index[name]] for name in names]).mean(dim=0)
+    return keypoints[[index[name] for name in names]].mean(axis=0)
 
 
 def body_capsules(
-    keypoints: torch.Tensor,  # [K, 3] world
+    keypoints: torch.Tensor | np.ndarray,  # [K, 3] world
     names: Sequence[str],  # [K]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Capsules (starts [C, 3], ends [C, 3], radii [C]) of a posed body from its keypoints.
@@ -162,20 +162,20 @@ def body_capsules(
     keypoints the body model lacks are left out.
     """
     index = {name: i for i, name in enumerate(names)}
-    keypoints = torch.as_tensor(keypoints)
+    points = keypoints.detach().cpu().numpy() if isinstance(keypoints, torch.Tensor) else np.asarray(keypoints)
     if "left_shoulder" not in index or "right_shoulder" not in index:
-        empty = keypoints.new_zeros((0, 3))
-        return empty, empty, keypoints.new_zeros(0)
-    scale = torch.linalg.vector_norm(keypoints[index["left_shoulder"]] - keypoints[index["right_shoulder"]])
+        empty = torch.zeros((0, 3), dtype=torch.float64)
+        return empty, empty, torch.zeros(0, dtype=torch.float64)
+    scale = float(np.linalg.norm(points[index["left_shoulder"]] - points[index["right_shoulder"]]))
     starts, ends, radii = [], [], []
     for start, end, radius in CAPSULES:
-        a, b = _point(keypoints, index, start), _point(keypoints, index, end)
+        a, b = _point(points, index, start), _point(points, index, end)
         if a is None or b is None:
             continue
         starts.append(a)
         ends.append(b)
         radii.append(radius * scale)
-    return torch.stack(starts), torch.stack(ends), torch.stack(radii)
+    return torch.from_numpy(np.array(starts)), torch.from_numpy(np.array(ends)), torch.from_numpy(np.array(radii))
 
 
 def capsule_occlusion(
