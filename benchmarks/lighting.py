@@ -36,7 +36,7 @@ def main() -> None:
     from random_people.render.environments import environment_light
     from random_people.render.lighting import light_gaussians
     from random_people.render.rasterize import rasterize
-    from random_people.render.skinning import rotmat_to_quat_wxyz
+    from random_people.render.skinning import quat_multiply_wxyz, rotmat_to_quat_wxyz
 
     model = load_body_model(kind="anny")
     warm_up()
@@ -58,11 +58,16 @@ def main() -> None:
     }
     light = environment_light("city", 20.0)
 
-    def old_pose():  # what posing computed before lighting (positions, rotations, scales)
+    def old_pose():  # what pose_binding computed before lighting (no normals)
         corners = vertices[binding.faces[binding.triangle]]
         rotation, size = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
         means = (binding.barycentric[:, :, None] * corners).sum(dim=1) + binding.offset[:, None] * rotation[:, :, 2]
-        return means, rotmat_to_quat_wxyz(rotation), size
+        quats = quat_multiply_wxyz(rotmat_to_quat_wxyz(rotation), binding.local_quat)
+        scales = (binding.local_scale * size[:, None]).clamp_min(1e-7)
+        labels = torch.nn.functional.one_hot(binding.part, len(binding.part_names)).to(means.dtype)
+        return means, quats, scales, labels
+
+    normals_in_frame = avatar.normals_in_frame()
 
     timings: dict[str, list[float]] = {k: [] for k in ("pose_before", "pose_now", "occlusion", "shade", "raster_512x512",
                                                        "raster_512x288")}
@@ -71,7 +76,7 @@ def main() -> None:
             t0 = time.perf_counter()
             old_pose()
             t1 = time.perf_counter()
-            g = pose_binding(binding, vertices)
+            g = pose_binding(binding, vertices, normals_in_frame)
             t2 = time.perf_counter()
             g = with_shading(g, occlusion.frame(g, keypoints), occlusion.specular)
             t3 = time.perf_counter()
