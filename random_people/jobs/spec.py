@@ -371,9 +371,9 @@ def _background_ref(check: _Checker, name: str, where: str) -> str | None:
     """
     if name.startswith("#") or ("/" not in name and "\\" not in name and not Path(name).suffix):
         if check.policy.read_roots is not None and not name.startswith("#"):
-            from random_people.render.backgrounds import list_backgrounds
+            from random_people.render.backgrounds import list_backgrounds, shipped_name
 
-            if name.strip().lower() not in list_backgrounds():
+            if shipped_name(name) is None:
                 check.fail(where, f"unknown background {brief(name)}; choose a shipped one "
                                   f"({', '.join(list_backgrounds())}), a colour like #808080 or an uploaded file.")
                 return None

@@ -106,6 +106,15 @@ def list_backgrounds(kind: Literal["all", "photo", "cartoon"] = "all") -> list[s
     return {"all": photos + cartoons, "photo": photos, "cartoon": cartoons}[kind]
 
 
+def shipped_name(name: str) -> str | None:
+    """The shipped background ``name`` refers to (old cartoon names resolved), or None."""
+    key = name.strip().lower()
+    shipped = list_backgrounds()
+    if key not in shipped and LEGACY_NAMES.get(key) in shipped:
+        key = LEGACY_NAMES[key]
+    return key if key in shipped else None
+
+
 # --------------------------------------------------------------------------------------------
 # Geometry: fitting a picture to the output without distortion
 # --------------------------------------------------------------------------------------------
@@ -413,11 +422,10 @@ def load_background(spec: BackgroundSpec, *, end: VideoEnd = "loop", settings: S
     path = Path(text).expanduser()
     if not path.exists():
         shipped = list_backgrounds()
-        key = text.strip().lower()
-        if isinstance(spec, str) and key not in shipped and LEGACY_NAMES.get(key) in shipped:
-            logger.info("Background %r is now called %r (a procedural cartoon).", key, LEGACY_NAMES[key])
-            key = LEGACY_NAMES[key]
-        if isinstance(spec, str) and key in shipped:
+        key = shipped_name(text) if isinstance(spec, str) else None
+        if key is not None:
+            if key != text.strip().lower():
+                logger.info("Background %r is now called %r (a procedural cartoon).", text.strip(), key)
             return _load_shipped(key)
         looks_like_path = any(sep in text for sep in ("/", "\\")) or path.suffix != ""
         if looks_like_path:
@@ -467,4 +475,5 @@ __all__ = [
     "load_background",
     "load_image",
     "parse_color",
+    "shipped_name",
 ]
