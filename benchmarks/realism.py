@@ -13,7 +13,7 @@ render ms/frame, identity build time, the judge's cost against rendering, and pe
 JSON of all figures and a contact sheet PNG (identities x views, a mid-clip frame each, the
 detector's skeleton in red over our labels in green) and prints their paths.
 
-    python benchmarks/realism.py [--identities 12] [--seconds 2.5] [--fps 10] [--background studio]
+    python benchmarks/realism.py [--identities 12] [--seconds 2.5] [--fps 10] [--background NAME] [--unlit]
     python benchmarks/realism.py --json new.json --compare benchmarks/results/realism_before.json
     python benchmarks/realism.py --compare-only OLD.json NEW.json
 
@@ -180,6 +180,7 @@ def render_one(args: argparse.Namespace, spec: IdentitySpec, index: int, clip: S
     result = render_motion_clip(
         clip.motion, spec, out, name=name, background=args.background, camera="source" if view == "a" else "random",
         seed=args.seed + index, size=size, fps=args.fps, n_gaussians=args.gaussians, backend=args.backend,
+        lit=not args.unlit,
     )
     render_s = time.perf_counter() - t
     frames = frame_subset(result.frames, args.every)
@@ -431,8 +432,9 @@ def main() -> None:
     parser.add_argument("--size-b", type=int, default=512)
     parser.add_argument("--modes", default="video,static",
                         help="pose detector modes, the first is the headline (video, static)")
-    parser.add_argument("--background", default="studio",
-                        help="background of every render (default: the pipeline's default, 'studio')")
+    parser.add_argument("--background", default=None,
+                        help="background of every render (default: the pipeline's default, a shipped photograph)")
+    parser.add_argument("--unlit", action="store_true", help="flat colours: the renderer without lighting")
     parser.add_argument("--gaussians", type=int, default=20000)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)

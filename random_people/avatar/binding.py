@@ -30,7 +30,7 @@ from random_people.render.types import Gaussians
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "pose_binding"]
+__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "vertex_normals", "local_normals", "pose_binding"]
 
 _EPS = 1e-12
 
@@ -151,21 +151,58 @@ def triangle_frames(
     return a, rotation, size
 
 
-def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor) -> Gaussians:
+def vertex_normals(
+    vertices: torch.Tensor,  # [V, 3]
+    faces: torch.Tensor,  # [F, 3]
+) -> torch.Tensor:
+    """Smooth unit normals [V, 3]: the area-weighted sum of the normals of the faces around each vertex."""
+    faces = torch.as_tensor(faces, dtype=torch.long, device=vertices.device)
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    weighted = torch.linalg.cross(b - a, c - a)  # [F, 3], length = 2 x area
+    normals = torch.zeros_like(vertices)
+    for k in range(3):
+        normals.index_add_(0, faces[:, k], weighted)
+    return torch.nn.functional.normalize(normals, dim=1, eps=_EPS)
+
+
+def local_normals(binding: SurfaceBinding, rest_vertices: torch.Tensor) -> torch.Tensor:
+    """Each Gaussian's smooth rest normal in its triangle's frame [N, 3] (see :func:`pose_binding`)."""
+    vertices = rest_vertices.to(binding.barycentric.dtype)
+    corners = vertices[binding.faces[binding.triangle]]
+    rotation, _ = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
+    smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]
+    normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
+    return torch.einsum("nba,nb->na", rotation, normals)  # R^T n
+
+
+def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor,
+                 normals_in_frame: torch.Tensor | None = None) -> Gaussians:
     """Gaussians of ``binding`` on the mesh with vertices ``posed_vertices`` [V, 3].
 
     mean = sum_i bary_i v_i + offset * normal; rotation = triangle rotation * local rotation;
     scales = local_scale * sqrt(posed area). Posing the rest vertices gives the canonical avatar.
+    Each Gaussian also gets a surface normal for shading (:mod:`random_people.render.lighting`): the
+    mesh's smooth normal at its place (vertex normals interpolated with its barycentrics), so it
+    shades smoothly across triangles instead of showing facets. With ``normals_in_frame`` [N, 3]
+    (:func:`local_normals` of the rest mesh, computed once per avatar) that normal is carried in
+    the triangle's frame -- one rotation per Gaussian, exact for any rigid motion of the triangle;
+    without, it is recomputed from the posed mesh.
     """
     vertices = posed_vertices.to(binding.barycentric.dtype)
     corners = vertices[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
     rotation, size = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
     means = (binding.barycentric[:, :, None] * corners).sum(dim=1) + binding.offset[:, None] * rotation[:, :, 2]
+    if normals_in_frame is not None:
+        normals = torch.einsum("nab,nb->na", rotation, normals_in_frame.to(rotation.dtype))
+    else:
+        smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
+        normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
     quats = quat_multiply_wxyz(rotmat_to_quat_wxyz(rotation), binding.local_quat)
     scales = (binding.local_scale * size[:, None]).clamp_min(1e-7)
     labels = None
     if binding.part_names:
         labels = torch.nn.functional.one_hot(binding.part, len(binding.part_names)).to(means.dtype)
     return Gaussians(
-        means=means, quats=quats, scales=scales, opacities=binding.opacities, colors=binding.colors, labels=labels
+        means=means, quats=quats, scales=scales, opacities=binding.opacities, colors=binding.colors, labels=labels,
+        normals=normals,
     )

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import math
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -87,24 +88,39 @@ def _turn_camera(avatar: Avatar, size: int, azimuth_deg: float) -> Camera:
     return make_camera(intrinsics_from_fov(size, size, fov), look_at(eye, centre, (0.0, 0.0, 1.0)), size, size)
 
 
-def _render_rgb(avatar: Avatar, camera: Camera, backdrop: str) -> np.ndarray:
+def _render_rgb(avatar: Avatar, camera: Camera, backdrop: str, front: Camera | None = None,
+                lit: bool = True) -> np.ndarray:
+    """The rest-pose avatar over ``backdrop``, lit by the neutral studio light fixed to the ``front`` camera."""
     from random_people.render.backgrounds import load_background
     from random_people.render.composite import composite
+    from random_people.render.environments import studio_light
+    from random_people.render.lighting import camera_forward, light_gaussians
     from random_people.render.rasterize import rasterize
 
-    render = rasterize(avatar.canonical(), camera, with_extras=False)
+    gaussians = avatar.canonical()
+    if lit:
+        reference = front or camera
+        gaussians = light_gaussians(gaussians, studio_light(avatar.seed), camera, up_world=np.array([0.0, 0.0, 1.0]),
+                                    forward_world=camera_forward(reference))
+    render = rasterize(gaussians, camera, with_extras=False)
     background = load_background(backdrop).frame(0, camera.width, camera.height)
     return composite(render.rgb, render.alpha, background)
 
 
+def lighting_seed(identity_id: str, background: str, camera: str, seed: int) -> int:
+    """The seed of a clip's light: one per (identity, background, camera, job seed), stable across runs."""
+    return zlib.crc32(f"{identity_id}|{background}|{camera}|{int(seed)}".encode())
+
+
 def identity_thumbnail(spec: IdentitySpec, path: str | Path, *, size: int = 256, azimuth_deg: float = 0.0) -> Path:
-    """A PNG of the identity standing in its rest pose, full body, on a plain backdrop."""
+    """A PNG of the identity standing in its rest pose, full body, on a plain backdrop, in studio light."""
     from PIL import Image
 
     from random_people.files import atomic_output
 
     avatar = build_identity_avatar(spec)
-    image = _render_rgb(avatar, _turn_camera(avatar, size, azimuth_deg), THUMBNAIL_BACKDROP)
+    image = _render_rgb(avatar, _turn_camera(avatar, size, azimuth_deg), THUMBNAIL_BACKDROP,
+                        front=_turn_camera(avatar, size, 0.0))
     path = Path(path)
     with atomic_output(path) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
@@ -116,9 +132,11 @@ def identity_turntable(spec: IdentitySpec, path: str | Path, *, size: int = 256,
     from random_people.media import VideoWriter
 
     avatar = build_identity_avatar(spec)
+    front = _turn_camera(avatar, size, 0.0)
     with VideoWriter(path, fps, size, size) as writer:
-        for i in range(frames):
-            writer.write(_render_rgb(avatar, _turn_camera(avatar, size, 360.0 * i / frames), THUMBNAIL_BACKDROP))
+        for i in range(frames):  # the light stays with the room while the camera circles the person
+            writer.write(_render_rgb(avatar, _turn_camera(avatar, size, 360.0 * i / frames), THUMBNAIL_BACKDROP,
+                                     front=front))
     return Path(path)
 
 
@@ -155,7 +173,7 @@ def render_motion_clip(
     output_dir: str | Path,
     *,
     name: str | None = None,
-    background: str = "studio",
+    background: str | None = None,
     camera: str = "source",
     seed: int = 0,
     size: tuple[int, int] | str | None = None,
@@ -170,6 +188,7 @@ def render_motion_clip(
     shadow: bool = True,
     harmonize: float = 0.3,
     degrade: bool = False,
+    lit: bool = True,
 ):
     """Re-perform ``motion`` with the person ``spec``: writes the clip, its mask and its labels.
 
@@ -183,9 +202,17 @@ def render_motion_clip(
     ``max_frames`` then counts output frames), ``camera_index`` / ``camera_sampler`` (random camera
     ``i`` of ``seed`` from those ranges, the same camera whatever else the job asks for),
     ``shadow``, ``harmonize`` and ``degrade`` (camera-like blur, noise and JPEG artefacts).
+
+    Lighting (``lit``, on by default): the person is shaded by the light of the place the
+    background shows (:func:`random_people.render.environments.lighting_for_background`: a shipped
+    photograph's measured environment, light estimated from any other picture, a neutral studio
+    light with a seeded key direction over a plain colour). The seed of that choice comes from
+    (identity, background, camera, ``seed``), and what was chosen is stored in the labels' metadata.
+    Without ``background`` the default photograph is used (``backgrounds.DEFAULT_BACKGROUND``).
     """
-    from random_people.render.backgrounds import background_id, load_background
+    from random_people.render.backgrounds import DEFAULT_BACKGROUND, background_id, load_background
     from random_people.render.cameras import CameraError, ground_plane, sample_cameras, source_camera
+    from random_people.render.environments import lighting_for_background
     from random_people.render.clip import FrameInput, render_clip
     from random_people.render.composite import DegradeSpec
 
@@ -210,9 +237,15 @@ def render_motion_clip(
         for frame in avatar_frames(avatar, model, motion, frames=indices)
     )
     name = name or f"{spec.id}_{camera}{'' if camera == 'source' else seed}"
+    background = background or DEFAULT_BACKGROUND
+    backdrop = load_background(background)
+    view_name = camera if camera == "source" else f"random{camera_index}"
+    background_name = background_id(background) if isinstance(background, (str, Path)) else str(background)
+    light = lighting_for_background(backdrop, lighting_seed(spec.id, background_name, view_name, seed)) if lit else None
+    plane = ground_plane(motion)
     return render_clip(
-        frames, view, load_background(background), output_dir, name, width=width, height=height, fps=out_fps,
-        backend=backend, harmonize=harmonize, ground_plane=ground_plane(motion) if shadow else None,
+        frames, view, backdrop, output_dir, name, width=width, height=height, fps=out_fps,
+        backend=backend, harmonize=harmonize, ground_plane=plane if shadow else None, lighting=light, up=plane[1],
         degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
