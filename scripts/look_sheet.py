@@ -12,7 +12,7 @@ import argparse
 import logging
 
 from random_people.avatar.pipeline import build_identity_avatar
-from random_people.avatar.sheets import SheetOptions, contact_sheet, review_identities
+from random_people.avatar.sheets import EXTRA_VIEWS, VIEWS, SheetOptions, contact_sheet, review_identities
 
 
 def main() -> None:
@@ -21,14 +21,19 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rows", type=int, default=0, help="only the first N identities")
+    parser.add_argument("--views", default=",".join(VIEWS), help=f"comma-separated, from {', '.join(VIEWS + EXTRA_VIEWS)}")
+    parser.add_argument("--only", default="", help="comma-separated row numbers (0-based) to draw")
     parser.add_argument("--no-light", action="store_true", help="plain colours (no preview light)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     specs = review_identities(args.seed)
     if args.rows:
         specs = specs[: args.rows]
+    if args.only:
+        specs = [specs[int(i)] for i in args.only.split(",")]
     avatars = [build_identity_avatar(spec) for spec in specs]
-    contact_sheet(avatars, specs, args.output, SheetOptions(tile=args.tile, preview_light=not args.no_light))
+    contact_sheet(avatars, specs, args.output, SheetOptions(tile=args.tile, views=tuple(args.views.split(",")),
+                                                          preview_light=not args.no_light))
 
 
 if __name__ == "__main__":

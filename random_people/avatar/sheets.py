@@ -30,6 +30,7 @@ from random_people.render.types import Camera, Gaussians
 logger = logging.getLogger(__name__)
 
 VIEWS = ("front", "side", "back", "face", "small")
+EXTRA_VIEWS = ("eyes",)
 BACKDROP_RGB = (233, 233, 239)
 SMALL_PERSON_PX = 70  # person height in the Sports2D demo's source camera at 512x288
 
@@ -55,6 +56,14 @@ def view_camera(avatar: Avatar, view: str, size: int) -> Camera:
     low, high = vertices.min(0), vertices.max(0)
     centre = (low + high) / 2
     height = float(high[2] - low[2])
+    if view == "eyes":
+        joints = avatar.rest_joints.detach().cpu().numpy()
+        eyes = joints[np.argsort(joints[:, 2])[-14:]]  # head-top bones incl. both eyes
+        target = np.array([0.0, float(vertices[:, 1].min()) + 0.03, float(np.median(eyes[:, 2]))])
+        head = _head_box(avatar)
+        target[2] = head[2] + 0.05 * head[3]
+        distance = 0.5 * 0.45 * head[3] / math.tan(math.radians(10.0) / 2)
+        return _camera(target + np.array([0.0, -distance, 0.0]), target, size, 10.0)
     if view == "face":
         head = _head_box(avatar)
         target = np.array([head[0], head[1], head[2]])
