@@ -56,7 +56,7 @@ AVATAR_FORMAT_VERSION = 1
 # Sampling density relative to the body (see the module docstring).
 FACE_DENSITY = 5.0
 DETAIL_DENSITY = 14.0  # brows, lids, lips, nose
-EYE_DENSITY = 20.0  # the front of the eyeballs
+EYE_DENSITY = 60.0  # the visible front of the eyeballs
 HAND_DENSITY = 1.5
 # Facial hair Gaussians per 20k of the budget, by style (stubble is drawn on the skin only).
 FACIAL_HAIR_BUDGET = {"none": 0, "stubble": 0, "moustache": 240, "goatee": 420, "beard": 1100}
