@@ -399,6 +399,14 @@ class SurfaceSample:
     scalp: np.ndarray  # [N] in [0, 1], skin under the hair
     facial_hair: np.ndarray  # [N] in [0, 1], where facial hair grows
 
+    def take(self, rows: np.ndarray) -> "SurfaceSample":
+        """The Gaussians selected by ``rows`` (a boolean or index array)."""
+        values = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            values[name] = {k: v[rows] for k, v in value.items()} if isinstance(value, dict) else value[rows]
+        return SurfaceSample(**values)
+
 
 def _band(distance: np.ndarray, radius: float) -> np.ndarray:
     return np.exp(-((distance / radius) ** 2))
@@ -440,34 +448,18 @@ def surface_albedo(
     Deterministic in (sample, appearance, seed): all variation is smooth noise keyed by ``seed``.
     """
     from random_people.avatar import fabric
-    from random_people.avatar.face import apply_face, brow_color, eye_albedo, face_features, face_weights
-    from random_people.avatar.skin import luminance, skin_albedo, skin_sheen
+    from random_people.avatar.face import eye_albedo, face_features
 
     n = sample.points.shape[0]
     colors = np.zeros((n, 3))
     specular = np.zeros(n)
     part = sample.part
     features = face_features(appearance.age_years, appearance.sex)
-    head = np.isin(sample.group, (GROUPS.index("head"), GROUPS.index("neck")))
 
-    # Skin: tone, mottling, flush, palms; then the face's features.
-    skin_rgb = np.array(appearance.skin_rgb)
-    face = face_weights(sample.points, sample.normals, sample.masks, sample.brow, face_geometry, features, head)
-    flush, palmar = skin_weights(sample, geometry)
-    flush = np.clip(flush + 0.8 * face.cheek + 0.5 * face.nose + 0.6 * face.ear, 0.0, 1.0)
-    rgb = skin_albedo(sample.points, skin_rgb, flush, palmar, seed, appearance.age_years)
-    hair_rgb = np.array(appearance.hair_rgb)
-    rgb = apply_face(rgb, face, features, brow_color(hair_rgb, appearance.age_years), float(luminance(skin_rgb)))
-    nails = np.clip(sample.masks["fingernails"] + sample.masks["toenails"], 0.0, 1.0)
-    rgb = rgb + (np.clip(skin_rgb * 1.25 + np.array([0.10, 0.06, 0.06]), 0, 0.8)[None] - rgb) * nails[:, None] * 0.7
-    # Skin under hair takes the hair's colour (gaps between strands must not show bare scalp).
-    under = np.clip(sample.scalp, 0.0, 1.0) * 0.85
-    rgb = rgb + (hair_rgb[None] * 0.7 - rgb) * under[:, None]
-    beard_shadow = 0.35 if appearance.facial_hair == "stubble" else 0.55
-    rgb = rgb + (hair_rgb[None] * 0.6 - rgb) * (beard_shadow * sample.facial_hair)[:, None]
+    # Skin: tone, mottling, flush, palms; then the face's features (computed on skin only).
     skin = part == SKIN
-    colors[skin] = _low_pass(rgb, sample.points, skin & head, sample.footprint)[skin]
-    specular[skin] = skin_sheen(face.tzone, face.lips, appearance.age_years)[skin]
+    if skin.any():
+        colors[skin], specular[skin] = _skin(sample.take(skin), geometry, face_geometry, appearance, features, seed)
 
     # Eyes: sclera, iris (the identity's colour), pupil; the wet cornea is very glossy.
     eyes = part == EYES
@@ -525,6 +517,34 @@ def _low_pass(rgb: np.ndarray, points: np.ndarray, rows: np.ndarray, footprint: 
     weight = np.exp(-0.5 * (distance / radius) ** 2)
     out[index] = (rgb[index][nearest] * weight[:, :, None]).sum(axis=1) / weight.sum(axis=1, keepdims=True)
     return out
+
+
+def _skin(
+    sample: SurfaceSample, geometry: BodyGeometry, face_geometry: Any, appearance: AppearanceParams,
+    features: Any, seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Albedo [n, 3] and specular [n] of skin Gaussians: tone, mottling, flush, palms, the face's
+    features, nails, the scalp under hair and a beard's shadow, low-passed on the head."""
+    from random_people.avatar.face import apply_face, brow_color, face_weights
+    from random_people.avatar.skin import luminance, skin_albedo, skin_sheen
+
+    head = np.isin(sample.group, (GROUPS.index("head"), GROUPS.index("neck")))
+    skin_rgb = np.array(appearance.skin_rgb)
+    face = face_weights(sample.points, sample.normals, sample.masks, sample.brow, face_geometry, features, head)
+    flush, palmar = skin_weights(sample, geometry)
+    flush = np.clip(flush + 0.8 * face.cheek + 0.5 * face.nose + 0.6 * face.ear, 0.0, 1.0)
+    rgb = skin_albedo(sample.points, skin_rgb, flush, palmar, seed, appearance.age_years)
+    hair_rgb = np.array(appearance.hair_rgb)
+    rgb = apply_face(rgb, face, features, brow_color(hair_rgb, appearance.age_years), float(luminance(skin_rgb)))
+    nails = np.clip(sample.masks["fingernails"] + sample.masks["toenails"], 0.0, 1.0)
+    rgb = rgb + (np.clip(skin_rgb * 1.25 + np.array([0.10, 0.06, 0.06]), 0, 0.8)[None] - rgb) * nails[:, None] * 0.7
+    # Skin under hair takes the hair's colour (gaps between strands must not show bare scalp).
+    under = np.clip(sample.scalp, 0.0, 1.0) * 0.85
+    rgb = rgb + (hair_rgb[None] * 0.7 - rgb) * under[:, None]
+    beard_shadow = 0.35 if appearance.facial_hair == "stubble" else 0.55
+    rgb = rgb + (hair_rgb[None] * 0.6 - rgb) * (beard_shadow * sample.facial_hair)[:, None]
+    rgb = _low_pass(rgb, sample.points, head, sample.footprint)
+    return rgb, skin_sheen(face.tzone, face.lips, appearance.age_years)
 
 
 def _hem_weights(sample: SurfaceSample) -> np.ndarray:

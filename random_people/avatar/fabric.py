@@ -167,10 +167,15 @@ def cloth_shading(
     """Folds (low-frequency darkening, strongest at elbows, knees and the waist), darker side
     seams and a darker hem band; albedo stays below :data:`MAX_CLOTH_ALBEDO`."""
     local = np.stack([frame.u, frame.v, np.zeros_like(frame.u)], axis=1)
-    creases = value_noise(local, np.array([0.035, 0.09, 1.0]), seed + 21)  # rings round a limb
-    drapes = value_noise(local, np.array([0.25, 0.035, 1.0]), seed + 23)  # vertical on skirts
-    gentle = fbm(points, 0.12, seed + 25, octaves=2)
-    fold = np.where(drape, drapes, np.where(frame.limb, creases, gentle))
+    fold = np.zeros(len(frame.u))
+    limb = frame.limb & ~drape
+    trunk = ~frame.limb & ~drape
+    if limb.any():  # creases: rings round a limb
+        fold[limb] = value_noise(local[limb], np.array([0.035, 0.09, 1.0]), seed + 21)
+    if drape.any():  # vertical folds down a skirt
+        fold[drape] = value_noise(local[drape], np.array([0.25, 0.035, 1.0]), seed + 23)
+    if trunk.any():
+        fold[trunk] = fbm(points[trunk], 0.12, seed + 25, octaves=2)
     amount = np.where(drape, 0.12, 0.05 + 0.10 * frame.joint)
     shade = 1.0 - amount * np.clip(0.5 + 0.6 * fold, 0.0, 1.0)
     seam = np.clip((frame.facing_side - 0.985) / 0.012, 0.0, 1.0)
