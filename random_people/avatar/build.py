@@ -172,7 +172,7 @@ def build_avatar(
     hair_pieces = []
     areas = triangle_areas(vertices_np, faces_np)
     context = _HairContext(vertices_np, faces_np, rotation.numpy().astype(np.float64), size_np, areas,
-                           face.triangle_masks["face"] > 0.3, labels, geometry, head_h, rng, faces)
+                           face.triangle_masks["face"] > 0.08, labels, geometry, head_h, rng, faces)
     if n_hair:
         hair_pieces.append(_scalp_hair(context, appearance, n_hair, seed))
     if n_facial:
@@ -306,7 +306,9 @@ def _scalp_hair(context: _HairContext, appearance: AppearanceParams, n_hair: int
         flow = -hair_strands.crown_flow(roots, root_normals, knot)
     else:
         flow = hair_strands.crown_flow(roots, root_normals, crown, front_y=geometry.head_centre_y - 0.25 * head_h)
-    strands = hair_strands.grow_strands(roots, root_normals, flow, style, context.surface, scale, root_spacing, rng)
+    behind = (geometry.head_centre_y, geometry.eye_z)
+    strands = hair_strands.grow_strands(roots, root_normals, flow, style, context.surface, scale, root_spacing, rng,
+                                        behind=behind)
     pieces = [strands]
     if n_bun:
         bun_style = hair_strands.StrandStyle(0.06, 4, 0.5, 0.0, 0.008, 0.012, 1.4)

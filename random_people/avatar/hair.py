@@ -122,8 +122,12 @@ def grow_strands(
     scale: float,
     root_spacing: float,
     rng: np.random.Generator,
+    behind: tuple[float, float] | None = None,
 ) -> Strands:
-    """Step every strand segment by segment (see the module docstring)."""
+    """Step every strand segment by segment (see the module docstring).
+
+    ``behind`` = (y, z): below height z, strands stay behind the plane y (the ears' plane, so hair
+    falls behind the ears and over the back, not down the cheeks and the front of the neck)."""
     r = roots.shape[0]
     segments = style.segments
     length = style.length * scale * rng.uniform(0.8, 1.15, r)
@@ -142,6 +146,10 @@ def grow_strands(
         if blocked.any():  # tuck it behind the face instead: back and down
             direction[blocked] = back
             new[blocked] = position[blocked] + back * step[blocked, None]
+        if behind is not None:
+            ahead = (new[:, 1] < behind[0]) & (new[:, 2] < behind[1])
+            new[ahead, 1] = behind[0]
+            direction[ahead] = back
         if style.curl > 0:
             wobble = np.cross(direction, root_normals)
             new = new + wobble * (style.curl * scale * np.cos(phase + 2.1 * k))[:, None]
@@ -178,7 +186,7 @@ def crown_flow(points: np.ndarray, normals: np.ndarray, crown: np.ndarray, front
     if front_y is not None:
         front = points[:, 1] < front_y
         side = np.where(points[front, 0] >= 0, 1.0, -1.0)
-        away[front] = np.stack([side * 0.08, np.full(side.shape, 0.02), np.full(side.shape, -0.05)], axis=1)
+        away[front] = np.stack([side * 0.08, np.full(side.shape, 0.06), np.full(side.shape, -0.04)], axis=1)
     tangent = away - (away * normals).sum(1, keepdims=True) * normals
     return tangent / np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
 
