@@ -9,8 +9,10 @@ elder, both sexes); columns front, side, back, face close-up and the person at ~
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
+from random_people.avatar.identity import IdentitySpec
 from random_people.avatar.pipeline import build_identity_avatar
 from random_people.avatar.sheets import EXTRA_VIEWS, VIEWS, SheetOptions, contact_sheet, review_identities
 
@@ -23,10 +25,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=0, help="only the first N identities")
     parser.add_argument("--views", default=",".join(VIEWS), help=f"comma-separated, from {', '.join(VIEWS + EXTRA_VIEWS)}")
     parser.add_argument("--only", default="", help="comma-separated row numbers (0-based) to draw")
+    parser.add_argument("--specs", default="", help="a JSON list of identity specs to draw instead of the review set")
     parser.add_argument("--no-light", action="store_true", help="plain colours (no preview light)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    specs = review_identities(args.seed)
+    if args.specs:
+        with open(args.specs, encoding="utf-8") as handle:
+            specs = [IdentitySpec.from_dict(data) for data in json.load(handle)]
+    else:
+        specs = review_identities(args.seed)
     if args.rows:
         specs = specs[: args.rows]
     if args.only:

@@ -23,6 +23,7 @@ from random_people.avatar.noise import fbm, value_noise
 PATTERN_NAMES = ("solid", "stripes", "checks", "plaid", "dots", "denim", "print")
 STRIPE_PERIOD_M = 0.05
 PLAID_PERIOD_M = 0.09
+CHECK_PERIOD_M = 0.06
 DOT_PERIOD_M = 0.06
 DOT_RADIUS_M = 0.014
 PART_RADIUS_M = {"trunk": 0.14, "arm": 0.045, "leg": 0.075}
@@ -129,7 +130,7 @@ def pattern_albedo(
         mix = stripe_coverage(frame.u, STRIPE_PERIOD_M, 0.5, footprint)
     elif pattern in ("checks", "plaid"):
         duty = 0.5 if pattern == "checks" else 0.35
-        period = 0.045 if pattern == "checks" else PLAID_PERIOD_M
+        period = CHECK_PERIOD_M if pattern == "checks" else PLAID_PERIOD_M
         across = stripe_coverage(frame.u, period, duty, footprint)
         around = stripe_coverage(frame.v, period, duty, footprint)
         mix = 0.5 * (across + around)  # bands half-tinted, their crossings fully (gingham / tartan)
