@@ -38,7 +38,7 @@ def _render_times(avatars: list, repeat: int) -> None:
 
     for label, (width, height), person_px in (("512x512 full body", (512, 512), 440),
                                               ("512x288 small (~70 px)", (512, 288), 70)):
-        times, cpu = [], []
+        times, cpu, work = [], [], []
         for avatar in avatars:
             vertices = avatar.rest_vertices.numpy()
             centre = (vertices.min(0) + vertices.max(0)) / 2
@@ -49,6 +49,7 @@ def _render_times(avatars: list, repeat: int) -> None:
             camera = make_camera(intrinsics_from_fov(width, height, fov),
                                  look_at(centre + [0.3 * distance, -distance, 0.0], centre, (0, 0, 1)), width, height)
             gaussians = avatar.canonical()
+            work.append(_raster_work(gaussians, camera))
             rasterize(gaussians, camera, backend="cpu")  # compile / warm up
             for _ in range(max(3, repeat // 2)):
                 t, c = time.perf_counter(), time.process_time()
@@ -57,6 +58,26 @@ def _render_times(avatars: list, repeat: int) -> None:
                 cpu.append((time.process_time() - c) * 1000)
         print(f"rasterize one frame, {label}: median {statistics.median(times):.1f} ms "
               f"(CPU time {statistics.median(cpu):.1f} ms; rgb+alpha+depth+part labels, {len(avatars)} avatars)")
+        pairs, pixels = (statistics.mean(w[i] for w in work) for i in (0, 1))
+        print(f"  rasterizer work, {label}: {pairs:.0f} Gaussian-tile pairs, {pixels / 1e6:.2f} M box pixels "
+              "per frame (deterministic: compare these when timings are noisy)")
+
+
+def _raster_work(gaussians, camera) -> tuple[float, float]:
+    """Gaussian-tile pairs (16x16 tiles) and summed 3-sigma box pixels: what rasterizing costs."""
+    import numpy as np
+
+    from random_people.render.cpu_backend import project_gaussians
+
+    radii, means2d, _, _ = project_gaussians(gaussians.means, gaussians.quats, gaussians.scales,
+                                             gaussians.opacities, camera.world_to_camera, camera.K,
+                                             camera.width, camera.height)
+    r, m = radii.numpy().astype(np.int64), means2d.numpy()
+    seen = (r > 0).all(axis=1)
+    r, m = r[seen], m[seen]
+    tiles_x = np.floor((m[:, 0] + r[:, 0]) / 16) - np.floor((m[:, 0] - r[:, 0]) / 16) + 1
+    tiles_y = np.floor((m[:, 1] + r[:, 1]) / 16) - np.floor((m[:, 1] - r[:, 1]) / 16) + 1
+    return float((tiles_x * tiles_y).sum()), float(((2 * r[:, 0] + 1) * (2 * r[:, 1] + 1)).sum())
 
 
 def main() -> None:
