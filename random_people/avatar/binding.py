@@ -53,13 +53,19 @@ class SurfaceBinding:
     opacities: torch.Tensor  # [N] float32 in [0, 1]
     part: torch.Tensor  # [N] int64 region id
     part_names: tuple[str, ...] = ()
+    # [N] float32 in [0, 1], optional: how glossy each Gaussian is (skin faint, lips and hair more,
+    # the eyes' cornea most) for a lighting model that adds a specular term; colours stay albedo.
+    specular: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.triangle.shape[0])
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        """The tensor fields by name (what the avatar sidecar file stores)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "part_names"}
+        """The tensor fields by name (what the avatar sidecar file stores); unset optional ones are left out."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self)
+            if f.name != "part_names" and getattr(self, f.name) is not None
+        }
 
     def subset(self, mask: torch.Tensor) -> "SurfaceBinding":
         """The Gaussians selected by a boolean or index tensor ``mask`` (faces kept whole)."""
@@ -68,11 +74,13 @@ class SurfaceBinding:
 
     @staticmethod
     def concatenate(bindings: list["SurfaceBinding"]) -> "SurfaceBinding":
-        """Join bindings made on the same mesh (same faces and part names)."""
+        """Join bindings made on the same mesh (same faces and part names); ``specular`` is kept
+        when every piece has it."""
         first = bindings[0]
+        names = [name for name in first.tensors() if all(getattr(b, name) is not None for b in bindings)]
         values = {
             name: (first.faces if name == "faces" else torch.cat([getattr(b, name) for b in bindings]))
-            for name in first.tensors()
+            for name in names
         }
         return SurfaceBinding(**values, part_names=first.part_names)
 
@@ -90,16 +98,20 @@ def sample_surface(
     n: int,
     rng: np.random.Generator,
     density_weights: np.ndarray | None = None,  # [F] >= 0, relative density per triangle
+    areas: np.ndarray | None = None,  # [F] triangle areas when already known (saves recomputing them)
+    stratified: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points uniformly distributed over the surface: (triangle ids [n], barycentrics [n, 3]).
 
     Triangles are drawn with probability proportional to area (times ``density_weights``, so a
     region can be denser, sparser or excluded with 0), and the point is uniform inside the
     triangle (the square-root trick, no rejection). Deterministic for a given ``rng`` state.
+    ``stratified`` gives every triangle the whole part of its expected count and draws only the
+    remainders, so neighbouring Gaussians leave no holes where a triangle happened to get none.
     """
     v = vertices.detach().cpu().numpy() if isinstance(vertices, torch.Tensor) else np.asarray(vertices)
     f = faces.detach().cpu().numpy() if isinstance(faces, torch.Tensor) else np.asarray(faces)
-    weights = triangle_areas(v, f)
+    weights = triangle_areas(v, f) if areas is None else np.asarray(areas, dtype=np.float64)
     if density_weights is not None:
         density = np.asarray(density_weights, dtype=np.float64)
         if density.shape != weights.shape or (density < 0).any():
@@ -110,10 +122,22 @@ def sample_surface(
         raise ValueError("Cannot sample a surface with zero total (weighted) area.")
     if n <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 3), dtype=np.float32)
-    cumulative = np.cumsum(weights / total)
-    cumulative[-1] = 1.0
-    triangle = np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int64)
-    triangle = np.minimum(triangle, len(f) - 1)
+    if stratified:
+        # Each triangle gets the whole part of its expected count, the remainders are drawn:
+        # far fewer empty triangles (holes between Gaussians) than independent draws give.
+        expected = n * weights / total
+        whole = np.floor(expected).astype(np.int64)
+        rest = n - int(whole.sum())
+        fraction = expected - whole
+        if rest > 0:
+            extra = rng.choice(len(f), size=rest, replace=False, p=fraction / fraction.sum())
+            whole[extra] += 1
+        triangle = np.repeat(np.arange(len(f), dtype=np.int64), whole)
+    else:
+        cumulative = np.cumsum(weights / total)
+        cumulative[-1] = 1.0
+        triangle = np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int64)
+        triangle = np.minimum(triangle, len(f) - 1)
     r1, r2 = rng.random(n), rng.random(n)
     s = np.sqrt(r1)
     bary = np.stack([1.0 - s, s * (1.0 - r2), s * r2], axis=1).astype(np.float32)

@@ -19,7 +19,7 @@ import numpy as np
 
 from random_people.avatar.appearance import AppearanceParams
 from random_people.avatar.build import Avatar, build_avatar
-from random_people.avatar.identity import HAIR_COLORS, MONK_SKIN_TONES, IdentitySpec, anny_phenotype, hex_to_rgb
+from random_people.avatar.identity import HAIR_COLORS, IdentitySpec, anny_phenotype, hex_to_rgb
 from random_people.avatar.posing import avatar_frames
 from random_people.body import load_body_model
 from random_people.pose.motion import Motion
@@ -41,10 +41,16 @@ def _linear(hex_color: str) -> tuple[float, float, float]:
 
 
 def appearance_params(spec: IdentitySpec) -> AppearanceParams:
-    """The avatar builder's colours and garments for an identity (sRGB swatches -> linear)."""
+    """The avatar builder's albedo colours, garments and face for an identity.
+
+    Skin comes from :func:`avatar.skin.monk_albedo` (a Monk swatch is a displayed colour, not a
+    reflectance); hair and clothing swatches are converted from sRGB to linear.
+    """
+    from random_people.avatar.skin import monk_albedo
+
     look = spec.appearance
     return AppearanceParams(
-        skin_rgb=_linear(MONK_SKIN_TONES[look.skin_tone]),
+        skin_rgb=monk_albedo(look.skin_tone),
         hair_style=look.hair_style,
         hair_rgb=_linear(HAIR_COLORS[look.hair_color]),
         top_type=look.top.type,
@@ -57,6 +63,10 @@ def appearance_params(spec: IdentitySpec) -> AppearanceParams:
         bottom_pattern_rgb=_linear(look.bottom.pattern_color or look.bottom.color),
         shoes_type=look.shoes.type,
         shoes_rgb=_linear(look.shoes.color),
+        iris=look.iris_color,
+        facial_hair=look.facial_hair,
+        age_years=spec.body.age_years,
+        sex=spec.body.sex,
     )
 
 
