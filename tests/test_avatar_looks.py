@@ -176,3 +176,14 @@ def test_identity_files_from_before_iris_and_facial_hair_load_with_the_same_id()
     assert loaded.appearance.iris_color == "brown" and loaded.appearance.facial_hair == "none"
     assert loaded.id == old_id
     assert _spec(iris_color="blue").id != old_id
+
+
+def test_lighting_uses_the_appearances_own_specular(anny):
+    """The lips and eyes the appearance marks as glossy reach the renderer's highlight weights."""
+    from random_people.avatar.shading import SPECULAR_BY_PART, specular_weights
+
+    avatar = _build(anny, _spec())
+    weights = specular_weights(avatar.binding)
+    assert torch.equal(weights, avatar.binding.specular.to(weights.dtype))
+    eyes = avatar.binding.part == avatar.binding.part_names.index("eyes")
+    assert float(weights[eyes].mean()) > SPECULAR_BY_PART["eyes"]  # not the per-region fallback

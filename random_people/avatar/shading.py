@@ -27,7 +27,10 @@ SPECULAR_BY_PART = {"skin": 0.04, "hair": 0.03, "eyes": 0.3, "shoes": 0.1}
 
 
 def specular_weights(binding: SurfaceBinding) -> torch.Tensor:
-    """Specular weight [N] of each Gaussian from its region (0 for regions not listed)."""
+    """Specular weight [N] of each Gaussian: the appearance's own (``binding.specular``: T-zone,
+    lips, eyes, hair, soles) when the avatar carries it, else by region (0 for regions not listed)."""
+    if binding.specular is not None and len(binding.specular) == len(binding):
+        return binding.specular.to(binding.colors.dtype)
     table = torch.tensor([SPECULAR_BY_PART.get(name, 0.0) for name in binding.part_names] or [0.0])
     return table[binding.part].to(binding.colors.dtype) if binding.part_names else torch.zeros(len(binding))
 
