@@ -5,6 +5,10 @@ clip of a sampled person re-performing it: building the avatar, posing, renderin
 labelling and encoding. Target: under 12 s on 2 cores. Also prints the time to build one
 identity's avatar from its spec once the body model is loaded (target: under 1 s), and peak RSS.
 
+Each person is rendered twice, lit (the default: environment + key light + ambient occlusion,
+``render.lighting``) and unlit (flat colours, as before lighting), on the default photographic
+background; the ratio of render ms/frame lit / unlit is printed (target: at most 1.3).
+
     python benchmarks/clip.py [--repeat N] [--camera source|random]
 """
 
@@ -47,15 +51,25 @@ def main() -> None:
             builds.append(time.perf_counter() - started)
         print(f"build one identity's avatar (20k Gaussians): median {statistics.median(builds):.3f} s "
               f"(runs: {', '.join(f'{b:.3f}' for b in builds)}); target < 1 s")
-        seconds = []
+        seconds: dict[bool, list[float]] = {True: [], False: []}
+        per_frame: dict[bool, list[float]] = {True: [], False: []}
         for spec in people[: args.repeat]:
-            started = time.perf_counter()
-            result = render_motion_clip(motion, spec, work, background="park", camera=args.camera, size=(512, 512))
-            seconds.append(time.perf_counter() - started)
-            timings = ", ".join(f"{k} {v:.2f}" for k, v in (result.timings or {}).items())
-            print(f"  {result.frames} frames of {spec.id}: {seconds[-1]:.2f} s ({timings})")
-        print(f"4 s clip, {motion.num_frames} frames at {motion.fps:g} fps, 512x512, {args.camera} camera, end to end: "
-              f"median {statistics.median(seconds):.2f} s; target < 12 s")
+            for lit in (False, True):
+                started = time.perf_counter()
+                result = render_motion_clip(motion, spec, work, camera=args.camera, size=(512, 512), lit=lit)
+                seconds[lit].append(time.perf_counter() - started)
+                stages = result.timings or {}
+                per_frame[lit].append(1000 * (stages.get("rasterize", 0) + stages.get("lighting", 0)) / result.frames)
+                timings = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
+                print(f"  {result.frames} frames of {spec.id} {'lit' if lit else 'unlit'}: {seconds[lit][-1]:.2f} s "
+                      f"({timings})")
+        for lit in (False, True):
+            print(f"4 s clip, {motion.num_frames} frames at {motion.fps:g} fps, 512x512, {args.camera} camera, "
+                  f"{'lit' if lit else 'unlit'}, end to end: median {statistics.median(seconds[lit]):.2f} s; target < 12 s; "
+                  f"shading + rasterizing {statistics.median(per_frame[lit]):.1f} ms/frame")
+        ratio = statistics.median(seconds[True]) / statistics.median(seconds[False])
+        print(f"lit / unlit end to end: {ratio:.2f}x; shading + rasterizing: "
+              f"{statistics.median(per_frame[True]) / statistics.median(per_frame[False]):.2f}x (target <= 1.3x)")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

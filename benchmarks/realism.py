@@ -13,11 +13,14 @@ render ms/frame, identity build time, the judge's cost against rendering, and pe
 JSON of all figures and a contact sheet PNG (identities x views, a mid-clip frame each, the
 detector's skeleton in red over our labels in green) and prints their paths.
 
-    python benchmarks/realism.py [--identities 12] [--seconds 2.5] [--fps 10] [--background studio]
+    python benchmarks/realism.py [--identities 12] [--seconds 2.5] [--fps 10] [--background NAME] [--unlit]
     python benchmarks/realism.py --json new.json --compare benchmarks/results/realism_before.json
     python benchmarks/realism.py --compare-only OLD.json NEW.json
 
-Defaults keep a run around 10-15 minutes on 2 shared cores: a 2.5 s trim, rendered at 10 fps.
+Defaults keep a run around 30-40 minutes on 2 busy shared cores: 1 s of each clip (from 0.3 s),
+rendered and judged at 30 fps. Video-mode figures need the clip's real frame rate: subsampled
+frames break MediaPipe's tracking (the real demo man scores PCK 0.86 on every frame at 512x288,
+0.01 on every 3rd), so subsample with ``--every`` only in static mode or for quick looks.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ def prepare_clips(args: argparse.Namespace, work: Path) -> list[SourceClip]:
     if "demo" in args.clips:
         clips.append(SourceClip("demo", fetch_demo_clip(), args.start, args.start + args.seconds))
     if "pose2sim" in args.clips:
-        clips.append(SourceClip("pose2sim", fetch_pose2sim_clip(), None, None))
+        clips.append(SourceClip("pose2sim", fetch_pose2sim_clip(), args.start, args.start + args.seconds))
     for clip in clips:
         tag = f"{clip.key}_{clip.start}_{clip.end}".replace(".", "p")
         motion_path = work / "motions" / f"{tag}.npz"
@@ -143,11 +146,8 @@ def prepare_clips(args: argparse.Namespace, work: Path) -> list[SourceClip]:
 def render_and_judge(args: argparse.Namespace, specs: list[IdentitySpec], clips: list[SourceClip], work: Path,
                      judges: dict[str, Judge]) -> tuple[list[RenderRecord], dict[str, float]]:
     from random_people.avatar.pipeline import build_identity_avatar
-    from random_people.body import load_body_model
 
-    started = time.perf_counter()
-    load_body_model(kind="anny")
-    builds: dict[str, float] = {"load_body_model_s": time.perf_counter() - started}
+    builds: dict[str, float] = {}
     build_times = []
     records: list[RenderRecord] = []
     out = work / "renders"
@@ -180,6 +180,7 @@ def render_one(args: argparse.Namespace, spec: IdentitySpec, index: int, clip: S
     result = render_motion_clip(
         clip.motion, spec, out, name=name, background=args.background, camera="source" if view == "a" else "random",
         seed=args.seed + index, size=size, fps=args.fps, n_gaussians=args.gaussians, backend=args.backend,
+        lit=not args.unlit,
     )
     render_s = time.perf_counter() - t
     frames = frame_subset(result.frames, args.every)
@@ -382,7 +383,7 @@ def sheet_tile(record: RenderRecord) -> tuple[np.ndarray | None, str]:
     shown = np.zeros(17, dtype=bool)
     shown[LIMB_INDICES] = True
     image = draw_skeleton(frame, labels.keypoints_2d[mid, :17], LABEL_COLOR, shown=shown, thickness=1)
-    image = draw_skeleton(image, None if verdict is None else verdict.keypoints, DETECTION_COLOR)
+    image = draw_skeleton(image, None if verdict is None else verdict.keypoints, DETECTION_COLOR, thickness=1)
     found = "no person" if verdict is None or not verdict.detected else f"pck {fmt(verdict.pck.value)}"
     return image, f"{record.clip} ({record.view}) {found}\nclip pck {fmt(record.score.pck)} iou {fmt(record.score.mask_iou)}"
 
@@ -394,7 +395,11 @@ def write_sheet(path: Path, records: list[RenderRecord], references: dict[str, t
     real_row = []
     for key, (score, image) in references.items():
         verdict = score.frame(score.meta.get("mid_frame", -1))
-        tile = None if image is None else draw_skeleton(image, None if verdict is None else verdict.keypoints)
+        tile = None
+        if image is not None:
+            if verdict is not None:  # green: the detector at full resolution (the reference), scaled down
+                image = draw_skeleton(image, verdict.truth, LABEL_COLOR, shown=verdict.counted, thickness=1)
+            tile = draw_skeleton(image, None if verdict is None else verdict.keypoints, thickness=1)
         real_row.append((tile, f"REAL {key} (a)\nclip pck {fmt(score.pck)}"))
     rows.append(real_row)
     for spec in specs:
@@ -416,17 +421,20 @@ def main() -> None:
     parser.add_argument("--identities", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1, help="identity sampling and camera seed")
     parser.add_argument("--clips", default="demo,pose2sim", help="comma list of: demo, pose2sim")
-    parser.add_argument("--start", type=float, default=0.3, help="demo clip trim start (s)")
-    parser.add_argument("--seconds", type=float, default=2.5, help="demo clip trim length (s); pose2sim is 1.7 s")
-    parser.add_argument("--fps", type=float, default=10.0, help="rendered frames per second of motion")
+    parser.add_argument("--start", type=float, default=0.3, help="trim start (s) of both clips")
+    parser.add_argument("--seconds", type=float, default=1.0, help="trim length (s) of both clips")
+    parser.add_argument("--fps", type=float, default=30.0,
+                        help="rendered frames per second (video-mode tracking needs ~30: at 15 fps the detector "
+                             "already loses the real man of the demo clip)")
     parser.add_argument("--every", type=int, default=1, help="judge every n-th rendered frame")
     parser.add_argument("--views", default="a,b", help="a: source camera at the source aspect; b: sampled 512x512")
     parser.add_argument("--long-side", type=int, default=512)
     parser.add_argument("--size-b", type=int, default=512)
     parser.add_argument("--modes", default="video,static",
                         help="pose detector modes, the first is the headline (video, static)")
-    parser.add_argument("--background", default="studio",
-                        help="background of every render (default: the pipeline's default, 'studio')")
+    parser.add_argument("--background", default=None,
+                        help="background of every render (default: the pipeline's default, a shipped photograph)")
+    parser.add_argument("--unlit", action="store_true", help="flat colours: the renderer without lighting")
     parser.add_argument("--gaussians", type=int, default=20000)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
@@ -456,6 +464,11 @@ def main() -> None:
     print(f"{len(specs)} identities (balanced sampler, seed {args.seed}):")
     for spec in specs:
         print(f"  {spec.id[:12]}  {describe(spec)}")
+    from random_people.body import load_body_model
+
+    loading = time.perf_counter()
+    load_body_model(kind="anny")
+    load_s = time.perf_counter() - loading
     clips = prepare_clips(args, work)
     judges = {mode: Judge(mode=mode, segmentation=k == 0) for k, mode in enumerate(args.modes)}
     try:
@@ -464,7 +477,7 @@ def main() -> None:
         for judge in judges.values():
             judge.close()
     references = {mode: reference_scores(args, clips, mode) for mode in args.modes}
-    result = figures(args, records, references, builds, clips)
+    result = figures(args, records, references, {"load_body_model_s": load_s, **builds}, clips)
     result["timing"]["total_s"] = time.perf_counter() - started
 
     print_report(result)

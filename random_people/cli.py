@@ -59,7 +59,7 @@ def _identities_dir(args: argparse.Namespace) -> Path:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from random_people.render.scene_file import parse_size, render_scene_file
+    from random_people.render.scene_file import DEFAULT_BACKGROUND, parse_size, render_scene_file
 
     if args.motion:
         return _render_motion(args)
@@ -68,7 +68,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     with _progress_bar("render", args.quiet) as progress:
         result = render_scene_file(
             args.gaussians, args.output, transforms_path=args.transforms, camera=args.camera, seed=args.seed,
-            background=args.background, size=parse_size(args.size) if args.size else None, fps=args.fps,
+            background=args.background or DEFAULT_BACKGROUND, size=parse_size(args.size) if args.size else None,
+            fps=args.fps,
             frames=args.frames, backend=args.backend, shadow=args.shadow, harmonize=args.harmonize,
             degrade=args.degrade, progress=progress,
         )
@@ -91,7 +92,7 @@ def _render_motion(args: argparse.Namespace) -> int:
         result = render_motion_clip(
             motion, spec, output.parent, name=output.stem, background=args.background,
             camera=camera, seed=args.seed, size=args.size, max_frames=args.frames, backend=args.backend,
-            progress=progress, source_clip=args.source_clip,
+            progress=progress, lit=not args.unlit, source_clip=args.source_clip,
         )
     return _print_clip(result)
 
@@ -203,12 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default auto: the source camera if the transforms file has one, else front); "
                              "with --motion: source (default) or random")
     render.add_argument("--seed", type=int, default=0, help="seed for the random camera and the compositor")
-    render.add_argument("--background", default="#808080",
-                        help="shipped background name, image/video path, #rrggbb, or 'source': the motion's own "
-                             "clip with its person removed (a cached clean plate; source camera only)")
+    render.add_argument("--background", default=None,
+                        help="shipped background name (photographs <env>_<k>, cartoon_<scene>), image/video path, "
+                             "#rrggbb, or 'source': the motion's own clip with its person removed (a cached clean "
+                             "plate; source camera only) (default: a shipped photograph with --motion, #808080 with "
+                             "--gaussians)")
     render.add_argument("--source-clip", default=None,
                         help="with --background source: the clip the motion was extracted from (default: where "
                              "this data dir's extraction found it; its SHA-256 must match)")
+    render.add_argument("--unlit", action="store_true",
+                        help="with --motion: no lighting (flat colours, as before lighting existed)")
     render.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the source camera's size, else 512x512)")
     render.add_argument("--fps", type=float, default=None, help="frame rate (default: the transforms file's, else 30)")
     render.add_argument("--frames", type=int, default=None,

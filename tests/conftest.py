@@ -44,12 +44,8 @@ POSE2SIM_VERSION = "0.10.49"
 POSE2SIM_DEMO = "Pose2Sim/Demo_MultiPerson"
 
 
-def fetch_pose2sim_multiperson() -> Path:
-    """Return the folder of Pose2Sim's ``Demo_MultiPerson`` (4 calibrated views of two people,
-    ``videos/cam01..04.mp4`` + ``calibration/Calib.qca.txt``), unpacked once from its PyPI wheel."""
-    target = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / POSE2SIM_DEMO
-    if (target / "calibration" / "Calib.qca.txt").exists() and len(list((target / "videos").glob("cam0*.mp4"))) == 4:
-        return target
+def _pose2sim_wheel() -> Path:
+    """The Pose2Sim wheel (~50 MB, real people filmed by 4 calibrated cameras), downloaded once."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
     if not wheels:
@@ -59,7 +55,16 @@ def fetch_pose2sim_multiperson() -> Path:
             check=True,
         )
         wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as wheel:
+    return wheels[0]
+
+
+def fetch_pose2sim_multiperson() -> Path:
+    """Return the folder of Pose2Sim's ``Demo_MultiPerson`` (4 calibrated views of two people,
+    ``videos/cam01..04.mp4`` + ``calibration/Calib.qca.txt``), unpacked once from its PyPI wheel."""
+    target = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / POSE2SIM_DEMO
+    if (target / "calibration" / "Calib.qca.txt").exists() and len(list((target / "videos").glob("cam0*.mp4"))) == 4:
+        return target
+    with zipfile.ZipFile(_pose2sim_wheel()) as wheel:
         for member in wheel.namelist():
             if member.startswith(POSE2SIM_DEMO + "/videos/") or member.startswith(POSE2SIM_DEMO + "/calibration/"):
                 destination = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / member
@@ -89,6 +94,23 @@ def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") 
         )
         wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
     with zipfile.ZipFile(wheels[0]) as wheel:
+        partial = target.with_suffix(".part")
+        partial.write_bytes(wheel.read(f"Pose2Sim/{demo}/videos/{camera}.mp4"))
+        partial.replace(target)
+    return target
+
+
+def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") -> Path:
+    """Return the path of one of Pose2Sim's demo videos (a real person, 1080x1920, 60 fps, 1.7 s).
+
+    ``Demo_SinglePerson/videos/cam04.mp4`` shows a man turning into a lunge with his arms out,
+    seen from the side: a different person, motion, orientation (portrait) and frame rate from
+    the Sports2D demo.
+    """
+    target = CACHE_DIR / f"pose2sim-{POSE2SIM_VERSION}-{demo}-{camera}.mp4"
+    if target.exists():
+        return target
+    with zipfile.ZipFile(_pose2sim_wheel()) as wheel:
         partial = target.with_suffix(".part")
         partial.write_bytes(wheel.read(f"Pose2Sim/{demo}/videos/{camera}.mp4"))
         partial.replace(target)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from random_people.media import write_video
 from random_people.render.backgrounds import (
+    DEFAULT_BACKGROUND,
     BackgroundError,
     ColorBackground,
     ImageBackground,
@@ -119,10 +120,11 @@ def test_video_frame_is_cover_cropped(tmp_path):
 
 
 def test_shipped_backgrounds_are_listed_and_load():
-    assert SHIPPED <= set(list_backgrounds())
+    cartoons = {f"cartoon_{name}" for name in SHIPPED}
+    assert cartoons == set(list_backgrounds("cartoon")) and cartoons <= set(list_backgrounds())
     folder = backgrounds_dir()
     assert "CC0" in (folder / "README.md").read_text()
-    for name in SHIPPED:
+    for name in cartoons:
         path = folder / f"{name}.jpg"
         assert path.stat().st_size < 300_000
         background = load_background(name)
@@ -130,6 +132,23 @@ def test_shipped_backgrounds_are_listed_and_load():
         # The lower part (floor or ground) is not a flat fill: there is something to stand on.
         frame = background.frame(0, 320, 180)
         assert frame[120:].std() > 3.0
+
+
+def test_photographs_come_first_and_are_the_default():
+    photos = list_backgrounds("photo")
+    assert len(photos) == 32 and DEFAULT_BACKGROUND in photos  # 8 environments x 4 views
+    assert list_backgrounds()[: len(photos)] == photos
+    assert not any(name.startswith("cartoon_") for name in photos)
+    background = load_background(DEFAULT_BACKGROUND)
+    assert isinstance(background, ImageBackground) and background.size == (768, 432)
+    assert background.frame(0, 320, 180)[120:].std() > 3.0
+
+
+def test_old_cartoon_names_still_load():
+    for name in SHIPPED:
+        background = load_background(name)
+        assert background.name == f"cartoon_{name}"
+        assert np.array_equal(background.pixels, load_background(f"cartoon_{name}").pixels)
 
 
 def test_procedural_scenes_are_deterministic_per_seed():
@@ -148,7 +167,7 @@ def test_unknown_name_lists_the_choices():
     with pytest.raises(BackgroundError, match="Unknown background 'moonbase'") as info:
         load_background("moonbase")
     assert info.value.exit_code == 11
-    assert "park" in str(info.value) and "#808080" in str(info.value)
+    assert "cartoon_park" in str(info.value) and DEFAULT_BACKGROUND in str(info.value) and "#808080" in str(info.value)
 
 
 def test_missing_file_says_to_check_the_path(tmp_path):

@@ -80,7 +80,7 @@ def _leaf_paths(data: dict, prefix: tuple = ()) -> list[tuple]:
 CHANGED = {
     "seed": 99, "sex": "male", "gender": 0.5, "age_years": 35.0, "height": -0.5, "weight": 0.41, "muscle": 0.61,
     "proportions": 0.51, "skin_tone": 7, "hair_style": "bun", "hair_color": "black", "type": None, "color": "#010203",
-    "pattern": "dots", "pattern_color": "#0a0b0c",
+    "pattern": "dots", "pattern_color": "#0a0b0c", "iris_color": "green", "facial_hair": "beard",
 }
 GARMENT_SWAP = {"top": "hoodie", "bottom": "shorts", "shoes": "boots"}
 
@@ -146,7 +146,9 @@ def _mutated(change) -> dict:
         (lambda d: d["appearance"].update(skin_tone=5.5), "appearance.skin_tone"),
         (lambda d: d["appearance"].update(hair_style="mohawk"), "appearance.hair_style"),
         (lambda d: d["appearance"].update(hair_color="green"), "appearance.hair_color"),
-        (lambda d: d["appearance"]["top"].update(pattern="plaid"), "appearance.top.pattern"),
+        (lambda d: d["appearance"]["top"].update(pattern="paisley"), "appearance.top.pattern"),
+        (lambda d: d["appearance"].update(iris_color="violet"), "appearance.iris_color"),
+        (lambda d: d["appearance"].update(facial_hair="sideburns"), "appearance.facial_hair"),
         (lambda d: d["appearance"]["top"].update(type="cape"), "appearance.top.type"),
         (lambda d: d["appearance"]["shoes"].update(color="sparkly"), "appearance.shoes.color"),
         (lambda d: d["appearance"]["bottom"].update(size="XL"), "appearance.bottom.size"),

@@ -132,6 +132,8 @@ def test_frame_subset():
     assert frame_subset(10, every=3) == [0, 3, 6, 9]
     assert frame_subset(100, max_frames=5) == [0, 25, 50, 74, 99]
     assert frame_subset(3, max_frames=10) == [0, 1, 2]
+    assert frame_subset(100, max_frames=5, contiguous=True) == [47, 48, 49, 50, 51]
+    assert frame_subset(10, every=2, max_frames=2, contiguous=True) == [2, 4]
     with pytest.raises(ValueError):
         frame_subset(10, every=0)
 
@@ -226,6 +228,21 @@ def test_score_clip_end_to_end_on_real_frames(tmp_path, demo_frames):
     video, labels, mask_video = _write_clip(shifted_dir, small, shifted, masks, boxes)
     moved = score_clip(video, labels, mask_video, frames=[0, 2])
     assert moved.num_frames == 2 and moved.detection_rate == 1.0 and moved.pck == 0.0
+
+
+def test_masks_from_the_labels_file_equal_the_mask_video(tmp_path, demo_frames):
+    """Without a mask video the judge streams masks out of the labels file: the same masks."""
+    from random_people.judge.inputs import read_label_masks, read_mask_frames
+
+    rng = np.random.default_rng(1)
+    masks = [(rng.random((288, 512)) > 0.5).astype(np.uint8) * 255 for _ in range(3)]
+    _, labels, mask_video = _write_clip(tmp_path, [np.zeros((288, 512, 3), np.uint8)] * 3,
+                                        [np.zeros((17, 2))] * 3, masks)
+    from_labels = read_label_masks(labels, [0, 2])
+    from_video = read_mask_frames(mask_video, [0, 2])
+    assert sorted(from_labels) == [0, 2]
+    for i in (0, 2):
+        assert np.array_equal(from_labels[i], masks[i]) and np.array_equal(from_video[i], masks[i])
 
 
 def test_score_clip_refuses_mismatched_inputs(tmp_path, demo_frames):

@@ -46,6 +46,7 @@ def test_render_motion_clip_from_the_source_camera(demo_motion, people, tmp_path
         assert sum(1 for _ in container.decode(stream)) == 12
     labels = load_labels(result.labels_path)
     assert labels.num_frames == 12 and labels.stacked("keypoints_2d").shape[:2] == (12, 17)
+    assert labels.meta["lighting"]["source"] == "estimated"  # a cartoon has no measured environment
     # The new person stands where the real one stood: their mask covers the source's hips.
     camera = source_camera(demo_motion, 256, 144)
     scale = np.array([256 / demo_motion.image_size[0], 144 / demo_motion.image_size[1]])
@@ -64,6 +65,9 @@ def test_random_camera_is_seeded(demo_motion, people, tmp_path):
     la, lb = load_labels(a.labels_path), load_labels(b.labels_path)
     assert np.array_equal(la.stacked("world_to_camera"), lb.stacked("world_to_camera"))
     assert la.stacked("mask").any()
+    # the default background is a shipped photograph, and its measured light is recorded
+    assert la.meta["lighting"]["source"] == "environment" and la.meta["lighting"] == lb.meta["lighting"]
+    assert la.meta["lighting"]["view"] == la.meta["background"] == "city_2"
 
 
 def test_default_size_keeps_the_source_aspect(demo_motion, people, tmp_path):

@@ -12,6 +12,7 @@ from PIL import Image
 from random_people.avatar.identity import IdentitySpec
 from random_people.errors import RandomPeopleError
 from random_people.media import probe_video
+from random_people.render.backgrounds import DEFAULT_BACKGROUND
 from random_people.pose.motion import save_motion
 from random_people.ui import app as ui_app
 from random_people.ui import people_tab, render_tab
@@ -54,7 +55,7 @@ def test_app_has_people_and_render_tabs(settings):
     for elem_id, kind in expected.items():
         assert isinstance(found.get(elem_id), kind), elem_id
     assert found["people-skin-tones"].value == list(range(1, 11))
-    assert found["render-background"].value == "studio"
+    assert found["render-background"].value == DEFAULT_BACKGROUND  # a shipped photograph
 
 
 def test_sample_four_gives_four_thumbnails_and_a_histogram(four):
@@ -150,7 +151,9 @@ def test_render_inputs_are_checked():
     with pytest.raises(RandomPeopleError, match="Upload a background"):
         render_tab.background_spec(render_tab.UPLOADED_BACKGROUND, None)
     assert render_tab.UPLOADED_BACKGROUND in render_tab.background_choices()
-    assert "studio" in render_tab.background_choices()
+    choices = render_tab.background_choices()
+    assert DEFAULT_BACKGROUND in choices and "cartoon_studio" in choices
+    assert choices.index(DEFAULT_BACKGROUND) < choices.index("cartoon_studio")  # photographs first
     assert render_tab.chosen_motion("up.npz", "x.npz") == "up.npz"
     assert render_tab.chosen_motion(None, "x.npz") == "x.npz"
     assert render_tab.describe_motion(None, None) == render_tab.NO_MOTION

@@ -9,9 +9,13 @@ Regions come from two sources on the Anny mesh, both fixed by its topology:
 * Anny's **UV body-part segmentation** (``anny/data/segmentation``): it marks the eyes and the
   mouth/eye cavities, which are inside the head and get no Gaussians.
 
-Colours are linear RGB in [0, 1] (the renderer's space). :class:`AppearanceParams` is our small,
-explicit input; ``avatar/identity.py``'s ``IdentitySpec`` maps to it with a short adapter (Monk
-tone -> ``skin_rgb`` etc., converting sRGB swatches to linear).
+Colours are **albedo** in linear RGB in [0, 1]: what a surface reflects, for a lighting model to
+multiply by the light arriving (the renderer shows them as they are until one does).
+:func:`surface_albedo` composes them from :mod:`avatar.skin` (Monk tone -> albedo, mottling,
+flush, palms), :mod:`avatar.face` (eyes, brows, lids, lips, nostrils) and :mod:`avatar.fabric`
+(prints, folds, seams, hems, soles), and returns a per-Gaussian specular strength alongside.
+:class:`AppearanceParams` is our small, explicit input; ``avatar/identity.py``'s ``IdentitySpec``
+maps to it with a short adapter (``avatar.pipeline.appearance_params``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from random_people.avatar.face import IRIS_ALBEDO
+from random_people.avatar.fabric import PATTERN_NAMES
+from random_people.avatar.hair import FACIAL_HAIR_STYLES
 
 logger = logging.getLogger(__name__)
 
@@ -61,22 +69,20 @@ SHOE_TYPES: dict[str, dict[str, float]] = {
     "boots": {"cuff": 0.78, "offset": 0.010},
     "sandals": {"cuff": 2.0, "offset": 0.004, "sole": 0.025},  # a sole under bare feet
 }
-# Hair: share of the Gaussian budget, layer offsets off the scalp (metres), how low it reaches
-# at the back/sides (in head heights below the eyes), and whether it drapes over the upper back.
-# ``bun`` puts a share of the hair in a knot at the back of the crown; ``size`` scales the
-# Gaussians (curly hair is bulkier and rounder).
+# Hair: share of the Gaussian budget (strands, see avatar/hair.py), how low the hairline reaches
+# at the back/sides (in head heights below the eyes), and the share of it in a bun on the crown.
 HAIR_STYLES: dict[str, dict[str, Any]] = {
-    "bald": {"share": 0.0, "layers": (), "low": 0.0, "drape": False, "bun": 0.0, "size": 1.0},
-    "buzz": {"share": 0.03, "layers": (0.003,), "low": 0.3, "drape": False, "bun": 0.0, "size": 1.0},
-    "short": {"share": 0.08, "layers": (0.006, 0.016), "low": 0.35, "drape": False, "bun": 0.0, "size": 1.0},
-    "medium": {"share": 0.12, "layers": (0.008, 0.020, 0.032), "low": 0.9, "drape": False, "bun": 0.0, "size": 1.0},
-    "long": {"share": 0.20, "layers": (0.008, 0.020, 0.032), "low": 0.9, "drape": True, "bun": 0.0, "size": 1.0},
-    "bun": {"share": 0.12, "layers": (0.005, 0.012), "low": 0.35, "drape": False, "bun": 0.4, "size": 1.0},
-    "curly": {"share": 0.16, "layers": (0.010, 0.024, 0.038, 0.050), "low": 0.45, "drape": False, "bun": 0.0,
-              "size": 1.4},
+    "bald": {"share": 0.0, "low": 0.0, "bun": 0.0},
+    "buzz": {"share": 0.05, "low": 0.3, "bun": 0.0},
+    "short": {"share": 0.09, "low": 0.35, "bun": 0.0},
+    "medium": {"share": 0.13, "low": 0.9, "bun": 0.0},
+    "long": {"share": 0.18, "low": 0.9, "bun": 0.0},
+    "bun": {"share": 0.12, "low": 0.35, "bun": 0.35},
+    "curly": {"share": 0.16, "low": 0.45, "bun": 0.0},
 }
-PATTERNS = ("solid", "stripes", "checks", "dots")
-PATTERN_PERIOD_M = 0.06
+PATTERNS = PATTERN_NAMES
+IRIS_COLORS = tuple(IRIS_ALBEDO)
+SEXES = ("female", "male")
 
 
 @dataclass(frozen=True)
@@ -97,11 +103,17 @@ class AppearanceParams:
     # Second colour of a patterned garment; None picks a contrasting shade of the main colour.
     top_pattern_rgb: RGB | None = None
     bottom_pattern_rgb: RGB | None = None
+    # Face and age: what the features look like (defaults keep older avatar files loadable).
+    iris: str = "brown"
+    facial_hair: str = "none"
+    age_years: float = 30.0
+    sex: str = "female"
 
     def __post_init__(self) -> None:
         checks = (
             ("hair_style", HAIR_STYLES), ("top_type", TOP_TYPES), ("bottom_type", BOTTOM_TYPES),
             ("shoes_type", SHOE_TYPES), ("top_pattern", PATTERNS), ("bottom_pattern", PATTERNS),
+            ("iris", IRIS_COLORS), ("facial_hair", FACIAL_HAIR_STYLES), ("sex", SEXES),
         )
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
@@ -114,6 +126,10 @@ class AppearanceParams:
             if len(value) != 3 or not all(0.0 <= c <= 1.0 for c in value):
                 raise ValueError(f"{name} must be three linear RGB values in [0, 1]; got {getattr(self, name)!r}.")
             object.__setattr__(self, name, value)
+        age = float(self.age_years)
+        if not 0.0 < age <= 120.0:
+            raise ValueError(f"age_years must be in (0, 120]; got {self.age_years!r}.")
+        object.__setattr__(self, "age_years", age)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
@@ -224,6 +240,27 @@ class BodyGeometry:
     head_centre_y: float
     shoulder_z: float
     height: float
+    elbow: np.ndarray  # [2, 3]
+    knee: np.ndarray  # [2, 3]
+    knuckles: np.ndarray  # [K, 3] finger joints (knuckle flush)
+    palm_normal: np.ndarray  # [2, 3] unit normal of the palm of the left, right hand
+    floor_z: float  # lowest point of the body (soles)
+
+
+def _palm_normals(joint: Any) -> np.ndarray:
+    """Palm normals from the rig: -side x (fingers' direction x index->pinky direction).
+
+    Anatomical position (hands down, palms forward, +x left): the left hand's fingers point -z
+    and index->pinky points -x, whose cross product is +y (backwards), so the left palm is
+    minus it; mirrored for the right hand.
+    """
+    normals = []
+    for side, sign in (("L", 1.0), ("R", -1.0)):
+        fingers = joint(f"finger3-1.{side}") - joint(f"wrist.{side}")
+        across = joint(f"finger5-1.{side}") - joint(f"finger2-1.{side}")
+        n = -sign * np.cross(fingers, across)
+        normals.append(n / max(np.linalg.norm(n), 1e-9))
+    return np.stack(normals)
 
 
 def body_geometry(model: Any, rest_joints: np.ndarray, rest_vertices: np.ndarray, labels: MeshLabels) -> BodyGeometry:
@@ -245,6 +282,11 @@ def body_geometry(model: Any, rest_joints: np.ndarray, rest_vertices: np.ndarray
         head_centre_y=float(0.5 * (head_vertices[:, 1].min() + head_vertices[:, 1].max())),
         shoulder_z=float(0.5 * (joint("upperarm01.L")[2] + joint("upperarm01.R")[2])),
         height=float(rest_vertices[:, 2].max() - rest_vertices[:, 2].min()),
+        elbow=np.stack([joint("lowerarm01.L"), joint("lowerarm01.R")]),
+        knee=np.stack([joint("lowerleg01.L"), joint("lowerleg01.R")]),
+        knuckles=np.stack([joint(f"finger{f}-{k}.{s}") for f in range(2, 6) for k in (1, 2) for s in "LR"]),
+        palm_normal=_palm_normals(joint),
+        floor_z=float(rest_vertices[:, 2].min()),
     )
 
 
@@ -338,69 +380,194 @@ def drape_mask(points: np.ndarray, normals: np.ndarray, group: np.ndarray, geome
 
 
 # --------------------------------------------------------------------------------------------
-# Colours
+# Colours (albedo) and specular strength
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SurfaceSample:
+    """What colouring needs to know about each body-surface Gaussian."""
+
+    points: np.ndarray  # [N, 3] rest positions on the skin (before garment offsets)
+    normals: np.ndarray  # [N, 3] rest normals
+    part: np.ndarray  # [N] SKIN/TOP/BOTTOM/SHOES/EYES
+    group: np.ndarray  # [N] index into GROUPS
+    side: np.ndarray  # [N] +1 left, -1 right
+    masks: dict[str, np.ndarray]  # the wheel's UV masks sampled at each Gaussian
+    brow: np.ndarray  # [N] brow-target weight
+    footprint: np.ndarray  # [N] in-plane size (metres)
+    scalp: np.ndarray  # [N] in [0, 1], skin under the hair
+    facial_hair: np.ndarray  # [N] in [0, 1], where facial hair grows
+
+    def take(self, rows: np.ndarray) -> "SurfaceSample":
+        """The Gaussians selected by ``rows`` (a boolean or index array)."""
+        values = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            values[name] = {k: v[rows] for k, v in value.items()} if isinstance(value, dict) else value[rows]
+        return SurfaceSample(**values)
+
+
+def _band(distance: np.ndarray, radius: float) -> np.ndarray:
+    return np.exp(-((distance / radius) ** 2))
+
+
+def skin_weights(sample: SurfaceSample, geometry: BodyGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Flush (knuckles, elbows, knees) and palmar (palms, soles) weights [N] of skin Gaussians."""
+    from scipy.spatial import cKDTree
+
+    p, n = sample.points, sample.normals
+    hand = sample.group == GROUPS.index("hand")
+    foot = sample.group == GROUPS.index("foot")
+    scale = geometry.height / 1.7
+    knuckle_distance, _ = cKDTree(geometry.knuckles).query(p, k=1)
+    k = np.where(sample.side > 0, 0, 1)
+    palm_facing = (n * geometry.palm_normal[k]).sum(axis=1)
+    dorsal = np.clip(-palm_facing, 0.0, 1.0)
+    flush = hand * _band(knuckle_distance, 0.012 * scale) * (0.4 + 0.6 * dorsal)
+    elbow = np.linalg.norm(p - geometry.elbow[k], axis=1)
+    knee = np.linalg.norm(p - geometry.knee[k], axis=1)
+    arm = np.isin(sample.group, _ARM_GROUPS)
+    leg = np.isin(sample.group, _LEG_GROUPS)
+    flush = np.maximum(flush, 0.5 * arm * _band(elbow, 0.05 * scale) * np.clip(n[:, 1], 0, 1))
+    flush = np.maximum(flush, 0.5 * leg * _band(knee, 0.06 * scale) * np.clip(-n[:, 1], 0, 1))
+    palmar = hand * np.clip((palm_facing - 0.1) / 0.4, 0.0, 1.0)
+    palmar = np.maximum(palmar, foot * np.clip((-n[:, 2] - 0.5) / 0.3, 0.0, 1.0))
+    return flush, palmar
+
+
+def surface_albedo(
+    sample: SurfaceSample,
+    geometry: BodyGeometry,
+    face_geometry: Any,
+    appearance: AppearanceParams,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """[N, 3] linear albedo and [N] specular strength of the body-surface Gaussians.
+
+    Deterministic in (sample, appearance, seed): all variation is smooth noise keyed by ``seed``.
+    """
+    from random_people.avatar import fabric
+    from random_people.avatar.face import eye_albedo, face_features
+
+    n = sample.points.shape[0]
+    colors = np.zeros((n, 3))
+    specular = np.zeros(n)
+    part = sample.part
+    features = face_features(appearance.age_years, appearance.sex)
+
+    # Skin: tone, mottling, flush, palms; then the face's features (computed on skin only).
+    skin = part == SKIN
+    if skin.any():
+        colors[skin], specular[skin] = _skin(sample.take(skin), geometry, face_geometry, appearance, features, seed)
+
+    # Eyes: sclera, iris (the identity's colour), pupil; the wet cornea is very glossy.
+    eyes = part == EYES
+    if eyes.any():
+        colors[eyes], _ = eye_albedo(sample.points[eyes], face_geometry, features, appearance.iris)
+        specular[eyes] = 0.9
+
+    # Garments: print, folds, seams, hems.
+    hem = _hem_weights(sample)
+    kind = np.where(np.isin(sample.group, _ARM_GROUPS), 1, np.where(np.isin(sample.group, _LEG_GROUPS), 2, 0))
+    garments = (
+        (TOP, appearance.top_rgb, appearance.top_pattern, appearance.top_pattern_rgb, appearance.top_type == "dress"),
+        (BOTTOM, appearance.bottom_rgb, appearance.bottom_pattern, appearance.bottom_pattern_rgb,
+         appearance.bottom_type in ("skirt", "long_skirt")),
+    )
+    for pid, base, pattern, second, skirt in garments:
+        rows = part == pid
+        if not rows.any():
+            continue
+        frame = fabric.garment_frame(
+            sample.points[rows], kind[rows], sample.side[rows], geometry.shoulder, geometry.wrist, geometry.hip,
+            geometry.ankle, geometry.waist_z, geometry.elbow, geometry.knee,
+        )
+        second_rgb = pattern_secondary(np.array(base)) if second is None else np.array(second)
+        albedo = fabric.pattern_albedo(pattern, np.array(base), second_rgb, frame, sample.points[rows],
+                                       sample.normals[rows], sample.footprint[rows], seed + pid)
+        drape = skirt & (kind[rows] == 2)
+        colors[rows] = fabric.cloth_shading(albedo, frame, sample.points[rows], hem[rows], drape, seed + pid)
+        specular[rows] = 0.03
+
+    shoes = part == SHOES
+    if shoes.any():
+        colors[shoes], sole = fabric.shoe_albedo(sample.points[shoes], np.array(appearance.shoes_rgb),
+                                                 appearance.shoes_type, geometry.floor_z, geometry.height / 1.7, seed)
+        colors[shoes] = fabric.cloth_shading(
+            colors[shoes], fabric.GarmentFrame(np.zeros(shoes.sum()), np.zeros(shoes.sum()), np.zeros(shoes.sum()),
+                                               np.zeros(shoes.sum()), np.zeros(shoes.sum(), bool)),
+            sample.points[shoes], hem[shoes] * ~sole, np.zeros(shoes.sum(), bool), seed + 5)
+        specular[shoes] = np.where(sole, 0.05, 0.15)
+    return np.clip(colors, 0.0, 1.0), specular
+
+
+def _low_pass(rgb: np.ndarray, points: np.ndarray, rows: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """Colours of ``rows`` averaged with their nearest neighbours (Gaussian weights over about a
+    footprint): drawn features become continuous strokes instead of isolated dark or light
+    Gaussians, i.e. no speckle at the scale of single Gaussians."""
+    from scipy.spatial import cKDTree
+
+    out = rgb.copy()
+    index = np.flatnonzero(rows)
+    if len(index) < 8:
+        return out
+    distance, nearest = cKDTree(points[index]).query(points[index], k=7)
+    radius = np.maximum(footprint[index], 1e-4)[:, None]
+    weight = np.exp(-0.5 * (distance / radius) ** 2)
+    out[index] = (rgb[index][nearest] * weight[:, :, None]).sum(axis=1) / weight.sum(axis=1, keepdims=True)
+    return out
+
+
+def _skin(
+    sample: SurfaceSample, geometry: BodyGeometry, face_geometry: Any, appearance: AppearanceParams,
+    features: Any, seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Albedo [n, 3] and specular [n] of skin Gaussians: tone, mottling, flush, palms, the face's
+    features, nails, the scalp under hair and a beard's shadow, low-passed on the head."""
+    from random_people.avatar.face import apply_face, brow_color, face_weights
+    from random_people.avatar.skin import luminance, skin_albedo, skin_sheen
+
+    head = np.isin(sample.group, (GROUPS.index("head"), GROUPS.index("neck")))
+    skin_rgb = np.array(appearance.skin_rgb)
+    face = face_weights(sample.points, sample.normals, sample.masks, sample.brow, face_geometry, features, head)
+    flush, palmar = skin_weights(sample, geometry)
+    flush = np.clip(flush + 0.8 * face.cheek + 0.5 * face.nose + 0.6 * face.ear, 0.0, 1.0)
+    rgb = skin_albedo(sample.points, skin_rgb, flush, palmar, seed, appearance.age_years)
+    hair_rgb = np.array(appearance.hair_rgb)
+    rgb = apply_face(rgb, face, features, brow_color(hair_rgb, appearance.age_years), float(luminance(skin_rgb)))
+    nails = np.clip(sample.masks["fingernails"] + sample.masks["toenails"], 0.0, 1.0)
+    rgb = rgb + (np.clip(skin_rgb * 1.25 + np.array([0.10, 0.06, 0.06]), 0, 0.8)[None] - rgb) * nails[:, None] * 0.7
+    # Skin under hair takes the hair's colour (gaps between strands must not show bare scalp).
+    under = np.clip(sample.scalp, 0.0, 1.0) * 0.85
+    rgb = rgb + (hair_rgb[None] * 0.7 - rgb) * under[:, None]
+    beard_shadow = 0.35 if appearance.facial_hair == "stubble" else 0.55
+    rgb = rgb + (hair_rgb[None] * 0.6 - rgb) * (beard_shadow * sample.facial_hair)[:, None]
+    rgb = _low_pass(rgb, sample.points, head, sample.footprint)
+    return rgb, skin_sheen(face.tzone, face.lips, appearance.age_years)
+
+
+def _hem_weights(sample: SurfaceSample) -> np.ndarray:
+    """[N] in [0, 1]: how close each garment/shoe Gaussian is to its garment's edge (hems,
+    cuffs, collars, waistbands), from the distance to the nearest Gaussian of another part."""
+    from scipy.spatial import cKDTree
+
+    hem = np.zeros(len(sample.part))
+    dressed = np.isin(sample.part, (TOP, BOTTOM, SHOES))
+    for pid in (TOP, BOTTOM, SHOES):
+        mine = sample.part == pid
+        others = ~mine & (sample.part != EYES)
+        if not mine.any() or not others.any():
+            continue
+        distance, _ = cKDTree(sample.points[others]).query(sample.points[mine], k=1)
+        hem[mine] = np.clip(1.0 - distance / 0.014, 0.0, 1.0) ** 0.7
+    return hem * dressed
 
 
 def pattern_secondary(rgb: np.ndarray) -> np.ndarray:
     """The second colour of a pattern: a dark version of light colours, a light one of dark colours."""
     luminance = float(rgb @ np.array([0.2126, 0.7152, 0.0722]))
     return rgb * 0.25 if luminance > 0.15 else rgb + (1.0 - rgb) * 0.6
-
-
-def pattern_mask(points: np.ndarray, pattern: str, period: float = PATTERN_PERIOD_M) -> np.ndarray:
-    """[N] bool, where the pattern's second colour shows, from rest body-space coordinates.
-
-    Computed in 3D rather than UV so stripes run round the body without seams at UV islands.
-    """
-    if pattern == "solid":
-        return np.zeros(points.shape[0], dtype=bool)
-    z = points[:, 2] / period
-    across = (points[:, 0] + points[:, 1]) / period
-    if pattern == "stripes":
-        return (z - np.floor(z)) < 0.5
-    if pattern == "checks":
-        return ((np.floor(z) + np.floor(across)) % 2) == 1
-    if pattern == "dots":
-        dz, da = z - np.round(z), across - np.round(across)
-        return dz * dz + da * da < 0.22 * 0.22
-    raise ValueError(f"Unknown pattern {pattern!r}")
-
-
-def surface_colors(
-    points: np.ndarray, part: np.ndarray, appearance: AppearanceParams, rng: np.random.Generator
-) -> np.ndarray:
-    """[N, 3] linear RGB per Gaussian: the part's colour, its pattern, a little per-Gaussian jitter."""
-    n = points.shape[0]
-    colors = np.zeros((n, 3))
-    base = {
-        SKIN: np.array(appearance.skin_rgb), TOP: np.array(appearance.top_rgb),
-        BOTTOM: np.array(appearance.bottom_rgb), SHOES: np.array(appearance.shoes_rgb),
-        EYES: np.array([0.12, 0.09, 0.07]), HAIR: np.array(appearance.hair_rgb),
-    }
-    for pid, rgb in base.items():
-        colors[part == pid] = rgb
-    patterns = (
-        (TOP, appearance.top_pattern, appearance.top_pattern_rgb),
-        (BOTTOM, appearance.bottom_pattern, appearance.bottom_pattern_rgb),
-    )
-    for pid, pattern, second in patterns:
-        chosen = part == pid
-        mask = pattern_mask(points[chosen], pattern)
-        rows = np.nonzero(chosen)[0][mask]
-        colors[rows] = pattern_secondary(base[pid]) if second is None else np.array(second)
-    # Skin and cloth are not flat: a few percent of brightness noise reads as texture.
-    jitter = np.where(part == SKIN, 0.04, 0.06)
-    colors = colors * (1.0 + jitter[:, None] * rng.standard_normal((n, 1)))
-    colors = colors + 0.01 * rng.standard_normal((n, 3)) * (part == SKIN)[:, None]
-    return np.clip(colors, 0.0, 1.0)
-
-
-def hair_colors(n: int, appearance: AppearanceParams, rng: np.random.Generator) -> np.ndarray:
-    """[n, 3] hair colour with strand-like brightness variation (more than skin)."""
-    rgb = np.array(appearance.hair_rgb)
-    factor = np.clip(1.0 + 0.18 * rng.standard_normal((n, 1)), 0.5, 1.6)
-    return np.clip(rgb * factor + 0.01 * rng.random((n, 1)), 0.0, 1.0)
 
 
 def to_tensor(array: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:

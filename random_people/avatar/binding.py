@@ -30,7 +30,7 @@ from random_people.render.types import Gaussians
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "pose_binding"]
+__all__ = ["SurfaceBinding", "sample_surface", "triangle_frames", "triangle_areas", "vertex_normals", "local_normals", "pose_binding"]
 
 _EPS = 1e-12
 
@@ -53,13 +53,19 @@ class SurfaceBinding:
     opacities: torch.Tensor  # [N] float32 in [0, 1]
     part: torch.Tensor  # [N] int64 region id
     part_names: tuple[str, ...] = ()
+    # [N] float32 in [0, 1], optional: how glossy each Gaussian is (skin faint, lips and hair more,
+    # the eyes' cornea most) for a lighting model that adds a specular term; colours stay albedo.
+    specular: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.triangle.shape[0])
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        """The tensor fields by name (what the avatar sidecar file stores)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "part_names"}
+        """The tensor fields by name (what the avatar sidecar file stores); unset optional ones are left out."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self)
+            if f.name != "part_names" and getattr(self, f.name) is not None
+        }
 
     def subset(self, mask: torch.Tensor) -> "SurfaceBinding":
         """The Gaussians selected by a boolean or index tensor ``mask`` (faces kept whole)."""
@@ -68,11 +74,13 @@ class SurfaceBinding:
 
     @staticmethod
     def concatenate(bindings: list["SurfaceBinding"]) -> "SurfaceBinding":
-        """Join bindings made on the same mesh (same faces and part names)."""
+        """Join bindings made on the same mesh (same faces and part names); ``specular`` is kept
+        when every piece has it."""
         first = bindings[0]
+        names = [name for name in first.tensors() if all(getattr(b, name) is not None for b in bindings)]
         values = {
             name: (first.faces if name == "faces" else torch.cat([getattr(b, name) for b in bindings]))
-            for name in first.tensors()
+            for name in names
         }
         return SurfaceBinding(**values, part_names=first.part_names)
 
@@ -90,16 +98,20 @@ def sample_surface(
     n: int,
     rng: np.random.Generator,
     density_weights: np.ndarray | None = None,  # [F] >= 0, relative density per triangle
+    areas: np.ndarray | None = None,  # [F] triangle areas when already known (saves recomputing them)
+    stratified: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points uniformly distributed over the surface: (triangle ids [n], barycentrics [n, 3]).
 
     Triangles are drawn with probability proportional to area (times ``density_weights``, so a
     region can be denser, sparser or excluded with 0), and the point is uniform inside the
     triangle (the square-root trick, no rejection). Deterministic for a given ``rng`` state.
+    ``stratified`` gives every triangle the whole part of its expected count and draws only the
+    remainders, so neighbouring Gaussians leave no holes where a triangle happened to get none.
     """
     v = vertices.detach().cpu().numpy() if isinstance(vertices, torch.Tensor) else np.asarray(vertices)
     f = faces.detach().cpu().numpy() if isinstance(faces, torch.Tensor) else np.asarray(faces)
-    weights = triangle_areas(v, f)
+    weights = triangle_areas(v, f) if areas is None else np.asarray(areas, dtype=np.float64)
     if density_weights is not None:
         density = np.asarray(density_weights, dtype=np.float64)
         if density.shape != weights.shape or (density < 0).any():
@@ -110,10 +122,22 @@ def sample_surface(
         raise ValueError("Cannot sample a surface with zero total (weighted) area.")
     if n <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 3), dtype=np.float32)
-    cumulative = np.cumsum(weights / total)
-    cumulative[-1] = 1.0
-    triangle = np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int64)
-    triangle = np.minimum(triangle, len(f) - 1)
+    if stratified:
+        # Each triangle gets the whole part of its expected count, the remainders are drawn:
+        # far fewer empty triangles (holes between Gaussians) than independent draws give.
+        expected = n * weights / total
+        whole = np.floor(expected).astype(np.int64)
+        rest = n - int(whole.sum())
+        fraction = expected - whole
+        if rest > 0:
+            extra = rng.choice(len(f), size=rest, replace=False, p=fraction / fraction.sum())
+            whole[extra] += 1
+        triangle = np.repeat(np.arange(len(f), dtype=np.int64), whole)
+    else:
+        cumulative = np.cumsum(weights / total)
+        cumulative[-1] = 1.0
+        triangle = np.searchsorted(cumulative, rng.random(n), side="right").astype(np.int64)
+        triangle = np.minimum(triangle, len(f) - 1)
     r1, r2 = rng.random(n), rng.random(n)
     s = np.sqrt(r1)
     bary = np.stack([1.0 - s, s * (1.0 - r2), s * r2], axis=1).astype(np.float32)
@@ -151,21 +175,58 @@ def triangle_frames(
     return a, rotation, size
 
 
-def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor) -> Gaussians:
+def vertex_normals(
+    vertices: torch.Tensor,  # [V, 3]
+    faces: torch.Tensor,  # [F, 3]
+) -> torch.Tensor:
+    """Smooth unit normals [V, 3]: the area-weighted sum of the normals of the faces around each vertex."""
+    faces = torch.as_tensor(faces, dtype=torch.long, device=vertices.device)
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    weighted = torch.linalg.cross(b - a, c - a)  # [F, 3], length = 2 x area
+    normals = torch.zeros_like(vertices)
+    for k in range(3):
+        normals.index_add_(0, faces[:, k], weighted)
+    return torch.nn.functional.normalize(normals, dim=1, eps=_EPS)
+
+
+def local_normals(binding: SurfaceBinding, rest_vertices: torch.Tensor) -> torch.Tensor:
+    """Each Gaussian's smooth rest normal in its triangle's frame [N, 3] (see :func:`pose_binding`)."""
+    vertices = rest_vertices.to(binding.barycentric.dtype)
+    corners = vertices[binding.faces[binding.triangle]]
+    rotation, _ = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
+    smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]
+    normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
+    return torch.einsum("nba,nb->na", rotation, normals)  # R^T n
+
+
+def pose_binding(binding: SurfaceBinding, posed_vertices: torch.Tensor,
+                 normals_in_frame: torch.Tensor | None = None) -> Gaussians:
     """Gaussians of ``binding`` on the mesh with vertices ``posed_vertices`` [V, 3].
 
     mean = sum_i bary_i v_i + offset * normal; rotation = triangle rotation * local rotation;
     scales = local_scale * sqrt(posed area). Posing the rest vertices gives the canonical avatar.
+    Each Gaussian also gets a surface normal for shading (:mod:`random_people.render.lighting`): the
+    mesh's smooth normal at its place (vertex normals interpolated with its barycentrics), so it
+    shades smoothly across triangles instead of showing facets. With ``normals_in_frame`` [N, 3]
+    (:func:`local_normals` of the rest mesh, computed once per avatar) that normal is carried in
+    the triangle's frame -- one rotation per Gaussian, exact for any rigid motion of the triangle;
+    without, it is recomputed from the posed mesh.
     """
     vertices = posed_vertices.to(binding.barycentric.dtype)
     corners = vertices[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
     rotation, size = _frames_from_corners(corners[:, 0], corners[:, 1], corners[:, 2])
     means = (binding.barycentric[:, :, None] * corners).sum(dim=1) + binding.offset[:, None] * rotation[:, :, 2]
+    if normals_in_frame is not None:
+        normals = torch.einsum("nab,nb->na", rotation, normals_in_frame.to(rotation.dtype))
+    else:
+        smooth = vertex_normals(vertices, binding.faces)[binding.faces[binding.triangle]]  # [N, 3 corners, 3]
+        normals = torch.nn.functional.normalize((binding.barycentric[:, :, None] * smooth).sum(dim=1), dim=1, eps=_EPS)
     quats = quat_multiply_wxyz(rotmat_to_quat_wxyz(rotation), binding.local_quat)
     scales = (binding.local_scale * size[:, None]).clamp_min(1e-7)
     labels = None
     if binding.part_names:
         labels = torch.nn.functional.one_hot(binding.part, len(binding.part_names)).to(means.dtype)
     return Gaussians(
-        means=means, quats=quats, scales=scales, opacities=binding.opacities, colors=binding.colors, labels=labels
+        means=means, quats=quats, scales=scales, opacities=binding.opacities, colors=binding.colors, labels=labels,
+        normals=normals,
     )

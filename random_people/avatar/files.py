@@ -61,6 +61,8 @@ def save_avatar(avatar: Avatar, path_ply: PathLike) -> tuple[Path, Path]:
         appearance_json=np.array(json.dumps(avatar.appearance.to_dict(), sort_keys=True)),
         meta_json=np.array(json.dumps(avatar.meta, sort_keys=True, default=str)),
     )
+    if avatar.ambient_occlusion is not None:
+        arrays["ambient_occlusion"] = avatar.ambient_occlusion.detach().cpu().numpy()
     sidecar = sidecar_path(path_ply)
     with atomic_output(sidecar) as tmp:
         with open(tmp, "wb") as handle:
@@ -92,6 +94,8 @@ def load_avatar(path: PathLike) -> Avatar:
             seed=int(stored["seed"]),
             meta=json.loads(str(stored["meta_json"])),
             version=version,
+            ambient_occlusion=(torch.from_numpy(np.ascontiguousarray(stored["ambient_occlusion"]))
+                               if "ambient_occlusion" in stored else None),  # files from before lighting bake on use
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AvatarFileError(f"{sidecar} is not a complete avatar binding file ({exc}).") from None

@@ -23,6 +23,9 @@ Units and scales, chosen so a curator can read a spec without knowing Anny:
   ancestry shape families; Anny normalises them the same way, so they pass straight through).
 - Skin tone is on the Monk Skin Tone (MST) scale 1-10; hair colour and clothing colours are
   stored as ``#rrggbb`` (hair colours by name, see :data:`HAIR_COLORS`).
+- Eye (iris) colour is a name from :data:`IRIS_COLORS`, facial hair one of :data:`FACIAL_HAIR`
+  (only from 14 years). Both were added after the first release: files without them load with
+  the defaults (brown, none), and a spec at those defaults keeps the id it had before.
 """
 
 from __future__ import annotations
@@ -88,7 +91,12 @@ TOPS = ("tshirt", "longsleeve", "tank", "hoodie", "dress")
 # "none" is only valid under a dress (the dress covers the legs' garment slot).
 BOTTOMS = ("shorts", "trousers", "skirt", "leggings", "none")
 SHOES = ("sneakers", "boots", "sandals", "barefoot")
-PATTERNS = ("solid", "stripes", "checks", "dots")
+PATTERNS = ("solid", "stripes", "checks", "plaid", "dots", "denim", "print")
+IRIS_COLORS = ("dark_brown", "brown", "amber", "hazel", "green", "blue", "grey")
+FACIAL_HAIR = ("none", "stubble", "moustache", "goatee", "beard")
+FACIAL_HAIR_MIN_AGE = 14.0
+# Appearance fields added after format 1 shipped, with the value old files mean.
+APPEARANCE_DEFAULTS: dict[str, str] = {"iris_color": "brown", "facial_hair": "none"}
 GARMENT_TYPES: dict[str, tuple[str, ...]] = {"top": TOPS, "bottom": BOTTOMS, "shoes": SHOES}
 
 # Named clothing colours accepted wherever a colour is (specs always store the hex).
@@ -280,6 +288,8 @@ class AppearanceSpec:
     top: Garment
     bottom: Garment
     shoes: Garment
+    iris_color: str = APPEARANCE_DEFAULTS["iris_color"]  # a name from IRIS_COLORS
+    facial_hair: str = APPEARANCE_DEFAULTS["facial_hair"]  # a name from FACIAL_HAIR
 
     def __post_init__(self) -> None:
         tone = self.skin_tone
@@ -287,6 +297,8 @@ class AppearanceSpec:
             raise IdentityError(f"appearance.skin_tone: {self.skin_tone!r} is not a Monk Skin Tone (an integer 1-10).")
         _choice(self.hair_style, "appearance.hair_style", HAIR_STYLES)
         _choice(self.hair_color, "appearance.hair_color", tuple(HAIR_COLORS))
+        _choice(self.iris_color, "appearance.iris_color", IRIS_COLORS)
+        _choice(self.facial_hair, "appearance.facial_hair", FACIAL_HAIR)
         for slot in GARMENT_TYPES:
             garment = getattr(self, slot)
             if not isinstance(garment, Garment):
@@ -340,6 +352,11 @@ class IdentitySpec:
             raise IdentityError(
                 f"provenance.kind: expected a dict with kind in {', '.join(PROVENANCE_KINDS)}, got {self.provenance!r}."
             )
+        if self.appearance.facial_hair != "none" and self.body.age_years < FACIAL_HAIR_MIN_AGE:
+            raise IdentityError(
+                f"appearance.facial_hair: {self.appearance.facial_hair!r} on a {self.body.age_years:g}-year-old; "
+                f"facial hair needs an age of at least {FACIAL_HAIR_MIN_AGE:g} years (use 'none')."
+            )
         try:
             json.dumps(self.provenance, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -356,6 +373,8 @@ class IdentitySpec:
                 "hair_style": self.appearance.hair_style,
                 "hair_color": self.appearance.hair_color,
                 **{slot: _fields(getattr(self.appearance, slot)) for slot in GARMENT_TYPES},
+                "iris_color": self.appearance.iris_color,
+                "facial_hair": self.appearance.facial_hair,
             },
             "provenance": json.loads(json.dumps(self.provenance)),
         }
@@ -375,7 +394,8 @@ class IdentitySpec:
         _check_keys(body, "body", required={"sex", "gender", "age_years"}, optional=body_fields)
         appearance = _mapping(data["appearance"], "appearance")
         _check_keys(
-            appearance, "appearance", required={"skin_tone", "hair_style", "hair_color", *GARMENT_TYPES}, optional=set()
+            appearance, "appearance", required={"skin_tone", "hair_style", "hair_color", *GARMENT_TYPES},
+            optional=set(APPEARANCE_DEFAULTS),
         )
         garments = {}
         for slot in GARMENT_TYPES:
@@ -390,6 +410,7 @@ class IdentitySpec:
             appearance=AppearanceSpec(
                 skin_tone=appearance["skin_tone"], hair_style=appearance["hair_style"],
                 hair_color=appearance["hair_color"], **garments,
+                **{key: appearance.get(key, default) for key, default in APPEARANCE_DEFAULTS.items()},
             ),
             provenance=dict(_mapping(data.get("provenance", {"kind": "manual"}), "provenance")),
         )
@@ -427,6 +448,9 @@ def identity_id(spec: IdentitySpec) -> str:
     already coerced to floats by validation), so equal specs give equal ids on any machine.
     """
     payload = spec.to_dict()
+    for key, default in APPEARANCE_DEFAULTS.items():  # ids of specs made before these fields stay the same
+        if payload["appearance"][key] == default:
+            del payload["appearance"][key]
     canonical = json.dumps(
         {key: payload[key] for key in ("seed", "body", "appearance")}, sort_keys=True, separators=(",", ":")
     )
@@ -518,4 +542,7 @@ def describe(spec: IdentitySpec) -> str:
     if look.bottom.type != "none":
         parts.append(garment(look.bottom))
     parts.append(look.shoes.type)
+    parts.append(f"{look.iris_color.replace('_', ' ')} eyes")
+    if look.facial_hair != "none":
+        parts.append(look.facial_hair)
     return ", ".join(parts)

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import math
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from random_people.avatar.appearance import AppearanceParams
 from random_people.avatar.build import Avatar, build_avatar
-from random_people.avatar.identity import HAIR_COLORS, MONK_SKIN_TONES, IdentitySpec, anny_phenotype, hex_to_rgb
+from random_people.avatar.identity import HAIR_COLORS, IdentitySpec, anny_phenotype, hex_to_rgb
 from random_people.avatar.posing import avatar_frames
 from random_people.body import load_body_model
 from random_people.pose.motion import Motion
@@ -40,10 +41,16 @@ def _linear(hex_color: str) -> tuple[float, float, float]:
 
 
 def appearance_params(spec: IdentitySpec) -> AppearanceParams:
-    """The avatar builder's colours and garments for an identity (sRGB swatches -> linear)."""
+    """The avatar builder's albedo colours, garments and face for an identity.
+
+    Skin comes from :func:`avatar.skin.monk_albedo` (a Monk swatch is a displayed colour, not a
+    reflectance); hair and clothing swatches are converted from sRGB to linear.
+    """
+    from random_people.avatar.skin import monk_albedo
+
     look = spec.appearance
     return AppearanceParams(
-        skin_rgb=_linear(MONK_SKIN_TONES[look.skin_tone]),
+        skin_rgb=monk_albedo(look.skin_tone),
         hair_style=look.hair_style,
         hair_rgb=_linear(HAIR_COLORS[look.hair_color]),
         top_type=look.top.type,
@@ -56,6 +63,10 @@ def appearance_params(spec: IdentitySpec) -> AppearanceParams:
         bottom_pattern_rgb=_linear(look.bottom.pattern_color or look.bottom.color),
         shoes_type=look.shoes.type,
         shoes_rgb=_linear(look.shoes.color),
+        iris=look.iris_color,
+        facial_hair=look.facial_hair,
+        age_years=spec.body.age_years,
+        sex=spec.body.sex,
     )
 
 
@@ -87,24 +98,39 @@ def _turn_camera(avatar: Avatar, size: int, azimuth_deg: float) -> Camera:
     return make_camera(intrinsics_from_fov(size, size, fov), look_at(eye, centre, (0.0, 0.0, 1.0)), size, size)
 
 
-def _render_rgb(avatar: Avatar, camera: Camera, backdrop: str) -> np.ndarray:
+def _render_rgb(avatar: Avatar, camera: Camera, backdrop: str, front: Camera | None = None,
+                lit: bool = True) -> np.ndarray:
+    """The rest-pose avatar over ``backdrop``, lit by the neutral studio light fixed to the ``front`` camera."""
     from random_people.render.backgrounds import load_background
     from random_people.render.composite import composite
+    from random_people.render.environments import studio_light
+    from random_people.render.lighting import camera_forward, light_gaussians
     from random_people.render.rasterize import rasterize
 
-    render = rasterize(avatar.canonical(), camera, with_extras=False)
+    gaussians = avatar.canonical()
+    if lit:
+        reference = front or camera
+        gaussians = light_gaussians(gaussians, studio_light(avatar.seed), camera, up_world=np.array([0.0, 0.0, 1.0]),
+                                    forward_world=camera_forward(reference))
+    render = rasterize(gaussians, camera, with_extras=False)
     background = load_background(backdrop).frame(0, camera.width, camera.height)
     return composite(render.rgb, render.alpha, background)
 
 
+def lighting_seed(identity_id: str, background: str, camera: str, seed: int) -> int:
+    """The seed of a clip's light: one per (identity, background, camera, job seed), stable across runs."""
+    return zlib.crc32(f"{identity_id}|{background}|{camera}|{int(seed)}".encode())
+
+
 def identity_thumbnail(spec: IdentitySpec, path: str | Path, *, size: int = 256, azimuth_deg: float = 0.0) -> Path:
-    """A PNG of the identity standing in its rest pose, full body, on a plain backdrop."""
+    """A PNG of the identity standing in its rest pose, full body, on a plain backdrop, in studio light."""
     from PIL import Image
 
     from random_people.files import atomic_output
 
     avatar = build_identity_avatar(spec)
-    image = _render_rgb(avatar, _turn_camera(avatar, size, azimuth_deg), THUMBNAIL_BACKDROP)
+    image = _render_rgb(avatar, _turn_camera(avatar, size, azimuth_deg), THUMBNAIL_BACKDROP,
+                        front=_turn_camera(avatar, size, 0.0))
     path = Path(path)
     with atomic_output(path) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
@@ -116,9 +142,11 @@ def identity_turntable(spec: IdentitySpec, path: str | Path, *, size: int = 256,
     from random_people.media import VideoWriter
 
     avatar = build_identity_avatar(spec)
+    front = _turn_camera(avatar, size, 0.0)
     with VideoWriter(path, fps, size, size) as writer:
-        for i in range(frames):
-            writer.write(_render_rgb(avatar, _turn_camera(avatar, size, 360.0 * i / frames), THUMBNAIL_BACKDROP))
+        for i in range(frames):  # the light stays with the room while the camera circles the person
+            writer.write(_render_rgb(avatar, _turn_camera(avatar, size, 360.0 * i / frames), THUMBNAIL_BACKDROP,
+                                     front=front))
     return Path(path)
 
 
@@ -155,7 +183,7 @@ def render_motion_clip(
     output_dir: str | Path,
     *,
     name: str | None = None,
-    background: str = "studio",
+    background: str | None = None,
     camera: str = "source",
     seed: int = 0,
     size: tuple[int, int] | str | None = None,
@@ -172,6 +200,7 @@ def render_motion_clip(
     degrade: bool = False,
     source_clip: str | Path | None = None,
     settings=None,
+    lit: bool = True,
 ):
     """Re-perform ``motion`` with the person ``spec``: writes the clip, its mask and its labels.
 
@@ -186,19 +215,31 @@ def render_motion_clip(
     ``i`` of ``seed`` from those ranges, the same camera whatever else the job asks for),
     ``shadow``, ``harmonize`` and ``degrade`` (camera-like blur, noise and JPEG artefacts).
 
+    Lighting (``lit``, on by default): the person is shaded by the light of the place the
+    background shows (:func:`random_people.render.environments.lighting_for_background`: a shipped
+    photograph's measured environment, light estimated from any other picture, a neutral studio
+    light with a seeded key direction over a plain colour). The seed of that choice comes from
+    (identity, background, camera, ``seed``), and what was chosen is stored in the labels' metadata.
+    Without ``background`` the default photograph is used (``backgrounds.DEFAULT_BACKGROUND``).
+
     ``background="source"`` puts the new person into the clip's own scene, the original person
     removed (:mod:`random_people.render.scene_background`; the clean plate is built once and
     cached under the data dir of ``settings``). It needs the source clip (``source_clip``, or
-    the path the extraction recorded) and the source camera.
+    where this data dir's extraction found it) and the source camera; the person is lit by the
+    light estimated from the clip's own frames.
     """
-    from random_people.render.backgrounds import BackgroundError, background_id, load_background
+    from random_people.render.backgrounds import (
+        DEFAULT_BACKGROUND, BackgroundError, background_id, load_background,
+    )
     from random_people.render.cameras import CameraError, ground_plane, sample_cameras, source_camera
+    from random_people.render.environments import lighting_for_background
     from random_people.render.clip import FrameInput, render_clip
     from random_people.render.composite import DegradeSpec
     from random_people.render.scene_background import is_source_background, source_background
 
     report = progress or (lambda fraction, message: None)
     width, height = parse_size(size, motion, long_side)
+    background = background or DEFAULT_BACKGROUND
     own_scene = is_source_background(background)
     if own_scene and camera != "source":
         raise BackgroundError(
@@ -231,9 +272,13 @@ def render_motion_clip(
         for frame in avatar_frames(avatar, model, motion, frames=indices)
     )
     name = name or f"{spec.id}_{camera}{'' if camera == 'source' else seed}"
+    view_name = camera if camera == "source" else f"random{camera_index}"
+    background_name = background_id(background) if isinstance(background, (str, Path)) else str(background)
+    light = lighting_for_background(backdrop, lighting_seed(spec.id, background_name, view_name, seed)) if lit else None
+    plane = ground_plane(motion)
     return render_clip(
         frames, view, backdrop, output_dir, name, width=width, height=height, fps=out_fps,
-        backend=backend, harmonize=harmonize, ground_plane=ground_plane(motion) if shadow else None,
+        backend=backend, harmonize=harmonize, ground_plane=plane if shadow else None, lighting=light, up=plane[1],
         degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,

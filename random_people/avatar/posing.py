@@ -22,6 +22,7 @@ import torch
 
 from random_people.avatar.binding import pose_binding
 from random_people.avatar.build import Avatar, rest_body
+from random_people.avatar.shading import RestOcclusion, with_shading
 from random_people.body.base import BodyModel, PreparedBody
 from random_people.pose.motion import Motion
 from random_people.render.types import Gaussians
@@ -147,7 +148,8 @@ def avatar_frames(
 
     The body mesh is skinned ``chunk`` frames at a time (Anny's skinning is much cheaper per frame
     in batches) and the bound Gaussians follow it. Each :class:`PosedFrame` carries the Gaussians
-    and the new body's world keypoints (for labels).
+    (with posed normals, this frame's ambient occlusion and specular weights, for lighting) and the
+    new body's world keypoints (for labels).
     """
     if avatar.body_model != body_model.name:
         raise ValueError(f"The avatar was built on {avatar.body_model!r}, not {body_model.name!r}.")
@@ -156,6 +158,10 @@ def avatar_frames(
     for i in indices:
         if not 0 <= i < motion.num_frames:
             raise IndexError(f"Frame {i} is outside the Motion's {motion.num_frames} frames.")
+    normals_in_frame = avatar.normals_in_frame()
+    rest_keypoints = body_model.pose(retargeted.body, *body_model.identity_pose(1)).keypoints[0].float().cpu()
+    occlusion = RestOcclusion(avatar.binding, avatar.rest_vertices, avatar.occlusion(), rest_keypoints,
+                              body_model.keypoint_names)
     for start in range(0, len(indices), max(1, chunk)):
         batch = torch.tensor(indices[start:start + chunk])
         vertices = body_model.vertices(
@@ -165,9 +171,11 @@ def avatar_frames(
             retargeted.root_translation[batch],
         ).float().cpu()
         for j, i in enumerate(batch.tolist()):
+            gaussians = pose_binding(avatar.binding, vertices[j], normals_in_frame)
+            keypoints = retargeted.keypoints[i].float().cpu()
             yield PosedFrame(
                 index=i,
-                gaussians=pose_binding(avatar.binding, vertices[j]),
-                keypoints=retargeted.keypoints[i].float().cpu(),
+                gaussians=with_shading(gaussians, occlusion.frame(gaussians, keypoints), occlusion.specular),
+                keypoints=keypoints,
                 vertices=vertices[j],
             )

@@ -42,7 +42,10 @@ from random_people.avatar.identity import (
     ANCESTRIES,
     BOTTOMS,
     CLOTHING_COLORS,
+    FACIAL_HAIR,
+    FACIAL_HAIR_MIN_AGE,
     HAIR_COLORS,
+    IRIS_COLORS,
     HAIR_STYLES,
     HEIGHT_Z_LIMIT,
     MONK_SKIN_TONES,
@@ -79,6 +82,13 @@ _HAIR_COLOR_PRIOR: dict[str, dict[str, float]] = {
     "caucasian": {"black": 0.1, "dark_brown": 0.25, "brown": 0.25, "auburn": 0.06, "red": 0.04,
                   "blonde": 0.18, "light_blonde": 0.12},
 }
+_IRIS_PRIOR: dict[str, dict[str, float]] = {
+    "african": {"dark_brown": 0.8, "brown": 0.2},
+    "asian": {"dark_brown": 0.6, "brown": 0.37, "hazel": 0.03},
+    "caucasian": {"brown": 0.3, "hazel": 0.12, "amber": 0.03, "green": 0.1, "blue": 0.35, "grey": 0.1},
+}
+# Facial hair of men from 18 years (14-18: stubble at most); women are drawn without.
+_FACIAL_HAIR_PREF: dict[str, float] = {"none": 0.55, "stubble": 0.2, "moustache": 0.05, "goatee": 0.07, "beard": 0.13}
 _HAIR_STYLE_PREF: dict[str, dict[str, float]] = {
     "male": {"bald": 0.05, "buzz": 0.2, "short": 0.45, "medium": 0.12, "long": 0.05, "bun": 0.02, "curly": 0.08},
     "female": {"bald": 0.01, "buzz": 0.03, "short": 0.15, "medium": 0.25, "long": 0.3, "bun": 0.14, "curly": 0.12},
@@ -135,8 +145,11 @@ class IdentityDistribution:
         default_factory=lambda: {"sneakers": 0.6, "boots": 0.15, "sandals": 0.15, "barefoot": 0.1}
     )
     patterns: dict[str, float] = field(
-        default_factory=lambda: {"solid": 0.6, "stripes": 0.2, "checks": 0.1, "dots": 0.1}
+        default_factory=lambda: {"solid": 0.45, "stripes": 0.15, "checks": 0.07, "plaid": 0.08, "dots": 0.05,
+                                 "denim": 0.12, "print": 0.08}
     )
+    iris_colors: dict[str, float] | None = None  # None: by ancestry (coarse priors)
+    facial_hair: dict[str, float] | None = None  # for men from 18; None: built-in preferences
     palettes: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in _DEFAULT_PALETTES.items()})
 
     def __post_init__(self) -> None:
@@ -171,6 +184,10 @@ class IdentityDistribution:
         self.bottoms = _weights(self.bottoms, f"{where}.bottoms", tuple(b for b in BOTTOMS if b != "none"))
         self.shoes = _weights(self.shoes, f"{where}.shoes", SHOES)
         self.patterns = _weights(self.patterns, f"{where}.patterns", PATTERNS)
+        if self.iris_colors is not None:
+            self.iris_colors = _weights(self.iris_colors, f"{where}.iris_colors", IRIS_COLORS)
+        if self.facial_hair is not None:
+            self.facial_hair = _weights(self.facial_hair, f"{where}.facial_hair", FACIAL_HAIR)
         if not isinstance(self.palettes, Mapping):
             raise IdentityError(f"{where}.palettes: expected a mapping of top/bottom/shoes to colour lists.")
         unknown = sorted(set(self.palettes) - set(_DEFAULT_PALETTES))
@@ -354,7 +371,7 @@ def _hair_style_prior(sex: str, age_years: float) -> dict[str, float]:
 def _garment(rng: np.random.Generator, dist: IdentityDistribution, slot: str, kind: str) -> Garment:
     palette = dist.palettes[slot]
     color = palette[int(rng.integers(len(palette)))]
-    pattern = _pick(rng, dist.patterns)
+    pattern = _pick(rng, dist.patterns) if slot != "shoes" else "solid"  # shoes: plain uppers, soles
     if pattern == "solid":
         return Garment(kind, color, "solid", color)
     others = [c for c in palette if c != color]
@@ -410,7 +427,16 @@ def _draw(
         bottom=_garment(rng, dist, "bottom", bottom) if bottom != "none" else Garment("none", "#000000"),
         shoes=_garment(rng, dist, "shoes", shoes),
     )
-    return body, appearance, int(rng.integers(0, 2**62))
+    identity_seed = int(rng.integers(0, 2**62))
+    # Drawn last, so adding them left every earlier attribute of a seed's people unchanged.
+    iris_prior = {c: sum(_IRIS_PRIOR[a].get(c, 0.0) * ancestry[a] for a in ANCESTRIES) for c in IRIS_COLORS}
+    iris = _pick(rng, dist.iris_colors or _uniform(IRIS_COLORS), iris_prior)
+    facial = "none"
+    if sex == "male" and age >= FACIAL_HAIR_MIN_AGE:
+        prefs = _FACIAL_HAIR_PREF if age >= 18 else {"none": 0.85, "stubble": 0.15}
+        facial = _pick(rng, dist.facial_hair or _uniform(FACIAL_HAIR), prefs)
+    appearance = dataclasses.replace(appearance, iris_color=iris, facial_hair=facial)
+    return body, appearance, identity_seed
 
 
 # Independent random streams per purpose, all keyed by the user's seed.

@@ -222,7 +222,8 @@ def card_markdown(manifest: Manifest) -> str:
         "## Limitations",
         "",
         "- The people are synthetic: bodies, skin, hair and clothes are sampled, not real individuals; their "
-        "appearance is simpler than real people's (no faces, simple garments).",
+        "appearance is simpler than real people's (painted-on facial features without expressions, "
+        "strand hair, garments drawn on a layer over the body).",
         "- Backgrounds are pasted behind the person, not physically placed: lighting, contact and occlusion "
         "with the scene are approximate.",
         "- Motions are fitted from monocular video and can carry fitting errors (foot sliding, jitter, wrong depth).",

@@ -40,7 +40,7 @@ RENDER = "render"
 # Bump when extraction or rendering changes what a task writes: old outputs are then not reused.
 EXTRACTION_FORMAT = 1
 RENDER_FORMAT = 1
-GENERATOR_VERSION = f"random-people {random_people.__version__}"
+GENERATOR_VERSION = f"random-people {random_people.__version__} lit"  # "lit": people shaded by their environment
 
 HashFile = Callable[[Path], str]
 

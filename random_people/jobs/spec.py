@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from random_people.action_labels import label_problem
 from random_people.jobs.errors import JobSpecError
+from random_people.render.backgrounds import DEFAULT_BACKGROUND
 
 LABEL_MODES = ("folder", "smarthome", "csv", "fixed")
 LABEL_OUTPUTS = ("mask", "keypoints", "motion")
@@ -57,7 +58,8 @@ identities:
     mode: balanced          # random | balanced
     distribution: {}        # IdentityDistribution fields (random_people/avatar/sampler.py), or config: dist.yaml
 backgrounds:
-  names: [park, kitchen, living_room, street, "#808080"]   # shipped names, image/video paths, #rrggbb,
+  names: [city_2, courtyard_3, forest_2, interior_1, sunset_2, "#808080"]   # shipped photos (each lit by its
+                            # own measured environment), cartoon_* scenes, image/video paths, #rrggbb,
                             # or source: the clip's own scene, its person removed (source camera only)
   per_clip: 2               # a seeded random 2 of them per source clip (omit: all)
 cameras:
@@ -103,7 +105,7 @@ class IdentitiesSpec:
 
 @dataclass(frozen=True)
 class BackgroundsSpec:
-    names: tuple[str, ...] = ("studio",)
+    names: tuple[str, ...] = (DEFAULT_BACKGROUND,)
     per_clip: int | None = None
 
 
@@ -352,7 +354,7 @@ def _identities(check: _Checker, data: Any) -> IdentitiesSpec:
 
 def _backgrounds(check: _Checker, data: Any) -> BackgroundsSpec:
     raw = check.mapping(data, "backgrounds", ("names", "per_clip"))
-    names = check.string_list(raw.get("names", ["studio"]), "backgrounds.names")
+    names = check.string_list(raw.get("names", [DEFAULT_BACKGROUND]), "backgrounds.names")
     if not names:
         check.fail("backgrounds.names", "empty: list at least one background (a shipped name, a file or #rrggbb).")
     per_clip = None
@@ -372,9 +374,9 @@ def _background_ref(check: _Checker, name: str, where: str) -> str | None:
         return "source"  # the clip's own scene, its person removed
     if name.startswith("#") or ("/" not in name and "\\" not in name and not Path(name).suffix):
         if check.policy.read_roots is not None and not name.startswith("#"):
-            from random_people.render.backgrounds import list_backgrounds
+            from random_people.render.backgrounds import list_backgrounds, shipped_name
 
-            if name.strip().lower() not in list_backgrounds():
+            if shipped_name(name) is None:
                 check.fail(where, f"unknown background {brief(name)}; choose a shipped one "
                                   f"({', '.join(list_backgrounds())}), a colour like #808080 or an uploaded file.")
                 return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -24,15 +25,23 @@ PathLike = str | os.PathLike[str]
 _LABEL_FIELDS = ("keypoint_names", "keypoints_2d", "visibility", "bbox", "image_size", "fps")
 
 
-def frame_subset(num_frames: int, every: int = 1, max_frames: int | None = None) -> list[int]:
-    """Frame indices to score: every ``every``-th frame, then at most ``max_frames`` of them, evenly spread."""
+def frame_subset(num_frames: int, every: int = 1, max_frames: int | None = None, *, contiguous: bool = False) -> list[int]:
+    """Frame indices to score: every ``every``-th frame, then at most ``max_frames`` of them.
+
+    The ``max_frames`` are spread evenly over the clip, or with ``contiguous=True`` taken as one
+    unbroken run from the middle of the clip: a tracking detector (video mode) needs consecutive
+    frames, and a spread-out subset would measure its tracking failures instead of the clip.
+    """
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
     indices = list(range(0, max(0, int(num_frames)), int(every)))
     if max_frames is not None:
         if max_frames < 1:
             raise ValueError(f"max_frames must be at least 1, got {max_frames}")
-        if len(indices) > max_frames:
+        if len(indices) > max_frames and contiguous:
+            first = (len(indices) - int(max_frames)) // 2
+            indices = indices[first:first + int(max_frames)]
+        elif len(indices) > max_frames:
             picks = np.linspace(0, len(indices) - 1, int(max_frames)).round().astype(int)
             indices = [indices[i] for i in sorted(set(picks.tolist()))]
     return indices
@@ -90,11 +99,31 @@ def read_label_arrays(path: PathLike) -> LabelArrays:
 
 
 def read_label_masks(path: PathLike, frames: Sequence[int]) -> dict[int, np.ndarray]:
-    """``{frame: [H, W] uint8 mask}`` from a labels file (used when no mask video is given)."""
+    """``{frame: [H, W] uint8 mask}`` from a labels file (used when no mask video is given).
+
+    The masks are streamed out of the archive one frame at a time, keeping only the chosen ones:
+    a long clip's masks do not fit in memory together (20 s at 1080p is 1.2 GB).
+    """
     wanted = set(int(i) for i in frames)
-    with np.load(path, allow_pickle=False) as archive:
-        masks = archive["mask"]
-    return {i: masks[i] for i in sorted(wanted) if 0 <= i < masks.shape[0]}
+    out: dict[int, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("mask.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(member)
+            if len(shape) != 3 or fortran or dtype != np.uint8:
+                raise LabelsFileError(f"{path}: 'mask' is {dtype} {shape}, expected [T, H, W] uint8.")
+            frame_bytes = shape[1] * shape[2]
+            for index in range(min(shape[0], max(wanted, default=-1) + 1)):
+                data = member.read(frame_bytes)
+                if len(data) != frame_bytes:
+                    raise LabelsFileError(f"{path}: the masks end at frame {index} of {shape[0]}.")
+                if index in wanted:
+                    out[index] = np.frombuffer(data, dtype=np.uint8).reshape(shape[1], shape[2]).copy()
+    except (KeyError, zipfile.BadZipFile) as exc:
+        raise LabelsFileError(f"{path} has no readable 'mask' field ({exc}); pass the clip's _mask.mp4.") from exc
+    return out
 
 
 def _decode(path: PathLike, what: str) -> Iterator[tuple[int, av.VideoFrame]]:

@@ -53,6 +53,7 @@ from random_people.render.backgrounds import Background
 from random_people.render.cameras import camera_centre, project_points
 from random_people.render.composite import ColorSpace, DegradeSpec, ShadowSpec, composite, shadow_for
 from random_people.render.labels import DEFAULT_OCCLUSION_TOLERANCE, LabelsWriter, frame_labels
+from random_people.render.lighting import EnvironmentLight, light_gaussians
 from random_people.render.rasterize import rasterize
 from random_people.render.types import Camera, Gaussians, RenderOutput
 
@@ -228,6 +229,8 @@ def render_clip(
     meta: Mapping[str, Any] | None = None,
     total: int | None = None,
     progress: Progress | None = None,
+    lighting: EnvironmentLight | None = None,
+    up: np.ndarray | None = None,
 ) -> ClipResult:
     """Render, composite, label and encode ``frames``; returns the paths of the three files.
 
@@ -239,6 +242,11 @@ def render_clip(
     random draws come from ``(seed, i)``, so a clip (or one frame of it) re-renders bit for bit.
     ``progress(fraction, message)`` is called after every frame (``total`` or ``len(frames)``
     gives the fraction).
+
+    With ``lighting``, every frame's Gaussians are shaded from their normals before rasterizing
+    (:func:`random_people.render.lighting.light_gaussians`): the environment's up is ``up`` (default
+    the ground plane's normal, else the camera's up) and it turns with the camera, so what the
+    background shows lies behind the person. Without it the Gaussians' colours are used as they are.
 
     Raises :class:`RenderError` (and writes nothing) when no frame is given or when every
     rendered frame is empty, i.e. the camera does not see the subject.
@@ -261,9 +269,12 @@ def render_clip(
         "composite": {"harmonize": harmonize, "degrade": None if degrade is None else dataclasses.asdict(degrade),
                       "shadow_strength": shadow_strength if ground_plane is not None else 0.0,
                       "color_space": color_space},
-        "occlusion_tolerance": occlusion_tolerance, **dict(meta or {}),
+        "occlusion_tolerance": occlusion_tolerance,
+        "lighting": None if lighting is None else lighting.describe(), **dict(meta or {}),
     }
-    timings = {"rasterize": 0.0, "composite": 0.0, "labels": 0.0, "encode": 0.0}
+    if up is None and ground_plane is not None:
+        up = np.asarray(ground_plane[1], dtype=np.float64)
+    timings = {"rasterize": 0.0, "composite": 0.0, "labels": 0.0, "encode": 0.0, "lighting": 0.0}
     start = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".rendering", dir=output_dir))
     staged = clip_paths(staging, name)
@@ -286,10 +297,15 @@ def render_clip(
                         f"Frame {index}: the camera is {camera.width}x{camera.height} but the clip is {width}x{height}."
                     )
                 t0 = time.perf_counter()
+                shading = 0.0
                 if last is not None and last[0] is frame.gaussians and last[1] is camera:
                     render = last[2]  # a static cloud seen by a fixed camera: render once
                 else:
-                    render = rasterize(frame.gaussians, camera, background=None, backend=backend, with_extras=False)
+                    gaussians = frame.gaussians
+                    if lighting is not None:
+                        gaussians = light_gaussians(gaussians, lighting, camera, up)
+                        shading = time.perf_counter() - t0
+                    render = rasterize(gaussians, camera, background=None, backend=backend, with_extras=False)
                     last = (frame.gaussians, camera, render)
                 t1 = time.perf_counter()
                 backdrop = background.frame(index, width, height, fps)
@@ -309,7 +325,7 @@ def render_clip(
                 mask_video.write(labels.mask)
                 labels_writer.add(labels)
                 t4 = time.perf_counter()
-                for key, seconds in zip(timings, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                for key, seconds in zip(timings, (t1 - t0 - shading, t2 - t1, t3 - t2, t4 - t3, shading)):
                     timings[key] += seconds
                 count += 1
                 visible += bool(labels.mask.any())

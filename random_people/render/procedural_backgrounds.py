@@ -799,13 +799,13 @@ def render_scene(name: str, seed: int = 0, width: int = WIDTH, height: int = HEI
 
 
 def write_all(out_dir: str | Path, seed: int = 0, names: list[str] | None = None) -> list[Path]:
-    """Render every scene (or ``names``) to ``out_dir/<name>.jpg``; returns the written paths."""
+    """Render every scene (or ``names``) to ``out_dir/cartoon_<name>.jpg``; returns the written paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names or list(SCENES):
         rgb = render_scene(name, seed)
-        path = out / f"{name}.jpg"
+        path = out / f"cartoon_{name}.jpg"
         Image.fromarray(rgb).save(path, format="JPEG", quality=JPEG_QUALITY, optimize=True)
         logger.info("Wrote %s (%d KB)", path, path.stat().st_size // 1024)
         written.append(path)

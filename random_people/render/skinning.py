@@ -75,6 +75,9 @@ def quat_multiply_wxyz(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 def _rotate_gaussians(g: Gaussians, means: torch.Tensor, rotations: torch.Tensor, scales: torch.Tensor) -> Gaussians:
     """A copy of ``g`` with new means, each Gaussian's orientation pre-multiplied by ``rotations``."""
     quats = quat_multiply_wxyz(rotmat_to_quat_wxyz(rotations), g.quats.to(rotations.dtype))
+    normals = None
+    if g.normals is not None:  # normals turn with their Gaussians
+        normals = torch.einsum("nab,nb->na", rotations, g.normals.to(rotations.dtype)).to(g.normals.dtype)
     return Gaussians(
         means=means,
         quats=quats.to(g.quats.dtype),
@@ -82,6 +85,9 @@ def _rotate_gaussians(g: Gaussians, means: torch.Tensor, rotations: torch.Tensor
         opacities=g.opacities,
         colors=g.colors,
         labels=g.labels,
+        normals=normals,
+        ambient_occlusion=g.ambient_occlusion,
+        specular=g.specular,
     )
 
 

@@ -22,6 +22,10 @@ class Gaussians:
     opacities: torch.Tensor  # [N] in [0, 1]
     colors: torch.Tensor  # [N, 3] linear RGB in [0, 1]
     labels: torch.Tensor | None = None  # [N, C] extra per-Gaussian channels (e.g. one-hot body part)
+    # Shading inputs (random_people.render.lighting); the rasterizer ignores them.
+    normals: torch.Tensor | None = None  # [N, 3] unit surface normals, world
+    ambient_occlusion: torch.Tensor | None = None  # [N] in [0, 1], 1 = unoccluded
+    specular: torch.Tensor | None = None  # [N] >= 0, weight of a faint key-light highlight
 
     def __len__(self) -> int:
         return int(self.means.shape[0])

@@ -20,6 +20,7 @@ import gradio as gr
 
 from random_people.errors import RandomPeopleError
 from random_people.jobs.local_executor import WorkerSupervisor
+from random_people.render.backgrounds import DEFAULT_BACKGROUND
 from random_people.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class JobForm:
     people: Sequence[str] = ()
     sample_n: float | None = 0
     sample_mode: str = "balanced"
-    backgrounds: Sequence[str] = ("studio",)
+    backgrounds: Sequence[str] = (DEFAULT_BACKGROUND,)
     colour: str | None = "#808080"
     source_camera: bool = True
     sampled_cameras: float | None = 0
@@ -349,7 +350,8 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
                                             min_width=160, elem_id="jobs-sample-mode")
             choices = background_choices()
             with gr.Row(equal_height=True):
-                c["backgrounds"] = gr.CheckboxGroup(choices, value=["studio"] if "studio" in choices else choices[:1],
+                c["backgrounds"] = gr.CheckboxGroup(choices, value=[DEFAULT_BACKGROUND] if DEFAULT_BACKGROUND in choices
+                                                    else choices[:1],
                                                     label="Backgrounds", scale=3, elem_id="jobs-backgrounds")
                 c["colour"] = gr.ColorPicker(value="#808080", label="Plain colour", scale=1, min_width=90,
                                              elem_id="jobs-colour")

@@ -91,6 +91,12 @@ def background_choices() -> list[str]:
     return [SOURCE_BACKGROUND_CHOICE, *list_backgrounds(), UPLOADED_BACKGROUND]
 
 
+def _default_background(choices: list[str]) -> str:
+    from random_people.render.backgrounds import DEFAULT_BACKGROUND
+
+    return DEFAULT_BACKGROUND if DEFAULT_BACKGROUND in choices else choices[0]
+
+
 def background_spec(choice: str | None, uploaded: str | None) -> str:
     """What ``render_motion_clip`` gets as its background."""
     if choice == UPLOADED_BACKGROUND:
@@ -233,7 +239,7 @@ def build_render_tab(settings: Settings, extracted_motion: gr.State, tab: gr.Tab
                                       max_choices=MAX_PEOPLE, label="People",
                                       info=f"saved in the People tab; up to {MAX_PEOPLE}", elem_id="render-people")
             choices = background_choices()
-            c["background"] = gr.Dropdown(choices=choices, value="studio" if "studio" in choices else choices[0],
+            c["background"] = gr.Dropdown(choices=choices, value=_default_background(choices),
                                           label="Background", elem_id="render-background")
             c["background_file"] = gr.File(label="Background image or video", type="filepath", visible=False,
                                            file_types=["image", "video"], elem_id="render-background-file")
