@@ -92,7 +92,7 @@ def _render_motion(args: argparse.Namespace) -> int:
         result = render_motion_clip(
             motion, spec, output.parent, name=output.stem, background=args.background,
             camera=camera, seed=args.seed, size=args.size, max_frames=args.frames, backend=args.backend,
-            progress=progress, lit=not args.unlit,
+            progress=progress, lit=not args.unlit, source_clip=args.source_clip,
         )
     return _print_clip(result)
 
@@ -205,8 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "with --motion: source (default) or random")
     render.add_argument("--seed", type=int, default=0, help="seed for the random camera and the compositor")
     render.add_argument("--background", default=None,
-                        help="shipped background name (photographs <env>_<k>, cartoon_<scene>), image/video path or "
-                             "#rrggbb (default: a shipped photograph with --motion, #808080 with --gaussians)")
+                        help="shipped background name (photographs <env>_<k>, cartoon_<scene>), image/video path, "
+                             "#rrggbb, or 'source': the motion's own clip with its person removed (a cached clean "
+                             "plate; source camera only) (default: a shipped photograph with --motion, #808080 with "
+                             "--gaussians)")
+    render.add_argument("--source-clip", default=None,
+                        help="with --background source: the clip the motion was extracted from (default: where "
+                             "this data dir's extraction found it; its SHA-256 must match)")
     render.add_argument("--unlit", action="store_true",
                         help="with --motion: no lighting (flat colours, as before lighting existed)")
     render.add_argument("--size", default=None, help="WIDTHxHEIGHT (default: the source camera's size, else 512x512)")

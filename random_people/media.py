@@ -29,7 +29,9 @@ import contextlib
 import logging
 import math
 import os
+import queue
 import struct
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -393,6 +395,40 @@ def read_frames(
     info = probe_video(path, settings)
     start, end = _validate_range(info, start, end)
     return _iter_frames(info, start, end, settings, max_side)
+
+
+def prefetch(frames: Iterable, depth: int = 8) -> Iterator:
+    """Decode in a background thread so decoding and the consumer's work overlap on two cores."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    failure: list[BaseException] = []
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if stop.is_set():
+                    return
+                buffer.put(frame)
+        except BaseException as exc:  # re-raised in the consumer
+            failure.append(exc)
+        finally:
+            buffer.put(done)
+
+    worker = threading.Thread(target=produce, name="decode", daemon=True)
+    worker.start()
+    try:
+        while (item := buffer.get()) is not done:
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                buffer.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+    if failure:
+        raise failure[0]
 
 
 def _validate_range(info: VideoInfo, start: float | None, end: float | None) -> tuple[float, float]:

@@ -74,6 +74,31 @@ def fetch_pose2sim_multiperson() -> Path:
                 partial.replace(destination)
     return target
 
+def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") -> Path:
+    """Return the path of one of Pose2Sim's demo videos (a real person, 1080x1920, 60 fps, 1.7 s).
+
+    ``Demo_SinglePerson/videos/cam04.mp4`` shows a man turning into a lunge with his arms out,
+    seen from the side: a different person, motion, orientation (portrait) and frame rate from
+    the Sports2D demo. The wheel (~50 MB) is fetched once with ``pip download --no-deps``.
+    """
+    target = CACHE_DIR / f"pose2sim-{POSE2SIM_VERSION}-{demo}-{camera}.mp4"
+    if target.exists():
+        return target
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
+             f"pose2sim=={POSE2SIM_VERSION}"],
+            check=True,
+        )
+        wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        partial = target.with_suffix(".part")
+        partial.write_bytes(wheel.read(f"Pose2Sim/{demo}/videos/{camera}.mp4"))
+        partial.replace(target)
+    return target
+
 
 def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") -> Path:
     """Return the path of one of Pose2Sim's demo videos (a real person, 1080x1920, 60 fps, 1.7 s).

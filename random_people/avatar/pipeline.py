@@ -198,6 +198,8 @@ def render_motion_clip(
     shadow: bool = True,
     harmonize: float = 0.3,
     degrade: bool = False,
+    source_clip: str | Path | None = None,
+    settings=None,
     lit: bool = True,
 ):
     """Re-perform ``motion`` with the person ``spec``: writes the clip, its mask and its labels.
@@ -219,15 +221,31 @@ def render_motion_clip(
     light with a seeded key direction over a plain colour). The seed of that choice comes from
     (identity, background, camera, ``seed``), and what was chosen is stored in the labels' metadata.
     Without ``background`` the default photograph is used (``backgrounds.DEFAULT_BACKGROUND``).
+
+    ``background="source"`` puts the new person into the clip's own scene, the original person
+    removed (:mod:`random_people.render.scene_background`; the clean plate is built once and
+    cached under the data dir of ``settings``). It needs the source clip (``source_clip``, or
+    where this data dir's extraction found it) and the source camera; the person is lit by the
+    light estimated from the clip's own frames.
     """
-    from random_people.render.backgrounds import DEFAULT_BACKGROUND, background_id, load_background
+    from random_people.render.backgrounds import (
+        DEFAULT_BACKGROUND, BackgroundError, background_id, load_background,
+    )
     from random_people.render.cameras import CameraError, ground_plane, sample_cameras, source_camera
     from random_people.render.environments import lighting_for_background
     from random_people.render.clip import FrameInput, render_clip
     from random_people.render.composite import DegradeSpec
+    from random_people.render.scene_background import is_source_background, source_background
 
     report = progress or (lambda fraction, message: None)
     width, height = parse_size(size, motion, long_side)
+    background = background or DEFAULT_BACKGROUND
+    own_scene = is_source_background(background)
+    if own_scene and camera != "source":
+        raise BackgroundError(
+            "The clip's own scene (background 'source') is only seen from the source camera; render it with "
+            "camera 'source', or pick another background for a new viewpoint."
+        )
     report(0.0, "Building the avatar")
     avatar = build_identity_avatar(spec, n_gaussians)
     model = load_body_model(kind="anny")
@@ -241,14 +259,19 @@ def render_motion_clip(
     out_fps = float(fps or motion.fps)
     indices = resample_frames(motion.num_frames, motion.fps, out_fps, max_frames)
     count = len(indices)
+    if own_scene:
+        report(0.02, "Removing the original person from the scene (clean plate)")
+        backdrop = source_background(motion, indices, source_clip=source_clip, settings=settings,
+                                     progress=lambda f, message: report(0.02 + 0.2 * f, message))
+    else:
+        backdrop = load_background(background)
+    offset = 0.22 if own_scene else 0.0
     names = list(model.keypoint_names)
     frames = (
         FrameInput(gaussians=frame.gaussians, keypoints_world=frame.keypoints, keypoint_names=names)
         for frame in avatar_frames(avatar, model, motion, frames=indices)
     )
     name = name or f"{spec.id}_{camera}{'' if camera == 'source' else seed}"
-    background = background or DEFAULT_BACKGROUND
-    backdrop = load_background(background)
     view_name = camera if camera == "source" else f"random{camera_index}"
     background_name = background_id(background) if isinstance(background, (str, Path)) else str(background)
     light = lighting_for_background(backdrop, lighting_seed(spec.id, background_name, view_name, seed)) if lit else None
@@ -259,6 +282,8 @@ def render_motion_clip(
         degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
-              "background": background_id(background) if isinstance(background, (str, Path)) else None},
-        progress=lambda fraction, message: report(fraction, message),
+              "background": background_id(background) if isinstance(background, (str, Path)) else None,
+              "background_kind": backdrop.kind,
+              **({"plate": backdrop.plate.describe()} if own_scene else {})},  # hashes and times, no paths
+        progress=lambda fraction, message: report(offset + (1.0 - offset) * fraction, message),
     )

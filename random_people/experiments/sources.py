@@ -25,7 +25,7 @@ from random_people.settings import load_settings
 logger = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
-BACKGROUND_KINDS = ("plain", "image", "video")
+BACKGROUND_KINDS = ("plain", "image", "video", "source")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Clip:
     path: Path
     label: str
     synthetic: bool = False
-    background_kind: str | None = None   # synthetic only: plain | image | video
+    background_kind: str | None = None   # synthetic only: plain | image | video | source
     source_clip_id: str | None = None    # SHA-256 of the real clip (a real clip's own hash); None = not yet hashed
     split: str | None = None             # train | validation | test, when the source defines it
     subject: str | None = None           # the real person, e.g. "p02"

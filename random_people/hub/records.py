@@ -23,7 +23,7 @@ class ExportClip:
     identity: dict[str, Any]         # IdentitySpec.to_dict()
     identity_id: str
     background: str                  # background id: shipped name, "#rrggbb" or file name
-    background_kind: str             # "plain" | "image" | "video"
+    background_kind: str             # "plain" | "image" | "video" | "source" (the clip's own scene)
     camera: dict[str, Any]           # {"mode": "source"|"sampled", "index", "K", "world_to_camera", ...}
     seed: int
     generator_version: str

@@ -23,7 +23,7 @@ from random_people.avatar.identity import IdentityError, IdentitySpec
 from random_people.hub.errors import ExportError
 from random_people.hub.records import ExportClip, RealClip
 
-BACKGROUND_KINDS = ("plain", "image", "video")
+BACKGROUND_KINDS = ("plain", "image", "video", "source")
 OPTIONAL_COLUMNS = ("camera_K", "camera_world_to_camera")  # synthetic columns a record may lack
 
 

@@ -29,6 +29,10 @@ from random_people.jobs.sources import SourceClip, resolve_sources
 from random_people.jobs.spec import MAX_TASKS, JobSpec
 from random_people.settings import Settings
 
+# The clip's own scene as background (random_people.render.scene_background.SOURCE_BACKGROUND;
+# not imported here to keep job planning free of the video and vision libraries).
+SOURCE_BACKGROUND = "source"
+
 logger = logging.getLogger(__name__)
 
 EXTRACT = "extract"
@@ -126,6 +130,8 @@ def _check_backgrounds(names: tuple[str, ...]) -> None:
 
     problems = []
     for name in names:
+        if name == SOURCE_BACKGROUND:
+            continue  # the clip's own scene: checked per clip when its plate is built
         try:
             load_background(name)
         except RandomPeopleError as exc:
@@ -209,6 +215,8 @@ def expand_job(spec: JobSpec, settings: Settings, hash_file: HashFile = sha256_f
         for person_id, person_dict in people:
             for background in _clip_backgrounds(spec, extract.key):
                 for camera in _cameras(spec, extract.key):
+                    if background == SOURCE_BACKGROUND and camera["mode"] != "source":
+                        continue  # the clip's own scene exists only from its own viewpoint
                     renders.append(_render_task(spec, extract, person_id, person_dict, background,
                                                 backgrounds[background], camera, output_settings, output_dir))
         if len(plan.tasks) + len(renders) > MAX_TASKS:

@@ -115,7 +115,7 @@ class BackgroundRecord(Base):
     __tablename__ = "backgrounds"
 
     name: Mapped[str] = mapped_column(Text, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # plain | image | video
+    kind: Mapped[str] = mapped_column(String(16))  # plain | image | video | source
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

@@ -136,6 +136,8 @@ def _background_kind(name: str) -> str:
 
     if name.startswith("#"):
         return "plain"
+    if name == "source":
+        return "source"  # the source clip's own scene, its person removed
     if Path(name).is_absolute():
         return "image" if Path(name).suffix.lower() in IMAGE_SUFFIXES else "video"
     return "image"  # shipped backgrounds are images

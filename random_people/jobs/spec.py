@@ -59,7 +59,8 @@ identities:
     distribution: {}        # IdentityDistribution fields (random_people/avatar/sampler.py), or config: dist.yaml
 backgrounds:
   names: [city_2, courtyard_3, forest_2, interior_1, sunset_2, "#808080"]   # shipped photos (each lit by its
-                            # own measured environment), cartoon_* scenes, image/video paths, #rrggbb
+                            # own measured environment), cartoon_* scenes, image/video paths, #rrggbb,
+                            # or source: the clip's own scene, its person removed (source camera only)
   per_clip: 2               # a seeded random 2 of them per source clip (omit: all)
 cameras:
   source: true              # the source clip's viewpoint
@@ -369,6 +370,8 @@ def _background_ref(check: _Checker, name: str, where: str) -> str | None:
     Under a confining policy a bare name must be a shipped background (not a file that happens
     to sit in the server's working folder) and a file must be inside the allowed folders.
     """
+    if name.strip().lower() == "source":
+        return "source"  # the clip's own scene, its person removed
     if name.startswith("#") or ("/" not in name and "\\" not in name and not Path(name).suffix):
         if check.policy.read_roots is not None and not name.startswith("#"):
             from random_people.render.backgrounds import list_backgrounds, shipped_name
@@ -521,6 +524,9 @@ def parse_spec(data: Any, base_dir: str | Path = ".", policy: PathPolicy | None 
     cameras = _cameras(check, raw.get("cameras"))
     output = _output(check, raw.get("output"))
     _task_count_problem(check, identities, backgrounds, cameras)
+    if "source" in backgrounds.names and not cameras.source:
+        check.fail("backgrounds.names", "'source' (the clip's own scene) is only seen from the source camera; "
+                   "set cameras.source: true, or drop 'source' from the backgrounds.")
     if check.problems:
         raise JobSpecError(
             f"The job spec has {len(check.problems)} problem(s); nothing was queued:\n  - "

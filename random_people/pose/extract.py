@@ -8,12 +8,10 @@ already wrote are removed before the error propagates.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
@@ -23,7 +21,7 @@ from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
 from random_people.action_labels import label_problem
 from random_people.errors import EmptyVideoError, InvalidInputError, NoPersonError
 from random_people.files import disk_full_errors, sha256_file
-from random_people.media import probe_video, read_frames
+from random_people.media import prefetch as _prefetch, probe_video, read_frames
 from random_people.pose.filtering import filter_track
 from random_people.pose.flips import repair_flips
 from random_people.pose.fitting import FitConfig, FitResult, fit_motion
@@ -40,6 +38,7 @@ from random_people.pose.motion import (
     save_motion,
 )
 from random_people.settings import Settings, load_settings
+from random_people.source_index import remember_source
 
 logger = logging.getLogger(__name__)
 
@@ -55,40 +54,6 @@ class ExtractionResult:
     preview_path: Path | None
     summary: dict[str, Any]
     track: LandmarkTrack | None = None  # the detector's raw output for the kept frames, before flip repair
-
-
-def _prefetch(frames: Iterable, depth: int = 8) -> Iterator:
-    """Decode in a background thread so decoding and detection overlap on two cores."""
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    failure: list[BaseException] = []
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for frame in frames:
-                if stop.is_set():
-                    return
-                buffer.put(frame)
-        except BaseException as exc:  # re-raised in the consumer
-            failure.append(exc)
-        finally:
-            buffer.put(done)
-
-    worker = threading.Thread(target=produce, name="decode", daemon=True)
-    worker.start()
-    try:
-        while (item := buffer.get()) is not done:
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                buffer.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
-    if failure:
-        raise failure[0]
 
 
 def _quality_flags(track: LandmarkTrack, fit: FitResult, keypoint_names: list[str]) -> np.ndarray:
@@ -253,7 +218,9 @@ def extract_clip(
         "person_lost_at": lost_at,
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
-    motion = build_motion(track, fit, model, filtered, source_sha256=sha256_file(clip_path),
+    source_sha256 = sha256_file(clip_path)
+    remember_source(settings, source_sha256, clip_path)  # local only: motions never carry paths
+    motion = build_motion(track, fit, model, filtered, source_sha256=source_sha256,
                           source_name=clip_path.name, label=label, meta=meta)
     motion.quality_flags[flips.choice != 0] |= FLAG_FLIP_REPAIRED
     timings["fit"] = time.perf_counter() - stage

@@ -188,6 +188,11 @@ class Background(ABC):
         """What went behind a clip, for its labels/metadata."""
         return {"kind": self.kind, "name": self.name}
 
+    def harmonize_weights(self, t_index: int, width: int, height: int) -> np.ndarray | None:
+        """Which pixels of frame ``t_index`` the person's colours should be matched to ([H, W]
+        weights), or None for "all of the background" (the default for pictures and videos)."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
@@ -417,6 +422,12 @@ def load_background(spec: BackgroundSpec, *, end: VideoEnd = "loop", settings: S
             f"got {type(spec).__name__}."
         )
     text = os.fspath(spec)
+    if isinstance(spec, str) and text.strip().lower() == "source" and not Path(text).exists():
+        raise BackgroundError(
+            "Background 'source' (the clip's own scene, its person removed) needs the motion extracted from that "
+            "clip: render with --motion M.npz --identity ID --background source (the app's Render tab and job specs "
+            "accept it too)."
+        )
     if isinstance(spec, str) and text.strip().startswith("#"):
         return ColorBackground(parse_color(text))
     path = Path(text).expanduser()

@@ -310,9 +310,10 @@ def render_clip(
                 t1 = time.perf_counter()
                 backdrop = background.frame(index, width, height, fps)
                 shadow = None if ground_plane is None else _shadow(camera, frame, ground_plane, shadow_strength)
+                reference = background.harmonize_weights(index, width, height) if harmonize else None
                 rgb = composite(
                     render.rgb, render.alpha, backdrop, shadow=shadow, harmonize=harmonize, degrade=degrade,
-                    rng=np.random.default_rng([seed, index]), color_space=color_space,
+                    rng=np.random.default_rng([seed, index]), color_space=color_space, harmonize_weights=reference,
                 )
                 t2 = time.perf_counter()
                 labels = frame_labels(

@@ -377,6 +377,7 @@ def composite(
     rng: np.random.Generator | int | None = None,
     degrade: DegradeSpec | None = None,
     color_space: ColorSpace = "linear",
+    harmonize_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """The final frame, ``[H, W, 3]`` uint8 sRGB: the person over ``background``.
 
@@ -384,8 +385,10 @@ def composite(
     [H, W] come from the rasterizer (numpy arrays or torch tensors); ``background`` is
     [H, W, 3] uint8 sRGB (:meth:`Background.frame`). ``rng`` (a Generator or an int seed) drives
     the noise; None means seed 0, so pass a per-frame generator to avoid identical noise in
-    every frame. With no shadow, harmonisation or degradation, pixels with alpha 0 are the
-    background's exactly. Premultiplied means rgb is 0 wherever alpha is 0; only pixels with
+    every frame. ``harmonize_weights`` ([H, W], optional) says which background pixels to match
+    the person to (e.g. the light around where a removed person stood); by default all of the
+    background not behind the person. With no shadow, harmonisation or degradation, pixels with
+    alpha 0 are the background's exactly. Premultiplied means rgb is 0 wherever alpha is 0; only pixels with
     alpha > 0 (or under the shadow) are computed.
     """
     fg = _to_numpy(rgb, "rgb").astype(np.float32, copy=False)
@@ -421,6 +424,11 @@ def composite(
         if harmonize:
             sample, a_sample = _background_sample(bg, a)
             weights = 1.0 - np.clip(np.nan_to_num(a_sample, nan=0.0), 0.0, 1.0)
+            if harmonize_weights is not None:
+                if harmonize_weights.shape != a.shape:
+                    raise ValueError(f"harmonize_weights must be {a.shape}, got {harmonize_weights.shape}.")
+                chosen = _background_sample(harmonize_weights, a)[0] * weights
+                weights = chosen if chosen.sum() >= 1.0 else weights
             fg_box = harmonize_colors(fg_box, a_box, decode(sample), harmonize, color_space, weights)
         if blur > 0:
             fg_box, a_box = soften_edge(fg_box, a_box, blur)

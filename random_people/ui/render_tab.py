@@ -28,6 +28,7 @@ DEFAULT_SIZE = 512
 PREVIEW_SIZE = 256
 PREVIEW_FRAMES = 60
 UPLOADED_BACKGROUND = "uploaded image or video"
+SOURCE_BACKGROUND_CHOICE = "the clip's own scene (its person removed)"
 RENDER_ERROR = "**Render stopped:**"
 NO_MOTION = ("**Motion:** none yet. Extract one in the **Clip & pose** tab, or upload a motion file "
              "(.npz) below.")
@@ -87,7 +88,7 @@ def source_preview(motion_path: str | None) -> str | None:
 def background_choices() -> list[str]:
     from random_people.render.backgrounds import list_backgrounds
 
-    return [*list_backgrounds(), UPLOADED_BACKGROUND]
+    return [SOURCE_BACKGROUND_CHOICE, *list_backgrounds(), UPLOADED_BACKGROUND]
 
 
 def _default_background(choices: list[str]) -> str:
@@ -104,7 +105,19 @@ def background_spec(choice: str | None, uploaded: str | None) -> str:
         return str(uploaded)
     if not choice:
         raise RandomPeopleError("Pick a background.")
+    if choice == SOURCE_BACKGROUND_CHOICE:
+        return "source"
     return choice
+
+
+def plate_image(motion_path: str | None, settings: Settings, progress: Callable[[float, str], None]) -> np.ndarray:
+    """The source frame beside its clean plate (built once per clip and trim, then cached)."""
+    if not motion_path:
+        raise RandomPeopleError("No motion yet: extract one in the Clip & pose tab, or upload a motion (.npz).")
+    from random_people.pose.motion import load_motion
+    from random_people.render.scene_background import plate_preview
+
+    return plate_preview(load_motion(motion_path), settings=settings, progress=progress)
 
 
 def render_size(width: float | None, height: float | None, quick: bool) -> tuple[tuple[int, int] | None, int | None]:
@@ -155,7 +168,7 @@ def render(motion_path: str | None, identity_ids: Sequence[str] | None, backgrou
         name = f"{spec.id}_{camera}{seed if camera == 'random' else ''}"
         result = render_motion_clip(motion, spec, output_dir, name=name, background=background, camera=camera,
                                     seed=seed, size=size, long_side=PREVIEW_SIZE, max_frames=max_frames,
-                                    progress=report)
+                                    progress=report, settings=settings)
         clips.append(RenderedClip(spec.id, str(result.video_path), str(result.mask_path), str(result.labels_path),
                                   int(result.frames), float(result.seconds), parse_size(size, motion, PREVIEW_SIZE)))
     return clips
@@ -230,6 +243,8 @@ def build_render_tab(settings: Settings, extracted_motion: gr.State, tab: gr.Tab
                                           label="Background", elem_id="render-background")
             c["background_file"] = gr.File(label="Background image or video", type="filepath", visible=False,
                                            file_types=["image", "video"], elem_id="render-background-file")
+            c["plate_button"] = gr.Button("Preview the clean plate", visible=False, size="sm",
+                                          elem_id="render-plate-button")
             with gr.Row():
                 c["camera"] = gr.Radio(["source", "random"], value="source", label="Camera",
                                        info="source: the clip's viewpoint", elem_id="render-camera")
@@ -245,6 +260,9 @@ def build_render_tab(settings: Settings, extracted_motion: gr.State, tab: gr.Tab
             c["render"] = gr.Button("Render", variant="primary", size="lg", elem_id="render-button")
         with gr.Column(scale=3, min_width=360):
             c["status"] = gr.Markdown(HOW_TO, elem_id="render-status")
+            c["plate_image"] = gr.Image(label="Source frame · clean plate (the scene without its person)",
+                                        interactive=False, height=240, format="png", visible=False,
+                                        elem_id="render-plate-image")
             with gr.Row(equal_height=True):
                 c["source_video"] = gr.Video(label="Source (fitted body)", interactive=False, autoplay=True, loop=True,
                                              height=300, visible=False, elem_id="render-source-video")
@@ -280,7 +298,21 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
         return gr.Dropdown(choices=choices, value=[v for v in (current or []) if v in known])
 
     def on_background(choice):
-        return gr.File(visible=choice == UPLOADED_BACKGROUND)
+        own_scene = choice == SOURCE_BACKGROUND_CHOICE
+        return (gr.File(visible=choice == UPLOADED_BACKGROUND), gr.Button(visible=own_scene),
+                gr.Image(visible=own_scene) if own_scene else gr.Image(value=None, visible=False))
+
+    def on_plate(uploaded, extracted, progress=gr.Progress()):
+        try:
+            image = plate_image(chosen_motion(uploaded, extracted), settings,
+                                lambda fraction, message: progress(fraction, desc=message))
+        except RandomPeopleError as exc:
+            logger.info("Clean plate refused: %s", exc)
+            gr.Warning(str(exc))
+            return f"{RENDER_ERROR} {exc}", gr.skip()
+        return ("**Clean plate ready.** Left: the source; right: its scene without the person (what the new "
+                "person is rendered into; only the removed person's pixels come from it)."), gr.Image(
+                    value=image, visible=True)
 
     def on_quick(quick):
         return gr.Row(visible=not quick)
@@ -329,8 +361,11 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
     c["motion_file"].change(on_motion, inputs=motion_inputs, outputs=c["motion_status"], show_progress="hidden")
     if tab is not None:
         tab.select(on_refresh_people, inputs=c["people"], outputs=c["people"], show_progress="hidden")
-    c["background"].change(on_background, inputs=c["background"], outputs=c["background_file"],
-                           show_progress="hidden")
+    c["background"].change(on_background, inputs=c["background"],
+                           outputs=[c["background_file"], c["plate_button"], c["plate_image"]], show_progress="hidden")
+    c["plate_button"].click(on_plate, inputs=[c["motion_file"], extracted_motion],
+                            outputs=[c["status"], c["plate_image"]], concurrency_id="extract", concurrency_limit=1,
+                            show_progress_on=c["plate_image"])
     c["quick"].change(on_quick, inputs=c["quick"], outputs=c["size_row"], show_progress="hidden")
     inputs = [c["motion_file"], extracted_motion, c["people"], c["background"], c["background_file"], c["camera"],
               c["seed"], c["quick"], c["width"], c["height"]]

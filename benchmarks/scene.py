@@ -1,0 +1,384 @@
+"""Benchmark: the clip's own scene as background (clean plates, ``--background source``).
+
+On real clips from PyPI wheels -- the Sports2D demo (a man doing jumping jacks on a roof, a woman
+walking past; the man is removed, she stays) and the four static cameras of Pose2Sim's
+``Demo_MultiPerson`` (three people; the one MediaPipe tracks longest is removed) -- it measures:
+
+* **Build cost**: plate build time per second of video (wall and CPU), peak RSS of a process that
+  only builds the plate (a fresh data dir, so nothing is cached), the histogram memory.
+* **Ghost check**: MediaPipe Pose (static image mode, the bundled model) on every cleaned frame
+  -- real pixels outside the removed person, plate inside -- cropped around where the person was
+  (twice their size, so a small distant person is not simply too small to find), counting frames
+  where it finds the *removed* person (a pose whose landmarks lie within half a torso of theirs);
+  the same detector on the same crops of the original frames is the baseline.
+* **Inpainting PSNR where it can be known**: a person-shaped hole (a frame's mask) moved to where
+  the person never goes is inpainted the same way (Telea; Navier-Stokes for comparison) and
+  compared with the real plate pixels there.
+* **Actor swap, judged**: new people rendered into the Sports2D demo's own scene
+  (``render_motion_clip(background="source")``), scored by the judge
+  (:mod:`random_people.judge`: MediaPipe Pose PCK@0.1 on limb joints against our labels).
+* **Before / after**: one frame of the same person over the shipped cartoon park and over the
+  clip's own scene, beside the original frame: ``benchmarks/results/scene_before_after.png``.
+
+    python benchmarks/scene.py [--identities 3] [--render-seconds 2.0] [--fps 10] [--skip-render]
+
+Figures go to stdout and ``benchmarks/results/scene.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from conftest import fetch_demo_clip, fetch_pose2sim_clip  # noqa: E402  (real clips from PyPI wheels)
+
+from random_people.media import probe_video, read_frames  # noqa: E402
+from random_people.render.plate import DEFAULT_MAX_SIDE, INPAINT_RADIUS, clean_frame, load_plate  # noqa: E402
+from random_people.render.plate_masks import PersonTrack, same_person  # noqa: E402
+
+WORK = Path.home() / ".cache" / "random-people-bench" / "scene"
+RESULTS = REPO / "benchmarks" / "results"
+MULTI_CAMERAS = ("cam01", "cam02", "cam03", "cam04")
+
+
+# --------------------------------------------------------------------------------------------
+# The removed person's track
+# --------------------------------------------------------------------------------------------
+
+
+def demo_motion(work: Path):
+    """The Sports2D demo's motion (whole clip; the extractor keeps the man's longest stretch)."""
+    from random_people.pose.extract import extract_clip
+    from random_people.pose.motion import load_motion
+    from random_people.settings import load_settings
+
+    path = work / "motions" / "demo.npz"
+    if not path.exists():
+        extract_clip(fetch_demo_clip(), path.parent, label="jumping_jacks", name="demo",
+                     settings=load_settings(data_dir=work / "extract-data"), make_preview=False)
+    return load_motion(path)
+
+
+def landmark_track(clip: Path) -> PersonTrack:
+    """The tracked person's filtered 2D landmarks (detector + person selection, no body fit)."""
+    from random_people.pose.filtering import filter_track
+    from random_people.pose.landmarks import detect_landmarks
+    from random_people.pose.tracking import keep_longest_person
+
+    info = probe_video(clip)
+    frames = read_frames(clip, max_side=640)
+    track = keep_longest_person(detect_landmarks(frames, info.fps, (info.width, info.height))).track
+    filtered = filter_track(track)
+    return PersonTrack(track.frame_times.astype(np.float64), np.asarray(filtered.image_xy, np.float64),
+                       (info.width, info.height))
+
+
+def save_track(track: PersonTrack, path: Path) -> None:
+    np.savez(path, frame_times=track.frame_times, landmarks=track.landmarks, image_size=np.array(track.image_size))
+
+
+def read_track(path: Path) -> PersonTrack:
+    with np.load(path) as data:
+        return PersonTrack(data["frame_times"], data["landmarks"], tuple(int(v) for v in data["image_size"]))
+
+
+# --------------------------------------------------------------------------------------------
+# Build (in a child process, so its peak RSS is the plate's alone)
+# --------------------------------------------------------------------------------------------
+
+
+def _proc_status_mb(field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process from /proc, in MB. Unlike
+    ``ru_maxrss``, the peak starts afresh at exec, so the parent's memory does not leak into it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def build_child(clip: str, track_path: str, data_dir: str) -> None:
+    """``--build``: build one plate from scratch and print its figures as JSON."""
+    from random_people.render.plate import build_plate
+    from random_people.settings import load_settings
+
+    import mediapipe  # noqa: F401 - counted in the baseline: any process that builds plates has it loaded
+
+    track = read_track(Path(track_path))
+    baseline_mb = _proc_status_mb("VmRSS")
+    wall, cpu = time.perf_counter(), time.process_time()
+    plate = build_plate(clip, track, settings=load_settings(data_dir=data_dir))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    duration = len(plate.frame_times) / probe_video(clip).fps
+    print(json.dumps({"folder": str(plate.folder), "frames": len(plate.frame_times), "video_s": duration,
+                      "build_s": wall, "cpu_s": cpu, "build_s_per_video_s": wall / duration,
+                      "cpu_s_per_video_s": cpu / duration,
+                      "peak_rss_mb": _proc_status_mb("VmHWM"),
+                      "rss_before_build_mb": baseline_mb, **plate.stats}))
+
+
+def build(clip: Path, track: PersonTrack, work: Path, name: str) -> dict[str, Any]:
+    track_path = work / "tracks" / f"{name}.npz"
+    track_path.parent.mkdir(parents=True, exist_ok=True)
+    save_track(track, track_path)
+    data_dir = work / "data" / name
+    subprocess.run(["rm", "-rf", str(data_dir)], check=True)
+    out = subprocess.run([sys.executable, __file__, "--build", str(clip), str(track_path), str(data_dir)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------------------------
+# Ghost check and inpainting
+# --------------------------------------------------------------------------------------------
+
+
+def _crop_box(points: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A square around the person, twice their landmark box's larger side (clipped to the frame)."""
+    ok = np.isfinite(points).all(axis=1)
+    if ok.sum() < 4:
+        return None
+    low, high = points[ok].min(axis=0), points[ok].max(axis=0)
+    centre, side = (low + high) / 2, 2.0 * float(max(high - low)) + 16
+    h, w = shape
+    x0, y0 = int(max(0, centre[0] - side / 2)), int(max(0, centre[1] - side / 2))
+    x1, y1 = int(min(w, centre[0] + side / 2)), int(min(h, centre[1] + side / 2))
+    return (x0, y0, x1, y1) if x1 - x0 > 8 and y1 - y0 > 8 else None
+
+
+def ghost_check(plate, track: PersonTrack, clip: Path) -> dict[str, Any]:
+    """How often MediaPipe finds the removed person in the original and in the cleaned frames.
+
+    The detector looks at a square crop around where the person is (twice their size): on a
+    whole 640-pixel frame it misses a small, distant person even when they are there, which
+    would make any plate pass. Both the original and the cleaned frame get the same crop.
+    """
+    import mediapipe as mp
+
+    found = {"original": 0, "cleaned": 0}
+    frames = 0
+    ghost_frames: list[float] = []
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
+        reader = read_frames(clip, plate.start, plate.end, max_side=DEFAULT_MAX_SIDE)
+        for index, (frame, mask) in enumerate(zip(reader, plate.masks())):
+            h, w = frame.rgb.shape[:2]
+            row = track.nearest(frame.time)
+            points = track.landmarks[row] * np.array([w / track.image_size[0], h / track.image_size[1]])
+            box = _crop_box(points, (h, w))
+            if box is None:
+                continue
+            x0, y0, x1, y1 = box
+            frames += 1
+            cleaned = clean_frame(frame.rgb, mask, plate.transforms[index], plate)
+            for key, image in (("original", frame.rgb), ("cleaned", cleaned)):
+                result = pose.process(np.ascontiguousarray(image[y0:y1, x0:x1]))
+                if result.pose_landmarks is None:
+                    continue
+                detected = np.array([(p.x * (x1 - x0) + x0, p.y * (y1 - y0) + y0, p.visibility)
+                                     for p in result.pose_landmarks.landmark])
+                if same_person(detected, points):
+                    found[key] += 1
+                    if key == "cleaned":
+                        ghost_frames.append(round(frame.time, 2))
+    return {"frames": frames, "found_in_original": found["original"] / max(1, frames),
+            "found_in_cleaned": found["cleaned"] / max(1, frames), "ghost_frame_times": ghost_frames[:20]}
+
+
+def inpainting_psnr(plate, placements: int = 6) -> dict[str, Any]:
+    """PSNR of the inpainting on person-shaped holes where the scene is known (never covered)."""
+    masks = list(plate.masks())
+    ever = np.any(masks, axis=0)
+    sizes = [m.sum() for m in masks]
+    shape = masks[int(np.argsort(sizes)[len(sizes) // 2])]  # a median-sized person
+    ys, xs = np.nonzero(shape)
+    hole_h, hole_w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    local = shape[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    h, w = shape.shape
+    candidates = []
+    for y0 in range(0, h - hole_h + 1, max(4, hole_h // 4)):
+        for x0 in range(0, w - hole_w + 1, max(4, hole_w // 4)):
+            region = ever[y0:y0 + hole_h, x0:x0 + hole_w]
+            margin = ever[max(0, y0 - 8):y0 + hole_h + 8, max(0, x0 - 8):x0 + hole_w + 8]
+            if not (region & local).any() and not margin.any():
+                candidates.append((y0, x0))
+    if not candidates:
+        return {"placements": 0, "note": "the person covers too much of the frame to hide a person-sized region"}
+    picks = [candidates[i] for i in np.linspace(0, len(candidates) - 1, min(placements, len(candidates))).astype(int)]
+    result: dict[str, Any] = {"placements": len(picks), "hole_px": int(local.sum())}
+    for name, method in (("telea", cv2.INPAINT_TELEA), ("navier_stokes", cv2.INPAINT_NS)):
+        values = []
+        for y0, x0 in picks:
+            hole = np.zeros((h, w), np.uint8)
+            hole[y0:y0 + hole_h, x0:x0 + hole_w] = local
+            filled = cv2.inpaint(np.ascontiguousarray(plate.image), hole, INPAINT_RADIUS, method)
+            error = (filled[hole > 0].astype(np.float64) - plate.image[hole > 0]) ** 2
+            values.append(10 * np.log10(255.0 ** 2 / max(error.mean(), 1e-9)))
+        result[f"psnr_{name}_db"] = float(np.mean(values))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Actor swap: render into the scene, judge, before/after picture
+# --------------------------------------------------------------------------------------------
+
+
+def actor_swap(motion, work: Path, identities: int, seconds: float, fps: float) -> dict[str, Any]:
+    """The same people rendered into the clip's own scene and over the cartoon park, judged
+    (PCK@0.1, detection rate, mask IoU), beside the detector on the real person at that size."""
+    from random_people.avatar.pipeline import parse_size, render_motion_clip
+    from random_people.avatar.sampler import sample_identities
+    from random_people.judge import Judge, pool
+    from random_people.judge.reference import score_real_reference
+    from random_people.settings import load_settings
+
+    settings = load_settings(data_dir=work / "data" / "render")
+    people = sample_identities(identities, 11)
+    out = work / "renders"
+    frames = int(seconds * fps)
+    records: list[dict[str, Any]] = []
+    scores: dict[str, list] = {"source": [], "park": []}
+    with Judge(mode="video") as judge:
+        for person in people:
+            for background in ("source", "park"):
+                started = time.perf_counter()
+                clip = render_motion_clip(motion, person, out, name=f"{person.id}_{background}", background=background,
+                                          fps=fps, max_frames=frames, settings=settings, source_clip=fetch_demo_clip())
+                score = judge.score_clip(clip.video_path, clip.labels_path, clip.mask_path)
+                scores[background].append(score)
+                records.append({"identity": person.id, "background": background, "frames": clip.frames,
+                                "render_s": time.perf_counter() - started, **score.summary()})
+    size = parse_size(None, motion, 512)
+    start = float(motion.frame_times[0])
+    real, _ = score_real_reference(fetch_demo_clip(), size, start=start, end=start + seconds,
+                                   every=max(1, round(motion.fps / fps)))
+    return {"size": list(size), "clips": records, "pooled_source": pool(scores["source"]).summary(),
+            "pooled_park": pool(scores["park"]).summary(), "real_person_reference": real.summary()}
+
+
+def before_after(motion, work: Path, path: Path) -> Path:
+    """Original frame | new person over the cartoon park | new person in the clip's own scene."""
+    from random_people.avatar.pipeline import render_motion_clip
+    from random_people.avatar.sampler import sample_identities
+    from random_people.media import read_frames as read
+    from random_people.render.backgrounds import cover_crop
+    from random_people.settings import load_settings
+
+    settings = load_settings(data_dir=work / "data" / "render")
+    person = sample_identities(1, 23)[0]
+    frames = 31  # ~1 s in: arms up
+    images = {}
+    for background in ("park", "source"):
+        clip = render_motion_clip(motion, person, work / "before_after", name=f"ba_{background}",
+                                  background=background, max_frames=frames, long_side=640, settings=settings,
+                                  source_clip=fetch_demo_clip())
+        images[background] = list(read(clip.video_path))[-1].rgb
+    h, w = images["source"].shape[:2]
+    source_time = float(motion.frame_times[frames - 1])
+    original = next(f.rgb for f in read(fetch_demo_clip(), source_time - 0.01, source_time + 0.05))
+    original = cover_crop(original, w, h)
+    panels = []
+    for title, image in (("original clip", original), ("before: cartoon park", images["park"]),
+                         ("after: the clip's own scene", images["source"])):
+        panel = image.copy()
+        cv2.rectangle(panel, (0, 0), (w, 30), (0, 0, 0), -1)
+        cv2.putText(panel, title, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        panels.append(panel)
+    sheet = np.concatenate(panels, axis=1)
+    # Below: the same three, zoomed on where the person stands (3x), so the seams can be judged.
+    points = motion.landmarks_2d[frames - 1] * np.array([w / motion.image_size[0], h / motion.image_size[1]])
+    points = points[np.isfinite(points).all(axis=1)]
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    side = int(min(h, max(np.ptp(points, axis=0)) * 1.6 + 20))
+    x0 = int(np.clip(centre[0] - side / 2, 0, w - side))
+    y0 = int(np.clip(centre[1] - side / 2, 0, h - side))
+    zoom_w = w * 3 // 3
+    zooms = [cv2.resize(image[y0:y0 + side, x0:x0 + side], (zoom_w, zoom_w), interpolation=cv2.INTER_CUBIC)
+             for image in (original, images["park"], images["source"])]
+    sheet = np.concatenate([sheet, np.concatenate(zooms, axis=1)], axis=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), sheet[..., ::-1])
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", nargs=3, metavar=("CLIP", "TRACK", "DATA_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--identities", type=int, default=3)
+    parser.add_argument("--render-seconds", type=float, default=2.0)
+    parser.add_argument("--fps", type=float, default=10.0)
+    parser.add_argument("--skip-render", action="store_true", help="no actor-swap renders or before/after image")
+    parser.add_argument("--skip-plates", action="store_true",
+                        help="keep the plate figures of the last results JSON; only render, judge and draw")
+    parser.add_argument("--work", type=Path, default=WORK)
+    args = parser.parse_args()
+    if args.build:
+        logging.basicConfig(level=logging.WARNING)
+        build_child(*args.build)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args.work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine_load_1min": round(__import__("os").getloadavg()[0], 2), "clips": {}}
+    motion = demo_motion(args.work)
+    clips = {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion))}
+    if args.skip_plates:
+        previous = json.loads((RESULTS / "scene.json").read_text())
+        results["clips"], clips = previous["clips"], {}
+    for camera in MULTI_CAMERAS if clips else ():
+        path = fetch_pose2sim_clip("Demo_MultiPerson", camera)
+        clips[f"pose2sim_multi_{camera}"] = (path, landmark_track(path))
+    for name, (clip, track) in clips.items():
+        print(f"== {name}: {clip.name}", flush=True)
+        built = build(clip, track, args.work, name)
+        plate = load_plate(Path(built["folder"]))
+        figures = {"build": built, "ghost": ghost_check(plate, track, clip), "inpainting": inpainting_psnr(plate)}
+        results["clips"][name] = figures
+        cv2.imwrite(str(args.work / f"plate_{name}.png"), plate.image[..., ::-1])
+        print(json.dumps(figures, indent=1, default=float), flush=True)
+    ghosts = [c["ghost"] for c in results["clips"].values()]
+    results["ghost_rate_all"] = float(sum(g["found_in_cleaned"] * g["frames"] for g in ghosts) /
+                                      max(1, sum(g["frames"] for g in ghosts)))
+    builds = [c["build"] for c in results["clips"].values()]
+    results["build_s_per_video_s"] = {n: round(c["build"]["build_s_per_video_s"], 3) for n, c in results["clips"].items()}
+    results["peak_rss_mb_max"] = max(b["peak_rss_mb"] for b in builds)
+    if args.skip_render and (RESULTS / "scene.json").exists():
+        previous = json.loads((RESULTS / "scene.json").read_text())
+        results.update({k: previous[k] for k in ("actor_swap", "before_after_png") if k in previous})
+    if not args.skip_render:
+        results["actor_swap"] = actor_swap(motion, args.work, args.identities, args.render_seconds, args.fps)
+        results["before_after_png"] = str(before_after(motion, args.work, RESULTS / "scene_before_after.png"))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "scene.json").write_text(json.dumps(results, indent=1, default=float))
+    print("\n== summary")
+    for name, c in results["clips"].items():
+        b, g, i = c["build"], c["ghost"], c["inpainting"]
+        print(f"{name:26s} {b['frames']:4d} frames  build {b['build_s_per_video_s']:.2f} s/video-s "
+              f"(cpu {b['cpu_s_per_video_s']:.2f})  rss {b['peak_rss_mb']:.0f} MB (imports {b.get('rss_before_build_mb', float('nan')):.0f})  inpainted {b['inpainted_fraction']:.3f}  "
+              f"removed person found: original {g['found_in_original']:.2f} -> cleaned {g['found_in_cleaned']:.3f}  "
+              f"inpaint PSNR telea {i.get('psnr_telea_db', float('nan')):.1f} dB")
+    print(f"ghost rate over all frames: {results['ghost_rate_all']:.4f} (target <= 0.01)")
+    if results.get("actor_swap"):
+        swap = results["actor_swap"]
+        for key in ("pooled_source", "pooled_park", "real_person_reference"):
+            figures = swap[key]
+            print(f"actor swap {key:22s} PCK@0.1 {figures['pck']:.3f}  detected {figures['detection_rate']:.2f}  "
+                  f"PCK when detected {figures['pck_detected'] or 0:.3f}  cut off {figures['cut_off_rate']:.2f}")
+    print(f"machine load (1 min) at start: {results['machine_load_1min']}; results: {RESULTS / 'scene.json'}")
+    if results.get("before_after_png"):
+        print(f"before/after: {results['before_after_png']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,394 @@
+"""The clip's own scene without its person: a clean plate, built once per clip and trim, cached.
+
+For fixed-camera datasets (Toyota Smarthome: real homes, wall-mounted cameras) the most useful
+background is the very room the action happened in, with the original person replaced by a new
+one. :func:`build_plate` makes that possible:
+
+1. **Masks** (:mod:`random_people.render.plate_masks`): the extracted person -- and only them;
+   other people are part of the scene -- is masked in every frame, selected by their landmarks.
+2. **Registration** (:mod:`random_people.render.registration`): every frame is registered to the
+   first; small shake is removed, a moving camera is refused (:class:`CameraMotionError`).
+3. **Median** (:mod:`random_people.render.streaming_median`): the exact per-pixel median of the
+   uncovered pixels, in two passes of bounded-memory histograms (never every frame in RAM).
+4. **Inpainting**: pixels the person never uncovered are filled by OpenCV's Telea inpainting.
+
+The result is cached under ``<data_dir>/plates/<key>/`` (``plate.png``, ``unseen.png``,
+``masks.mp4`` -- the per-frame masks, lossless -- and ``plate.json`` with the per-frame
+registration), addressed by the source clip's SHA-256, the time range, the person's landmarks
+and the build parameters, so every render of that clip (any person, any job) reuses it.
+
+:func:`clean_frame` then makes each background frame: the frame's **real pixels wherever the
+original person is not**, and the plate only where they were -- lit like that frame (its
+per-channel gain measured on a ring around the person), so the clip's own lighting changes
+(clouds, auto-exposure, a lamp switched on) carry through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import av
+import cv2
+import numpy as np
+
+from random_people.files import sha256_file
+from random_people.media import prefetch, probe_video, read_frames
+from random_people.render.backgrounds import BackgroundError
+from random_people.render.plate_masks import Masker, PersonTrack, PoseSegmentationMasker, dilate
+from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
+from random_people.render.streaming_median import TwoPassMedian
+from random_people.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+PLATE_FORMAT = 1
+DEFAULT_MAX_SIDE = 640  # the plate's long side; real pixels are used at full output resolution
+INPAINT_RADIUS = 6
+# The plate's gain toward a frame's own light is measured on a ring this wide (fraction of the
+# mask's height, at least 4 px) around the person, and limited to this range.
+_RING = 0.08
+_GAIN_RANGE = (0.6, 1.6)
+_FILES = ("plate.png", "unseen.png", "masks.mp4", "plate.json")
+
+
+@dataclass
+class Plate:
+    """A built (or cached) clean plate and what is needed to clean each frame of its clip."""
+
+    folder: Path
+    image: np.ndarray  # [h, w, 3] uint8 sRGB, in the first frame's coordinates
+    unseen: np.ndarray  # [h, w] bool: never uncovered, inpainted
+    frame_times: np.ndarray  # [N] seconds of the frames it was built from (the source timeline)
+    transforms: np.ndarray  # [N, 2, 3] frame -> first-frame registration
+    source_path: Path
+    source_sha256: str
+    start: float
+    end: float
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.folder.name
+
+    @property
+    def masks_path(self) -> Path:
+        return self.folder / "masks.mp4"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+    def frame_index(self, time_s: float) -> int:
+        """The plate frame nearest to source time ``time_s``."""
+        return int(np.argmin(np.abs(self.frame_times - time_s)))
+
+    def masks(self) -> Iterator[np.ndarray]:
+        """The removed person's mask of every frame, in order (``[h, w]`` bool), one in memory at a time."""
+        with av.open(str(self.masks_path)) as container:
+            for frame in container.decode(container.streams.video[0]):
+                plane = frame.planes[0]
+                luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+                yield luma[: self.image.shape[0], : self.image.shape[1]] > 127
+
+    def describe(self) -> dict[str, object]:
+        return {"plate": self.key, "source_sha256": self.source_sha256, "time_range": [self.start, self.end],
+                "inpainted_fraction": round(float(self.unseen.mean()), 4), "frames": int(len(self.frame_times))}
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------
+
+
+def plates_dir(settings: Settings) -> Path:
+    return settings.data_dir / "plates"
+
+
+def plate_key(source_sha256: str, start: float, end: float, track: PersonTrack, masker_id: str,
+              max_side: int, max_shift: float) -> str:
+    """Content address of a plate: everything its pixels depend on."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"format": PLATE_FORMAT, "source": source_sha256, "start": round(start, 4),
+                              "end": round(end, 4), "masker": masker_id, "max_side": max_side,
+                              "max_shift": max_shift, "inpaint": ["telea", INPAINT_RADIUS]},
+                             sort_keys=True).encode())
+    digest.update(track.fingerprint())
+    return digest.hexdigest()
+
+
+def inpaint(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Fill ``hole`` ([h, w] bool) of ``image`` ([h, w, 3] uint8) from its surroundings (Telea)."""
+    if not hole.any():
+        return image
+    if hole.all():
+        raise BackgroundError("The person covers every pixel in every frame; there is no scene to build a plate from.")
+    filled = cv2.inpaint(np.ascontiguousarray(image), hole.astype(np.uint8), INPAINT_RADIUS, cv2.INPAINT_TELEA)
+    out = image.copy()
+    out[hole] = filled[hole]
+    return out
+
+
+def _landmarks_for(track: PersonTrack, time_s: float, fps: float, scale: tuple[float, float]) -> np.ndarray | None:
+    row = track.nearest(time_s)
+    if abs(track.frame_times[row] - time_s) > 0.75 / fps:
+        return None  # outside the person's track: nobody to remove in this frame
+    return track.landmarks[row] * np.asarray(scale)
+
+
+@contextlib.contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    """One builder per plate key across processes (bulk workers rendering the same clip)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _complete(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in _FILES)
+
+
+def build_plate(
+    clip_path: str | os.PathLike[str],
+    track: PersonTrack,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    settings: Settings | None = None,
+    masker: Masker | None = None,
+    masker_id: str | None = None,
+    max_side: int = DEFAULT_MAX_SIDE,
+    max_shift: float = MAX_SHIFT,
+    source_sha256: str | None = None,
+    progress: Progress | None = None,
+) -> Plate:
+    """The clean plate of ``clip_path`` between ``start`` and ``end`` seconds (the track's span by
+    default) with ``track``'s person removed; built once, then read from the cache.
+
+    ``masker`` (default: MediaPipe pose segmentation selected by the track) gives each frame's
+    mask; a custom one needs a ``masker_id`` for the cache key. Raises
+    :class:`CameraMotionError` for a moving camera and :class:`BackgroundError` when nothing of
+    the scene is ever visible.
+    """
+    settings = settings or load_settings()
+    report = progress or (lambda fraction, message: None)
+    clip_path = Path(clip_path)
+    info = probe_video(clip_path, settings)
+    half = 0.5 / info.fps
+    start = max(0.0, float(track.frame_times[0]) - half) if start is None else float(start)
+    end = float(track.frame_times[-1]) + half if end is None else float(end)
+    if masker is not None and not masker_id:
+        raise ValueError("A custom masker needs a masker_id (it is part of the plate's cache key).")
+    masker_id = masker_id or "mediapipe-pose-segmentation-v2"
+    source_sha256 = source_sha256 or sha256_file(clip_path)
+    key = plate_key(source_sha256, start, end, track, masker_id, int(max_side), float(max_shift))
+    folder = plates_dir(settings) / key[:24]
+    with _build_lock(folder):
+        if _complete(folder):
+            logger.info("Reusing the clean plate %s of %s", folder.name, clip_path.name)
+            return _located(load_plate(folder), clip_path)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key[:24]}.", suffix=".building", dir=folder.parent))
+        try:
+            owned = masker is None
+            masker = masker or PoseSegmentationMasker()
+            try:
+                _build_into(staging, clip_path, info, track, start, end, settings, masker, max_side, max_shift,
+                            report)
+            finally:
+                if owned:
+                    masker.close()  # type: ignore[union-attr]
+            meta_path = staging / "plate.json"
+            meta = json.loads(meta_path.read_text())
+            meta.update({"source_path": str(clip_path.resolve()), "source_sha256": source_sha256, "key": key,
+                         "masker": masker_id})
+            meta_path.write_text(json.dumps(meta))
+            if folder.exists():
+                shutil.rmtree(folder)  # an incomplete leftover of a killed build
+            os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return _located(load_plate(folder), clip_path)
+
+
+def _located(plate: Plate, clip_path: Path) -> Plate:
+    """The plate pointing at the clip where it is now (same bytes; it may have moved since)."""
+    plate.source_path = clip_path
+    return plate
+
+
+def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start: float, end: float,
+                settings: Settings, masker: Masker, max_side: int, max_shift: float, report: Progress) -> None:
+    from random_people.render.clip import MaskVideoWriter
+
+    started = time.perf_counter()
+    expected = max(1, int(round((end - start) * info.fps)))
+    registrar = FrameRegistrar(max_shift, clip_path.name)
+    median: TwoPassMedian | None = None
+    writer: MaskVideoWriter | None = None
+    times: list[float] = []
+    transforms: list[np.ndarray] = []
+    covered = 0.0
+    try:
+        for frame in prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)):
+            rgb = frame.rgb
+            h, w = rgb.shape[:2]
+            if median is None:
+                median = TwoPassMedian(h, w)
+                writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h)
+            landmarks = _landmarks_for(track, frame.time, info.fps, (w / track.image_size[0], h / track.image_size[1]))
+            mask = np.asarray(masker(rgb, landmarks), bool)
+            transform = registrar.register(rgb, mask, frame.time)
+            median.add_coarse(*_registered(rgb, mask, transform))
+            assert writer is not None
+            writer.write(np.where(mask, 255, 0).astype(np.uint8))
+            times.append(frame.time)
+            transforms.append(transform)
+            covered += float(mask.mean())
+            if len(times) % 5 == 0:
+                report(0.7 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
+        assert median is not None and writer is not None
+        writer.close()
+        writer = None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    pass_one = time.perf_counter() - started
+    median.start_fine()
+    plate_stub = Plate(staging, np.zeros((*median.shape[:2], 3), np.uint8), np.zeros(median.shape[:2], bool),
+                       np.asarray(times), np.asarray(transforms), clip_path, "", start, end)
+    for i, (frame, mask) in enumerate(zip(prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)),
+                                          plate_stub.masks())):
+        median.add_fine(*_registered(frame.rgb, mask, transforms[i]))
+        if i % 10 == 0:
+            report(0.7 + 0.25 * min(1.0, i / len(times)), "Clean plate: median of the uncovered pixels")
+    report(0.96, "Clean plate: filling what the person never uncovered")
+    unseen = median.unseen
+    image = inpaint(median.median(), unseen)
+    cv2.imwrite(str(staging / "plate.png"), image[..., ::-1])
+    cv2.imwrite(str(staging / "unseen.png"), np.where(unseen, 255, 0).astype(np.uint8))
+    seconds = time.perf_counter() - started
+    masker_stats = getattr(masker, "stats", {})
+    stats = {"frames": len(times), "seconds": round(seconds, 3), "pass_one_seconds": round(pass_one, 3),
+             "seconds_per_video_second": round(seconds / max(len(times) / info.fps, 1e-9), 3),
+             "largest_shift_px": round(registrar.largest_shift, 2), "registration_fallbacks": registrar.fallbacks,
+             "unregistered_frames": registrar.unregistered,
+             "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
+             "mean_mask_fraction": round(covered / max(1, len(times)), 4),
+             "inpainted_fraction": round(float(unseen.mean()), 4), "masker": dict(masker_stats),
+             "histogram_mb": round(median.nbytes / 2**20, 1)}
+    (staging / "plate.json").write_text(json.dumps({
+        "format": PLATE_FORMAT, "start": start, "end": end, "fps": info.fps, "frame_times": times,
+        "transforms": np.asarray(transforms).round(6).tolist(), "stats": stats}))
+    logger.info("Built the clean plate of %s: %d frames in %.1f s (%.2f s per video second), %.1f%% inpainted",
+                clip_path.name, len(times), seconds, stats["seconds_per_video_second"], 100 * stats["inpainted_fraction"])
+    report(1.0, "Clean plate ready")
+
+
+def _registered(rgb: np.ndarray, mask: np.ndarray, transform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The frame and its uncovered-pixel mask in the first frame's coordinates."""
+    valid = ~mask
+    if np.allclose(transform, IDENTITY):
+        return rgb, valid
+    return warp(rgb, transform), warp(valid.astype(np.uint8), transform, nearest=True, fill=0) > 0
+
+
+def load_plate(folder: Path) -> Plate:
+    """Read a cached plate folder written by :func:`build_plate`."""
+    if not _complete(folder):
+        raise BackgroundError(f"The clean plate in {folder} is incomplete; delete the folder to rebuild it.")
+    meta = json.loads((folder / "plate.json").read_text())
+    if meta.get("format") != PLATE_FORMAT:
+        raise BackgroundError(f"The clean plate in {folder} has format {meta.get('format')}, expected {PLATE_FORMAT}; "
+                              "delete the folder to rebuild it.")
+    image = cv2.imread(str(folder / "plate.png"), cv2.IMREAD_COLOR)[..., ::-1]
+    unseen = cv2.imread(str(folder / "unseen.png"), cv2.IMREAD_GRAYSCALE) > 127
+    return Plate(folder, np.ascontiguousarray(image), unseen, np.asarray(meta["frame_times"], np.float64),
+                 np.asarray(meta["transforms"], np.float64).reshape(-1, 2, 3), Path(meta["source_path"]),
+                 meta["source_sha256"], float(meta["start"]), float(meta["end"]), meta.get("stats", {}))
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning frames
+# --------------------------------------------------------------------------------------------
+
+
+def _ring(mask: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(mask.any(axis=1))
+    height = rows[-1] - rows[0] + 1 if rows.size else 0
+    width = max(4, int(round(_RING * height)))
+    return dilate(mask, width) & ~mask
+
+
+def plate_gain(frame_small: np.ndarray, plate_in_frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-channel gain taking the plate to this frame's light, measured just around the person."""
+    ring = _ring(mask)
+    if ring.sum() < 16:
+        return np.ones(3, np.float32)
+    real = frame_small[ring].astype(np.float64).mean(axis=0)
+    plate = plate_in_frame[ring].astype(np.float64).mean(axis=0)
+    return np.clip((real + 1.0) / (plate + 1.0), *_GAIN_RANGE).astype(np.float32)
+
+
+def clean_frame(rgb: np.ndarray, mask: np.ndarray, transform: np.ndarray, plate: Plate) -> np.ndarray:
+    """The frame ``rgb`` (any size, same aspect as the plate) with the masked person replaced.
+
+    Outside the mask (``[h, w]`` bool at plate size) the frame's own pixels are returned
+    untouched; inside it, the plate, warped into this frame's view and scaled by
+    :func:`plate_gain`, with a one-pixel feather so there is no seam.
+    """
+    if not mask.any():
+        return rgb
+    h, w = rgb.shape[:2]
+    ph, pw = plate.image.shape[:2]
+    in_frame = warp(plate.image, invert(transform))  # the plate as this (possibly shaken) frame sees it
+    small = rgb if (w, h) == (pw, ph) else cv2.resize(rgb, (pw, ph), interpolation=cv2.INTER_AREA)
+    gain = plate_gain(small, in_frame, mask)
+    weight = mask.astype(np.float32)
+    if (w, h) != (pw, ph):
+        in_frame = cv2.resize(in_frame, (w, h), interpolation=cv2.INTER_LINEAR)
+        weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+    sigma = max(0.7, 0.7 * w / pw)
+    weight = np.maximum(weight, cv2.GaussianBlur(weight, (0, 0), sigma))  # fully plate inside, soft outward
+    rows = np.flatnonzero(weight.max(axis=1) > 0)
+    cols = np.flatnonzero(weight.max(axis=0) > 0)
+    out = rgb.copy()
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    a = weight[box][..., None]
+    fill = in_frame[box].astype(np.float32) * gain
+    out[box] = np.clip(np.round(rgb[box].astype(np.float32) * (1.0 - a) + fill * a), 0, 255).astype(np.uint8)
+    return out
+
+
+def person_ring(mask: np.ndarray) -> np.ndarray:
+    """Pixels just around the removed person (the scene light the new person should match)."""
+    return _ring(mask)
+
+
+def decode_side(plate_size: tuple[int, int], source_size: tuple[int, int], out_size: tuple[int, int]) -> int | None:
+    """Longest source side worth decoding for an output of ``out_size`` (cover-crop scale)."""
+    sw, sh = source_size
+    scale = max(out_size[0] / sw, out_size[1] / sh)
+    if scale >= 1.0:
+        return None
+    return max(max(plate_size), int(math.ceil(scale * max(sw, sh))) + 2)
+
+
+__all__ = ["CameraMotionError", "DEFAULT_MAX_SIDE", "Plate", "build_plate", "clean_frame", "decode_side", "inpaint",
+           "load_plate", "person_ring", "plate_gain", "plate_key", "plates_dir"]

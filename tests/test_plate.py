@@ -1,0 +1,230 @@
+"""Clean plates: the clip's own scene with its person removed (render/plate.py and friends)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import fetch_demo_clip
+from plate_fixtures import HEIGHT, WIDTH, box_masker, box_track, write_clip
+from random_people.media import read_frames
+from random_people.render.backgrounds import BackgroundError, load_background
+from random_people.render.plate import build_plate, clean_frame
+from random_people.render.registration import CameraMotionError
+from random_people.render.streaming_median import TwoPassMedian
+
+
+class CountingMasker:
+    """The box masker, counting its calls (a cached plate must not mask anything again)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, rgb, landmarks):
+        self.calls += 1
+        return box_masker(rgb, landmarks)
+
+
+def test_two_pass_median_is_the_exact_lower_median_of_unmasked_samples():
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 256, (9, 5, 6, 3), dtype=np.uint8)
+    valid = rng.random((9, 5, 6)) > 0.4
+    valid[:, 0, 0] = False  # never uncovered
+    median = TwoPassMedian(5, 6)
+    for frame, ok in zip(frames, valid):
+        median.add_coarse(frame, ok)
+    median.start_fine()
+    for frame, ok in zip(frames, valid):
+        median.add_fine(frame, ok)
+    result = median.median()
+    assert median.unseen[0, 0] and median.unseen.sum() == 1
+    for y in range(5):
+        for x in range(6):
+            samples = np.sort(frames[valid[:, y, x], y, x], axis=0)
+            if len(samples):
+                assert (result[y, x] == samples[(len(samples) - 1) // 2]).all()
+
+
+def test_plate_gives_back_the_background_exactly_where_it_was_uncovered(tmp_path, settings):
+    background, boxes = write_clip(tmp_path / "walk.mkv", frames=40)
+    plate = build_plate(tmp_path / "walk.mkv", box_track(boxes), settings=settings, masker=box_masker,
+                        masker_id="box")
+    assert plate.image.shape == (HEIGHT, WIDTH, 3)
+    assert not plate.unseen.any()  # the rectangle walks across: every pixel is uncovered some time
+    assert np.array_equal(plate.image, background)
+    # Every cleaned frame is the background: real pixels outside the person, the plate inside.
+    for frame, mask, transform in zip(read_frames(tmp_path / "walk.mkv"), plate.masks(), plate.transforms):
+        assert mask.any()
+        assert np.array_equal(clean_frame(frame.rgb, mask, transform, plate), background)
+
+
+def test_pixels_never_uncovered_are_inpainted_and_real_pixels_stay_untouched(tmp_path, settings):
+    background, boxes = write_clip(tmp_path / "still.mkv", frames=12)
+    still = [boxes[0]] * len(boxes)  # the "person" is masked at its first position in every frame
+    plate = build_plate(tmp_path / "still.mkv", box_track(still), settings=settings, masker=box_masker,
+                        masker_id="box")
+    x0, y0, x1, y1 = boxes[0]
+    assert plate.unseen[y0:y1, x0:x1].all() and plate.unseen.sum() == (y1 - y0 + 2) * (x1 - x0 + 2)
+    seen = ~plate.unseen
+    assert np.array_equal(plate.image[seen], background[seen])
+    # The hole is filled from its surroundings: not the red box, not black.
+    hole = plate.image[y0:y1, x0:x1].reshape(-1, 3).astype(float)
+    assert np.abs(hole.mean(axis=0) - np.array([200, 30, 30])).max() > 40
+    assert hole.mean() > 20
+    frames = list(read_frames(tmp_path / "still.mkv"))
+    masks = list(plate.masks())
+    cleaned = clean_frame(frames[5].rgb, masks[5], plate.transforms[5], plate)
+    outside = ~masks[5]
+    outside[max(0, y0 - 4):y1 + 4, max(0, x0 - 4):x1 + 4] = False  # the feathered seam
+    assert np.array_equal(cleaned[outside], frames[5].rgb[outside])  # the moved box stays: only the masked one goes
+
+
+def test_panning_camera_is_refused_with_the_reason(tmp_path, settings):
+    _, boxes = write_clip(tmp_path / "pan.mkv", frames=30, pan_px_per_frame=2.0)
+    with pytest.raises(CameraMotionError, match="camera moves") as caught:
+        build_plate(tmp_path / "pan.mkv", box_track(boxes), settings=settings, masker=box_masker, masker_id="box")
+    assert "smear" in str(caught.value) and "another background" in str(caught.value)
+    assert not any((settings.data_dir / "plates").glob("*/plate.png"))  # nothing half-built is cached
+
+
+def test_small_shake_is_stabilised(tmp_path, settings):
+    import av
+
+    from plate_fixtures import FPS, box_at, scene
+
+    full = scene(WIDTH + 20, HEIGHT + 20)
+    rng = np.random.default_rng(1)
+    boxes, shifts = [], []
+    container = av.open(str(tmp_path / "shake.mkv"), "w")
+    stream = container.add_stream("ffv1", rate=int(FPS))
+    stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "bgr0"
+    for i in range(30):
+        dx, dy = (0, 0) if i == 0 else rng.integers(-2, 3, 2)
+        image = full[10 + dy:10 + dy + HEIGHT, 10 + dx:10 + dx + WIDTH].copy()
+        box = box_at(i, 30)
+        image[box[1]:box[3], box[0]:box[2]] = (200, 30, 30)
+        boxes.append(box), shifts.append((dx, dy))
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+    container.close()
+    plate = build_plate(tmp_path / "shake.mkv", box_track(boxes), settings=settings, masker=box_masker,
+                        masker_id="box")
+    assert plate.stats["stabilised_frames"] >= 20
+    moved = [i for i, s in enumerate(shifts) if s != (0, 0)]
+    # The registration recovers each frame's shift (frame -> first frame is the opposite move).
+    errors = [np.abs(plate.transforms[i][:, 2] - np.array(shifts[i])).max() for i in moved]
+    assert np.median(errors) < 0.5
+    reference = full[10:10 + HEIGHT, 10:10 + WIDTH].astype(int)
+    inner = (slice(6, HEIGHT - 6), slice(6, WIDTH - 6))
+    assert np.abs(plate.image[inner].astype(int) - reference[inner]).mean() < 4.0  # no smear, no ghost box
+    assert not ((plate.image[..., 0] > 180) & (plate.image[..., 1] < 50)).any()
+
+
+def test_the_plate_is_cached_per_clip_and_trim(tmp_path, settings):
+    _, boxes = write_clip(tmp_path / "walk.mkv", frames=30)
+    masker = CountingMasker()
+    first = build_plate(tmp_path / "walk.mkv", box_track(boxes), settings=settings, masker=masker, masker_id="box")
+    assert masker.calls == 30
+    again = build_plate(tmp_path / "walk.mkv", box_track(boxes), settings=settings, masker=masker, masker_id="box")
+    assert masker.calls == 30 and again.folder == first.folder
+    assert np.array_equal(again.image, first.image)
+    trimmed = build_plate(tmp_path / "walk.mkv", box_track(boxes), start=0.0, end=0.5, settings=settings,
+                          masker=masker, masker_id="box")
+    assert trimmed.folder != first.folder and len(trimmed.frame_times) == 15 and masker.calls == 45
+    assert first.folder.parent == settings.data_dir / "plates"
+
+
+def test_source_background_without_a_motion_says_how_to_use_it():
+    with pytest.raises(BackgroundError, match="--background source"):
+        load_background("source")
+
+
+def test_a_different_clip_than_the_motions_is_refused(tmp_path, demo_motion):
+    from random_people.render.scene_background import resolve_source_clip
+
+    other = tmp_path / "other.mkv"
+    write_clip(other, frames=3)
+    with pytest.raises(BackgroundError, match="SHA-256"):
+        resolve_source_clip(demo_motion, other)
+    missing = tmp_path / "gone.mp4"
+    with pytest.raises(BackgroundError, match="not there"):
+        resolve_source_clip(demo_motion, missing)
+    from random_people.settings import load_settings
+
+    with pytest.raises(BackgroundError, match="--source-clip"):  # nothing recorded in this data dir
+        resolve_source_clip(demo_motion, None, load_settings(data_dir=tmp_path / "empty"))
+
+
+def _box(points: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(points).all(axis=1)
+    return np.concatenate([points[ok].min(axis=0), points[ok].max(axis=0)])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
+
+
+def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, tmp_path):
+    """A trim of the Sports2D demo: MediaPipe no longer finds the man in the cleaned frames, and a
+    render over the clip's own scene records the background kind."""
+    import mediapipe as mp
+
+    from random_people.avatar.pipeline import render_motion_clip
+    from random_people.avatar.sampler import sample_identities
+    from random_people.render.labels import load_labels
+    from random_people.render.scene_background import source_background
+
+    from random_people.source_index import remember_source
+
+    indices = list(range(0, demo_motion.num_frames, 6))
+    background = source_background(demo_motion, indices, source_clip=fetch_demo_clip(), settings=settings)
+    plate = background.plate
+    assert plate.stats["masker"]["segmented"] >= 0.8 * len(plate.frame_times)  # the segmenter found *him*
+    assert plate.stats["stabilised_frames"] == 0  # a camera on a tripod
+    width, height = demo_motion.image_size
+    scale = np.array([320 / width, 320 * height / width / height])
+    found = 0
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
+        for t, index in enumerate(indices):
+            cleaned = background.frame(t, 320, round(320 * height / width / 2) * 2)
+            assert cleaned.shape[1] == 320
+            result = pose.process(cleaned)
+            if result.pose_landmarks is None:
+                continue
+            points = np.array([(p.x * cleaned.shape[1], p.y * cleaned.shape[0]) for p in result.pose_landmarks.landmark])
+            man = _box(demo_motion.landmarks_2d[index] * scale)
+            found += _iou(_box(points), man) > 0.3
+    assert found == 0, f"the removed person was still detected in {found} of {len(indices)} cleaned frames"
+
+    # The Render tab's preview: the source frame beside the plate, from the cache (nothing rebuilt).
+    from random_people.pose.motion import save_motion
+    from random_people.ui import render_tab
+
+    motion_path = save_motion(demo_motion, tmp_path / "demo.npz")
+    assert "source_path" not in demo_motion.meta  # motions are published: no local paths in them
+    remember_source(settings, demo_motion.source_sha256, fetch_demo_clip())  # what extraction does here
+    assert render_tab.background_spec(render_tab.SOURCE_BACKGROUND_CHOICE, None) == "source"
+    assert render_tab.SOURCE_BACKGROUND_CHOICE in render_tab.background_choices()
+    before = sorted(p.name for p in (settings.data_dir / "plates").iterdir())
+    preview = render_tab.plate_image(str(motion_path), settings, lambda fraction, message: None)
+    assert preview.shape[0] == 240 and preview.shape[1] == 2 * round(240 * plate.size[0] / plate.size[1]) + 8
+    assert sorted(p.name for p in (settings.data_dir / "plates").iterdir()) == before
+    left, right = preview[:, : (preview.shape[1] - 8) // 2], preview[:, (preview.shape[1] + 8) // 2:]
+    assert np.abs(left.astype(int) - right.astype(int)).mean() > 0.5  # the person is in one, not the other
+
+    spec = sample_identities(1, 5)[0]
+    result = render_motion_clip(demo_motion, spec, tmp_path, name="own_scene", background="source", max_frames=3,
+                                long_side=256, settings=settings)  # the clip found through the local index
+    labels = load_labels(result.labels_path)
+    assert labels.meta["background"] == "source" and labels.meta["background_kind"] == "source"
+    assert labels.meta["plate"]["plate"] == plate.key  # the cached plate was reused
+    with pytest.raises(BackgroundError, match="source camera"):
+        render_motion_clip(demo_motion, spec, tmp_path, name="x", background="source", camera="random",
+                           max_frames=2, settings=settings)
