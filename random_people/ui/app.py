@@ -26,6 +26,8 @@ CSS = """
 .rp-header p { margin-top: 0; color: var(--body-text-color-subdued); }
 .rp-status { padding: 0.5em 0.9em; border-radius: var(--radius-md); background: var(--background-fill-secondary); }
 #extract-button { min-height: 3em; }
+/* A result panel with nothing to show yet: mounted (a 3D canvas needs that) but collapsed. */
+.rp-empty { visibility: hidden; max-height: 0; overflow: hidden; margin: 0 !important; padding: 0 !important; }
 footer { display: none !important; }
 """
 

@@ -30,6 +30,7 @@ WARMUP_POLL_S = 1.0
 EXAMPLE_CLIP = "walking.mp4"
 CLIP_ERROR = "**Cannot use this clip:**"
 EXTRACT_ERROR = "**Extraction stopped:**"
+EMPTY = "rp-empty"  # CSS class collapsing a mounted result panel until it has something to show
 HOW_TO = (
     "**How it works.** Upload a clip of one person (or click the example), optionally trim it and name "
     "the action, then press **Extract motion**. The fitted body drawn over your clip appears here, "
@@ -147,6 +148,27 @@ def extract(clip_path: str | None, start: float | None, end: float | None, label
     shutil.rmtree(output_dir / "mesh", ignore_errors=True)
     _cached_motion.cache_clear()
     return result
+
+
+def new_clip_note(clip_path: str | None, motion_path: str | None) -> str | None:
+    """The summary line after a new upload, or None when nothing changes (the clip was cleared).
+
+    The previous clip's results are hidden at once (they no longer describe the clip on screen),
+    but its motion stays the one the Render tab uses until this clip's extraction succeeds.
+    """
+    if not clip_path:
+        return None
+    note = "**New clip:** press **Extract motion** to fit its body."
+    if motion_path:
+        from random_people.pose.motion import load_motion
+
+        try:
+            name = load_motion(motion_path).source_name or Path(motion_path).name
+        except RandomPeopleError:
+            name = Path(motion_path).name
+        note += (f" The results of the previous clip ({name}) are hidden; the **Render** tab keeps using its "
+                 "motion until this clip's extraction succeeds.")
+    return note
 
 
 def _flagged(no_detection: Any, low_confidence: Any, high_fit_error: Any) -> str:
@@ -289,9 +311,11 @@ def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, A
             c["preview"] = gr.Video(label="Fitted body over the clip", interactive=False, autoplay=True, loop=True,
                                     height=360, elem_id="preview-video")
             c["summary"] = gr.Markdown(HOW_TO, elem_id="summary")
-    # visible="hidden" (not False): a Model3D mounted inside a Column with visible=False never
-    # creates its canvas when the Column is shown later (Gradio 6.31); "hidden" mounts it.
-    with gr.Column(visible="hidden", elem_id="results") as c["results"]:
+    # Shown only once there is something to show. Not visible=False: a Model3D mounted inside a
+    # Column with visible=False never creates its canvas when the Column is shown later (Gradio
+    # 6.31), and visible="hidden" still draws the empty panels; the EMPTY class (see ui.app.CSS)
+    # collapses the mounted column instead.
+    with gr.Column(elem_id="results", elem_classes=EMPTY) as c["results"]:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
                 c["mesh"] = gr.Model3D(label="Fitted body (drag to turn)", height=420, elem_id="body-mesh",
@@ -316,8 +340,11 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
         status = warmup.status_markdown()
         return gr.Markdown(status, visible=bool(status)), gr.Timer(active=not warmup.done)
 
-    def on_upload(clip_path):
-        return describe_upload(clip_path, settings)
+    def on_upload(clip_path, motion_path):
+        note = new_clip_note(clip_path, motion_path)
+        if note is None:  # the clip was removed: what is shown still describes the last motion
+            return describe_upload(clip_path, settings), gr.skip(), gr.skip(), gr.skip()
+        return describe_upload(clip_path, settings), None, note, gr.Column(elem_classes=EMPTY)
 
     def on_people(clip_path, start, end, person):
         return people_picture(clip_path, start, end, person, settings)
@@ -331,17 +358,18 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
         try:
             result = extract(clip_path, start, end, label, settings, warmup, progress, person)
         except RandomPeopleError as exc:
+            # A refused request (bad trim, bad file) changes nothing else: the last good motion,
+            # its results and the Render tab's motion stay as they were.
             logger.info("Extraction refused: %s", exc)
             gr.Warning(str(exc))
-            hidden = gr.Column(visible="hidden")
-            return f"{EXTRACT_ERROR} {exc}", None, HOW_TO, hidden, gr.skip(), None, None, None, None, None
+            return f"{EXTRACT_ERROR} {exc}", *[gr.skip()] * (len(_EXTRACT_OUTPUTS) - 1)
         motion, motion_path = result.motion, str(result.motion_path)
         middle = motion.num_frames // 2
         return (
             describe_upload(clip_path, settings),
             str(result.preview_path) if result.preview_path else None,
             format_summary(result.summary),
-            gr.Column(visible=True),
+            gr.Column(elem_classes=[]),
             gr.Slider(minimum=0, maximum=max(motion.num_frames - 1, 1), value=middle, step=1),
             frame_mesh(motion_path, middle),
             quality_plot(motion_path, middle),
@@ -353,7 +381,8 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     outputs = [c[name] for name in _EXTRACT_OUTPUTS]
     c["warmup_timer"].tick(on_tick, outputs=[c["model_status"], c["warmup_timer"]], queue=False,
                            show_progress="hidden")
-    c["clip"].change(on_upload, inputs=c["clip"], outputs=c["clip_status"], show_progress="hidden")
+    c["clip"].change(on_upload, inputs=[c["clip"], c["motion_path"]],
+                     outputs=[c["clip_status"], c["preview"], c["summary"], c["results"]], show_progress="hidden")
     people_inputs = [c["clip"], c["start"], c["end"], c["person"]]
     people_outputs = [c["people"], c["people_status"]]
     c["clip"].change(on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")

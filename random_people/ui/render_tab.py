@@ -17,6 +17,7 @@ import numpy as np
 
 from random_people.errors import RandomPeopleError
 from random_people.settings import Settings
+from random_people.ui.clip_tab import EMPTY
 
 if TYPE_CHECKING:
     from random_people.ui.app import BodyModelWarmup
@@ -271,7 +272,7 @@ def build_render_tab(settings: Settings, extracted_motion: gr.State, tab: gr.Tab
                              visible=i == 0, elem_id=f"render-video-{i}")
                     for i in range(MAX_PEOPLE)
                 ]
-    with gr.Column(visible="hidden", elem_id="render-results") as c["results"]:
+    with gr.Column(elem_id="render-results", elem_classes=EMPTY) as c["results"]:  # collapsed until a render
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=360):
                 c["frame"] = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="render-frame")
@@ -346,7 +347,7 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
             summary(clips),
             gr.Video(value=source, visible=source is not None),
             *videos,
-            gr.Column(visible=True),
+            gr.Column(elem_classes=[]),
             gr.Slider(minimum=0, maximum=last, value=0, step=1),
             frame_image(paths, 0),
             files,

@@ -1,0 +1,61 @@
+"""Handler-level tests of the app's state across events (issue 17's defects), without a browser.
+
+Each event's function is taken from the built Blocks by name and called the way Gradio calls it.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+
+from random_people.pose.motion import save_motion
+from random_people.ui import app as ui_app
+from random_people.ui import clip_tab
+from test_mesh_export import anny, zero_pose_motion  # noqa: F401  (fixtures: a Motion of the real Anny)
+from test_ui_app import _ReadyWarmup
+
+
+@pytest.fixture()
+def fns(settings):
+    demo = ui_app.build_app(settings, warmup=_ReadyWarmup(settings))
+    found: dict[str, object] = {}
+    for block_fn in demo.fns.values():
+        found.setdefault(block_fn.fn.__name__, block_fn.fn)
+    return found
+
+
+def _skipped(update) -> bool:
+    return isinstance(update, dict) and update == {"__type__": "update"}
+
+
+def _classes(update) -> list:
+    classes = update.get("elem_classes") if isinstance(update, dict) else update.elem_classes
+    return [classes] if isinstance(classes, str) else list(classes or [])
+
+
+def test_result_panels_start_collapsed(settings):
+    demo = ui_app.build_app(settings, warmup=_ReadyWarmup(settings))
+    panels = {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None) in ("results", "render-results")}
+    assert set(panels) == {"results", "render-results"}
+    for panel in panels.values():  # mounted (the 3D view needs it) but collapsed by CSS
+        assert panel.visible is True and clip_tab.EMPTY in _classes(panel)
+    assert f".{clip_tab.EMPTY}" in ui_app.CSS
+
+
+def test_refused_trim_keeps_the_last_good_motion(fns, demo_clip):
+    outputs = fns["on_extract"](str(demo_clip), 5.0, 2.0, "walk", progress=lambda *a, **k: None)
+    assert len(outputs) == len(clip_tab._EXTRACT_OUTPUTS)
+    assert outputs[0].startswith(clip_tab.EXTRACT_ERROR)
+    # Nothing else changes: preview, summary, panels, downloads and the motion the Render tab reads.
+    assert all(_skipped(update) for update in outputs[1:]), outputs[1:]
+
+
+def test_new_upload_hides_the_previous_results_but_keeps_its_motion(fns, demo_clip, zero_pose_motion, tmp_path):
+    motion_path = str(save_motion(zero_pose_motion, tmp_path / "run" / "clip.npz"))
+    status, preview, summary, results = fns["on_upload"](str(demo_clip), motion_path)
+    assert "1768×994" in status and preview is None
+    assert summary.startswith("**New clip:**") and "keeps using its motion" in summary
+    assert clip_tab.EMPTY in _classes(results)
+    # Removing the clip changes nothing but the status line.
+    status, *rest = fns["on_upload"](None, motion_path)
+    assert status == "" and all(_skipped(update) for update in rest)
