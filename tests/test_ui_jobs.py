@@ -99,7 +99,7 @@ def test_inputs_are_wired_in_form_order(run):
 def test_estimate_of_a_tiny_job(run):
     settings, tabs, *_ = run
     text, spec_text = tabs.call("on_estimate", None, *form_values())
-    assert text.startswith("**Estimate:** 4 clips from 1 source clips x 2 people; 24 frames"), text
+    assert text.startswith("**Estimate:** 4 clips from 1 source clip x 2 people; 24 frames"), text
     spec = yaml.safe_load(spec_text)
     assert spec["output"]["long_side"] == 128 and spec["output"]["max_seconds"] == 0.2
     assert spec["cameras"] == {"source": True, "sampled": 1, "sampler": {}}
@@ -154,7 +154,7 @@ def test_uploaded_spec_wins_and_is_validated(run, tmp_path):
         "identities": {"sample": {"n": 1, "seed": 2}}, "backgrounds": {"names": ["studio", "kitchen"]},
         "output": {"long_side": 64, "max_frames": 3}}))
     text, spec_text = tabs.call("on_estimate", str(good), *form_values())
-    assert text.startswith("**Estimate:** 2 clips from 1 source clips x 1 people; 6 frames"), text
+    assert text.startswith("**Estimate:** 2 clips from 1 source clip x 1 person; 6 frames"), text
     assert yaml.safe_load(spec_text)["sources"][0]["path"] == str(clips / "walk.mp4")
 
 

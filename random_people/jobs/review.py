@@ -20,6 +20,9 @@ from random_people.jobs.models import REVIEW_STATES, Event, IdentityRecord, Outp
 from random_people.jobs.queue import done_render_keys, find_job, now
 
 
+ORDERS = ("newest", "worst")
+
+
 @dataclass(frozen=True)
 class ClipFilter:
     """Every field is optional; ``None`` means "any"."""
@@ -32,6 +35,8 @@ class ClipFilter:
     background: str | None = None
     camera: str | None = None  # "source" | "sampled"
     review: str | None = None  # pending | accepted | rejected
+    below_fidelity: float | None = None  # only clips the judge scored below this (unscored clips excluded)
+    order: str = "newest"  # newest | worst (lowest fidelity first, unscored last)
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,20 @@ class ClipRow:
     frames: int
     width: int
     height: int
+    fidelity: float | None = None
+    fidelity_figures: dict[str, Any] | None = None
+    review_note: str | None = None
+
+    @property
+    def view(self) -> str:
+        return "source camera" if self.camera.get("mode") == "source" else f"new camera {self.camera.get('index', 0)}"
 
     @property
     def caption(self) -> str:
         body = self.identity.get("body", {})
-        view = "source cam" if self.camera.get("mode") == "source" else f"cam {self.camera.get('index', 0)}"
+        score = "not scored" if self.fidelity is None else f"fidelity {self.fidelity:.2f}"
         return (f"{self.action} · {body.get('sex', '?')} {float(body.get('age_years', 0)):.0f}y · "
-                f"{self.background} · {view} · {self.review}")
+                f"{self.background} · {self.view} · {score} · {self.review}")
 
 
 def _identity_matches(spec: IdentitySpec, flt: ClipFilter) -> bool:
@@ -65,10 +77,24 @@ def _identity_matches(spec: IdentitySpec, flt: ClipFilter) -> bool:
             and (flt.skin_tone_group is None or spec.appearance.skin_tone_group == flt.skin_tone_group))
 
 
-def list_clips(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 200) -> list[ClipRow]:
-    """Finished clips matching ``flt``, newest first (a job's clips include those it reused)."""
+def list_clips(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 200, offset: int = 0) -> list[ClipRow]:
+    """Finished clips matching ``flt`` in ``flt.order`` (a job's clips include those it reused);
+    ``offset`` skips that many matching clips (paging)."""
+    return list_clips_page(db, flt, limit, offset)[0]
+
+
+def list_clips_page(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 200,
+                    offset: int = 0) -> tuple[list[ClipRow], int]:
+    """(the clips of one page, how many clips match in all): what a paged Review shows."""
+    if flt.order not in ORDERS:
+        raise JobStateError(f"Unknown order {flt.order!r}; use one of {', '.join(ORDERS)}.")
     with db.session() as session:
-        query = select(Output).order_by(Output.created_at.desc())
+        if flt.order == "worst":  # unscored clips last: they are not known to be bad
+            query = select(Output).order_by(Output.fidelity.is_(None), Output.fidelity.asc(), Output.created_at.desc())
+        else:
+            query = select(Output).order_by(Output.created_at.desc())
+        if flt.below_fidelity is not None:
+            query = query.where(Output.fidelity < float(flt.below_fidelity))
         if flt.job_id:
             query = query.where(Output.key.in_(done_render_keys(find_job(session, flt.job_id).id)))
         if flt.action:
@@ -79,6 +105,7 @@ def list_clips(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 200) -
             query = query.where(Output.review == flt.review)
         identities: dict[str, IdentitySpec] = {}
         rows: list[ClipRow] = []
+        matched = 0
         for output in session.scalars(query).all():
             camera = json.loads(output.camera_json)
             if flt.camera and camera.get("mode") != flt.camera:
@@ -90,15 +117,18 @@ def list_clips(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 200) -
                 identities[output.identity_id] = spec
             if not _identity_matches(spec, flt):
                 continue
+            matched += 1
+            if matched <= offset or len(rows) >= limit:
+                continue  # counted, not shown: another page
             rows.append(ClipRow(
                 key=output.key, job_id=output.job_id, video_path=output.video_path, mask_path=output.mask_path,
                 labels_path=output.labels_path, action=output.label, identity_id=output.identity_id,
                 identity=spec.to_dict(), background=output.background, camera=camera, review=output.review,
-                frames=output.frames, width=output.width, height=output.height,
+                frames=output.frames, width=output.width, height=output.height, fidelity=output.fidelity,
+                fidelity_figures=json.loads(output.fidelity_json) if output.fidelity_json else None,
+                review_note=output.review_note,
             ))
-            if len(rows) >= limit:
-                break
-        return rows
+        return rows, matched
 
 
 def set_review(db: Database, keys: Sequence[str] | str, decision: str, note: str | None = None) -> int:

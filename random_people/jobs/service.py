@@ -17,6 +17,7 @@ from random_people.jobs.progress import JobProgress, estimate_bytes_per_pixel_fr
 from random_people.jobs.queue import cached_hasher, submit_job
 from random_people.jobs.spec import JobSpec, PathPolicy, frame_limit, load_spec, parse_spec
 from random_people.settings import Settings
+from random_people.wording import count
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ class JobEstimate:
         size = f"{gib:.2f} GiB" if gib >= 0.1 else f"{self.disk_bytes / 2**20:.1f} MiB"
         basis = "measured on this log" if self.from_history else "typical 2-core rates"
         unusable = f" ({self.unusable_sources} unusable)" if self.unusable_sources else ""
-        text = (f"{self.render_tasks} clips from {self.source_clips} source clips{unusable} x {self.people} people; "
-                f"{self.output_frames} frames; about {format_duration(self.seconds)} with {self.workers} "
+        text = (f"{count(self.render_tasks, 'clip')} from {count(self.source_clips, 'source clip')}{unusable} x "
+                f"{count(self.people, 'person', 'people')}; {count(self.output_frames, 'frame')}; about {format_duration(self.seconds)} with {self.workers} "
                 f"worker(s) and {size} of disk ({basis}")
         usable = self.source_clips - self.unusable_sources
         if self.probed < usable:
