@@ -27,7 +27,8 @@ BACKGROUND_KINDS = ("plain", "image", "video", "source")
 NOT_SCORED = -1.0  # fidelity columns of a clip the judge did not score (a column cannot hold nulls)
 FIDELITY_COLUMNS = ("fidelity", "fidelity_pck", "fidelity_detection_rate", "fidelity_cut_off_share")
 # Synthetic columns a record may lack (rows exported before fidelity scores existed lack those).
-OPTIONAL_COLUMNS = ("camera_K", "camera_world_to_camera", *FIDELITY_COLUMNS, "fidelity_figures")
+MATRIX_COLUMNS = ("camera_K", "camera_world_to_camera")
+OPTIONAL_COLUMNS = (*MATRIX_COLUMNS, *FIDELITY_COLUMNS, "fidelity_figures")
 
 
 def identity_columns(identity: Mapping[str, Any], clip_id: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from random_people.avatar.identity import IdentitySpec
 from random_people.jobs.db import Database
 from random_people.jobs.errors import JobNotFoundError, JobStateError
-from random_people.jobs.models import REVIEW_STATES, Event, IdentityRecord, Output
+from random_people.jobs.models import REVIEW_STATES, Event, IdentityRecord, Job, Output
 from random_people.jobs.queue import done_render_keys, find_job, now
 
 
@@ -63,12 +63,33 @@ class ClipRow:
     def view(self) -> str:
         return "source camera" if self.camera.get("mode") == "source" else f"new camera {self.camera.get('index', 0)}"
 
+    job_name: str = ""
+
+    @property
+    def person(self) -> str:
+        """``female, adult (34 y), skin tone 5 (medium)``: who the clip shows, in words."""
+        from random_people.avatar.identity import age_group, skin_tone_group
+
+        body = self.identity.get("body", {})
+        tone = self.identity.get("appearance", {}).get("skin_tone")
+        age = float(body.get("age_years", 0))
+        try:
+            tone_text = f"skin tone {int(tone)} ({skin_tone_group(int(tone))})"
+        except Exception:  # noqa: BLE001 - an old or hand-edited spec: say what is known
+            tone_text = "skin tone ?"
+        return f"{body.get('sex', '?')}, {age_group(age)} ({age:.0f} y), {tone_text}"
+
+    @property
+    def score_text(self) -> str:
+        return "fidelity not scored" if self.fidelity is None else f"fidelity {self.fidelity:.2f}"
+
     @property
     def caption(self) -> str:
-        body = self.identity.get("body", {})
-        score = "not scored" if self.fidelity is None else f"fidelity {self.fidelity:.2f}"
-        return (f"{self.action} · {body.get('sex', '?')} {float(body.get('age_years', 0)):.0f}y · "
-                f"{self.background} · {self.view} · {score} · {self.review}")
+        """Everything a curator tells clips apart by: action, person, background, camera, fidelity,
+        the decision and the job (two jobs' clips of one person differ in job and clip id)."""
+        job = self.job_name or self.job_id or "?"
+        return (f"{self.action} · {self.person} · {self.background} · {self.view} · {self.score_text} · "
+                f"{self.review} · job {job} · clip {self.key[:8]}")
 
 
 def _identity_matches(spec: IdentitySpec, flt: ClipFilter) -> bool:
@@ -104,6 +125,7 @@ def list_clips_page(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 2
         if flt.review:
             query = query.where(Output.review == flt.review)
         identities: dict[str, IdentitySpec] = {}
+        job_names = dict(session.execute(select(Job.id, Job.name)).all())
         rows: list[ClipRow] = []
         matched = 0
         for output in session.scalars(query).all():
@@ -126,7 +148,7 @@ def list_clips_page(db: Database, flt: ClipFilter = ClipFilter(), limit: int = 2
                 identity=spec.to_dict(), background=output.background, camera=camera, review=output.review,
                 frames=output.frames, width=output.width, height=output.height, fidelity=output.fidelity,
                 fidelity_figures=json.loads(output.fidelity_json) if output.fidelity_json else None,
-                review_note=output.review_note,
+                review_note=output.review_note, job_name=job_names.get(output.job_id, ""),
             ))
         return rows, matched
 
