@@ -277,52 +277,78 @@ def test_supervisor_restarts_workers_for_stranded_work(run):
 # Review
 
 
-def _review_values(**changes) -> list:
+def _review_values(order="newest", below=0, **changes) -> list:
     values = dict.fromkeys(review_tab.FILTERS, review_tab.ANY)
     values.update(changes)
-    return list(values.values())
+    return [*values.values(), order, below]
 
 
 def test_review_accept_and_reject_are_stored_in_the_log(run):
     settings, tabs, _, job_id, _ = run
     db = open_database(settings.resolved_database_url)
     opened = tabs.call("on_open", *_review_values(job=job_id))
-    filters, (items, rows, counts) = opened[:8], opened[8:]
+    filters, (items, rows, counts, label, page) = opened[:8], opened[8:]
     assert job_id in [value for _, value in _choices(filters[0])] and _value(filters[0]) == job_id
     assert _choices(filters[1]) == [("any", "any"), ("walk", "walk")]
-    assert len(items) == 4 and len(rows) == 4 and "4 clip(s) shown" in counts and "**4** pending" in counts
+    assert len(items) == 4 and len(rows) == 4 and "clips 1–4 of 4 matching clips" in counts
+    assert "**4** pending" in counts and page == 0 and label == "Page **1** of 1"
     for thumb, caption in items:
         assert Path(thumb).is_file() and Path(thumb).parent == settings.data_dir / "thumbs" / "clips"
-        assert caption.startswith("· walk · ") and caption.endswith("pending")
+        # Readable: the action, the person in words, the fidelity, the decision and the job.
+        assert caption.startswith("· walk · ") and "fidelity" in caption and " · pending · job tiny · " in caption
+        assert any(group in caption for group in ("child", "teen", "adult", "older")) and "skin tone" in caption
+    assert len({caption for _, caption in items}) == 4
 
     selected, video, text, _ = tabs.call("on_select", rows, gr.SelectData(None, {"index": 1, "value": None}))
     assert selected.key == rows[1].key and video == rows[1].video_path and "128×72" in text
     values = _review_values(job=job_id)
-    status, caption, now_selected, items, rows_after, counts = tabs.call("on_accepted", selected, rows, *values)
-    assert status == "Marked 1 clip(s) accepted." and "accepted" in caption and now_selected.review == ACCEPTED
-    assert "**3** pending · **1** accepted" in counts
+    status, now_selected, video, caption, gallery, rows_after, counts, *_ = tabs.call(
+        "on_accepted", selected, rows, 0, *values)
+    assert status == "Marked 1 clip accepted." and "**3** pending · **1** accepted" in counts
+    # Review goes on with the next clip.
+    assert now_selected.key == rows_after[2].key and _value(gallery) and gallery.selected_index == 2
     assert [c.review for c in list_clips(db, ClipFilter(job_id=job_id)) if c.key == selected.key] == [ACCEPTED]
+    # Next / previous walk the page and stop at its ends.
+    assert tabs.call("on_next", rows_after, rows_after[3])[0].key == rows_after[3].key
+    assert tabs.call("on_previous", rows_after, rows_after[1])[0].key == rows_after[0].key
 
     # Only pending clips shown; reject them all; then none are pending.
     pending = tabs.call("listing", *_review_values(job=job_id, review=PENDING))
     assert len(pending[1]) == 3 and selected.key not in {r.key for r in pending[1]}
-    result = tabs.call("on_all_rejected", None, pending[1], *_review_values(job=job_id, review=PENDING))
-    assert result[0] == "Marked 3 clip(s) rejected." and result[4] == []
+    result = tabs.call("on_all_rejected", None, pending[1], 0, *_review_values(job=job_id, review=PENDING))
+    assert result[0] == "Marked 3 clips rejected." and result[5] == []
     assert review_counts(db, job_id) == {PENDING: 0, ACCEPTED: 1, REJECTED: 3}
     # Filters by person and camera narrow the same clips.
     sampled = tabs.call("listing", *_review_values(job=job_id, camera="sampled"))[1]
     assert len(sampled) == 2 and all(r.camera["mode"] == "sampled" for r in sampled)
     sex = rows[0].identity["body"]["sex"]
     assert all(r.identity["body"]["sex"] == sex for r in tabs.call("listing", *_review_values(sex=sex))[1])
+    # Worst fidelity first, and below a threshold.
+    worst = tabs.call("listing", *_review_values(job=job_id, order="worst"))[1]
+    assert [r.fidelity for r in worst] == sorted(r.fidelity for r in worst)
+    below = tabs.call("listing", *_review_values(job=job_id, below=max(r.fidelity for r in worst)))[1]
+    assert len(below) == sum(1 for r in worst if r.fidelity < max(r.fidelity for r in worst))
     # Undecided puts a clip back to pending; nothing selected is refused in words.
-    status = tabs.call("on_pending", selected, rows, *values)[0]
-    assert status == "Marked 1 clip(s) pending." and review_counts(db, job_id)[PENDING] == 1
-    assert "click one in the gallery" in tabs.call("on_accepted", None, rows, *values)[0]
+    status = tabs.call("on_pending", selected, rows, 0, *values)[0]
+    assert status == "Marked 1 clip pending." and review_counts(db, job_id)[PENDING] == 1
+    assert "click one in the gallery" in tabs.call("on_accepted", None, rows, 0, *values)[0]
+
+
+def test_review_pages(run, monkeypatch):
+    settings, tabs, _, job_id, _ = run
+    monkeypatch.setattr(review_tab, "PAGE_SIZE", 3)
+    first = tabs.call("listing", *_review_values(job=job_id))
+    assert len(first[1]) == 3 and first[4] == 0 and "Page 1 of 2: clips 1–3 of 4 matching clips" in first[2]
+    second = tabs.call("on_next_page", 0, *_review_values(job=job_id))
+    assert len(second[1]) == 1 and second[4] == 1 and second[3] == "Page **2** of 2"
+    assert {r.key for r in first[1]}.isdisjoint({r.key for r in second[1]})
+    assert tabs.call("on_next_page", 1, *_review_values(job=job_id))[4] == 1  # past the end: the last page
+    assert tabs.call("on_previous_page", 1, *_review_values(job=job_id))[4] == 0
 
 
 def test_review_of_a_job_that_is_gone_is_a_warning_not_a_crash(run):
     _, tabs, *_ = run
-    items, rows, counts = tabs.call("listing", *_review_values(job="feedfeedfeed"))
+    items, rows, counts, *_ = tabs.call("listing", *_review_values(job="feedfeedfeed"))
     assert items == [] and rows == [] and "No job 'feedfeedfeed'" in counts
 
 

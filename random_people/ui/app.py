@@ -159,6 +159,9 @@ def server_address(settings: Settings) -> tuple[str, int]:
 
 def launch_kwargs(settings: Settings) -> dict:
     """Arguments for ``Blocks.launch``: where to listen, what files may be served, limits, look."""
+    from random_people.ui.review_tab import CSS as REVIEW_CSS
+    from random_people.ui.review_tab import KEYS_JS as REVIEW_KEYS_JS
+
     server_name, server_port = server_address(settings)
     return dict(
         server_name=server_name,
@@ -172,7 +175,8 @@ def launch_kwargs(settings: Settings) -> dict:
         show_error=True,
         ssr_mode=False,
         theme=gr.themes.Soft(primary_hue="indigo"),
-        css=CSS,
+        css=CSS + REVIEW_CSS,
+        head=REVIEW_KEYS_JS,  # keyboard review (A / R / U / N / P) on the Review tab
     )
 
 
