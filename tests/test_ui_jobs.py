@@ -66,9 +66,12 @@ def run(tmp_path_factory):
     settings = load_settings(data_dir=tmp_path_factory.mktemp("jobs_ui") / "data", job_workers=1)
     workers = jobs_tab.WorkerSupervisor()
     tabs = Tabs(settings, workers)
-    status, spec_text, selected = tabs.call("on_queue", None, *form_values())
+    status, spec_text, *board = tabs.call("on_queue", None, "all", *form_values())
     assert status.startswith("**Queued job") and "started 1 local worker" in status, status
+    selected = board[1]
     job_id = selected["value"] if isinstance(selected, dict) else selected.value
+    # The new job is selected and its board drawn in the same response (no poll in between).
+    assert job_id in status and f"`{job_id}`" in board[2] and [t[1] for t in board[3]][0] == "extract"
     # A second Queue (or anything else) while the pool is alive does not start a second pool.
     assert "already running" in workers.ensure(settings)
     db = open_database(settings.resolved_database_url)
@@ -93,7 +96,9 @@ def test_inputs_are_wired_in_form_order(run):
     _, tabs, *_ = run
     ids = [getattr(block, "elem_id", None) for block in tabs.inputs("on_estimate")]
     assert ids[0] == "jobs-spec-file" and ids[5] == "jobs-name" and ids[-1] == "jobs-auto-accept"
-    assert tabs.inputs("on_estimate")[1] is tabs.clip["clip"] and tabs.inputs("on_queue") == tabs.inputs("on_estimate")
+    estimate, queue = tabs.inputs("on_estimate"), tabs.inputs("on_queue")
+    assert estimate[1] is tabs.clip["clip"] and queue[0] is estimate[0] and queue[2:] == estimate[1:]
+    assert queue[1].elem_id == "jobs-task-state"  # Queue draws the new job's board with the table's filter
 
 
 def test_estimate_of_a_tiny_job(run):
@@ -166,16 +171,28 @@ def test_the_queued_job_ran_and_the_board_shows_it(run):
     settings, tabs, workers, job_id, spec_text = run
     assert job_progress(open_database(settings.resolved_database_url), job_id).state == DONE
     board = tabs.call("on_tick", job_id, "all", {})
-    jobs_rows, job_update, detail, tasks, failed, workers_line, shown = board
+    jobs_rows, job_update, detail, tasks, task_picker, task_detail, workers_line, shown = board
     row = next(r for r in jobs_rows if r[0] == job_id)
     assert row[1:5] == ["tiny", DONE, "5/5 (100 %)", 4] and row[7] == 0
-    assert (job_id in [value for _, value in _choices(job_update)]) and _value(job_update) == job_id
+    assert job_id in [value for _, value in _choices(job_update)]
+    # The poll never sets the selection: its job id may be a stale read from before a Queue.
+    assert "value" not in job_update._constructor_args[0]
     assert "**done**" in detail and "4 pending" in detail and f"`{settings.data_dir / 'renders'}`" in detail
     assert [t[1] for t in tasks] == ["extract", "render", "render", "render", "render"]
-    assert all(t[2] == DONE for t in tasks) and _choices(failed) == []
+    assert all(t[2] == DONE for t in tasks) and [c[1] for c in _choices(task_picker)] == [t[0] for t in tasks]
+    # Any task opens, a done one too: its outputs (by file name), fidelity, timings and history.
+    render_id = tasks[1][0]
+    text = tabs.call("on_task", job_id, render_id)
+    assert text.startswith(f"**Task {render_id}** (render, **done**, 1 attempt(s)): render walk /")
+    assert "Files: `" in text and ".mp4`" in text and "fidelity" in text and "took " in text
+    assert "| running | worker@" in text and "| done | worker@" in text and str(settings.data_dir) not in text
+    extract = tabs.call("on_task", job_id, tasks[0][0])
+    assert "Person detected in " in extract and " of " in extract and " frames (" in extract
+    data = {"index": [1, 0], "value": render_id, "row_value": tasks[1]}
+    assert tabs.call("on_task_row", gr.SelectData(None, data)) == render_id
     # Nothing changed since: the next poll sends no table again (the detail line has a live clock).
     again = tabs.call("on_tick", job_id, "all", shown)
-    assert all(update == {"__type__": "update"} for i, update in enumerate(again[:6]) if i != 2), again[:6]
+    assert all(update == {"__type__": "update"} for i, update in enumerate(again[:7]) if i != 2), again[:7]
 
 
 def _choices(update) -> list:
@@ -238,16 +255,16 @@ def test_failed_task_shows_its_error_and_history(run, tmp_path):
     job_id, _ = jobs_tab.queue(spec, settings, workers=None)
     run_worker(settings.resolved_database_url, settings, job_ids=[job_id])
     board = tabs.call("on_tick", job_id, "all", {})
-    failed = _choices(board[4])
+    failed = [choice for choice in _choices(board[4]) if " failed · " in choice[0]]
     assert [label.split()[0] for label, _ in failed] == [f"#{t.id}" for t in
                                                          job_tasks(open_database(settings.resolved_database_url),
                                                                    job_id, state=FAILED)]
     extract_id = failed[0][1]
-    text = tabs.call("on_failed", job_id, extract_id)
-    assert text.startswith(f"**Task {extract_id}** (extract, failed, 1 attempt(s)): extract notes.mp4 [walk]")
+    text = tabs.call("on_task", job_id, extract_id)
+    assert text.startswith(f"**Task {extract_id}** (extract, **failed**, 1 attempt(s)): extract notes.mp4 [walk]")
     assert "```text\nnotes.mp4 is not a video PyAV/FFmpeg can read" in text  # the library's own words
     assert "| running | worker@" in text and "| failed | worker@" in text  # its history, with who ran it
-    skipped = tabs.call("on_failed", job_id, failed[1][1])
+    skipped = tabs.call("on_task", job_id, failed[1][1])
     assert "skipped: the source clip's extraction" in skipped
     row = next(r for r in board[0] if r[0] == job_id)
     assert row[2] == FAILED and row[7] == len(failed)

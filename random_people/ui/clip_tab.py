@@ -184,11 +184,22 @@ def _kept_person(switches: Any, kept: Any) -> str:
             "the longest stretch of one person (trim the clip to pick another)")
 
 
+def detected_text(ratio: Any, frames: Any) -> str:
+    """``220 of 230 frames (95.7 %)``: counts first, and a percentage that never rounds 220/230 up to 100 %."""
+    n = int(frames)
+    detected = round(float(ratio) * n)
+    percent = 100 * detected / n if n else 0.0
+    shown = f"{percent:.1f}".rstrip("0").rstrip(".") if detected not in (0, n) else f"{percent:.0f}"
+    if detected not in (0, n) and shown in ("0", "100"):
+        shown = f"{percent:.2f}"
+    return f"{detected} of {n} frames ({shown} %)"
+
+
 # (label, summary keys, formatter of those keys' values), in display order.
 _SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
     ("Frames", ("frames", "fps"), lambda n, fps: f"{int(n)} at {float(fps):.3g} fps ({int(n) / float(fps):.1f} s)"),
     ("Person", ("person_switches", "kept_time_range"), _kept_person),
-    ("Person detected in", ("detected_ratio",), lambda v: f"{100 * float(v):.0f} % of frames"),
+    ("Person detected in", ("detected_ratio", "frames"), lambda v, n: detected_text(v, n)),
     ("2D fit error, median", ("median_error_2d_rel", "median_error_2d_px"),
      lambda rel, px: f"{100 * float(rel):.1f} % of the person's height ({float(px):.1f} px)"),
     ("3D fit error (PA-MPJPE)", ("pa_mpjpe_mm",), lambda mm: f"{float(mm):.0f} mm"),
@@ -216,9 +227,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     timings = rest.pop("timings", None)
     lines = ["| Result | |", "|---|---|"]
     for label, keys, fmt in _SUMMARY_ROWS:
-        if not all(rest.get(key) is not None for key in keys):
+        if not all(summary.get(key) is not None for key in keys):
             continue
-        values = [rest.pop(key) for key in keys]
+        values = [summary[key] for key in keys]  # a key may serve two rows (frames)
+        for key in keys:
+            rest.pop(key, None)
         try:
             lines.append(f"| {label} | {fmt(*values)} |")
         except (TypeError, ValueError, ZeroDivisionError):
