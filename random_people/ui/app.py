@@ -141,8 +141,8 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
                 build_jobs_tab(settings, clip, jobs_tab, tabs=tabs)
             with gr.Tab("Review", id="review") as review_tab:
                 build_review_tab(settings, review_tab)
-            with gr.Tab("Dataset & Hub", id="hub"):
-                build_hub_tab(settings)
+            with gr.Tab("Dataset & Hub", id="hub") as hub_tab:
+                build_hub_tab(settings, tab=hub_tab, tabs=tabs)
     return demo
 
 
