@@ -120,8 +120,20 @@ def test_estimate_lists_every_problem(run):
     text, spec_text = tabs.call("on_estimate", None, *form_values(label="", sample_n=0, backgrounds=[],
                                                                   source_camera=False, sampled_cameras=0))
     assert text.startswith(jobs_tab.ESTIMATE_ERROR) and spec_text == ""
-    for field in ("sources[0].label", "identities:", "backgrounds.names", "cameras:"):
-        assert f"- {field}" in text, (field, text)
+    # Said with the form's controls, not the spec's field paths.
+    for control in ("**Action name**", "**People**", "**Saved people**", "**Also sample new people**",
+                    "**Backgrounds**", "**Cameras**", "**Source camera**"):
+        assert control in text, (control, text)
+    assert "identities." not in text and "sources[0]" not in text and "backgrounds.names" not in text
+
+
+def test_spec_paths_in_form_words():
+    message = ("The job spec has 2 problem(s); nothing was queued:\n  - identities.sample.n: -1 is outside [0, inf].\n"
+               "  - sources[0].end: must be after start (1 <= 2).")
+    text = jobs_tab.in_form_words(message)
+    assert "- **Also sample new people**: -1 is outside" in text and "- **End (s)**: must be after start" in text
+    assert jobs_tab.in_form_words("  - name: too long") == "  - **Job name**: too long"
+    assert jobs_tab.in_form_words("  - output.dir: the name is bad") == "  - output.dir: the name is bad"
 
 
 def test_estimate_without_a_clip_says_where_to_get_one(run):

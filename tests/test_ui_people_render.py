@@ -113,8 +113,8 @@ def test_export_ply_writes_avatar_and_sidecar(four):
 
 def test_import_rejects_bad_json_with_clear_text(tmp_path):
     broken = tmp_path / "broken.json"
-    broken.write_text("{ not json")
-    with pytest.raises(RandomPeopleError, match="broken.json is not a JSON identity file"):
+    broken.write_text('{\n  "seed": 1,\n  not json')
+    with pytest.raises(RandomPeopleError, match="broken.json is not valid JSON at line 3, column 3"):
         people_tab.import_identity(str(broken))
     with pytest.raises(RandomPeopleError, match="choose a .json"):
         people_tab.import_identity(None)

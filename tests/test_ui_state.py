@@ -59,3 +59,46 @@ def test_new_upload_hides_the_previous_results_but_keeps_its_motion(fns, demo_cl
     # Removing the clip changes nothing but the status line.
     status, *rest = fns["on_upload"](None, motion_path)
     assert status == "" and all(_skipped(update) for update in rest)
+
+
+def test_identity_import_reports_every_problem_at_once(tmp_path):
+    import json
+
+    from random_people.avatar.sampler import sample_identity
+    from random_people.errors import RandomPeopleError
+    from random_people.ui import people_tab
+
+    data = sample_identity(3, 1).to_dict()
+    data["body"]["age_years"] = 200
+    data["body"]["hieght"] = 0.2
+    data["appearance"]["skin_tone"] = 11
+    data["appearance"]["top"]["color"] = 5
+    del data["appearance"]["hair_style"]
+    bad = tmp_path / "person.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(RandomPeopleError) as info:
+        people_tab.import_identity(str(bad))
+    text = str(info.value)
+    assert text.startswith("person.json has 5 problem(s):")
+    for field in ("body.age_years", "body.hieght: unknown key", "appearance.skin_tone", "appearance.top.color",
+                  "appearance.hair_style: missing required key"):
+        assert f"- {field}" in text, (field, text)
+    # Each value fine alone but not together: the cross-field rule speaks.
+    data = sample_identity(3, 1).to_dict()
+    data["body"].update(african=0.5, asian=0.5, caucasian=0.5)
+    bad.write_text(json.dumps(data))
+    with pytest.raises(RandomPeopleError, match=r"1 problem\(s\):\n- body.african/asian/caucasian: .*sum to 1"):
+        people_tab.import_identity(str(bad))
+
+
+def test_messages_never_show_server_paths(fns, tmp_path):
+    import numpy as np
+
+    from random_people.ui import render_tab
+
+    upload = tmp_path / "gradio" / "3f2a9b0c" / "bad_motion.npz"
+    upload.parent.mkdir(parents=True)
+    np.savez(upload, motion=np.array([{"a": 1}], dtype=object))  # pickled objects: never loaded
+    text = render_tab.describe_motion(str(upload), None)
+    assert text.startswith("**Cannot use this motion file:**") and "bad_motion.npz" in text
+    assert str(upload.parent) not in text and "/tmp" not in text and "allow_pickle" not in text

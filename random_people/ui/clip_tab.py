@@ -19,6 +19,7 @@ import gradio as gr
 from random_people.errors import RandomPeopleError
 from random_people.files import sha256_file
 from random_people.settings import Settings
+from random_people.wording import for_people
 
 if TYPE_CHECKING:
     from random_people.pose.motion import Motion
@@ -55,7 +56,7 @@ def describe_upload(clip_path: str | None, settings: Settings) -> str:
     try:
         info = probe_video(clip_path, settings)
     except RandomPeopleError as exc:
-        return f"{CLIP_ERROR} {exc}"
+        return f"{CLIP_ERROR} {for_people(exc)}"
     return (f"**{Path(clip_path).name}** · {info.duration:.1f} s · {info.width}×{info.height} · "
             f"{info.fps:.3g} fps · {info.num_frames} frames")
 
@@ -374,8 +375,8 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
             # A refused request (bad trim, bad file) changes nothing else: the last good motion,
             # its results and the Render tab's motion stay as they were.
             logger.info("Extraction refused: %s", exc)
-            gr.Warning(str(exc))
-            return f"{EXTRACT_ERROR} {exc}", *[gr.skip()] * (len(_EXTRACT_OUTPUTS) - 1)
+            gr.Warning(for_people(exc))
+            return f"{EXTRACT_ERROR} {for_people(exc)}", *[gr.skip()] * (len(_EXTRACT_OUTPUTS) - 1)
         motion, motion_path = result.motion, str(result.motion_path)
         middle = motion.num_frames // 2
         return (

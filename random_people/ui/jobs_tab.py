@@ -22,6 +22,7 @@ from random_people.errors import RandomPeopleError
 from random_people.jobs.local_executor import WorkerSupervisor
 from random_people.render.backgrounds import DEFAULT_BACKGROUND
 from random_people.settings import Settings
+from random_people.wording import for_people
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +162,53 @@ def spec_yaml(spec) -> str:
     return yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True)
 
 
-def error_markdown(exc: BaseException, prefix: str = ESTIMATE_ERROR) -> str:
-    """A library error as Markdown: its first line after ``prefix``, listed problems as bullets."""
-    first, *rest = str(exc).splitlines()
+# Spec problems of a job built from the form, said with the form's own controls (a visitor never
+# wrote a spec): whole problems first, then field paths anywhere in a line.
+FORM_PROBLEMS = {
+    "identities": "**People**: nobody chosen: pick **Saved people** and/or set **Also sample new people** above 0.",
+    "sources[0].label": "**Action name**: empty: name the action in the **Clip & pose** tab (e.g. walking).",
+    "backgrounds.names": "**Backgrounds**: none ticked: tick at least one.",
+    "cameras": "**Cameras**: none: tick **Source camera** and/or set **New cameras per clip** above 0.",
+}
+FORM_FIELDS = (
+    ("identities.sample.n", "Also sample new people"), ("identities.sample.mode", "Sampling"),
+    ("identities.sample", "Also sample new people"), ("identities.saved", "Saved people"),
+    ("sources[0].start", "Start (s)"), ("sources[0].end", "End (s)"), ("sources[0].path", "Clip"),
+    ("sources[0]", "Clip"), ("output.long_side", "Long side (px)"), ("output.max_seconds", "Max seconds"),
+    ("backgrounds.names", "Backgrounds"), ("cameras.sampled", "New cameras per clip"), ("seed", "Seed"),
+    ("name", "Job name"),
+)
+
+
+def in_form_words(message: str) -> str:
+    """``message`` (a spec validation error) with every spec field path replaced by the control's label."""
+    import re
+
+    lines = []
+    for line in message.splitlines():
+        match = re.match(r"^(\s*- )([\w.\[\]]+): ", line)
+        if match and match.group(2) in FORM_PROBLEMS:
+            lines.append(match.group(1) + FORM_PROBLEMS[match.group(2)])
+            continue
+        for path, label in FORM_FIELDS:
+            if path.isalpha():  # "name", "seed": plain words, replaced only as a problem's field
+                if match and match.group(2) == path:
+                    line = f"{match.group(1)}**{label}**: {line[match.end():]}"
+                continue
+            line = re.sub(rf"(?<![\w.\[]){re.escape(path)}(?![\w\[])", f"**{label}**", line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def error_markdown(exc: BaseException, prefix: str = ESTIMATE_ERROR, form: bool = False) -> str:
+    """A library error as Markdown: its first line after ``prefix``, listed problems as bullets.
+
+    ``form``: the job came from the tab's controls, so spec field paths are said as control names.
+    """
+    from random_people.wording import for_people
+
+    text = for_people(exc)
+    first, *rest = (in_form_words(text) if form else text).splitlines()
     bullets = [f"- {line.strip()[2:]}" if line.strip().startswith("- ") else line for line in rest]
     return "\n".join([f"{prefix} {first}", "", *bullets]) if bullets else f"{prefix} {first}"
 
@@ -540,7 +585,7 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
             return estimate(spec, settings), spec_yaml(spec)
         except RandomPeopleError as exc:
             logger.info("Job refused: %s", exc)
-            return error_markdown(exc), ""
+            return error_markdown(exc, form=not spec_file), ""
 
     def on_queue(spec_file, task_state, *values):
         try:
@@ -548,8 +593,8 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
             job_id, message = queue(spec, settings, workers)
         except RandomPeopleError as exc:
             logger.info("Job refused: %s", exc)
-            gr.Warning(str(exc).splitlines()[0])
-            return error_markdown(exc), gr.skip(), *[gr.skip()] * len(board_outputs)
+            gr.Warning(for_people(str(exc).splitlines()[0]))
+            return error_markdown(exc, form=not spec_file), gr.skip(), *[gr.skip()] * len(board_outputs)
         # The new job is selected and its board drawn in this same response: no poll in between
         # can show the previous job's panels.
         return message, spec_yaml(spec), *draw(job_id, task_state, {}, force=True, select=True)

@@ -327,7 +327,8 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup | None
             spec = import_identity(file_path)
         except RandomPeopleError as exc:
             logger.info("Import refused: %s", exc)
-            return gr.skip(), gr.skip(), gr.skip(), f"{IMPORT_ERROR} {exc}", gr.skip(), gr.skip()
+            text = str(exc).replace("\n", "\n\n", 1)  # the list of problems as Markdown bullets
+            return gr.skip(), gr.skip(), gr.skip(), f"{IMPORT_ERROR} {text}", gr.skip(), gr.skip()
         from random_people.avatar.store import save_identity
 
         save_identity(spec, identities_dir(settings))

@@ -18,6 +18,7 @@ import numpy as np
 from random_people.errors import RandomPeopleError
 from random_people.settings import Settings
 from random_people.ui.clip_tab import EMPTY
+from random_people.wording import for_people
 
 if TYPE_CHECKING:
     from random_people.ui.app import BodyModelWarmup
@@ -69,7 +70,7 @@ def describe_motion(uploaded: str | None, extracted: str | None) -> str:
     try:
         motion = load_motion(path)
     except RandomPeopleError as exc:
-        return f"**Cannot use this motion file:** {exc}"
+        return f"**Cannot use this motion file:** {for_people(exc)}"
     origin = "uploaded file" if uploaded else "from Clip & pose"
     label = f" · “{motion.action_label}”" if motion.action_label else ""
     name = motion.source_name or Path(path).name
@@ -331,8 +332,8 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
                            max_frames, settings, lambda fraction, message: progress(fraction, desc=message))
         except RandomPeopleError as exc:
             logger.info("Render refused: %s", exc)
-            gr.Warning(str(exc))
-            return (f"{RENDER_ERROR} {exc}", gr.skip(), *[gr.skip()] * MAX_PEOPLE, gr.skip(), gr.skip(), gr.skip(),
+            gr.Warning(for_people(exc))
+            return (f"{RENDER_ERROR} {for_people(exc)}", gr.skip(), *[gr.skip()] * MAX_PEOPLE, gr.skip(), gr.skip(), gr.skip(),
                     gr.skip(), gr.skip())
         source = source_preview(motion_path)
         videos = [
