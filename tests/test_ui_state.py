@@ -102,3 +102,28 @@ def test_messages_never_show_server_paths(fns, tmp_path):
     text = render_tab.describe_motion(str(upload), None)
     assert text.startswith("**Cannot use this motion file:**") and "bad_motion.npz" in text
     assert str(upload.parent) not in text and "/tmp" not in text and "allow_pickle" not in text
+
+
+def test_people_delete_asks_first_and_the_panel_opens_in_view(settings):
+    from random_people.avatar.sampler import sample_identity
+    from random_people.avatar.store import save_identity
+    from random_people.ui import people_tab
+
+    demo = ui_app.build_app(settings, warmup=_ReadyWarmup(settings))
+    handlers = {fn.fn.__name__: fn for fn in demo.fns.values()
+                if fn.fn is not None and fn.fn.__module__ == people_tab.__name__}
+    spec = sample_identity(1, 2)
+    save_identity(spec, people_tab.identities_dir(settings))
+    saved = people_tab.identities_dir(settings) / f"{spec.id}.json"
+    row, question, status = handlers["on_ask_delete"].fn(spec)
+    assert row.visible is True and question.startswith("**Delete ") and spec.id in question
+    assert saved.exists()  # asking deleted nothing
+    assert handlers["on_keep"].fn()[1] == "Kept." and saved.exists()
+    result = handlers["on_delete"].fn([spec], spec, progress=lambda *a, **k: None)
+    assert result[3] == f"Deleted {spec.id}." and not saved.exists() and result[-1].visible is False
+    assert handlers["on_ask_delete"].fn(spec)[2].endswith("nothing to delete.")  # not saved: nothing to ask
+    # Clicking a person opens the panel at once (no turntable wait), then scrolls it into view.
+    selected, details, turntable, *_ = handlers["on_select"].fn([spec], gr.SelectData(None, {"index": 0, "value": None}))
+    assert selected is spec and details.visible is True and turntable is None
+    scrolls = [fn for fn in demo.fns.values() if fn.fn is None and fn.js and "person-details" in fn.js]
+    assert len(scrolls) == 1 and "scrollIntoView" in scrolls[0].js

@@ -245,7 +245,7 @@ FILTER_LABELS = {"job": "Job", "action": "Action", "sex": "Sex", "age_group": "A
                  "skin_tone_group": "Skin tone", "background": "Background", "camera": "Camera",
                  "review": "Review state"}
 CSS = """
-#review-gallery .caption-label { white-space: normal; max-width: 100%; left: 0; right: 0; opacity: 0.92;
+#review-gallery .caption-label, #people-gallery .caption-label { white-space: normal; max-width: 100%; left: 0; right: 0; opacity: 0.92;
   font-size: 0.78em; line-height: 1.25; max-height: 4em; overflow: hidden; }
 """
 
