@@ -86,6 +86,10 @@ def test_render_task_stores_the_judges_figures(scored_job):
         assert 0.0 <= output.fidelity <= 1.0 and figures["fidelity"] == output.fidelity
         assert figures["frames_sampled"] == 6 and figures["detector"].startswith("mediapipe")
         assert figures["seconds"] > 0 and figures["detection_rate"] is not None
+    from random_people.render.framing import framing
+
+    counted = framing(outputs[0].labels_path)  # the labels the Render tab's framing warning reads
+    assert counted.frames == 6 and counted.whole + counted.cut_off + counted.out_of_view == 6
     # The demo's walking man re-performed at 256 px: the real-people detector finds the person at least once.
     assert max(json.loads(o.fidelity_json)["detection_rate"] for o in outputs) > 0, [o.fidelity_json for o in outputs]
 

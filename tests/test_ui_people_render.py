@@ -146,6 +146,7 @@ def test_import_accepts_a_valid_file(four, tmp_path):
 def test_render_inputs_are_checked():
     assert render_tab.render_size(None, None, True) == (None, 60)  # source aspect, 256 px long side
     assert render_tab.render_size(640, 361, False) == ((640, 360), None)
+    assert render_tab.render_size(0, 0, False) == (None, None)  # the default: the source's aspect, 512 px
     with pytest.raises(RandomPeopleError, match="outside"):
         render_tab.render_size(10, 10, False)
     assert render_tab.background_spec("park", None) == "park"

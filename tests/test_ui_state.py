@@ -127,3 +127,16 @@ def test_people_delete_asks_first_and_the_panel_opens_in_view(settings):
     assert selected is spec and details.visible is True and turntable is None
     scrolls = [fn for fn in demo.fns.values() if fn.fn is None and fn.js and "person-details" in fn.js]
     assert len(scrolls) == 1 and "scrollIntoView" in scrolls[0].js
+
+
+def test_render_summary_warns_when_the_person_leaves_the_frame():
+    from random_people.render.framing import Framing
+    from random_people.ui import render_tab
+
+    assert Framing(88, 0, 0).warning() == ""
+    warning = Framing(88, 4, 6).warning()
+    assert warning == "The person is cut off by the frame edge in 4 of 88 frames and out of view in 6 of 88 frames."
+    clip = render_tab.RenderedClip("abc", "v.mp4", "m.mp4", "l.npz", 88, 10.0, (512, 512), warning)
+    text = render_tab.summary([clip])
+    assert "**Framing:**" in text and "abc: The person is cut off" in text and "Leave width and height at 0" in text
+    assert "Framing" not in render_tab.summary([render_tab.RenderedClip("abc", "v", "m", "l", 88, 10.0, (512, 288))])
