@@ -46,6 +46,8 @@ class BodyModelWarmup:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.error: str = ""
+        self.phase: str = ""  # what the warm-up does after the body model ("" while loading it)
+        self.fraction: float = 0.0
 
     def start(self) -> "BodyModelWarmup":
         with self._lock:
@@ -62,8 +64,22 @@ class BodyModelWarmup:
         except Exception as exc:  # shown in the UI; extraction will raise it again with context
             logger.exception("Body model failed to load")
             self.error = str(exc) or exc.__class__.__name__
-        finally:
             self._done.set()
+            return
+        try:
+            # The first live render of a process paid 20-40 s of one-off costs (kernels, first avatar,
+            # encoders); pay them now, in the background, with the status line saying so.
+            from random_people.first_run import warm_render
+
+            warm_render(self.settings, progress=self._report)
+        except Exception:  # noqa: BLE001 - a failed warm-up only means the first render is slower
+            logger.exception("Warming the renderer failed; the first render will pay its start-up costs")
+        finally:
+            self.phase = ""
+            self._done.set()
+
+    def _report(self, fraction: float, message: str) -> None:
+        self.fraction, self.phase = float(fraction), message
 
     @property
     def done(self) -> bool:
@@ -77,6 +93,8 @@ class BodyModelWarmup:
     def status_markdown(self) -> str:
         """One line for the page: empty once the model is ready, so nothing clutters the tab."""
         if not self.done:
+            if self.phase:
+                return f"Getting the renderer ready ({100 * self.fraction:.0f} %): {self.phase}…"
             return loading_message() + "…"
         if self.error:
             return f"**The body model could not be loaded:** {self.error}"

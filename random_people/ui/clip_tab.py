@@ -86,7 +86,10 @@ def wait_for_body_model(warmup: "BodyModelWarmup", progress: Callable[..., Any])
     from random_people.ui.app import loading_message
 
     while not warmup.wait(WARMUP_POLL_S):
-        progress(body_model_status().fraction, desc=loading_message())
+        if getattr(warmup, "phase", ""):
+            progress(warmup.fraction, desc=f"Getting the renderer ready: {warmup.phase}")
+        else:
+            progress(body_model_status().fraction, desc=loading_message())
 
 
 def people_picture(clip_path: str | None, start: float | None, end: float | None, person: str | None,
