@@ -20,7 +20,8 @@ def fns(settings):
     demo = ui_app.build_app(settings, warmup=_ReadyWarmup(settings))
     found: dict[str, object] = {}
     for block_fn in demo.fns.values():
-        found.setdefault(block_fn.fn.__name__, block_fn.fn)
+        if block_fn.fn is not None:  # None: a browser-only (js) step
+            found.setdefault(block_fn.fn.__name__, block_fn.fn)
     return found
 
 
@@ -140,3 +141,16 @@ def test_render_summary_warns_when_the_person_leaves_the_frame():
     text = render_tab.summary([clip])
     assert "**Framing:**" in text and "abc: The person is cut off" in text and "Leave width and height at 0" in text
     assert "Framing" not in render_tab.summary([render_tab.RenderedClip("abc", "v", "m", "l", 88, 10.0, (512, 288))])
+
+
+def test_start_up_warms_the_render_path_with_progress(settings):
+    from random_people.first_run import warm_render
+
+    seen: list[tuple[float, str]] = []
+    seconds = warm_render(settings, progress=lambda fraction, message: seen.append((fraction, message)))
+    assert seconds > 0 and seen[0][1].startswith("Compiling") and seen[-1] == (1.0, "Renderer ready")
+    assert any("Building the avatar" in message for _, message in seen)  # the real pipeline ran
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    warmup = ui_app.BodyModelWarmup(settings)
+    warmup._report(0.42, "rendered frame 1/2")
+    assert warmup.status_markdown() == "Getting the renderer ready (42 %): rendered frame 1/2…"
