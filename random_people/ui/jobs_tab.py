@@ -277,7 +277,17 @@ def job_choices(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str]]:
     return [(f"{row[1]} · {row[0]} · {row[2]}", str(row[0])) for row in rows]
 
 
-def job_detail(db, job_id: str | None) -> str:
+def shown_folder(folder: str | Path, settings: Settings | None) -> str:
+    """A job's output folder as the page shows it: relative to the data folder, else its name only."""
+    if settings is not None:
+        try:
+            return str(Path(folder).resolve().relative_to(settings.data_dir.resolve()))
+        except ValueError:
+            pass
+    return Path(folder).name
+
+
+def job_detail(db, job_id: str | None, settings: Settings | None = None) -> str:
     """Markdown for the selected job: its progress line, where its clips go, review counts."""
     if not job_id:
         return ""
@@ -290,7 +300,7 @@ def job_detail(db, job_id: str | None) -> str:
     auto = " (auto-accepted)" if p.auto_accept else ""
     took = "running for" if p.finished_at is None else "took"
     return (f"**{p.name}** `{p.id}` — **{p.state}** · {p.summary()} · {took} {format_duration(p.elapsed_s)}\n\n"
-            f"Clips: {review}{auto} · written to `{p.output_dir}`")
+            f"Clips: {review}{auto} · written to `{shown_folder(p.output_dir, settings)}`")
 
 
 def task_rows(db, job_id: str | None, state: str | None = None) -> list[list[Any]]:
@@ -383,7 +393,8 @@ def task_detail(db, job_id: str | None, task_id: int | None) -> str:
               *([f"took {seconds:.1f} s"] if seconds is not None else []), *([f"by `{worker}`"] if worker else [])]
     lines += [" · ".join(timing), ""]
     if result:
-        lines += [*_outputs_markdown(result), ""]
+        for line in _outputs_markdown(result):
+            lines += [line, ""]
     if error:
         lines += ["```text", error, "```", ""]
     lines += ["| time | event | worker | reason |", "|---|---|---|---|"]
@@ -494,7 +505,9 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
         with gr.Column(scale=3, min_width=420):
             c["workers_status"] = gr.Markdown(workers.status(settings), elem_id="jobs-workers")
             c["jobs_table"] = gr.Dataframe(headers=JOBS_HEADERS, value=[], interactive=False, label="Jobs",
-                                           max_height=260, wrap=True, elem_id="jobs-table")
+                                           max_height=260, wrap=True, elem_id="jobs-table",
+                                           column_widths=["120px", "150px", "80px", "130px", "64px", "100px", "80px",
+                                                          "72px"])
             c["job"] = gr.Dropdown(choices=[], value=None, label="Selected job", info="or click a row above",
                                    elem_id="jobs-selected")
             c["detail"] = gr.Markdown("", elem_id="jobs-detail")
@@ -512,8 +525,8 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
             # percentages of a narrow column broke words mid-word ("Tas k", "extrac t").
             c["tasks_table"] = gr.Dataframe(headers=TASK_HEADERS, value=[], interactive=False, label="Tasks",
                                             max_height=300, wrap=True, elem_id="jobs-tasks",
-                                            column_widths=["64px", "84px", "96px", "320px", "150px", "64px", "88px",
-                                                           "200px"])
+                                            column_widths=["64px", "84px", "96px", "260px", "140px", "64px", "88px",
+                                                           "160px"])
             c["task"] = gr.Dropdown(choices=[], value=None, label="Open a task", info="or click its row above",
                                     elem_id="jobs-task")
             c["task_detail"] = gr.Markdown("", elem_id="jobs-task-detail")
@@ -543,7 +556,7 @@ def board(settings: Settings, job_id: str | None, shown: dict[str, Any], workers
     ids = {row[0] for row in rows}
     job_id = job_id if job_id in ids else None
     now = {
-        "jobs": rows, "choices": job_choices(rows), "detail": job_detail(db, job_id),
+        "jobs": rows, "choices": job_choices(rows), "detail": job_detail(db, job_id, settings),
         "tasks": task_rows(db, job_id, task_state), "task_choices": task_choices(db, job_id, task_state),
         "workers": workers.status(settings),
     }

@@ -95,36 +95,64 @@ def filter_choices(settings: Settings) -> dict[str, list[Any]]:
     }
 
 
-def thumbnail(video_path: str | Path, key: str, settings: Settings) -> Path:
+def thumbnail(video_path: str | Path, key: str, settings: Settings, labels_path: str | Path | None = None) -> Path:
     """The clip's middle frame as a JPEG under ``data_dir/thumbs/clips`` (made once per clip key).
 
     The middle frame, not the first: a clip often starts with the person entering or mid-turn.
+    With the clip's labels, the frame is cropped around the person (a wide shot leaves them a
+    few dozen pixels tall, too small to judge).
     """
     from PIL import Image
 
     from random_people.media import probe_video, read_frames
 
-    path = settings.data_dir / "thumbs" / "clips" / f"{key[:24]}_{THUMB_LONG_SIDE}.jpg"
+    path = settings.data_dir / "thumbs" / "clips" / f"{key[:24]}_{THUMB_LONG_SIDE}c.jpg"
     if path.is_file():
         return path
-    try:
-        info = probe_video(video_path)
-        middle = (info.num_frames // 2) / info.fps if info.fps else 0.0
-    except RandomPeopleError:
-        raise
-    frame = next(iter(read_frames(video_path, start=middle, max_side=THUMB_LONG_SIDE)), None)
+    info = probe_video(video_path)
+    index = info.num_frames // 2
+    frame = next(iter(read_frames(video_path, start=index / info.fps if info.fps else 0.0)), None)
     if frame is None:
         raise RandomPeopleError(f"{Path(video_path).name} has no frames.")
+    image = Image.fromarray(frame.rgb)
+    box = _person_box(labels_path, frame.index, image.size)
+    if box is not None:
+        image = image.crop(box)
+    image.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part.jpg")
-    Image.fromarray(frame.rgb).save(partial, quality=88)
+    image.save(partial, quality=88)
     partial.replace(path)
     return path
 
 
+def _person_box(labels_path: str | Path | None, index: int, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A square-ish crop around the person in frame ``index`` (box grown 1.5x), or None without labels."""
+    if not labels_path or not Path(labels_path).is_file():
+        return None
+    import numpy as np
+
+    from random_people.judge.inputs import read_label_arrays
+
+    try:
+        labels = read_label_arrays(labels_path)
+    except Exception:  # noqa: BLE001 - an unreadable labels file only costs the crop
+        return None
+    box = labels.bbox[min(max(index, 0), labels.num_frames - 1)]
+    if not np.isfinite(box).all():
+        return None
+    width, height = size
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    side = max(box[2] - box[0], box[3] - box[1], 48) * 1.5
+    left, top = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    return left, top, int(min(width, left + side)), int(min(height, top + side))
+
+
 def gallery_caption(row) -> str:
-    """What a gallery tile says (the tab's CSS lets it wrap over three lines)."""
-    return f"{MARKS.get(row.review, '')} {row.caption}".strip()
+    """What a gallery tile says, the fidelity first (the tab's CSS lets it wrap over four lines)."""
+    job = row.job_name or row.job_id or "?"
+    return (f"{MARKS.get(row.review, '')} {row.score_text} · {row.action} · {row.person} · {row.background} · "
+            f"{row.view} · {row.review} · job {job} · clip {row.key[:8]}").strip()
 
 
 def clips(settings: Settings, flt, page: int = 0) -> tuple[list[tuple[str, str]], list[Any], int, int]:
@@ -138,7 +166,7 @@ def clips(settings: Settings, flt, page: int = 0) -> tuple[list[tuple[str, str]]
     page_rows, total = list_clips_page(_db(settings), flt, limit=PAGE_SIZE, offset=max(0, page) * PAGE_SIZE)
     for row in page_rows:
         try:
-            thumb = thumbnail(row.video_path, row.key, settings)
+            thumb = thumbnail(row.video_path, row.key, settings, row.labels_path)
         except RandomPeopleError as exc:  # deleted or damaged since it was made
             logger.warning("No thumbnail for clip %s: %s", row.key[:16], exc)
             missing += 1
@@ -246,7 +274,7 @@ FILTER_LABELS = {"job": "Job", "action": "Action", "sex": "Sex", "age_group": "A
                  "review": "Review state"}
 CSS = """
 #review-gallery .caption-label, #people-gallery .caption-label { white-space: normal; max-width: 100%; left: 0; right: 0; opacity: 0.92;
-  font-size: 0.78em; line-height: 1.25; max-height: 4em; overflow: hidden; }
+  font-size: 0.78em; line-height: 1.25; max-height: 5.1em; overflow: hidden; }
 """
 
 
