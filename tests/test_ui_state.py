@@ -44,7 +44,7 @@ def test_result_panels_start_collapsed(settings):
 
 
 def test_refused_trim_keeps_the_last_good_motion(fns, demo_clip):
-    outputs = fns["on_extract"](str(demo_clip), 5.0, 2.0, "walk", progress=lambda *a, **k: None)
+    outputs = fns["on_extract"](str(demo_clip), 5.0, 2.0, "walk", "", progress=lambda *a, **k: None)
     assert len(outputs) == len(clip_tab._EXTRACT_OUTPUTS)
     assert outputs[0].startswith(clip_tab.EXTRACT_ERROR)
     # Nothing else changes: preview, summary, panels, downloads and the motion the Render tab reads.
