@@ -154,3 +154,11 @@ def test_start_up_warms_the_render_path_with_progress(settings):
     warmup = ui_app.BodyModelWarmup(settings)
     warmup._report(0.42, "rendered frame 1/2")
     assert warmup.status_markdown() == "Getting the renderer ready (42 %): rendered frame 1/2…"
+
+
+def test_quality_plot_draws_every_flag_the_motion_format_has():
+    """Every quality flag (flip_repaired came with flip repair) has a colour and a label in the plot."""
+    from random_people.pose import quality
+    from random_people.pose.motion import FLAG_NAMES
+
+    assert set(FLAG_NAMES.values()) <= set(quality._FLAG_RGB) and set(FLAG_NAMES.values()) <= set(quality.FLAG_LABELS)
