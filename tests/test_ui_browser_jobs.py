@@ -114,7 +114,8 @@ def test_build_queue_watch_and_review_a_job_in_browser(page, jobs_app, tmp_path)
     page.keyboard.press("a")
     expect(page.locator("#review-status")).to_contain_text("Marked 1 clip accepted.", timeout=30_000)
     expect(page.locator("#review-counts")).to_contain_text("1 accepted", timeout=30_000)
-    expect(page.locator("#review-gallery")).to_contain_text("✔ walk", timeout=30_000)
+    expect(page.locator("#review-gallery")).to_contain_text("✔ fidelity", timeout=30_000)
+    expect(page.locator("#review-gallery")).to_contain_text("· walk · ")
     _screenshot_whole_page(page, shots / "review_tab.png", settle_ms=1_500)
 
     # Dataset & Hub lists the job without its refresh button being pressed.
