@@ -355,8 +355,11 @@ def test_review_accept_and_reject_are_stored_in_the_log(run):
     # Worst fidelity first, and below a threshold.
     worst = tabs.call("listing", *_review_values(job=job_id, order="worst"))[1]
     assert [r.fidelity for r in worst] == sorted(r.fidelity for r in worst)
-    below = tabs.call("listing", *_review_values(job=job_id, below=max(r.fidelity for r in worst)))[1]
-    assert len(below) == sum(1 for r in worst if r.fidelity < max(r.fidelity for r in worst))
+    threshold = max(r.fidelity for r in worst) + 0.01  # 0 would mean "any fidelity"
+    below = tabs.call("listing", *_review_values(job=job_id, below=threshold))[1]
+    assert len(below) == sum(1 for r in worst if r.fidelity < threshold)
+    assert tabs.call("listing", *_review_values(job=job_id, below=min(r.fidelity for r in worst) or 1e-6))[1] == [
+        r for r in worst if r.fidelity < (min(r.fidelity for r in worst) or 1e-6)]
     # Undecided puts a clip back to pending; nothing selected is refused in words.
     status = tabs.call("on_pending", selected, rows, 0, *values)[0]
     assert status == "Marked 1 clip pending." and review_counts(db, job_id)[PENDING] == 1

@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 from typing import Any, Mapping
 
-from random_people.avatar.identity import GARMENT_TYPES, BodySpec, IdentityError, IdentitySpec
+from random_people.avatar.identity import APPEARANCE_DEFAULTS, GARMENT_TYPES, BodySpec, IdentityError, IdentitySpec
 
 TOP_KEYS = ({"seed", "body", "appearance"}, {"version", "provenance"})
 BODY_KEYS = ({"sex", "gender", "age_years"}, set(BodySpec.__dataclass_fields__))
-APPEARANCE_KEYS = ({"skin_tone", "hair_style", "hair_color", *GARMENT_TYPES}, set())
+APPEARANCE_KEYS = ({"skin_tone", "hair_style", "hair_color", *GARMENT_TYPES}, set(APPEARANCE_DEFAULTS))
 GARMENT_KEYS = ({"type", "color"}, {"pattern", "pattern_color"})
 ANCESTRY = ("african", "asian", "caucasian")
 
@@ -81,7 +81,7 @@ def identity_problems(data: Any) -> list[str]:
     if any(name in body for name in ANCESTRY):
         check(lambda c: c["body"].update({name: body.get(name, c["body"][name]) for name in ANCESTRY}))
     for key, value in appearance.items():
-        if key not in GARMENT_TYPES and key in APPEARANCE_KEYS[0]:
+        if key not in GARMENT_TYPES and key in APPEARANCE_KEYS[0] | APPEARANCE_KEYS[1]:
             check(lambda c, key=key, value=value: c["appearance"].__setitem__(key, value))
     for slot, garment in garments.items():
         for key, value in garment.items():
