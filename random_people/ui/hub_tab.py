@@ -66,10 +66,10 @@ def describe_folder(folder: str | Path) -> tuple[str, str]:
     except RandomPeopleError as exc:
         if (folder / MANIFEST_NAME).exists():  # an export, but unreadable (e.g. another version's manifest)
             return f"**Cannot read this dataset:** {exc}", ""
-        return f"Nothing exported in `{folder}` yet: press **Export**.", ""
+        return f"Nothing exported in `datasets/{folder.name}` yet: press **Export**.", ""
     summary = (
         f"**{plan.synthetic_clips} synthetic clips**" + (f" and **{plan.real_clips} real clips**" if plan.real_clips else "")
-        + f" — {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB in `{folder}`. Splits: "
+        + f" — {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB in `datasets/{folder.name}`. Splits: "
         + ", ".join(f"{name} {count}" for name, count in plan.split_counts.items())
     )
     return summary, plan.card
@@ -138,7 +138,7 @@ def build_hub_tab(settings: Settings, endpoint: str | None = None, tab: gr.Tab |
                 c["jobs"] = gr.Dropdown(choices, multiselect=True, label="Jobs (none = all)", elem_id="hub-jobs", scale=4)
                 c["refresh"] = gr.Button("↻", elem_id="hub-refresh-jobs", scale=0, min_width=40)
             c["dataset"] = gr.Textbox(DEFAULT_DATASET, label="Dataset name",
-                                      info=f"kept in {settings.data_dir / 'datasets'}; exporting again adds new clips",
+                                      info="kept in the app's data folder (datasets/); exporting again adds new clips",
                                       elem_id="hub-dataset")
             with gr.Accordion("Dataset card", open=False):
                 # Empty (the defaults as placeholders): a field left alone keeps what the dataset recorded.
