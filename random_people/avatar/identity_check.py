@@ -51,6 +51,8 @@ def _judge(candidate: dict[str, Any]) -> str | None:
 
 def identity_problems(data: Any) -> list[str]:
     """Every problem found in ``data`` (a parsed identity file), each naming its field; [] if valid."""
+    if isinstance(data, Mapping) and _judge(dict(data)) is None:
+        return []  # valid as a whole: nothing to list
     problems: list[str] = []
     top = _structure(data, "identity", TOP_KEYS, problems)
     body = _structure(top.get("body", {}), "body", BODY_KEYS, problems) if "body" in top else {}
@@ -59,6 +61,13 @@ def identity_problems(data: Any) -> list[str]:
     garments = {slot: _structure(appearance[slot], f"appearance.{slot}", GARMENT_KEYS, problems)
                 for slot in GARMENT_TYPES if slot in appearance}
     base = _baseline()
+    # Appearance rules may depend on the body (facial hair needs an adult): judge appearance values
+    # on the file's own body when that body is valid by itself.
+    if isinstance(top.get("body"), Mapping):
+        with_body = copy.deepcopy(base)
+        with_body["body"] = dict(top["body"])
+        if _judge(with_body) is None:
+            base = with_body
 
     def check(change) -> None:
         candidate = copy.deepcopy(base)
