@@ -43,6 +43,7 @@ class Settings:
     job_stale_after_s: float = 60.0  # a running task silent this long is reclaimed (its worker died)
     job_max_attempts: int = 3  # a task whose workers die this often fails instead of looping
     job_poll_s: float = 1.0  # how often an idle worker looks for new tasks
+    fidelity_frames: int = 8  # frames of each rendered clip the judge scores (0: no fidelity score)
     server_name: str = "127.0.0.1"
     server_port: int = 7860
 

@@ -138,7 +138,7 @@ def test_the_cli_takes_any_path_but_a_climbing_output_dir_needs_the_flag(tmp_pat
     assert refused.returncode == 16 and "--allow-output-outside" in refused.stderr
     allowed = cli(["bulk", str(path), "--dry-run", "--allow-output-outside"], cwd=tmp_path, env=env)
     assert allowed.returncode == 0, allowed.stderr[-2000:]
-    assert "1 clips from 1 source clips" in allowed.stdout
+    assert "1 clip from 1 source clip" in allowed.stdout
     absolute = write_yaml(tmp_path / "specs" / "abs.yaml", spec("clip.mp4", output={"dir": str(tmp_path / "elsewhere")}))
     assert cli(["bulk", str(absolute), "--dry-run"], cwd=tmp_path, env=env).returncode == 0
 

@@ -35,8 +35,8 @@ def test_hub_tab_exports_previews_and_pushes(hub, settings, tmp_path, monkeypatc
         c = build_hub_tab(settings, endpoint=hub.url)
     assert isinstance(demo, gr.Blocks) and c["token"].type == "password"
 
-    choices_update, message = c["on_refresh"]()
-    assert choices_update["choices"] == [] and "No jobs yet" in message  # the real (empty) job log
+    choices_update, message, shown = c["on_refresh"]()
+    assert choices_update.choices == [] and "No jobs yet" in message and shown == []  # the real (empty) job log
 
     status, summary, card = c["on_export"](["job-1"], "ui-set", "UI test set", "cc-by-4.0", "Sports2D demo",
                                            "BSD-3-Clause", False, progress=_quiet)
@@ -79,3 +79,35 @@ def test_hub_tab_shows_clear_errors(hub, settings, tmp_path, monkeypatch):
     manifest = settings.data_dir / "datasets" / "ds" / "random_people_export.json"
     manifest.write_text(manifest.read_text().replace('"version": 1', '"version": 99'))
     assert "manifest version 99" in c["on_dataset"]("ds")[0]  # not "nothing exported"
+
+
+def test_job_list_follows_the_log_on_tab_open_and_while_shown(settings, monkeypatch):
+    """The picker is not frozen at page load: it is re-read when the tab opens and while it is shown."""
+    import random_people.hub.sources as sources
+    from random_people.ui.hub_tab import build_hub_tab
+
+    jobs: list[dict] = []
+    monkeypatch.setattr(sources, "load_job_summaries", lambda url: list(jobs))
+    with gr.Blocks() as demo:
+        with gr.Tabs() as tabs:
+            with gr.Tab("Jobs"):
+                gr.Markdown("other tab")
+            with gr.Tab("Dataset & Hub") as tab:
+                c = build_hub_tab(settings, tab=tab, tabs=tabs)
+    events = {(fn.fn.__name__, target, event) for fn in demo.fns.values() for target, event in fn.targets}
+    assert ("on_refresh", tab._id, "select") in events and ("on_jobs_tick", c["timer"]._id, "tick") in events
+    handlers = {fn.fn.__name__: fn.fn for fn in demo.fns.values()}
+    assert c["timer"].active is False  # polls only while the tab is shown
+    assert handlers["on_hub_tabs"](gr.SelectData(None, {"index": 1, "value": "Dataset & Hub"})).active is True
+    assert handlers["on_hub_tabs"](gr.SelectData(None, {"index": 0, "value": "Jobs"})).active is False
+
+    picker, message, shown = c["on_refresh"]([])
+    assert shown == [] and "No jobs yet" in message
+    jobs.append({"id": "job-1", "name": "walk", "clips": 3, "exportable": 0})  # a job finished meanwhile
+    picker, message, shown = c["on_jobs_tick"](["gone"], shown)
+    assert [tuple(choice) for choice in picker.choices] == [("walk · 0 to export of 3 clips", "job-1")]
+    assert picker.value == []  # a selected job no longer in the log is dropped
+    assert all(update == {"__type__": "update"} for update in c["on_jobs_tick"](["job-1"], shown))  # unchanged
+    jobs[0]["exportable"] = 3  # clips accepted: the label changes, the selection stays
+    picker, _, shown = c["on_jobs_tick"](["job-1"], shown)
+    assert picker.value == ["job-1"] and "3 to export of 3 clips" in picker.choices[0][0]

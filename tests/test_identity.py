@@ -240,7 +240,7 @@ def test_store_round_trip_by_path_and_id(tmp_path: Path) -> None:
     with pytest.raises(IdentityError, match="not found"):
         load_identity("0123456789ab", tmp_path)
     (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(IdentityError, match="not a JSON identity"):
+    with pytest.raises(IdentityError, match="is not valid JSON at line 1, column 2"):
         load_identity(tmp_path / "broken.json")
 
 

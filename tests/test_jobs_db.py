@@ -18,7 +18,7 @@ TABLES = {"jobs", "tasks", "clips", "motions", "identities", "backgrounds", "out
 def test_new_database_gets_the_whole_schema_in_wal_mode(tmp_path):
     db = open_database(f"sqlite:///{tmp_path / 'new' / 'log.sqlite'}")
     assert set(inspect(db.engine).get_table_names()) == TABLES
-    assert schema_revision(db.engine) == "0002"
+    assert schema_revision(db.engine) == "0003"
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     # The migration produces exactly the tables the models describe (no drift between the two).

@@ -92,12 +92,16 @@ def test_summary_is_formatted_with_units_and_tolerates_unknown_keys():
         "something_new": 1.23456, "timings": {"decode_and_detect": 7.71, "fit": 3.44},
     })
     assert "| Frames | 230 at 30 fps (7.7 s) |" in text
-    assert "98 % of frames" in text and "3.1 % of the person's height (12.3 px)" in text and "52 mm" in text
+    assert "| Person detected in | 225 of 230 frames (97.8 %) |" in text and "3.1 % of the person's height (12.3 px)" in text and "52 mm" in text
     assert "1.5 mm vs 4.2 mm" in text
     assert "| Flagged frames | 3 no person, 2 high fit error |" in text
     assert "| something new | 1.23 |" in text
     assert "| Time by step | decode and detect 7.7 s · fit 3.4 s |" in text
     assert text.count("| Frames |") == 1
+    # 220 of 230 is not "100 %"; all or none are said as such.
+    assert clip_tab.detected_text(220 / 230, 230) == "220 of 230 frames (95.7 %)"
+    assert clip_tab.detected_text(229 / 230, 230) == "229 of 230 frames (99.6 %)"
+    assert clip_tab.detected_text(1.0, 230) == "230 of 230 frames (100 %)"
 
 
 def test_summary_with_missing_keys_still_renders():

@@ -83,11 +83,13 @@ def test_build_queue_watch_and_review_a_job_in_browser(page, jobs_app, tmp_path)
     _number(page, "jobs-max-seconds", 0.2)
     page.click("#jobs-estimate")
     status = page.locator("#jobs-estimate-status")
-    expect(status).to_contain_text("1 clips from 1 source clips x 1 people; 6 frames", timeout=60_000)
+    expect(status).to_contain_text("1 clip from 1 source clip x 1 person; 6 frames", timeout=60_000)
     page.click("#jobs-queue")
     expect(status).to_contain_text("Queued job", timeout=60_000)
     expect(status).to_contain_text("started 1 local worker")
     job_id = status.inner_text().split("Queued job", 1)[1].split()[0]
+    # The new job is selected at once: its detail line is drawn with the Queue response.
+    expect(page.locator("#jobs-detail")).to_contain_text(job_id, timeout=5_000)
 
     # Live progress: the timer redraws the tables until the job is done.
     table = page.locator("#jobs-table")
@@ -102,17 +104,25 @@ def test_build_queue_watch_and_review_a_job_in_browser(page, jobs_app, tmp_path)
 
     # Review: the finished clip is in the gallery; play it, accept it.
     page.get_by_role("tab", name="Review").click()
-    expect(page.locator("#review-counts")).to_contain_text("1 clip(s) shown", timeout=60_000)
+    expect(page.locator("#review-counts")).to_contain_text("clips 1–1 of 1 matching clip", timeout=60_000)
     thumbs = page.locator("#review-gallery img")
     expect(thumbs).to_have_count(1, timeout=30_000)
     thumbs.first.click()
     _wait_for_mp4(page, "review-video", 60_000)
     expect(page.locator("#review-caption")).to_contain_text("128×72")
-    page.click("#review-accept")
-    expect(page.locator("#review-status")).to_contain_text("Marked 1 clip(s) accepted.", timeout=30_000)
+    page.locator("#review-caption").click()  # focus off any text box; then the keyboard decides
+    page.keyboard.press("a")
+    expect(page.locator("#review-status")).to_contain_text("Marked 1 clip accepted.", timeout=30_000)
     expect(page.locator("#review-counts")).to_contain_text("1 accepted", timeout=30_000)
-    expect(page.locator("#review-gallery")).to_contain_text("✔ walk", timeout=30_000)
+    expect(page.locator("#review-gallery")).to_contain_text("✔ fidelity", timeout=30_000)
+    expect(page.locator("#review-gallery")).to_contain_text("· walk · ")
     _screenshot_whole_page(page, shots / "review_tab.png", settle_ms=1_500)
+
+    # Dataset & Hub lists the job without its refresh button being pressed.
+    page.get_by_role("tab", name="Dataset & Hub").click()
+    page.locator("#hub-jobs input").click()
+    expect(page.get_by_role("option", name="browser-job")).to_be_visible(timeout=30_000)
+    page.keyboard.press("Escape")
 
     response = page.request.get(_media_src(page, "#review-video video"))
     assert response.ok and response.body()[4:8] == b"ftyp"

@@ -66,9 +66,12 @@ def run(tmp_path_factory):
     settings = load_settings(data_dir=tmp_path_factory.mktemp("jobs_ui") / "data", job_workers=1)
     workers = jobs_tab.WorkerSupervisor()
     tabs = Tabs(settings, workers)
-    status, spec_text, selected = tabs.call("on_queue", None, *form_values())
+    status, spec_text, *board = tabs.call("on_queue", None, "all", *form_values())
     assert status.startswith("**Queued job") and "started 1 local worker" in status, status
+    selected = board[1]
     job_id = selected["value"] if isinstance(selected, dict) else selected.value
+    # The new job is selected and its board drawn in the same response (no poll in between).
+    assert job_id in status and f"`{job_id}`" in board[2] and [t[1] for t in board[3]][0] == "extract"
     # A second Queue (or anything else) while the pool is alive does not start a second pool.
     assert "already running" in workers.ensure(settings)
     db = open_database(settings.resolved_database_url)
@@ -93,13 +96,15 @@ def test_inputs_are_wired_in_form_order(run):
     _, tabs, *_ = run
     ids = [getattr(block, "elem_id", None) for block in tabs.inputs("on_estimate")]
     assert ids[0] == "jobs-spec-file" and ids[5] == "jobs-name" and ids[-1] == "jobs-auto-accept"
-    assert tabs.inputs("on_estimate")[1] is tabs.clip["clip"] and tabs.inputs("on_queue") == tabs.inputs("on_estimate")
+    estimate, queue = tabs.inputs("on_estimate"), tabs.inputs("on_queue")
+    assert estimate[1] is tabs.clip["clip"] and queue[0] is estimate[0] and queue[2:] == estimate[1:]
+    assert queue[1].elem_id == "jobs-task-state"  # Queue draws the new job's board with the table's filter
 
 
 def test_estimate_of_a_tiny_job(run):
     settings, tabs, *_ = run
     text, spec_text = tabs.call("on_estimate", None, *form_values())
-    assert text.startswith("**Estimate:** 4 clips from 1 source clips x 2 people; 24 frames"), text
+    assert text.startswith("**Estimate:** 4 clips from 1 source clip x 2 people; 24 frames"), text
     spec = yaml.safe_load(spec_text)
     assert spec["output"]["long_side"] == 128 and spec["output"]["max_seconds"] == 0.2
     assert spec["cameras"] == {"source": True, "sampled": 1, "sampler": {}}
@@ -115,8 +120,20 @@ def test_estimate_lists_every_problem(run):
     text, spec_text = tabs.call("on_estimate", None, *form_values(label="", sample_n=0, backgrounds=[],
                                                                   source_camera=False, sampled_cameras=0))
     assert text.startswith(jobs_tab.ESTIMATE_ERROR) and spec_text == ""
-    for field in ("sources[0].label", "identities:", "backgrounds.names", "cameras:"):
-        assert f"- {field}" in text, (field, text)
+    # Said with the form's controls, not the spec's field paths.
+    for control in ("**Action name**", "**People**", "**Saved people**", "**Also sample new people**",
+                    "**Backgrounds**", "**Cameras**", "**Source camera**"):
+        assert control in text, (control, text)
+    assert "identities." not in text and "sources[0]" not in text and "backgrounds.names" not in text
+
+
+def test_spec_paths_in_form_words():
+    message = ("The job spec has 2 problem(s); nothing was queued:\n  - identities.sample.n: -1 is outside [0, inf].\n"
+               "  - sources[0].end: must be after start (1 <= 2).")
+    text = jobs_tab.in_form_words(message)
+    assert "- **Also sample new people**: -1 is outside" in text and "- **End (s)**: must be after start" in text
+    assert jobs_tab.in_form_words("  - name: too long") == "  - **Job name**: too long"
+    assert jobs_tab.in_form_words("  - output.dir: the name is bad") == "  - output.dir: the name is bad"
 
 
 def test_estimate_without_a_clip_says_where_to_get_one(run):
@@ -154,7 +171,7 @@ def test_uploaded_spec_wins_and_is_validated(run, tmp_path):
         "identities": {"sample": {"n": 1, "seed": 2}}, "backgrounds": {"names": ["studio", "kitchen"]},
         "output": {"long_side": 64, "max_frames": 3}}))
     text, spec_text = tabs.call("on_estimate", str(good), *form_values())
-    assert text.startswith("**Estimate:** 2 clips from 1 source clips x 1 people; 6 frames"), text
+    assert text.startswith("**Estimate:** 2 clips from 1 source clip x 1 person; 6 frames"), text
     assert yaml.safe_load(spec_text)["sources"][0]["path"] == str(clips / "walk.mp4")
 
 
@@ -166,16 +183,28 @@ def test_the_queued_job_ran_and_the_board_shows_it(run):
     settings, tabs, workers, job_id, spec_text = run
     assert job_progress(open_database(settings.resolved_database_url), job_id).state == DONE
     board = tabs.call("on_tick", job_id, "all", {})
-    jobs_rows, job_update, detail, tasks, failed, workers_line, shown = board
+    jobs_rows, job_update, detail, tasks, task_picker, task_detail, workers_line, shown = board
     row = next(r for r in jobs_rows if r[0] == job_id)
     assert row[1:5] == ["tiny", DONE, "5/5 (100 %)", 4] and row[7] == 0
-    assert (job_id in [value for _, value in _choices(job_update)]) and _value(job_update) == job_id
-    assert "**done**" in detail and "4 pending" in detail and f"`{settings.data_dir / 'renders'}`" in detail
+    assert job_id in [value for _, value in _choices(job_update)]
+    # The poll never sets the selection: its job id may be a stale read from before a Queue.
+    assert "value" not in job_update._constructor_args[0]
+    assert "**done**" in detail and "4 pending" in detail and "written to `renders`" in detail and str(settings.data_dir) not in detail
     assert [t[1] for t in tasks] == ["extract", "render", "render", "render", "render"]
-    assert all(t[2] == DONE for t in tasks) and _choices(failed) == []
+    assert all(t[2] == DONE for t in tasks) and [c[1] for c in _choices(task_picker)] == [t[0] for t in tasks]
+    # Any task opens, a done one too: its outputs (by file name), fidelity, timings and history.
+    render_id = tasks[1][0]
+    text = tabs.call("on_task", job_id, render_id)
+    assert text.startswith(f"**Task {render_id}** (render, **done**, 1 attempt(s)): render walk /")
+    assert "Files: `" in text and ".mp4`" in text and "fidelity" in text and "took " in text
+    assert "| running | worker@" in text and "| done | worker@" in text and str(settings.data_dir) not in text
+    extract = tabs.call("on_task", job_id, tasks[0][0])
+    assert "Person detected in " in extract and " of " in extract and " frames (" in extract
+    data = {"index": [1, 0], "value": render_id, "row_value": tasks[1]}
+    assert tabs.call("on_task_row", gr.SelectData(None, data)) == render_id
     # Nothing changed since: the next poll sends no table again (the detail line has a live clock).
     again = tabs.call("on_tick", job_id, "all", shown)
-    assert all(update == {"__type__": "update"} for i, update in enumerate(again[:6]) if i != 2), again[:6]
+    assert all(update == {"__type__": "update"} for i, update in enumerate(again[:7]) if i != 2), again[:7]
 
 
 def _choices(update) -> list:
@@ -238,16 +267,16 @@ def test_failed_task_shows_its_error_and_history(run, tmp_path):
     job_id, _ = jobs_tab.queue(spec, settings, workers=None)
     run_worker(settings.resolved_database_url, settings, job_ids=[job_id])
     board = tabs.call("on_tick", job_id, "all", {})
-    failed = _choices(board[4])
+    failed = [choice for choice in _choices(board[4]) if " failed · " in choice[0]]
     assert [label.split()[0] for label, _ in failed] == [f"#{t.id}" for t in
                                                          job_tasks(open_database(settings.resolved_database_url),
                                                                    job_id, state=FAILED)]
     extract_id = failed[0][1]
-    text = tabs.call("on_failed", job_id, extract_id)
-    assert text.startswith(f"**Task {extract_id}** (extract, failed, 1 attempt(s)): extract notes.mp4 [walk]")
+    text = tabs.call("on_task", job_id, extract_id)
+    assert text.startswith(f"**Task {extract_id}** (extract, **failed**, 1 attempt(s)): extract notes.mp4 [walk]")
     assert "```text\nnotes.mp4 is not a video PyAV/FFmpeg can read" in text  # the library's own words
     assert "| running | worker@" in text and "| failed | worker@" in text  # its history, with who ran it
-    skipped = tabs.call("on_failed", job_id, failed[1][1])
+    skipped = tabs.call("on_task", job_id, failed[1][1])
     assert "skipped: the source clip's extraction" in skipped
     row = next(r for r in board[0] if r[0] == job_id)
     assert row[2] == FAILED and row[7] == len(failed)
@@ -277,52 +306,81 @@ def test_supervisor_restarts_workers_for_stranded_work(run):
 # Review
 
 
-def _review_values(**changes) -> list:
+def _review_values(order="newest", below=0, **changes) -> list:
     values = dict.fromkeys(review_tab.FILTERS, review_tab.ANY)
     values.update(changes)
-    return list(values.values())
+    return [*values.values(), order, below]
 
 
 def test_review_accept_and_reject_are_stored_in_the_log(run):
     settings, tabs, _, job_id, _ = run
     db = open_database(settings.resolved_database_url)
     opened = tabs.call("on_open", *_review_values(job=job_id))
-    filters, (items, rows, counts) = opened[:8], opened[8:]
+    filters, (items, rows, counts, label, page) = opened[:8], opened[8:]
     assert job_id in [value for _, value in _choices(filters[0])] and _value(filters[0]) == job_id
     assert _choices(filters[1]) == [("any", "any"), ("walk", "walk")]
-    assert len(items) == 4 and len(rows) == 4 and "4 clip(s) shown" in counts and "**4** pending" in counts
+    assert len(items) == 4 and len(rows) == 4 and "clips 1–4 of 4 matching clips" in counts
+    assert "**4** pending" in counts and page == 0 and label == "Page **1** of 1"
     for thumb, caption in items:
         assert Path(thumb).is_file() and Path(thumb).parent == settings.data_dir / "thumbs" / "clips"
-        assert caption.startswith("· walk · ") and caption.endswith("pending")
+        # Readable: the action, the person in words, the fidelity, the decision and the job.
+        assert caption.startswith("· fidelity ") and " · walk · " in caption and " · pending · job tiny · " in caption
+        assert any(group in caption for group in ("child", "teen", "adult", "older")) and "skin tone" in caption
+    assert len({caption for _, caption in items}) == 4
 
     selected, video, text, _ = tabs.call("on_select", rows, gr.SelectData(None, {"index": 1, "value": None}))
     assert selected.key == rows[1].key and video == rows[1].video_path and "128×72" in text
     values = _review_values(job=job_id)
-    status, caption, now_selected, items, rows_after, counts = tabs.call("on_accepted", selected, rows, *values)
-    assert status == "Marked 1 clip(s) accepted." and "accepted" in caption and now_selected.review == ACCEPTED
-    assert "**3** pending · **1** accepted" in counts
+    status, now_selected, video, caption, gallery, rows_after, counts, *_ = tabs.call(
+        "on_accepted", selected, rows, 0, *values)
+    assert status == "Marked 1 clip accepted." and "**3** pending · **1** accepted" in counts
+    # Review goes on with the next clip.
+    assert now_selected.key == rows_after[2].key and _value(gallery) and gallery.selected_index == 2
     assert [c.review for c in list_clips(db, ClipFilter(job_id=job_id)) if c.key == selected.key] == [ACCEPTED]
+    # Next / previous walk the page and stop at its ends.
+    assert tabs.call("on_next", rows_after, rows_after[3])[0].key == rows_after[3].key
+    assert tabs.call("on_previous", rows_after, rows_after[1])[0].key == rows_after[0].key
 
     # Only pending clips shown; reject them all; then none are pending.
     pending = tabs.call("listing", *_review_values(job=job_id, review=PENDING))
     assert len(pending[1]) == 3 and selected.key not in {r.key for r in pending[1]}
-    result = tabs.call("on_all_rejected", None, pending[1], *_review_values(job=job_id, review=PENDING))
-    assert result[0] == "Marked 3 clip(s) rejected." and result[4] == []
+    result = tabs.call("on_all_rejected", None, pending[1], 0, *_review_values(job=job_id, review=PENDING))
+    assert result[0] == "Marked 3 clips rejected." and result[5] == []
     assert review_counts(db, job_id) == {PENDING: 0, ACCEPTED: 1, REJECTED: 3}
     # Filters by person and camera narrow the same clips.
     sampled = tabs.call("listing", *_review_values(job=job_id, camera="sampled"))[1]
     assert len(sampled) == 2 and all(r.camera["mode"] == "sampled" for r in sampled)
     sex = rows[0].identity["body"]["sex"]
     assert all(r.identity["body"]["sex"] == sex for r in tabs.call("listing", *_review_values(sex=sex))[1])
+    # Worst fidelity first, and below a threshold.
+    worst = tabs.call("listing", *_review_values(job=job_id, order="worst"))[1]
+    assert [r.fidelity for r in worst] == sorted(r.fidelity for r in worst)
+    threshold = max(r.fidelity for r in worst) + 0.01  # 0 would mean "any fidelity"
+    below = tabs.call("listing", *_review_values(job=job_id, below=threshold))[1]
+    assert len(below) == sum(1 for r in worst if r.fidelity < threshold)
+    assert tabs.call("listing", *_review_values(job=job_id, below=min(r.fidelity for r in worst) or 1e-6))[1] == [
+        r for r in worst if r.fidelity < (min(r.fidelity for r in worst) or 1e-6)]
     # Undecided puts a clip back to pending; nothing selected is refused in words.
-    status = tabs.call("on_pending", selected, rows, *values)[0]
-    assert status == "Marked 1 clip(s) pending." and review_counts(db, job_id)[PENDING] == 1
-    assert "click one in the gallery" in tabs.call("on_accepted", None, rows, *values)[0]
+    status = tabs.call("on_pending", selected, rows, 0, *values)[0]
+    assert status == "Marked 1 clip pending." and review_counts(db, job_id)[PENDING] == 1
+    assert "click one in the gallery" in tabs.call("on_accepted", None, rows, 0, *values)[0]
+
+
+def test_review_pages(run, monkeypatch):
+    settings, tabs, _, job_id, _ = run
+    monkeypatch.setattr(review_tab, "PAGE_SIZE", 3)
+    first = tabs.call("listing", *_review_values(job=job_id))
+    assert len(first[1]) == 3 and first[4] == 0 and "Page 1 of 2: clips 1–3 of 4 matching clips" in first[2]
+    second = tabs.call("on_next_page", 0, *_review_values(job=job_id))
+    assert len(second[1]) == 1 and second[4] == 1 and second[3] == "Page **2** of 2"
+    assert {r.key for r in first[1]}.isdisjoint({r.key for r in second[1]})
+    assert tabs.call("on_next_page", 1, *_review_values(job=job_id))[4] == 1  # past the end: the last page
+    assert tabs.call("on_previous_page", 1, *_review_values(job=job_id))[4] == 0
 
 
 def test_review_of_a_job_that_is_gone_is_a_warning_not_a_crash(run):
     _, tabs, *_ = run
-    items, rows, counts = tabs.call("listing", *_review_values(job="feedfeedfeed"))
+    items, rows, counts, *_ = tabs.call("listing", *_review_values(job="feedfeedfeed"))
     assert items == [] and rows == [] and "No job 'feedfeedfeed'" in counts
 
 

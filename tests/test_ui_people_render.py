@@ -64,7 +64,8 @@ def test_sample_four_gives_four_thumbnails_and_a_histogram(four):
     for (path, caption), spec in zip(items, specs):
         assert path.endswith(f"{spec.id}.png") and (settings.data_dir / "identities" / "thumbs").is_dir()
         assert np.asarray(Image.open(path)).shape[:2] == (256, 256)
-        assert caption.startswith(spec.id) and spec.body.sex in caption
+        # Who it is first (the gallery cuts the end of long captions), the id last.
+        assert caption.startswith(f"{spec.body.sex}, ") and caption.endswith(spec.id) and " y, MST " in caption
     text = people_tab.histogram_text(specs)
     assert "sex (n=4)" in text and "skin_tone (n=4)" in text
     assert people_tab.histogram_text([]) == ""
@@ -113,8 +114,8 @@ def test_export_ply_writes_avatar_and_sidecar(four):
 
 def test_import_rejects_bad_json_with_clear_text(tmp_path):
     broken = tmp_path / "broken.json"
-    broken.write_text("{ not json")
-    with pytest.raises(RandomPeopleError, match="broken.json is not a JSON identity file"):
+    broken.write_text('{\n  "seed": 1,\n  not json')
+    with pytest.raises(RandomPeopleError, match="broken.json is not valid JSON at line 3, column 3"):
         people_tab.import_identity(str(broken))
     with pytest.raises(RandomPeopleError, match="choose a .json"):
         people_tab.import_identity(None)
@@ -145,6 +146,7 @@ def test_import_accepts_a_valid_file(four, tmp_path):
 def test_render_inputs_are_checked():
     assert render_tab.render_size(None, None, True) == (None, 60)  # source aspect, 256 px long side
     assert render_tab.render_size(640, 361, False) == ((640, 360), None)
+    assert render_tab.render_size(0, 0, False) == (None, None)  # the default: the source's aspect, 512 px
     with pytest.raises(RandomPeopleError, match="outside"):
         render_tab.render_size(10, 10, False)
     assert render_tab.background_spec("park", None) == "park"

@@ -38,16 +38,25 @@ def read_identity_file(path: str | os.PathLike[str], shown_name: str | None = No
             raise IdentityError(f"{name} is {size:,} bytes; an identity file is a few kB "
                                 f"(limit {MAX_IDENTITY_FILE_BYTES:,}). Is it the right file?")
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IdentityError(f"{name} is not a JSON identity file ({exc}).") from None
+    except json.JSONDecodeError as exc:
+        raise IdentityError(f"{name} is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    except UnicodeDecodeError:
+        raise IdentityError(f"{name} is not a JSON identity file (not UTF-8 text).") from None
     except RecursionError:
         raise IdentityError(f"{name} is nested too deeply to be an identity file (JSON objects inside objects "
                             "thousands of levels deep).") from None
     except OSError as exc:
         raise IdentityError(f"{name} cannot be read ({exc.strerror or exc}).") from None
+    from random_people.avatar.identity_check import identity_problems
+
     try:
+        problems = identity_problems(data)
+        if problems:  # every problem at once, as job specs do
+            raise IdentityError(f"{name} has {len(problems)} problem(s):\n" + "\n".join(f"- {p}" for p in problems))
         return IdentitySpec.from_dict(data)
     except IdentityError as exc:
+        if str(exc).startswith(name):
+            raise
         raise IdentityError(f"{name}: {exc}") from None
     except RecursionError:
         raise IdentityError(f"{name}: a value is nested too deeply to be part of an identity.") from None

@@ -19,6 +19,7 @@ import yaml
 
 from random_people.files import atomic_output
 from random_people.hub import layout
+from random_people.wording import count
 
 if TYPE_CHECKING:
     from random_people.hub.manifest import Manifest
@@ -126,6 +127,31 @@ def _histograms(rows: list[dict[str, Any]]) -> str:
     return format_histogram(attribute_histogram(per_clip), width=24)
 
 
+def _fidelity_section(rows: list[dict[str, Any]]) -> list[str]:
+    """How plausible the clips look to a detector trained on real people (jobs/fidelity.py)."""
+    from random_people.jobs.fidelity import THRESHOLDS, fidelity_stats
+
+    values = [r.get("fidelity") for r in rows]
+    stats = fidelity_stats(None if v is None or v < 0 else v for v in values)
+    intro = ("Every clip was checked as it was made: MediaPipe Pose (trained on real people) ran on "
+             "evenly spread frames and was compared with the clip's own labels. `fidelity` = PCK@0.1 of the "
+             "visible limb joints (a missed person counts every joint wrong) × the share of frames where the "
+             "person is whole in the picture (not cut off by the frame edge, not fully occluded); columns "
+             "`fidelity`, `fidelity_pck`, `fidelity_detection_rate`, `fidelity_cut_off_share` (-1 where not "
+             "scored) and `fidelity_figures` (all figures as JSON).")
+    if not stats.scored:
+        return ["## Fidelity", "", intro, "", f"None of the {len(rows)} clips was scored (exported before "
+                "fidelity scores existed, or scoring was turned off).", ""]
+    below = ", ".join(f"{stats.below[f'{t:g}']} below {t:g}" for t in THRESHOLDS)
+    lines = [
+        "## Fidelity", "", intro, "",
+        f"{stats.scored} of {stats.clips} clips scored: mean {stats.mean:.2f}, median {stats.median:.2f}, "
+        f"10th percentile {stats.p10:.2f}, lowest {stats.minimum:.2f}; {below}.", "",
+        _table(["fidelity", "clips"], [[band, n] for band, n in stats.histogram]), "",
+    ]
+    return lines
+
+
 def _value_list(counter: Counter) -> str:
     return ", ".join(f"`{value}` ({count})" for value, count in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
@@ -142,10 +168,11 @@ def card_markdown(manifest: Manifest) -> str:
     if info.description:
         parts += [info.description, ""]
     parts += [
-        f"**{len(rows)} synthetic clips** of {len({r['label'] for r in rows})} actions, performed by "
-        f"{len({r['identity_id'] for r in rows})} synthetic people re-performing the motion of "
-        f"{len({r['source_clip_id'] for r in rows})} real source clips"
-        + (f", plus the **{len(real_rows)} real source clips** in the `real` config" if real_rows else "") + ".",
+        f"**{count(len(rows), 'synthetic clip')}** of {count(len({r['label'] for r in rows}), 'action')}, "
+        f"performed by {count(len({r['identity_id'] for r in rows}), 'synthetic person', 'synthetic people')} "
+        f"re-performing the motion of {count(len({r['source_clip_id'] for r in rows}), 'real source clip')}"
+        + (f", plus the **{count(len(real_rows), 'real source clip')}** in the `real` config" if real_rows else "")
+        + ".",
         "",
         "Made with RANDOM People following " + PAPER + ": the pose of each real clip is "
         "extracted, fitted to a body model and re-performed by a 3D Gaussian avatar of a sampled synthetic "
@@ -192,6 +219,7 @@ def card_markdown(manifest: Manifest) -> str:
         _histograms(rows) if rows else "(none)",
         "```",
         "",
+        *(_fidelity_section(rows) if rows else []),
         "## Source data",
         "",
         f"- Source dataset: {info.source_dataset}" + (f" ({info.source_url})" if info.source_url else ""),

@@ -38,6 +38,7 @@ class ExportClip:
     num_frames: int | None = None
     width: int | None = None
     height: int | None = None
+    fidelity: dict[str, Any] | None = None  # the judge's figures (random_people.jobs.fidelity); None: not scored
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -24,7 +24,11 @@ from random_people.hub.errors import ExportError
 from random_people.hub.records import ExportClip, RealClip
 
 BACKGROUND_KINDS = ("plain", "image", "video", "source")
-OPTIONAL_COLUMNS = ("camera_K", "camera_world_to_camera")  # synthetic columns a record may lack
+NOT_SCORED = -1.0  # fidelity columns of a clip the judge did not score (a column cannot hold nulls)
+FIDELITY_COLUMNS = ("fidelity", "fidelity_pck", "fidelity_detection_rate", "fidelity_cut_off_share")
+# Synthetic columns a record may lack (rows exported before fidelity scores existed lack those).
+MATRIX_COLUMNS = ("camera_K", "camera_world_to_camera")
+OPTIONAL_COLUMNS = (*MATRIX_COLUMNS, *FIDELITY_COLUMNS, "fidelity_figures")
 
 
 def identity_columns(identity: Mapping[str, Any], clip_id: str) -> dict[str, Any]:
@@ -117,6 +121,24 @@ def _published_background(name: str) -> str:
     return background_id(name)
 
 
+def fidelity_columns(figures: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The judge's figures on the clip (see random_people/jobs/fidelity.py), flat, -1.0 where not
+    scored, plus every figure as JSON (frames sampled, cost, detector)."""
+    figures = figures or {}
+
+    def number(key: str) -> float:
+        value = figures.get(key)
+        return NOT_SCORED if value is None else float(value)
+
+    return {
+        "fidelity": number("fidelity"),
+        "fidelity_pck": number("pck"),
+        "fidelity_detection_rate": number("detection_rate"),
+        "fidelity_cut_off_share": number("cut_off_share"),
+        "fidelity_figures": json.dumps(_jsonable(dict(figures)), sort_keys=True) if figures else "",
+    }
+
+
 def synthetic_row(
     clip: ExportClip, *, split: str, file_name: str, mask_path: str, labels_path: str, motion_path: str,
     fps: float, num_frames: int, width: int, height: int,
@@ -151,6 +173,7 @@ def synthetic_row(
         "mask_path": mask_path,
         "labels_path": labels_path,
         "motion_path": motion_path,
+        **fidelity_columns(clip.fidelity),
     }
 
 

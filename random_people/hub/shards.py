@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from random_people.files import atomic_output
 from random_people.hub import layout
-from random_people.hub.rows import OPTIONAL_COLUMNS
+from random_people.hub.rows import FIDELITY_COLUMNS, MATRIX_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,10 @@ def _features(sample_row: dict[str, Any], synthetic: bool):
     metadata = {k: v for k, v in sample_row.items() if k not in PATH_COLUMNS}
     # Camera matrices some clips lack (None) are typed as matrices anyway: every shard of a config then has one
     # schema, and a chunk mixing clips with and without them packs (their rows hold nulls there).
-    metadata.update({name: [[0.0]] for name in OPTIONAL_COLUMNS if name in metadata})
+    metadata.update({name: [[0.0]] for name in MATRIX_COLUMNS if name in metadata})
+    # Fidelity columns typed even when the chunk's first clip was exported before they existed.
+    if synthetic:
+        metadata.update({name: 0.0 for name in FIDELITY_COLUMNS}, fidelity_figures="")
     inferred = datasets.Features.from_arrow_schema(pa.Table.from_pylist([metadata]).schema)
     columns: dict[str, Any] = {"video": datasets.Video(), **inferred}
     if synthetic:

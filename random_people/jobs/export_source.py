@@ -51,6 +51,7 @@ def clips_for_export(database_url: str, job_ids: Sequence[str] | None = None) ->
                     source_subject=output.subject, source_name=Path(output.source_path).name or None,
                     job_id=job.id, fps=output.fps, num_frames=output.frames, width=output.width,
                     height=output.height,
+                    fidelity=json.loads(output.fidelity_json) if output.fidelity_json else None,
                 )
         return sorted(chosen.values(), key=lambda clip: clip.clip_id)
 

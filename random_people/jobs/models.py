@@ -151,6 +151,9 @@ class Output(Base):
     review: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
     reviewed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The judge's score of the clip against its labels (random_people/jobs/fidelity.py); NULL: not scored.
+    fidelity: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    fidelity_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Event(Base):

@@ -40,7 +40,9 @@ from random_people.jobs.models import (
     DONE,
     FAILED,
     PAUSED,
+    PENDING,
     QUEUED,
+    REJECTED,
     RUNNING,
     BackgroundRecord,
     Event,
@@ -350,11 +352,29 @@ def _record_output(session: Session, task: ClaimedTask, result: dict[str, Any], 
         height=int(result["height"]), checksums_json=json.dumps(result["checksums"]),
         size_bytes=int(result["size_bytes"]), seconds=seconds,
     )
+    figures = result.get("fidelity")
+    if figures:  # a reused clip whose labels are gone keeps the figures stored before
+        fields.update(fidelity=float(figures["fidelity"]), fidelity_json=json.dumps(figures))
     if existing is None:
-        session.add(Output(key=task.key, job_id=task.job_id, created_at=stamp, **fields))
+        existing = Output(key=task.key, job_id=task.job_id, created_at=stamp, **fields)
+        session.add(existing)
     else:  # re-made (its files had gone): keep the curator's decision
         for name, value in fields.items():
             setattr(existing, name, value)
+    _auto_reject(session, task, existing)
+
+
+def _auto_reject(session: Session, task: ClaimedTask, output: Output) -> None:
+    """Reject a pending clip scoring below its job's ``review.min_fidelity`` (a curator's decision wins)."""
+    job = session.get(Job, task.job_id)
+    threshold = (json.loads(job.spec_json).get("review") or {}).get("min_fidelity") if job else None
+    if threshold is None or output.fidelity is None or output.review != PENDING:
+        return
+    if output.fidelity < float(threshold):
+        note = f"auto: fidelity {output.fidelity:.2f} below the job's min_fidelity {float(threshold):g}"
+        output.review, output.reviewed_at, output.review_note = REJECTED, now(), note
+        _event(session, f"review_{REJECTED}", f"clip {output.key[:16]}: {note}", job_id=task.job_id,
+               task_id=task.id, worker=task.worker)
 
 
 def fail_task(db: Database, task: ClaimedTask, error: str, seconds: float | None = None) -> bool:

@@ -13,18 +13,16 @@ from typing import Callable
 
 from random_people.jobs.db import Database, open_database
 from random_people.jobs.expand import JobPlan, expand_job
-from random_people.jobs.progress import JobProgress, estimate_bytes_per_pixel_frame, estimate_seconds_per_frame
+from random_people.jobs.progress import JobProgress, estimate_bytes_per_pixel_frame
 from random_people.jobs.queue import cached_hasher, submit_job
 from random_people.jobs.spec import JobSpec, PathPolicy, frame_limit, load_spec, parse_spec
 from random_people.settings import Settings
+from random_people.wording import count
 
 logger = logging.getLogger(__name__)
 
-# Measured on the 2-core development machine (see the issue notes) and used until this log has
-# its own history: extraction runs at ~30 source frames/s; rendering a 512 px frame takes ~0.04 s;
-# H.264 clip + lossless mask + labels take ~0.12 bytes per pixel per frame.
-DEFAULT_EXTRACT_FPS = 30.0
-DEFAULT_RENDER_S_PER_MEGAPIXEL_FRAME = 0.25
+# Used until this log has its own history: H.264 clip + lossless mask + labels take ~0.12 bytes
+# per pixel per frame. Time rates live in jobs/rates.py (calibrated on this log's finished tasks).
 DEFAULT_BYTES_PER_PIXEL_FRAME = 0.12
 
 
@@ -38,16 +36,34 @@ class JobEstimate:
     extract_tasks: int
     render_tasks: int
     output_frames: int
-    seconds_one_worker: float
+    seconds_one_worker: float  # extraction + rendering, one worker, no start-up
     workers: int
     disk_bytes: int
     from_history: bool  # True when the rates come from this log's finished clips
     probed: int = 0  # source clips actually opened for the estimate (the rest are extrapolated)
     unreadable_probed: int = 0  # of those, clips that cannot be decoded: their tasks will fail
+    startup_seconds: float = 0.0  # workers starting and loading their models before the first task
+    extract_seconds: float = 0.0
+    render_seconds: float = 0.0
 
     @property
     def seconds(self) -> float:
-        return self.seconds_one_worker / max(1, self.workers)
+        """Wall time: start-up, then extractions (one per source clip, in parallel up to the workers),
+        then the renders shared by the workers (a render waits for its clip's extraction)."""
+        workers = max(1, self.workers)
+        if not self.extract_seconds and not self.render_seconds:
+            return self.startup_seconds + self.seconds_one_worker / workers
+        extract_parallel = max(1, min(workers, self.extract_tasks))
+        return self.startup_seconds + self.extract_seconds / extract_parallel + self.render_seconds / workers
+
+    def _breakdown(self) -> str:
+        from random_people.jobs.progress import format_duration
+
+        if not self.extract_seconds and not self.render_seconds:
+            return ""
+        extract = self.extract_seconds / max(1, min(self.workers, self.extract_tasks))
+        return (f" (start-up {format_duration(self.startup_seconds)}, extraction {format_duration(extract)}, "
+                f"rendering {format_duration(self.render_seconds / max(1, self.workers))})")
 
     def summary(self) -> str:
         from random_people.jobs.progress import format_duration
@@ -56,9 +72,10 @@ class JobEstimate:
         size = f"{gib:.2f} GiB" if gib >= 0.1 else f"{self.disk_bytes / 2**20:.1f} MiB"
         basis = "measured on this log" if self.from_history else "typical 2-core rates"
         unusable = f" ({self.unusable_sources} unusable)" if self.unusable_sources else ""
-        text = (f"{self.render_tasks} clips from {self.source_clips} source clips{unusable} x {self.people} people; "
-                f"{self.output_frames} frames; about {format_duration(self.seconds)} with {self.workers} "
-                f"worker(s) and {size} of disk ({basis}")
+        text = (f"{count(self.render_tasks, 'clip')} from {count(self.source_clips, 'source clip')}{unusable} x "
+                f"{count(self.people, 'person', 'people')}; {count(self.output_frames, 'frame')}; "
+                f"about {format_duration(self.seconds)} with {count(self.workers, 'worker')}{self._breakdown()} and "
+                f"{size} of disk ({basis}")
         usable = self.source_clips - self.unusable_sources
         if self.probed < usable:
             text += f"; clip lengths from {self.probed} of {usable} clips"
@@ -131,11 +148,13 @@ def estimate_job(plan: JobPlan, settings: Settings, db: Database | None = None, 
     """Clips, frames, time and disk of a planned job, from the source files and past throughput."""
     from random_people.avatar.pipeline import resample_frames
 
+    from random_people.jobs.rates import measured_rates
+
     db = db or open_database(settings.resolved_database_url)
-    per_frame = estimate_seconds_per_frame(db)
+    rates = measured_rates(db)
     per_pixel = estimate_bytes_per_pixel_frame(db)
     clips, probed, unreadable = _clip_frames(plan)
-    extract_seconds = sum(n / DEFAULT_EXTRACT_FPS for n, *_ in clips.values())
+    extract_seconds = sum(n / rates.extract_fps for n, *_ in clips.values())
     render_seconds = 0.0
     frames_total = 0
     disk = 0.0
@@ -154,13 +173,15 @@ def estimate_job(plan: JobPlan, settings: Settings, db: Database | None = None, 
             w, h = width * scale, height * scale
         pixels = w * h
         frames_total += count
-        render_seconds += count * (per_frame if per_frame else DEFAULT_RENDER_S_PER_MEGAPIXEL_FRAME * pixels / 1e6)
+        render_seconds += rates.render_seconds(count, w, h)
         disk += count * pixels * (per_pixel or DEFAULT_BYTES_PER_PIXEL_FRAME)
     return JobEstimate(
         source_clips=len(plan.sources), unusable_sources=sum(1 for s in plan.sources if s.problem),
         people=len(plan.identities), extract_tasks=len(plan.extract_tasks), render_tasks=len(plan.render_tasks),
         output_frames=frames_total, seconds_one_worker=extract_seconds + render_seconds, workers=workers,
-        disk_bytes=int(disk), from_history=per_frame is not None, probed=probed, unreadable_probed=unreadable,
+        disk_bytes=int(disk), from_history=rates.from_history, probed=probed, unreadable_probed=unreadable,
+        startup_seconds=rates.startup_s if plan.tasks else 0.0, extract_seconds=extract_seconds,
+        render_seconds=render_seconds,
     )
 
 

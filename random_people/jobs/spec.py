@@ -75,6 +75,8 @@ output:
   shadow: true
   harmonize: 0.3
   degrade: false
+review:
+  min_fidelity: null        # e.g. 0.8: clips the judge scores below this are rejected automatically
 """
 
 
@@ -131,6 +133,14 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class ReviewSpec:
+    """Review policy: clips scoring below ``min_fidelity`` (0-1, see jobs/fidelity.py) are rejected
+    as they finish, so a curator only looks at clips the judge found plausible."""
+
+    min_fidelity: float | None = None
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """A validated job spec; :meth:`to_dict` is what the log stores (paths absolute)."""
 
@@ -142,6 +152,7 @@ class JobSpec:
     name: str = "job"
     seed: int = 0
     auto_accept: bool = False
+    review: ReviewSpec = ReviewSpec()
     # Where this spec's files may be (None: anywhere). Not part of the spec: the app sets it for
     # uploaded specs, and source expansion (folders, CSV rows) applies it too.
     confined_to: tuple[Path, ...] | None = field(default=None, compare=False)
@@ -481,6 +492,14 @@ def _task_count_problem(check: _Checker, identities: IdentitiesSpec, backgrounds
                            "smaller jobs.")
 
 
+def _review(check: _Checker, data: Any) -> ReviewSpec:
+    raw = check.mapping(data, "review", ("min_fidelity",))
+    value = raw.get("min_fidelity")
+    if value is None:
+        return ReviewSpec()
+    return ReviewSpec(min_fidelity=check.number(value, "review.min_fidelity", 0.0, 1.0))
+
+
 def _parse_size(check: _Checker, value: Any) -> tuple[int, int] | None:
     if isinstance(value, (list, tuple)) and len(value) == 2:  # as stored by JobSpec.to_dict
         value = f"{value[0]}x{value[1]}"
@@ -503,7 +522,7 @@ def parse_spec(data: Any, base_dir: str | Path = ".", policy: PathPolicy | None 
     """
     policy = policy or PathPolicy()
     check = _Checker(Path(base_dir).resolve(), policy)
-    allowed = ("name", "seed", "auto_accept", "sources", "identities", "backgrounds", "cameras", "output")
+    allowed = ("name", "seed", "auto_accept", "sources", "identities", "backgrounds", "cameras", "output", "review")
     raw = check.mapping(data, "spec", allowed)
     if not raw and not check.problems:
         check.fail("spec", "empty; see `random-people bulk --example` for a complete example.")
@@ -527,13 +546,15 @@ def parse_spec(data: Any, base_dir: str | Path = ".", policy: PathPolicy | None 
     if "source" in backgrounds.names and not cameras.source:
         check.fail("backgrounds.names", "'source' (the clip's own scene) is only seen from the source camera; "
                    "set cameras.source: true, or drop 'source' from the backgrounds.")
+    review = _review(check, raw.get("review"))
     if check.problems:
         raise JobSpecError(
             f"The job spec has {len(check.problems)} problem(s); nothing was queued:\n  - "
             + "\n  - ".join(check.problems)
         )
     return JobSpec(sources=tuple(sources), identities=identities, backgrounds=backgrounds, cameras=cameras,
-                   output=output, name=name, seed=seed, auto_accept=auto_accept, confined_to=policy.read_roots)
+                   output=output, name=name, seed=seed, auto_accept=auto_accept, confined_to=policy.read_roots,
+                   review=review)
 
 
 def read_spec_data(path: str | Path, shown_name: str | None = None) -> Any:

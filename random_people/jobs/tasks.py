@@ -222,7 +222,20 @@ def run_render(payload: dict[str, Any], settings: Settings, progress: Progress,
         harmonize=float(out["harmonize"]), degrade=bool(out["degrade"]), progress=progress,
         source_clip=payload.get("source_clip"), settings=settings,
     )
-    return _describe_outputs(payload, paths)
+    progress(1.0, "checking the clip with the judge")
+    # Before _describe_outputs, which deletes a labels file the spec did not ask for.
+    fidelity = _fidelity(paths, settings)
+    return {**_describe_outputs(payload, paths), "fidelity": fidelity}
+
+
+def _fidelity(paths: tuple[Path, Path, Path], settings: Settings) -> dict[str, Any] | None:
+    """The judge's figures on the clip just made (see :mod:`random_people.jobs.fidelity`)."""
+    if settings.fidelity_frames <= 0:
+        return None
+    from random_people.jobs.fidelity import score_task_output
+
+    video, _, labels = paths
+    return score_task_output(video, labels, sample_frames=settings.fidelity_frames)
 
 
 def settings_backend(settings: Settings) -> str:

@@ -26,6 +26,8 @@ CSS = """
 .rp-header p { margin-top: 0; color: var(--body-text-color-subdued); }
 .rp-status { padding: 0.5em 0.9em; border-radius: var(--radius-md); background: var(--background-fill-secondary); }
 #extract-button { min-height: 3em; }
+/* A result panel with nothing to show yet: mounted (a 3D canvas needs that) but collapsed. */
+.rp-empty { visibility: hidden; max-height: 0; overflow: hidden; margin: 0 !important; padding: 0 !important; }
 footer { display: none !important; }
 """
 
@@ -44,6 +46,8 @@ class BodyModelWarmup:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.error: str = ""
+        self.phase: str = ""  # what the warm-up does after the body model ("" while loading it)
+        self.fraction: float = 0.0
 
     def start(self) -> "BodyModelWarmup":
         with self._lock:
@@ -60,8 +64,22 @@ class BodyModelWarmup:
         except Exception as exc:  # shown in the UI; extraction will raise it again with context
             logger.exception("Body model failed to load")
             self.error = str(exc) or exc.__class__.__name__
-        finally:
             self._done.set()
+            return
+        try:
+            # The first live render of a process paid 20-40 s of one-off costs (kernels, first avatar,
+            # encoders); pay them now, in the background, with the status line saying so.
+            from random_people.first_run import warm_render
+
+            warm_render(self.settings, progress=self._report)
+        except Exception:  # noqa: BLE001 - a failed warm-up only means the first render is slower
+            logger.exception("Warming the renderer failed; the first render will pay its start-up costs")
+        finally:
+            self.phase = ""
+            self._done.set()
+
+    def _report(self, fraction: float, message: str) -> None:
+        self.fraction, self.phase = float(fraction), message
 
     @property
     def done(self) -> bool:
@@ -75,6 +93,8 @@ class BodyModelWarmup:
     def status_markdown(self) -> str:
         """One line for the page: empty once the model is ready, so nothing clutters the tab."""
         if not self.done:
+            if self.phase:
+                return f"Getting the renderer ready ({100 * self.fraction:.0f} %): {self.phase}…"
             return loading_message() + "…"
         if self.error:
             return f"**The body model could not be loaded:** {self.error}"
@@ -139,8 +159,8 @@ def build_app(settings: Settings | None = None, warmup: BodyModelWarmup | None =
                 build_jobs_tab(settings, clip, jobs_tab, tabs=tabs)
             with gr.Tab("Review", id="review") as review_tab:
                 build_review_tab(settings, review_tab)
-            with gr.Tab("Dataset & Hub", id="hub"):
-                build_hub_tab(settings)
+            with gr.Tab("Dataset & Hub", id="hub") as hub_tab:
+                build_hub_tab(settings, tab=hub_tab, tabs=tabs)
     return demo
 
 
@@ -157,6 +177,9 @@ def server_address(settings: Settings) -> tuple[str, int]:
 
 def launch_kwargs(settings: Settings) -> dict:
     """Arguments for ``Blocks.launch``: where to listen, what files may be served, limits, look."""
+    from random_people.ui.review_tab import CSS as REVIEW_CSS
+    from random_people.ui.review_tab import KEYS_JS as REVIEW_KEYS_JS
+
     server_name, server_port = server_address(settings)
     return dict(
         server_name=server_name,
@@ -170,7 +193,8 @@ def launch_kwargs(settings: Settings) -> dict:
         show_error=True,
         ssr_mode=False,
         theme=gr.themes.Soft(primary_hue="indigo"),
-        css=CSS,
+        css=CSS + REVIEW_CSS,
+        head=REVIEW_KEYS_JS,  # keyboard review (A / R / U / N / P) on the Review tab
     )
 
 

@@ -19,6 +19,7 @@ import gradio as gr
 from random_people.errors import RandomPeopleError
 from random_people.files import sha256_file
 from random_people.settings import Settings
+from random_people.wording import for_people
 
 if TYPE_CHECKING:
     from random_people.pose.motion import Motion
@@ -30,6 +31,7 @@ WARMUP_POLL_S = 1.0
 EXAMPLE_CLIP = "walking.mp4"
 CLIP_ERROR = "**Cannot use this clip:**"
 EXTRACT_ERROR = "**Extraction stopped:**"
+EMPTY = "rp-empty"  # CSS class collapsing a mounted result panel until it has something to show
 HOW_TO = (
     "**How it works.** Upload a clip of one person (or click the example), optionally trim it and name "
     "the action, then press **Extract motion**. The fitted body drawn over your clip appears here, "
@@ -54,7 +56,7 @@ def describe_upload(clip_path: str | None, settings: Settings) -> str:
     try:
         info = probe_video(clip_path, settings)
     except RandomPeopleError as exc:
-        return f"{CLIP_ERROR} {exc}"
+        return f"{CLIP_ERROR} {for_people(exc)}"
     return (f"**{Path(clip_path).name}** · {info.duration:.1f} s · {info.width}×{info.height} · "
             f"{info.fps:.3g} fps · {info.num_frames} frames")
 
@@ -84,7 +86,10 @@ def wait_for_body_model(warmup: "BodyModelWarmup", progress: Callable[..., Any])
     from random_people.ui.app import loading_message
 
     while not warmup.wait(WARMUP_POLL_S):
-        progress(body_model_status().fraction, desc=loading_message())
+        if getattr(warmup, "phase", ""):
+            progress(warmup.fraction, desc=f"Getting the renderer ready: {warmup.phase}")
+        else:
+            progress(body_model_status().fraction, desc=loading_message())
 
 
 def people_picture(clip_path: str | None, start: float | None, end: float | None, person: str | None,
@@ -149,6 +154,27 @@ def extract(clip_path: str | None, start: float | None, end: float | None, label
     return result
 
 
+def new_clip_note(clip_path: str | None, motion_path: str | None) -> str | None:
+    """The summary line after a new upload, or None when nothing changes (the clip was cleared).
+
+    The previous clip's results are hidden at once (they no longer describe the clip on screen),
+    but its motion stays the one the Render tab uses until this clip's extraction succeeds.
+    """
+    if not clip_path:
+        return None
+    note = "**New clip:** press **Extract motion** to fit its body."
+    if motion_path:
+        from random_people.pose.motion import load_motion
+
+        try:
+            name = load_motion(motion_path).source_name or Path(motion_path).name
+        except RandomPeopleError:
+            name = Path(motion_path).name
+        note += (f" The results of the previous clip ({name}) are hidden; the **Render** tab keeps using its "
+                 "motion until this clip's extraction succeeds.")
+    return note
+
+
 def _flagged(no_detection: Any, low_confidence: Any, high_fit_error: Any) -> str:
     counts = {"no person": no_detection, "low confidence": low_confidence, "high fit error": high_fit_error}
     listed = [f"{int(n)} {name}" for name, n in counts.items() if int(n)]
@@ -162,11 +188,22 @@ def _kept_person(switches: Any, kept: Any) -> str:
             "the longest stretch of one person (trim the clip to pick another)")
 
 
+def detected_text(ratio: Any, frames: Any) -> str:
+    """``220 of 230 frames (95.7 %)``: counts first, and a percentage that never rounds 220/230 up to 100 %."""
+    n = int(frames)
+    detected = round(float(ratio) * n)
+    percent = 100 * detected / n if n else 0.0
+    shown = f"{percent:.1f}".rstrip("0").rstrip(".") if detected not in (0, n) else f"{percent:.0f}"
+    if detected not in (0, n) and shown in ("0", "100"):
+        shown = f"{percent:.2f}"
+    return f"{detected} of {n} frames ({shown} %)"
+
+
 # (label, summary keys, formatter of those keys' values), in display order.
 _SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
     ("Frames", ("frames", "fps"), lambda n, fps: f"{int(n)} at {float(fps):.3g} fps ({int(n) / float(fps):.1f} s)"),
     ("Person", ("person_switches", "kept_time_range"), _kept_person),
-    ("Person detected in", ("detected_ratio",), lambda v: f"{100 * float(v):.0f} % of frames"),
+    ("Person detected in", ("detected_ratio", "frames"), lambda v, n: detected_text(v, n)),
     ("2D fit error, median", ("median_error_2d_rel", "median_error_2d_px"),
      lambda rel, px: f"{100 * float(rel):.1f} % of the person's height ({float(px):.1f} px)"),
     ("3D fit error (PA-MPJPE)", ("pa_mpjpe_mm",), lambda mm: f"{float(mm):.0f} mm"),
@@ -194,9 +231,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     timings = rest.pop("timings", None)
     lines = ["| Result | |", "|---|---|"]
     for label, keys, fmt in _SUMMARY_ROWS:
-        if not all(rest.get(key) is not None for key in keys):
+        if not all(summary.get(key) is not None for key in keys):
             continue
-        values = [rest.pop(key) for key in keys]
+        values = [summary[key] for key in keys]  # a key may serve two rows (frames)
+        for key in keys:
+            rest.pop(key, None)
         try:
             lines.append(f"| {label} | {fmt(*values)} |")
         except (TypeError, ValueError, ZeroDivisionError):
@@ -289,9 +328,11 @@ def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, A
             c["preview"] = gr.Video(label="Fitted body over the clip", interactive=False, autoplay=True, loop=True,
                                     height=360, elem_id="preview-video")
             c["summary"] = gr.Markdown(HOW_TO, elem_id="summary")
-    # visible="hidden" (not False): a Model3D mounted inside a Column with visible=False never
-    # creates its canvas when the Column is shown later (Gradio 6.31); "hidden" mounts it.
-    with gr.Column(visible="hidden", elem_id="results") as c["results"]:
+    # Shown only once there is something to show. Not visible=False: a Model3D mounted inside a
+    # Column with visible=False never creates its canvas when the Column is shown later (Gradio
+    # 6.31), and visible="hidden" still draws the empty panels; the EMPTY class (see ui.app.CSS)
+    # collapses the mounted column instead.
+    with gr.Column(elem_id="results", elem_classes=EMPTY) as c["results"]:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
                 c["mesh"] = gr.Model3D(label="Fitted body (drag to turn)", height=420, elem_id="body-mesh",
@@ -316,8 +357,11 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
         status = warmup.status_markdown()
         return gr.Markdown(status, visible=bool(status)), gr.Timer(active=not warmup.done)
 
-    def on_upload(clip_path):
-        return describe_upload(clip_path, settings)
+    def on_upload(clip_path, motion_path):
+        note = new_clip_note(clip_path, motion_path)
+        if note is None:  # the clip was removed: what is shown still describes the last motion
+            return describe_upload(clip_path, settings), gr.skip(), gr.skip(), gr.skip()
+        return describe_upload(clip_path, settings), None, note, gr.Column(elem_classes=EMPTY)
 
     def on_people(clip_path, start, end, person):
         return people_picture(clip_path, start, end, person, settings)
@@ -331,17 +375,18 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
         try:
             result = extract(clip_path, start, end, label, settings, warmup, progress, person)
         except RandomPeopleError as exc:
+            # A refused request (bad trim, bad file) changes nothing else: the last good motion,
+            # its results and the Render tab's motion stay as they were.
             logger.info("Extraction refused: %s", exc)
-            gr.Warning(str(exc))
-            hidden = gr.Column(visible="hidden")
-            return f"{EXTRACT_ERROR} {exc}", None, HOW_TO, hidden, gr.skip(), None, None, None, None, None
+            gr.Warning(for_people(exc))
+            return f"{EXTRACT_ERROR} {for_people(exc)}", *[gr.skip()] * (len(_EXTRACT_OUTPUTS) - 1)
         motion, motion_path = result.motion, str(result.motion_path)
         middle = motion.num_frames // 2
         return (
             describe_upload(clip_path, settings),
             str(result.preview_path) if result.preview_path else None,
             format_summary(result.summary),
-            gr.Column(visible=True),
+            gr.Column(elem_classes=[]),
             gr.Slider(minimum=0, maximum=max(motion.num_frames - 1, 1), value=middle, step=1),
             frame_mesh(motion_path, middle),
             quality_plot(motion_path, middle),
@@ -353,7 +398,8 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     outputs = [c[name] for name in _EXTRACT_OUTPUTS]
     c["warmup_timer"].tick(on_tick, outputs=[c["model_status"], c["warmup_timer"]], queue=False,
                            show_progress="hidden")
-    c["clip"].change(on_upload, inputs=c["clip"], outputs=c["clip_status"], show_progress="hidden")
+    c["clip"].change(on_upload, inputs=[c["clip"], c["motion_path"]],
+                     outputs=[c["clip_status"], c["preview"], c["summary"], c["results"]], show_progress="hidden")
     people_inputs = [c["clip"], c["start"], c["end"], c["person"]]
     people_outputs = [c["people"], c["people_status"]]
     c["clip"].change(on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")

@@ -66,10 +66,10 @@ def describe_folder(folder: str | Path) -> tuple[str, str]:
     except RandomPeopleError as exc:
         if (folder / MANIFEST_NAME).exists():  # an export, but unreadable (e.g. another version's manifest)
             return f"**Cannot read this dataset:** {exc}", ""
-        return f"Nothing exported in `{folder}` yet: press **Export**.", ""
+        return f"Nothing exported in `datasets/{folder.name}` yet: press **Export**.", ""
     summary = (
         f"**{plan.synthetic_clips} synthetic clips**" + (f" and **{plan.real_clips} real clips**" if plan.real_clips else "")
-        + f" — {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB in `{folder}`. Splits: "
+        + f" — {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB in `datasets/{folder.name}`. Splits: "
         + ", ".join(f"{name} {count}" for name, count in plan.split_counts.items())
     )
     return summary, plan.card
@@ -114,10 +114,16 @@ def _gradio_progress(progress: Any) -> Callable[[float, str], None]:
     return lambda fraction, message: progress(fraction, desc=message)
 
 
-def build_hub_tab(settings: Settings, endpoint: str | None = None) -> dict[str, Any]:
+JOBS_POLL_S = 5.0  # how often the job list is re-read while this tab is shown (a job may finish meanwhile)
+
+
+def build_hub_tab(settings: Settings, endpoint: str | None = None, tab: gr.Tab | None = None,
+                  tabs: gr.Tabs | None = None) -> dict[str, Any]:
     """Lay out the tab inside the current Blocks context and wire its events; components by name.
 
     ``endpoint``: the Hub URL (default: ``HF_ENDPOINT`` or huggingface.co); tests point it at a local server.
+    ``tab`` (and the page's ``tabs``): the job list is re-read when the tab opens and, while it is
+    shown, every :data:`JOBS_POLL_S` seconds, so a job finished meanwhile appears without a reload.
     """
     from random_people.hub.card import CardInfo
 
@@ -132,7 +138,7 @@ def build_hub_tab(settings: Settings, endpoint: str | None = None) -> dict[str, 
                 c["jobs"] = gr.Dropdown(choices, multiselect=True, label="Jobs (none = all)", elem_id="hub-jobs", scale=4)
                 c["refresh"] = gr.Button("↻", elem_id="hub-refresh-jobs", scale=0, min_width=40)
             c["dataset"] = gr.Textbox(DEFAULT_DATASET, label="Dataset name",
-                                      info=f"kept in {settings.data_dir / 'datasets'}; exporting again adds new clips",
+                                      info="kept in the app's data folder (datasets/); exporting again adds new clips",
                                       elem_id="hub-dataset")
             with gr.Accordion("Dataset card", open=False):
                 # Empty (the defaults as placeholders): a field left alone keeps what the dataset recorded.
@@ -156,17 +162,31 @@ def build_hub_tab(settings: Settings, endpoint: str | None = None) -> dict[str, 
             c["summary"] = gr.Markdown(summary, elem_id="hub-summary")
             c["card"] = gr.Code(card, language="markdown", label="Dataset card (README.md)", interactive=False,
                                 max_lines=30, elem_id="hub-card")
-    _wire(c, settings, endpoint)
+    c["timer"] = gr.Timer(JOBS_POLL_S, active=tab is None or tabs is None)
+    c["shown_jobs"] = gr.State(choices)
+    _wire(c, settings, endpoint, tab, tabs)
     return c
 
 
-def _wire(c: dict[str, Any], settings: Settings, endpoint: str | None) -> None:
+def _wire(c: dict[str, Any], settings: Settings, endpoint: str | None, tab: gr.Tab | None,
+          tabs: gr.Tabs | None) -> None:
     def folder_of(name: str) -> Path:
         return dataset_dir(settings, name)
 
-    def on_refresh():
+    def picker(choices, current):
+        known = {value for _, value in choices}
+        return gr.Dropdown(choices=choices, value=[v for v in (current or []) if v in known], multiselect=True)
+
+    def on_refresh(current=None):
         choices, message = job_choices(settings)
-        return gr.update(choices=choices), message or HOW_TO
+        return picker(choices, current), message or HOW_TO, choices
+
+    def on_jobs_tick(current, shown):
+        """Redraw the job list only when it changed (a job queued, finished, or clips reviewed)."""
+        choices, message = job_choices(settings)
+        if [list(choice) for choice in choices] == [list(choice) for choice in shown or []]:
+            return gr.skip(), gr.skip(), gr.skip()
+        return picker(choices, current), (message or gr.skip()), choices
 
     def on_dataset(name):
         try:
@@ -189,7 +209,17 @@ def _wire(c: dict[str, Any], settings: Settings, endpoint: str | None) -> None:
         except RandomPeopleError as exc:
             return f"**Cannot push:** {exc}"
 
-    c["refresh"].click(on_refresh, outputs=[c["jobs"], c["status"]], show_progress="hidden")
+    refreshed = [c["jobs"], c["status"], c["shown_jobs"]]
+    c["refresh"].click(on_refresh, inputs=c["jobs"], outputs=refreshed, show_progress="hidden")
+    c["timer"].tick(on_jobs_tick, inputs=[c["jobs"], c["shown_jobs"]], outputs=refreshed, show_progress="hidden",
+                    queue=False)
+    if tab is not None:
+        tab.select(on_refresh, inputs=c["jobs"], outputs=refreshed, show_progress="hidden")
+        if tabs is not None:
+            def on_hub_tabs(evt: gr.SelectData):
+                return gr.Timer(active=evt.value == tab.label)
+
+            tabs.select(on_hub_tabs, outputs=c["timer"], show_progress="hidden", queue=False)
     c["dataset"].blur(on_dataset, inputs=c["dataset"], outputs=[c["summary"], c["card"]], show_progress="hidden")
     c["export"].click(on_export, inputs=[c["jobs"], c["dataset"], c["name"], c["license"], c["source_dataset"],
                                         c["source_license"], c["include_real"]],
@@ -197,3 +227,4 @@ def _wire(c: dict[str, Any], settings: Settings, endpoint: str | None) -> None:
     c["push"].click(on_push, inputs=[c["dataset"], c["repo"], c["token"], c["private"]], outputs=c["status"],
                     concurrency_id="hub", concurrency_limit=1)
     c["on_refresh"], c["on_export"], c["on_push"], c["on_dataset"] = on_refresh, on_export, on_push, on_dataset
+    c["on_jobs_tick"] = on_jobs_tick

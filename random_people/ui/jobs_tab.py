@@ -22,6 +22,7 @@ from random_people.errors import RandomPeopleError
 from random_people.jobs.local_executor import WorkerSupervisor
 from random_people.render.backgrounds import DEFAULT_BACKGROUND
 from random_people.settings import Settings
+from random_people.wording import for_people
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +162,53 @@ def spec_yaml(spec) -> str:
     return yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True)
 
 
-def error_markdown(exc: BaseException, prefix: str = ESTIMATE_ERROR) -> str:
-    """A library error as Markdown: its first line after ``prefix``, listed problems as bullets."""
-    first, *rest = str(exc).splitlines()
+# Spec problems of a job built from the form, said with the form's own controls (a visitor never
+# wrote a spec): whole problems first, then field paths anywhere in a line.
+FORM_PROBLEMS = {
+    "identities": "**People**: nobody chosen: pick **Saved people** and/or set **Also sample new people** above 0.",
+    "sources[0].label": "**Action name**: empty: name the action in the **Clip & pose** tab (e.g. walking).",
+    "backgrounds.names": "**Backgrounds**: none ticked: tick at least one.",
+    "cameras": "**Cameras**: none: tick **Source camera** and/or set **New cameras per clip** above 0.",
+}
+FORM_FIELDS = (
+    ("identities.sample.n", "Also sample new people"), ("identities.sample.mode", "Sampling"),
+    ("identities.sample", "Also sample new people"), ("identities.saved", "Saved people"),
+    ("sources[0].start", "Start (s)"), ("sources[0].end", "End (s)"), ("sources[0].path", "Clip"),
+    ("sources[0]", "Clip"), ("output.long_side", "Long side (px)"), ("output.max_seconds", "Max seconds"),
+    ("backgrounds.names", "Backgrounds"), ("cameras.sampled", "New cameras per clip"), ("seed", "Seed"),
+    ("name", "Job name"),
+)
+
+
+def in_form_words(message: str) -> str:
+    """``message`` (a spec validation error) with every spec field path replaced by the control's label."""
+    import re
+
+    lines = []
+    for line in message.splitlines():
+        match = re.match(r"^(\s*- )([\w.\[\]]+): ", line)
+        if match and match.group(2) in FORM_PROBLEMS:
+            lines.append(match.group(1) + FORM_PROBLEMS[match.group(2)])
+            continue
+        for path, label in FORM_FIELDS:
+            if path.isalpha():  # "name", "seed": plain words, replaced only as a problem's field
+                if match and match.group(2) == path:
+                    line = f"{match.group(1)}**{label}**: {line[match.end():]}"
+                continue
+            line = re.sub(rf"(?<![\w.\[]){re.escape(path)}(?![\w\[])", f"**{label}**", line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def error_markdown(exc: BaseException, prefix: str = ESTIMATE_ERROR, form: bool = False) -> str:
+    """A library error as Markdown: its first line after ``prefix``, listed problems as bullets.
+
+    ``form``: the job came from the tab's controls, so spec field paths are said as control names.
+    """
+    from random_people.wording import for_people
+
+    text = for_people(exc)
+    first, *rest = (in_form_words(text) if form else text).splitlines()
     bullets = [f"- {line.strip()[2:]}" if line.strip().startswith("- ") else line for line in rest]
     return "\n".join([f"{prefix} {first}", "", *bullets]) if bullets else f"{prefix} {first}"
 
@@ -232,7 +277,17 @@ def job_choices(rows: Sequence[Sequence[Any]]) -> list[tuple[str, str]]:
     return [(f"{row[1]} · {row[0]} · {row[2]}", str(row[0])) for row in rows]
 
 
-def job_detail(db, job_id: str | None) -> str:
+def shown_folder(folder: str | Path, settings: Settings | None) -> str:
+    """A job's output folder as the page shows it: relative to the data folder, else its name only."""
+    if settings is not None:
+        try:
+            return str(Path(folder).resolve().relative_to(settings.data_dir.resolve()))
+        except ValueError:
+            pass
+    return Path(folder).name
+
+
+def job_detail(db, job_id: str | None, settings: Settings | None = None) -> str:
     """Markdown for the selected job: its progress line, where its clips go, review counts."""
     if not job_id:
         return ""
@@ -245,7 +300,7 @@ def job_detail(db, job_id: str | None) -> str:
     auto = " (auto-accepted)" if p.auto_accept else ""
     took = "running for" if p.finished_at is None else "took"
     return (f"**{p.name}** `{p.id}` — **{p.state}** · {p.summary()} · {took} {format_duration(p.elapsed_s)}\n\n"
-            f"Clips: {review}{auto} · written to `{p.output_dir}`")
+            f"Clips: {review}{auto} · written to `{shown_folder(p.output_dir, settings)}`")
 
 
 def task_rows(db, job_id: str | None, state: str | None = None) -> list[list[Any]]:
@@ -260,31 +315,98 @@ def task_rows(db, job_id: str | None, state: str | None = None) -> list[list[Any
             for t in job_tasks(db, job_id, state=state, limit=MAX_TASK_ROWS)]
 
 
-def failed_choices(db, job_id: str | None) -> list[tuple[str, int]]:
+def task_choices(db, job_id: str | None, state: str | None = None) -> list[tuple[str, int]]:
+    """(label, id) of the job's tasks (those the table lists), for the task picker."""
     if not job_id:
         return []
-    from random_people.jobs.models import FAILED
     from random_people.jobs.progress import job_tasks
 
-    return [(f"#{t.id} {t.what}", t.id) for t in job_tasks(db, job_id, state=FAILED)]
+    state = None if state in (None, "", "all") else state
+    return [(f"#{t.id} {t.state} · {t.what}", t.id) for t in job_tasks(db, job_id, state=state, limit=MAX_TASK_ROWS)]
+
+
+def _clock(at: float | None) -> str:
+    return "" if at is None else time.strftime("%H:%M:%S", time.localtime(at))
+
+
+def _outputs_markdown(result: dict[str, Any]) -> list[str]:
+    """What a done task made, in words: files (by name), size, frames, the fidelity figures."""
+    from random_people.jobs.fidelity import describe
+
+    lines = []
+    files = [Path(result[key]).name for key in ("video_path", "mask_path", "labels_path", "motion_path")
+             if result.get(key)]
+    if files:
+        lines.append("Files: " + ", ".join(f"`{name}`" for name in files))
+    facts = []
+    if result.get("frames"):
+        facts.append(f"{result['frames']} frames at {float(result.get('fps') or 0):.3g} fps")
+    if result.get("width"):
+        facts.append(f"{result['width']}×{result['height']}")
+    if result.get("size_bytes"):
+        facts.append(f"{result['size_bytes'] / 1e6:.1f} MB")
+    if result.get("reused"):
+        facts.append("reused from an earlier run")
+    if facts:
+        lines.append(" · ".join(facts))
+    if "fidelity" in result or result.get("video_path"):
+        lines.append(describe(result.get("fidelity")))
+    quality = result.get("quality") or {}
+    if quality.get("detected_ratio") is not None:
+        lines.append(f"Person detected in {_frames_text(quality)}")
+    return lines
+
+
+def _frames_text(quality: dict[str, Any]) -> str:
+    """``220 of 230 frames (95.7 %)``: counts, not a rounded percentage that can say 100 % for 220/230."""
+    from random_people.ui.clip_tab import detected_text
+
+    total = int(quality.get("frames") or quality.get("frames_processed") or 0)
+    return detected_text(quality["detected_ratio"], total) if total else f"{100 * float(quality['detected_ratio']):.1f} % of frames"
+
+
+def task_detail(db, job_id: str | None, task_id: int | None) -> str:
+    """Markdown for any task: what it makes, its outputs or error, its timings and its history."""
+    if not job_id or task_id is None:
+        return ""
+    from sqlalchemy import select
+
+    from random_people.jobs.models import Task
+    from random_people.jobs.progress import task_events
+
+    with db.session() as session:
+        task = session.scalars(select(Task).where(Task.id == int(task_id), Task.job_id == job_id)).first()
+        if task is None:
+            return f"Task {task_id} is not part of job {job_id}."
+        import json
+
+        from random_people.jobs.tasks import describe_payload
+
+        what = describe_payload(task.kind, json.loads(task.payload_json))
+        result = json.loads(task.result_json) if task.result_json else None
+        record = (task.id, task.kind, task.state, task.attempts, task.worker, task.claimed_at, task.finished_at,
+                  task.seconds, task.error)
+    task_id, kind, state, attempts, worker, claimed, finished, seconds, error = record
+    lines = [f"**Task {task_id}** ({kind}, **{state}**, {attempts} attempt(s)): {what}", ""]
+    timing = [f"started {_clock(claimed)}" if claimed else "not started",
+              *([f"finished {_clock(finished)}"] if finished else []),
+              *([f"took {seconds:.1f} s"] if seconds is not None else []), *([f"by `{worker}`"] if worker else [])]
+    lines += [" · ".join(timing), ""]
+    if result:
+        for line in _outputs_markdown(result):
+            lines += [line, ""]
+    if error:
+        lines += ["```text", error, "```", ""]
+    lines += ["| time | event | worker | reason |", "|---|---|---|---|"]
+    for at, event, by, message in task_events(db, task_id):
+        reason = (message or "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {_clock(at)} | {event} | {by or ''} | {reason} |")
+    return "\n".join(lines)
 
 
 def task_error(db, job_id: str | None, task_id: int | None) -> str:
-    """Markdown: a failed task's full error and its history (every state change, who, why)."""
-    if not job_id or task_id is None:
-        return ""
-    from random_people.jobs.progress import job_tasks, task_events
-
-    task = next((t for t in job_tasks(db, job_id) if t.id == int(task_id)), None)
-    if task is None:
-        return f"Task {task_id} is not part of job {job_id}."
-    lines = [f"**Task {task.id}** ({task.kind}, {task.state}, {task.attempts} attempt(s)): {task.what}", "",
-             "```text", task.error or "(no error recorded)", "```", "", "| time | event | worker | reason |",
-             "|---|---|---|---|"]
-    for at, kind, worker, message in task_events(db, task.id):
-        reason = (message or "").replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {time.strftime('%H:%M:%S', time.localtime(at))} | {kind} | {worker or ''} | {reason} |")
-    return "\n".join(lines)
+    """Kept for callers of the earlier name: :func:`task_detail` opens any task."""
+    return task_detail(db, job_id, task_id)
 
 
 def job_action(action: str, job_id: str | None, settings: Settings, include_cancelled: bool = False,
@@ -383,7 +505,9 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
         with gr.Column(scale=3, min_width=420):
             c["workers_status"] = gr.Markdown(workers.status(settings), elem_id="jobs-workers")
             c["jobs_table"] = gr.Dataframe(headers=JOBS_HEADERS, value=[], interactive=False, label="Jobs",
-                                           max_height=260, wrap=True, elem_id="jobs-table")
+                                           max_height=260, wrap=True, elem_id="jobs-table",
+                                           column_widths=["120px", "150px", "80px", "130px", "64px", "100px", "80px",
+                                                          "72px"])
             c["job"] = gr.Dropdown(choices=[], value=None, label="Selected job", info="or click a row above",
                                    elem_id="jobs-selected")
             c["detail"] = gr.Markdown("", elem_id="jobs-detail")
@@ -397,12 +521,15 @@ def build_jobs_tab(settings: Settings, clip_components: dict[str, Any], tab: gr.
             c["action_status"] = gr.Markdown("", elem_id="jobs-action-status")
             c["task_state"] = gr.Radio(list(TASK_FILTERS), value="all", label="Tasks to show",
                                        info=f"the table lists at most {MAX_TASK_ROWS}", elem_id="jobs-task-state")
+            # Widths in pixels that fit each column's longest word ("extract", "cancelled", "Time (s)"):
+            # percentages of a narrow column broke words mid-word ("Tas k", "extrac t").
             c["tasks_table"] = gr.Dataframe(headers=TASK_HEADERS, value=[], interactive=False, label="Tasks",
                                             max_height=300, wrap=True, elem_id="jobs-tasks",
-                                            column_widths=["6%", "10%", "9%", "33%", "13%", "8%", "9%", "12%"])
-            c["failed"] = gr.Dropdown(choices=[], value=None, label="Failed tasks", info="pick one to read its error",
-                                      elem_id="jobs-failed")
-            c["task_error"] = gr.Markdown("", elem_id="jobs-task-error")
+                                            column_widths=["64px", "84px", "96px", "260px", "140px", "64px", "88px",
+                                                           "160px"])
+            c["task"] = gr.Dropdown(choices=[], value=None, label="Open a task", info="or click its row above",
+                                    elem_id="jobs-task")
+            c["task_detail"] = gr.Markdown("", elem_id="jobs-task-detail")
     c["timer"] = gr.Timer(POLL_S, active=tabs is None or tab is None)
     c["shown"] = gr.State({})  # what the timer last drew, so unchanged tables are not sent again
     _wire(c, settings, clip_components, tab, workers, tabs)
@@ -429,8 +556,8 @@ def board(settings: Settings, job_id: str | None, shown: dict[str, Any], workers
     ids = {row[0] for row in rows}
     job_id = job_id if job_id in ids else None
     now = {
-        "jobs": rows, "choices": job_choices(rows), "detail": job_detail(db, job_id),
-        "tasks": task_rows(db, job_id, task_state), "failed": failed_choices(db, job_id),
+        "jobs": rows, "choices": job_choices(rows), "detail": job_detail(db, job_id, settings),
+        "tasks": task_rows(db, job_id, task_state), "task_choices": task_choices(db, job_id, task_state),
         "workers": workers.status(settings),
     }
     changed = {key: value for key, value in now.items() if shown.get(key) != value}
@@ -471,44 +598,54 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
             return estimate(spec, settings), spec_yaml(spec)
         except RandomPeopleError as exc:
             logger.info("Job refused: %s", exc)
-            return error_markdown(exc), ""
+            return error_markdown(exc, form=not spec_file), ""
 
-    def on_queue(spec_file, *values):
+    def on_queue(spec_file, task_state, *values):
         try:
             spec = spec_of(spec_file, values)
             job_id, message = queue(spec, settings, workers)
         except RandomPeopleError as exc:
             logger.info("Job refused: %s", exc)
-            gr.Warning(str(exc).splitlines()[0])
-            return error_markdown(exc), gr.skip(), gr.skip()
-        # New choices with the new job selected (a value outside the choices would be refused).
-        return message, spec_yaml(spec), gr.Dropdown(choices=job_choices(jobs_rows(_db(settings))), value=job_id)
+            gr.Warning(for_people(str(exc).splitlines()[0]))
+            return error_markdown(exc, form=not spec_file), gr.skip(), *[gr.skip()] * len(board_outputs)
+        # The new job is selected and its board drawn in this same response: no poll in between
+        # can show the previous job's panels.
+        return message, spec_yaml(spec), *draw(job_id, task_state, {}, force=True, select=True)
 
     c["estimate"].click(on_estimate, inputs=[c["spec_file"], *form_inputs],
                         outputs=[c["estimate_status"], c["spec_yaml"]], show_progress_on=c["estimate_status"])
-    # Queueing selects the new job; the selection's change event redraws the board at once.
-    c["queue"].click(on_queue, inputs=[c["spec_file"], *form_inputs],
-                     outputs=[c["estimate_status"], c["spec_yaml"], c["job"]], show_progress_on=c["estimate_status"])
+    board_outputs = [c["jobs_table"], c["job"], c["detail"], c["tasks_table"], c["task"], c["task_detail"],
+                     c["workers_status"], c["shown"]]
+    # Queueing selects the new job and draws its board in the same response.
+    c["queue"].click(on_queue, inputs=[c["spec_file"], c["task_state"], *form_inputs],
+                     outputs=[c["estimate_status"], c["spec_yaml"], *board_outputs],
+                     show_progress_on=c["estimate_status"])
 
-    board_outputs = [c["jobs_table"], c["job"], c["detail"], c["tasks_table"], c["failed"], c["workers_status"],
-                     c["shown"]]
-
-    def draw(job_id, task_state, shown, force: bool = False):
+    def draw(job_id, task_state, shown, force: bool = False, select: bool = False):
+        """The board's updates. ``select``: the user (or Queue) chose ``job_id``, so the picker is set to
+        it and the open task closed; the poll never sets the picker (its job id may be a stale read)."""
         workers.supervise(settings, _db(settings))
         now, changed = board(settings, job_id, shown or {}, workers, task_state)
         if force:
             changed = now
         skip = gr.skip()
         job_update = skip
-        if "choices" in changed:
+        if select:
             job_update = gr.Dropdown(choices=now["choices"], value=job_id if job_id else None)
-        failed_update = gr.Dropdown(choices=now["failed"], value=None) if "failed" in changed else skip
+        elif "choices" in changed:
+            job_update = gr.Dropdown(choices=now["choices"])
+        task_update = detail_update = skip
+        if select:
+            task_update, detail_update = gr.Dropdown(choices=now["task_choices"], value=None), ""
+        elif "task_choices" in changed:
+            task_update = gr.Dropdown(choices=now["task_choices"])
         return (
             now["jobs"] if "jobs" in changed else skip,
             job_update,
             now["detail"] if "detail" in changed else skip,
             now["tasks"] if "tasks" in changed else skip,
-            failed_update,
+            task_update,
+            detail_update,
             now["workers"] if "workers" in changed else skip,
             now,
         )
@@ -518,10 +655,15 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
             return draw(job_id, task_state, shown)
         except RandomPeopleError as exc:  # the log cannot be opened: say so where the workers' line is
             logger.warning("Cannot read the job log: %s", exc)
-            return (*[gr.skip()] * 5, f"**Cannot read the job log:** {exc}", gr.skip())
+            return (*[gr.skip()] * 6, f"**Cannot read the job log:** {exc}", gr.skip())
 
     def on_select_job(job_id, task_state, shown):
-        return draw(job_id, task_state, {k: v for k, v in (shown or {}).items() if k in ("jobs", "choices", "workers")})
+        kept = {k: v for k, v in (shown or {}).items() if k in ("jobs", "choices", "workers")}
+        return draw(job_id, task_state, kept, select=True)
+
+    def on_task_state(job_id, task_state, shown):
+        kept = {k: v for k, v in (shown or {}).items() if k in ("jobs", "choices", "workers", "detail")}
+        return draw(job_id, task_state, kept)
 
     def on_row(evt: gr.SelectData):
         row = evt.row_value or []
@@ -537,7 +679,7 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
 
             tabs.select(on_tabs, outputs=c["timer"], show_progress="hidden", queue=False)
     c["job"].change(on_select_job, inputs=board_inputs, outputs=board_outputs, show_progress="hidden")
-    c["task_state"].change(on_select_job, inputs=board_inputs, outputs=board_outputs, show_progress="hidden")
+    c["task_state"].change(on_task_state, inputs=board_inputs, outputs=board_outputs, show_progress="hidden")
     c["jobs_table"].select(on_row, outputs=c["job"], show_progress="hidden")
 
     def action(name: str) -> Callable[..., Any]:
@@ -556,7 +698,12 @@ def _wire(c: dict[str, Any], settings: Settings, clip_components: dict[str, Any]
         c[name].click(action(name), inputs=[c["job"], c["retry_cancelled"], c["task_state"], c["shown"]],
                       outputs=[c["action_status"], *board_outputs], show_progress="hidden")
 
-    def on_failed(job_id, task_id):
-        return task_error(_db(settings), job_id, task_id)
+    def on_task(job_id, task_id):
+        return task_detail(_db(settings), job_id, task_id)
 
-    c["failed"].change(on_failed, inputs=[c["job"], c["failed"]], outputs=c["task_error"], show_progress="hidden")
+    def on_task_row(evt: gr.SelectData):
+        row = evt.row_value or []
+        return int(row[0]) if row else gr.skip()
+
+    c["task"].change(on_task, inputs=[c["job"], c["task"]], outputs=c["task_detail"], show_progress="hidden")
+    c["tasks_table"].select(on_task_row, outputs=c["task"], show_progress="hidden")

@@ -29,6 +29,10 @@ DEFAULT_PEOPLE = 8
 THUMB_SIZE = 256
 IMPORT_ERROR = "**Cannot import this identity:**"
 SAMPLE_ERROR = "**Cannot sample:**"
+# Runs in the browser when a person is clicked: scroll their panel into view, pass the inputs on.
+SCROLL_TO_DETAILS = """() => {
+  setTimeout(() => document.getElementById('person-details')?.scrollIntoView({behavior: 'smooth', block: 'start'}), 100);
+}"""
 HOW_TO = (
     "**How it works.** Choose who may appear on the left and press **Sample people**. Click a person to turn "
     "them around and read their spec; **Save all** keeps the batch for the Render tab."
@@ -109,7 +113,8 @@ def gallery_items(specs: Sequence[IdentitySpec], settings: Settings,
 
 
 def caption(spec: IdentitySpec) -> str:
-    return f"{spec.id} · {describe(spec)}"
+    """Who it is first (sex, age, skin tone, look), the id last: a gallery cuts the end, not the person."""
+    return f"{describe(spec)} · {spec.id}"
 
 
 def histogram_text(specs: Sequence[IdentitySpec]) -> str:
@@ -159,6 +164,14 @@ def save(specs: Sequence[IdentitySpec], settings: Settings) -> str:
     new = sum(1 for spec in specs if spec.id not in before)
     kept = len(saved_ids(settings))
     return f"Saved {new} new {'person' if new == 1 else 'people'} ({kept} saved in all)."
+
+
+def delete_question(spec: IdentitySpec | None, settings: Settings) -> str | None:
+    """What **Delete saved** asks before deleting (None: nothing to ask, say why instead via :func:`delete`)."""
+    if spec is None or not (identities_dir(settings) / f"{spec.id}.json").exists():
+        return None
+    return (f"**Delete {describe(spec)} (`{spec.id}`) from the saved people?** Jobs that already used this "
+            "person keep their clips; new jobs and the Render tab can no longer pick them.")
 
 
 def delete(spec: IdentitySpec | None, settings: Settings) -> str:
@@ -240,7 +253,7 @@ def build_people_tab(settings: Settings, warmup: "BodyModelWarmup | None" = None
                                            elem_id="import-file")
         with gr.Column(scale=3, min_width=380):
             c["status"] = gr.Markdown(HOW_TO, elem_id="people-status")
-            c["gallery"] = gr.Gallery(label="People", columns=4, height=420, object_fit="contain",
+            c["gallery"] = gr.Gallery(label="People", columns=4, height=480, object_fit="contain",
                                       allow_preview=False, elem_id="people-gallery")
             with gr.Row():
                 c["save"] = gr.Button("Save all", elem_id="save-people")
@@ -257,7 +270,13 @@ def build_people_tab(settings: Settings, warmup: "BodyModelWarmup | None" = None
                                           elem_id="person-turntable")
                 with gr.Row():
                     c["export"] = gr.Button("Export avatar (.ply)", elem_id="export-ply")
-                    c["delete"] = gr.Button("Delete saved", variant="stop", elem_id="delete-person")
+                    c["delete"] = gr.Button("Delete saved…", variant="stop", elem_id="delete-person")
+                with gr.Column(visible=False, elem_id="delete-confirm") as c["confirm_row"]:
+                    c["confirm_text"] = gr.Markdown("", elem_id="delete-question")
+                    with gr.Row():
+                        c["confirm_delete"] = gr.Button("Yes, delete", variant="stop", size="sm",
+                                                        elem_id="delete-confirm-yes")
+                        c["keep"] = gr.Button("Keep", size="sm", elem_id="delete-confirm-no")
                 c["export_files"] = gr.File(label="Avatar files (.ply + rig sidecar)", file_count="multiple",
                                             interactive=False, visible=False, elem_id="export-files")
             with gr.Column(scale=3, min_width=360):
@@ -290,25 +309,41 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup | None
         status = f"{len(specs)} saved {'person' if len(specs) == 1 else 'people'}." if specs else "Nobody saved yet."
         return (*shown(specs, progress, status), None, gr.Column(visible=False))
 
-    def on_select(specs, evt: gr.SelectData, progress=gr.Progress()):
+    def on_select(specs, evt: gr.SelectData):
+        """Open the person's panel at once (title, spec); the turntable follows (see on_turntable)."""
         if evt.index is None or not 0 <= int(evt.index) < len(specs):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         spec = specs[int(evt.index)]
+        title = f"**{describe(spec)}** · `{spec.id}`"
+        return (spec, gr.Column(visible=True), None, spec_json(spec), gr.File(value=None, visible=False), title,
+                gr.Column(visible=False))
+
+    def on_turntable(spec, progress=gr.Progress()):
+        if spec is None:
+            return gr.skip()
         _wait(warmup, progress)
         progress(0.1, desc="Turning the person around…")
-        title = f"**{spec.id}** · {describe(spec)}"
-        return (spec, gr.Column(visible=True), str(turntable(spec, settings)), spec_json(spec),
-                gr.File(value=None, visible=False), title)
+        return str(turntable(spec, settings))
 
     def on_save(specs):
         return save(specs, settings)
 
+    def on_ask_delete(spec):
+        """Deleting needs a second click: show the question (or say why there is nothing to delete)."""
+        question = delete_question(spec, settings)
+        if question is None:
+            return gr.Column(visible=False), gr.skip(), delete(spec, settings)
+        return gr.Column(visible=True), question, gr.skip()
+
+    def on_keep():
+        return gr.Column(visible=False), "Kept."
+
     def on_delete(specs, spec, progress=gr.Progress()):
         message = delete(spec, settings)
         if not message.startswith("Deleted"):
-            return gr.skip(), gr.skip(), gr.skip(), message, gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), message, gr.skip(), gr.skip(), gr.Column(visible=False)
         remaining = [s for s in specs if s.id != spec.id]
-        return (*shown(remaining, progress, message), None, gr.Column(visible=False))
+        return (*shown(remaining, progress, message), None, gr.Column(visible=False), gr.Column(visible=False))
 
     def on_export(spec, progress=gr.Progress()):
         _wait(warmup, progress)
@@ -327,7 +362,8 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup | None
             spec = import_identity(file_path)
         except RandomPeopleError as exc:
             logger.info("Import refused: %s", exc)
-            return gr.skip(), gr.skip(), gr.skip(), f"{IMPORT_ERROR} {exc}", gr.skip(), gr.skip()
+            text = str(exc).replace("\n", "\n\n", 1)  # the list of problems as Markdown bullets
+            return gr.skip(), gr.skip(), gr.skip(), f"{IMPORT_ERROR} {text}", gr.skip(), gr.skip()
         from random_people.avatar.store import save_identity
 
         save_identity(spec, identities_dir(settings))
@@ -342,12 +378,20 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup | None
                       show_progress_on=c["gallery"])
     c["show_saved"].click(on_show_saved, outputs=listing, concurrency_id="people", concurrency_limit=1,
                           show_progress_on=c["gallery"])
+    # The person's panel sits under the gallery: it opens at once, is scrolled into view, and the
+    # turntable (seconds to render) arrives in it afterwards.
     c["gallery"].select(on_select, inputs=c["specs"],
                         outputs=[c["selected"], c["details"], c["turntable"], c["spec"], c["export_files"],
-                                 c["person_title"]],
-                        concurrency_id="people", concurrency_limit=1, show_progress_on=c["turntable"])
+                                 c["person_title"], c["confirm_row"]], show_progress="hidden") \
+        .then(None, js=SCROLL_TO_DETAILS) \
+        .then(on_turntable, inputs=c["selected"], outputs=c["turntable"], concurrency_id="people",
+              concurrency_limit=1, show_progress_on=c["turntable"])
     c["save"].click(on_save, inputs=c["specs"], outputs=c["status"], show_progress="hidden")
-    c["delete"].click(on_delete, inputs=[c["specs"], c["selected"]], outputs=listing, show_progress="hidden")
+    c["delete"].click(on_ask_delete, inputs=c["selected"], outputs=[c["confirm_row"], c["confirm_text"], c["status"]],
+                      show_progress="hidden")
+    c["keep"].click(on_keep, outputs=[c["confirm_row"], c["status"]], show_progress="hidden")
+    c["confirm_delete"].click(on_delete, inputs=[c["specs"], c["selected"]], outputs=[*listing, c["confirm_row"]],
+                              show_progress="hidden")
     c["export"].click(on_export, inputs=c["selected"], outputs=[c["export_files"], c["status"]],
                       concurrency_id="people", concurrency_limit=1, show_progress_on=c["turntable"])
     c["import_file"].upload(on_import, inputs=[c["import_file"], c["specs"]], outputs=listing,

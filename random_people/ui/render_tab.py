@@ -17,6 +17,8 @@ import numpy as np
 
 from random_people.errors import RandomPeopleError
 from random_people.settings import Settings
+from random_people.ui.clip_tab import EMPTY
+from random_people.wording import for_people
 
 if TYPE_CHECKING:
     from random_people.ui.app import BodyModelWarmup
@@ -51,6 +53,7 @@ class RenderedClip:
     frames: int
     seconds: float
     size: tuple[int, int]  # (width, height) actually rendered
+    framing: str = ""  # a warning when the person is cut off or out of view in some frames
 
 
 def chosen_motion(uploaded: str | None, extracted: str | None) -> str | None:
@@ -68,7 +71,7 @@ def describe_motion(uploaded: str | None, extracted: str | None) -> str:
     try:
         motion = load_motion(path)
     except RandomPeopleError as exc:
-        return f"**Cannot use this motion file:** {exc}"
+        return f"**Cannot use this motion file:** {for_people(exc)}"
     origin = "uploaded file" if uploaded else "from Clip & pose"
     label = f" · “{motion.action_label}”" if motion.action_label else ""
     name = motion.source_name or Path(path).name
@@ -121,11 +124,14 @@ def plate_image(motion_path: str | None, settings: Settings, progress: Callable[
 
 
 def render_size(width: float | None, height: float | None, quick: bool) -> tuple[tuple[int, int] | None, int | None]:
-    """(width, height) and the frame limit. Quick preview: None, i.e. the source clip's aspect
-    with PREVIEW_SIZE pixels on the long side (a square crop of a wide clip can cut the person
-    off), and at most PREVIEW_FRAMES frames."""
+    """(width, height) and the frame limit. None: the source clip's aspect (a square crop of a
+    wide clip cuts the person off), with PREVIEW_SIZE pixels on the long side for the quick
+    preview (at most PREVIEW_FRAMES frames) and DEFAULT_SIZE for a full render when width and
+    height are left at 0."""
     if quick:
         return None, PREVIEW_FRAMES
+    if not width and not height:
+        return None, None
     w, h = int(width or DEFAULT_SIZE), int(height or DEFAULT_SIZE)
     if not (64 <= w <= 2048 and 64 <= h <= 2048):
         raise RandomPeopleError(f"Size {w}×{h} is outside 64–2048 pixels per side.")
@@ -166,12 +172,25 @@ def render(motion_path: str | None, identity_ids: Sequence[str] | None, backgrou
             progress((k + fraction) / len(specs), f"Person {k + 1} of {len(specs)}: {message}")
 
         name = f"{spec.id}_{camera}{seed if camera == 'random' else ''}"
+        long_side = PREVIEW_SIZE if max_frames else DEFAULT_SIZE
         result = render_motion_clip(motion, spec, output_dir, name=name, background=background, camera=camera,
-                                    seed=seed, size=size, long_side=PREVIEW_SIZE, max_frames=max_frames,
+                                    seed=seed, size=size, long_side=long_side, max_frames=max_frames,
                                     progress=report, settings=settings)
         clips.append(RenderedClip(spec.id, str(result.video_path), str(result.mask_path), str(result.labels_path),
-                                  int(result.frames), float(result.seconds), parse_size(size, motion, PREVIEW_SIZE)))
+                                  int(result.frames), float(result.seconds),
+                                  parse_size(size, motion, long_side), framing_warning(result.labels_path)))
     return clips
+
+
+def framing_warning(labels_path: str | Path) -> str:
+    """The Render tab's warning when the person is cut off or out of view in some frames."""
+    from random_people.render.framing import framing
+
+    try:
+        return framing(labels_path).warning()
+    except RandomPeopleError as exc:  # the clip is fine; only the count is missing
+        logger.warning("Cannot count cut-off frames of %s: %s", labels_path, exc)
+        return ""
 
 
 def frame_image(video_paths: Sequence[str] | None, frame: float | None) -> np.ndarray | None:
@@ -211,8 +230,13 @@ def summary(clips: Sequence[RenderedClip]) -> str:
     rate = f" ({frames / seconds:.1f} frames/s)" if seconds > 0 else ""
     people = "person" if len(clips) == 1 else "people"
     width, height = clips[0].size
-    return (f"Rendered {len(clips)} {people} · {clips[0].frames} frames at {width}×{height} · "
+    text = (f"Rendered {len(clips)} {people} · {clips[0].frames} frames at {width}×{height} · "
             f"{seconds:.0f} s{rate}")
+    warnings = [f"- {clip.identity_id}: {clip.framing}" for clip in clips if clip.framing]
+    if warnings:
+        text += ("\n\n**Framing:** part of the person is outside the picture. Leave width and height at 0 to keep "
+                 "the source clip's aspect, or pick a size of the same shape.\n" + "\n".join(warnings))
+    return text
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,9 +277,10 @@ def build_render_tab(settings: Settings, extracted_motion: gr.State, tab: gr.Tab
             c["quick"] = gr.Checkbox(value=True, label=f"Quick preview ({PREVIEW_SIZE} px long side, "
                                      f"first {PREVIEW_FRAMES} frames)", elem_id="render-quick")
             with gr.Row(visible=False) as c["size_row"]:
-                c["width"] = gr.Number(value=DEFAULT_SIZE, precision=0, label="Width", min_width=90,
+                c["width"] = gr.Number(value=0, precision=0, minimum=0, label="Width", min_width=90,
+                                       info=f"0 and 0: the source's aspect, {DEFAULT_SIZE} px long side",
                                        elem_id="render-width")
-                c["height"] = gr.Number(value=DEFAULT_SIZE, precision=0, label="Height", min_width=90,
+                c["height"] = gr.Number(value=0, precision=0, minimum=0, label="Height", min_width=90,
                                         elem_id="render-height")
             c["render"] = gr.Button("Render", variant="primary", size="lg", elem_id="render-button")
         with gr.Column(scale=3, min_width=360):
@@ -271,7 +296,7 @@ def build_render_tab(settings: Settings, extracted_motion: gr.State, tab: gr.Tab
                              visible=i == 0, elem_id=f"render-video-{i}")
                     for i in range(MAX_PEOPLE)
                 ]
-    with gr.Column(visible="hidden", elem_id="render-results") as c["results"]:
+    with gr.Column(elem_id="render-results", elem_classes=EMPTY) as c["results"]:  # collapsed until a render
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=360):
                 c["frame"] = gr.Slider(0, 1, value=0, step=1, label="Frame", elem_id="render-frame")
@@ -330,8 +355,8 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
                            max_frames, settings, lambda fraction, message: progress(fraction, desc=message))
         except RandomPeopleError as exc:
             logger.info("Render refused: %s", exc)
-            gr.Warning(str(exc))
-            return (f"{RENDER_ERROR} {exc}", gr.skip(), *[gr.skip()] * MAX_PEOPLE, gr.skip(), gr.skip(), gr.skip(),
+            gr.Warning(for_people(exc))
+            return (f"{RENDER_ERROR} {for_people(exc)}", gr.skip(), *[gr.skip()] * MAX_PEOPLE, gr.skip(), gr.skip(), gr.skip(),
                     gr.skip(), gr.skip())
         source = source_preview(motion_path)
         videos = [
@@ -346,7 +371,7 @@ def _wire(c: dict[str, Any], settings: Settings, extracted_motion: gr.State, tab
             summary(clips),
             gr.Video(value=source, visible=source is not None),
             *videos,
-            gr.Column(visible=True),
+            gr.Column(elem_classes=[]),
             gr.Slider(minimum=0, maximum=last, value=0, step=1),
             frame_image(paths, 0),
             files,
