@@ -23,6 +23,15 @@ def test_example_spec_is_valid(tmp_path):
     assert spec.output.max_seconds == 4 and spec.cameras.sampled == 1
 
 
+def test_a_stored_spec_reads_back_to_the_same_spec(tmp_path):
+    """The job log stores ``spec.to_dict()``; unset optional fields (a source's csv, a label) were
+    written as null and refused on reading back."""
+    from random_people.jobs.spec import spec_from_dict
+
+    spec = parse_spec(yaml.safe_load(EXAMPLE_SPEC), base_dir=tmp_path)
+    assert spec_from_dict(spec.to_dict()) == spec
+
+
 def test_malformed_spec_lists_every_problem_with_its_field():
     bad = {
         "seed": -1,

@@ -158,9 +158,19 @@ class JobSpec:
     confined_to: tuple[Path, ...] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON that :func:`spec_from_dict` reads back to an equal spec (unset
+        optional fields are left out, as a spec file leaves them out)."""
         data = asdict(self)
         data.pop("confined_to")
-        return json.loads(json.dumps(data, default=_jsonable))
+        return _without_unset(json.loads(json.dumps(data, default=_jsonable)))
+
+
+def _without_unset(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_unset(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_unset(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
