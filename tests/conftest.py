@@ -15,6 +15,32 @@ DEMO_MEMBER = "Sports2D/Demo/demo.mp4"
 CACHE_DIR = Path(os.environ.get("RP_TEST_CACHE", Path.home() / ".cache" / "random-people-tests"))
 
 
+def _cached_wheel(package: str, version: str) -> Path:
+    """A PyPI wheel of ``package==version`` under CACHE_DIR, fetched once with ``pip download --no-deps``."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    pattern = f"{package.replace('-', '_')}-{version}-*.whl"
+    wheels = list(CACHE_DIR.glob(pattern)) or list(CACHE_DIR.glob(f"{package}-{version}-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
+             f"{package}=={version}"],
+            check=True,
+        )
+        wheels = list(CACHE_DIR.glob(pattern)) or list(CACHE_DIR.glob(f"{package}-{version}-*.whl"))
+    return wheels[0]
+
+
+def _wheel_member(wheel_path: Path, member: str, target: Path) -> Path:
+    """``member`` of a wheel, unpacked once to ``target`` (written whole, then renamed)."""
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(wheel_path) as wheel:
+            partial = target.with_suffix(".part")
+            partial.write_bytes(wheel.read(member))
+            partial.replace(target)
+    return target
+
+
 def fetch_demo_clip() -> Path:
     """Return the path of Sports2D's demo.mp4 (a real person walking), downloading its wheel once.
 
@@ -24,20 +50,7 @@ def fetch_demo_clip() -> Path:
     target = CACHE_DIR / f"sports2d-{SPORTS2D_VERSION}-demo.mp4"
     if target.exists():
         return target
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    wheels = list(CACHE_DIR.glob(f"sports2d-{SPORTS2D_VERSION}-*.whl"))
-    if not wheels:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
-             f"sports2d=={SPORTS2D_VERSION}"],
-            check=True,
-        )
-        wheels = list(CACHE_DIR.glob(f"sports2d-{SPORTS2D_VERSION}-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        partial = target.with_suffix(".part")
-        partial.write_bytes(wheel.read(DEMO_MEMBER))
-        partial.replace(target)
-    return target
+    return _wheel_member(_cached_wheel("sports2d", SPORTS2D_VERSION), DEMO_MEMBER, target)
 
 
 POSE2SIM_VERSION = "0.10.49"
@@ -46,16 +59,7 @@ POSE2SIM_DEMO = "Pose2Sim/Demo_MultiPerson"
 
 def _pose2sim_wheel() -> Path:
     """The Pose2Sim wheel (~50 MB, real people filmed by 4 calibrated cameras), downloaded once."""
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
-    if not wheels:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
-             f"pose2sim=={POSE2SIM_VERSION}"],
-            check=True,
-        )
-        wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
-    return wheels[0]
+    return _cached_wheel("pose2sim", POSE2SIM_VERSION)
 
 
 def fetch_pose2sim_multiperson() -> Path:
@@ -79,37 +83,12 @@ def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") 
 
     ``Demo_SinglePerson/videos/cam04.mp4`` shows a man turning into a lunge with his arms out,
     seen from the side: a different person, motion, orientation (portrait) and frame rate from
-    the Sports2D demo. The wheel (~50 MB) is fetched once with ``pip download --no-deps``.
-    """
-    target = CACHE_DIR / f"pose2sim-{POSE2SIM_VERSION}-{demo}-{camera}.mp4"
-    if target.exists():
-        return target
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
-    if not wheels:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(CACHE_DIR),
-             f"pose2sim=={POSE2SIM_VERSION}"],
-            check=True,
-        )
-        wheels = list(CACHE_DIR.glob(f"pose2sim-{POSE2SIM_VERSION}-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        partial = target.with_suffix(".part")
-        partial.write_bytes(wheel.read(f"Pose2Sim/{demo}/videos/{camera}.mp4"))
-        partial.replace(target)
-    return target
-
-
-def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") -> Path:
-    """Return the path of one of Pose2Sim's demo videos (a real person, 1080x1920, 60 fps, 1.7 s).
-
-    ``Demo_SinglePerson/videos/cam04.mp4`` shows a man turning into a lunge with his arms out,
-    seen from the side: a different person, motion, orientation (portrait) and frame rate from
     the Sports2D demo.
     """
     target = CACHE_DIR / f"pose2sim-{POSE2SIM_VERSION}-{demo}-{camera}.mp4"
     if target.exists():
         return target
+    return _wheel_member(_pose2sim_wheel(), f"Pose2Sim/{demo}/videos/{camera}.mp4", target)
     with zipfile.ZipFile(_pose2sim_wheel()) as wheel:
         partial = target.with_suffix(".part")
         partial.write_bytes(wheel.read(f"Pose2Sim/{demo}/videos/{camera}.mp4"))
