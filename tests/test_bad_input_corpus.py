@@ -254,7 +254,7 @@ def case_render_a_truncated_ply(work: Path, request) -> Case:
 def case_identity_file_that_is_not_json(work: Path, request) -> Case:
     path = work / "person.json"
     path.write_text("{nope", encoding="utf-8")
-    return Case(["identity", "show", str(path), "-o", str(work / "thumb.png")], 14, ["person.json", "not a JSON"])
+    return Case(["identity", "show", str(path), "-o", str(work / "thumb.png")], 14, ["person.json", "not valid JSON"])
 
 
 @case

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from random_people.ui.clip_tab import EXAMPLE_LABEL
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -172,7 +174,7 @@ def test_non_video_upload_is_refused_in_words(page, tmp_path):
 
 
 def test_example_runs_with_one_click(page):
-    page.get_by_text("A woman walking past (from 2 s, the rightmost person)").click()
+    page.get_by_text(EXAMPLE_LABEL).click()
     _wait_for_preview(page)
     assert "walking.mp4" in page.inner_text("#clip-status")
     assert "Frames" in page.inner_text("#summary")

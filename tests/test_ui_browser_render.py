@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from random_people.ui.clip_tab import EXAMPLE_LABEL
+
 from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
     CHROMIUM,
     _media_src,
@@ -72,7 +74,7 @@ def test_people_then_render_in_browser(page, tmp_path):
 
     # Clip & pose: one click on the example extracts the walking clip.
     page.get_by_role("tab", name="Clip & pose").click()
-    page.get_by_text("A person walking (7.7 s)").click()
+    page.get_by_text(EXAMPLE_LABEL).click()
     _wait_for_preview(page)
 
     # Render: the extracted motion is picked up; choose a saved person; quick preview.

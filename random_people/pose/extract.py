@@ -219,7 +219,6 @@ def extract_clip(
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],
     }
     source_sha256 = sha256_file(clip_path)
-    remember_source(settings, source_sha256, clip_path)  # local only: motions never carry paths
     motion = build_motion(track, fit, model, filtered, source_sha256=source_sha256,
                           source_name=clip_path.name, label=label, meta=meta)
     motion.quality_flags[flips.choice != 0] |= FLAG_FLIP_REPAIRED
@@ -254,6 +253,8 @@ def extract_clip(
         for path in written:
             path.unlink(missing_ok=True)
         raise
+    # Only a motion that was written points back at its clip (local only: motions carry no paths).
+    remember_source(settings, source_sha256, clip_path)
     raw = selection.track  # the detector's own output (before flip repair), for jitter and evaluation
     summary = motion_quality(motion, raw_world=raw.world, raw_image=raw.image_xy)
     summary["person_switches"] = len(selection.switch_times)

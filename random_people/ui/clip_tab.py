@@ -290,6 +290,9 @@ def quality_plot(motion_path: str | None, frame: float | None = None):
 EXAMPLE_START, EXAMPLE_PERSON = 2.0, "rightmost"
 
 
+EXAMPLE_LABEL = "A woman walking past (from 2 s, the rightmost person)"
+
+
 def _example_clip_rows(label: str = "walking") -> list[list[Any]]:
     from random_people.ui.app import examples_dir
 
@@ -322,7 +325,7 @@ def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, A
                                      info="Whom to follow when several people are in view: click them in the picture below")
             c["people"] = gr.Image(label="First frame: click the person to follow", interactive=False, height=220,
                                    elem_id="people-picture")
-            c["people_status"] = gr.Markdown("", elem_id="people-status")
+            c["people_status"] = gr.Markdown("", elem_id="clip-people-status")
             c["extract"] = gr.Button("Extract motion", variant="primary", size="lg", elem_id="extract-button")
         with gr.Column(scale=3, min_width=360):
             c["preview"] = gr.Video(label="Fitted body over the clip", interactive=False, autoplay=True, loop=True,
@@ -422,7 +425,7 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
         with inputs_column:  # re-enter the column so the example sits under the Extract button
             c["examples"] = gr.Examples(rows, inputs=[c["clip"], c["label"], c["start"], c["person"]],
                                         cache_examples=False, label="No clip at hand? Click the example to run it",
-                                        example_labels=["A woman walking past (from 2 s, the rightmost person)"])
+                                        example_labels=[EXAMPLE_LABEL])
         # One click on the example fills the inputs and then runs the same extraction event.
         c["examples"].load_input_event.then(on_extract, inputs=extract_inputs, outputs=outputs,
                                             concurrency_id="extract", concurrency_limit=1,
