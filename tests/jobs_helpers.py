@@ -61,3 +61,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def worker_pids(data_dir: Path) -> list[int]:
+    """Worker processes of this test (their command line names this test's database)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "random_people.jobs.worker" in command and str(data_dir) in command:
+                pids.append(int(entry.name))
+    return pids

@@ -8,7 +8,6 @@ test's folder. Cases for the app's confinement of uploaded specs are in ``test_c
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from disk_fixtures import small_tmpfs
 from bad_input import (
     add_zero_bomb, alias_bomb, cli, deep_json, fake_clip, gaussians_ply, identity_file, motion_arrays,
     ply_with_low_count, snapshot, spec, write_npz, write_yaml,
@@ -43,16 +43,8 @@ def case(function: Callable[..., Case]) -> Callable[..., Case]:
 
 @pytest.fixture()
 def small_disk(tmp_path):
-    """A real 64 kB tmpfs (root in the sandbox may mount); skipped where mounting is not allowed."""
-    mount = tmp_path / "small_disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
+    """A real 64 kB tmpfs."""
+    yield from small_tmpfs(tmp_path, "64k")
 
 
 def _render_motion(work: Path, motion: Path) -> list[str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from disk_fixtures import small_tmpfs
 from hub_fixtures import make_clips
 from random_people.hub.card import CardInfo
 from random_people.hub.errors import DiskFullError, ExportError
@@ -227,16 +227,8 @@ def test_a_second_export_into_the_same_folder_waits_its_turn(clips, tmp_path):
 
 @pytest.fixture()
 def small_disk(tmp_path):
-    """A real 1 MB tmpfs (root in the sandbox may mount); skipped where mounting is not allowed."""
-    mount = tmp_path / "small_disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
+    """A real 1 MB tmpfs."""
+    yield from small_tmpfs(tmp_path, "1m")
 
 
 def test_full_disk_is_refused_up_front_and_reported_mid_write(tmp_path, small_disk):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jobs_helpers import cli, job_env, tiny_spec, wait_for, write_spec
+from jobs_helpers import cli, job_env, tiny_spec, wait_for, worker_pids, write_spec
 from random_people.files import sha256_file
 from random_people.jobs.db import close_all, open_database
 from random_people.jobs.models import Event, MotionRecord, Output, Task
@@ -34,19 +34,6 @@ def _database(data_dir: Path):
 def _bulk(spec: Path, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "random_people.cli", "bulk", str(spec), "--workers", "1", "-q"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _worker_pids(data_dir: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "random_people.jobs.worker" in command and str(data_dir) in command:
-                pids.append(int(entry.name))
-    return pids
 
 
 def _tasks(db) -> list[Task]:
@@ -117,7 +104,7 @@ def test_sigkill_of_two_jobs_sharing_keys_then_resume_and_export(tmp_path, demo_
     finally:
         for run in runs:
             run.send_signal(signal.SIGKILL)
-        for pid in _worker_pids(data_dir):
+        for pid in worker_pids(data_dir):
             os.kill(pid, signal.SIGKILL)
         for run in runs:
             run.wait(timeout=30)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jobs_helpers import cli, job_env, tiny_spec, wait_for, write_spec
+from jobs_helpers import cli, job_env, tiny_spec, wait_for, worker_pids, write_spec
 from random_people.files import sha256_file
 from random_people.jobs.db import close_all, open_database
 from random_people.jobs.export_source import clips_for_export, job_summaries, real_clips_for_export
@@ -30,20 +30,6 @@ pytestmark = pytest.mark.slow
 
 def _database(data_dir: Path):
     return open_database(f"sqlite:///{data_dir / 'random_people.sqlite'}")
-
-
-def _worker_pids(data_dir: Path) -> list[int]:
-    """Worker processes of this test (their command line names this test's database)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "random_people.jobs.worker" in command and str(data_dir) in command:
-                pids.append(int(entry.name))
-    return pids
 
 
 def _task_counts(db, job_id: str) -> dict[str, int]:
@@ -66,7 +52,7 @@ def test_sigkill_mid_job_then_resume_finishes_every_task_exactly_once(tmp_path, 
                  240, "renders to be under way")
     finally:
         driver.send_signal(signal.SIGKILL)
-        for pid in _worker_pids(data_dir):
+        for pid in worker_pids(data_dir):
             os.kill(pid, signal.SIGKILL)
         driver.wait(timeout=30)
     before = _task_counts(db, job_id)
