@@ -223,6 +223,38 @@ def smooth_hand_world(world: np.ndarray, detected: np.ndarray, fps: float,
     return out, usable
 
 
+def resolve_depth_mirror(rig: HandRig, world: np.ndarray, detected: np.ndarray,
+                         body_hand: np.ndarray, window: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """(hand landmarks [T, 21, 3] with depth mirrored where needed, mirrored [T] bool).
+
+    A hand seen from one side and the other hand seen from the other side make the same picture:
+    MediaPipe's 3D hand sometimes comes out depth-mirrored (the palm where the back of the hand
+    is, curled fingers bending backwards). The picture cannot tell, the body can: both readings
+    (as detected, and depth ``z -> -z``) are turned onto the rest palm, and the one closer to the
+    body fit's own hand orientation ``body_hand`` [T, 3, 3] wins; a running majority over
+    ``window`` frames keeps single frames from flickering between the two.
+    """
+    world = np.asarray(world, dtype=np.float64).copy()
+    mirrored = np.zeros(len(world), dtype=bool)
+    rows = np.flatnonzero(detected)
+    if not len(rows):
+        return world, mirrored
+    rest = rig.palm_rest - rig.palm_rest[0]
+    flip = np.array([1.0, 1.0, -1.0])
+    as_detected = kabsch(rest, world[rows][:, PALM_LANDMARKS])
+    as_mirrored = kabsch(rest, world[rows][:, PALM_LANDMARKS] * flip)
+    body = body_hand[rows]
+    cost_detected = rotation_angle_degrees(np.einsum("tji,tjk->tik", body, as_detected))
+    cost_mirrored = rotation_angle_degrees(np.einsum("tji,tjk->tik", body, as_mirrored))
+    vote = (cost_mirrored < cost_detected).astype(float)
+    if len(vote) >= window:
+        padded = np.pad(vote, window // 2, mode="edge")
+        vote = np.convolve(padded, np.ones(window) / window, mode="valid")
+    mirrored[rows] = vote > 0.5
+    world[mirrored] *= flip
+    return world, mirrored
+
+
 @dataclass
 class FingerFit:
     """Fitted hands of one motion. T frames, H = 2 hands (left, right)."""
@@ -231,6 +263,7 @@ class FingerFit:
     fitted: np.ndarray  # [T, H] bool: this hand's rotations come from landmarks here
     world: np.ndarray  # [T, H, 21, 3] smoothed wrist-relative landmarks, NaN where not fitted
     wrist_refused: np.ndarray  # [T, H] bool: the hand was found but turned beyond the wrist's limit
+    depth_mirrored: np.ndarray  # [T, H] bool: the detection's depth was mirrored to match the body (see resolve_depth_mirror)
 
 
 def fit_fingers(bone_names: list[str], bone_parents: np.ndarray, rest_joints: np.ndarray,
@@ -248,10 +281,13 @@ def fit_fingers(bone_names: list[str], bone_parents: np.ndarray, rest_joints: np
     fitted = np.zeros((T, 2), dtype=bool)
     refused = np.zeros((T, 2), dtype=bool)
     smoothed_all = np.full((T, 2, 21, 3), np.nan, dtype=np.float32)
+    mirrored = np.zeros((T, 2), dtype=bool)
     for h, side in enumerate(HANDS):
         rig = HandRig(bone_names, rest_joints, side)
-        smoothed, usable = smooth_hand_world(track.world[:, h], track.detected[:, h], fps)
         wrist = body_local[:, rig.wrist].copy()
+        body_hand = parent_world_rotation[side] @ wrist  # the body fit's own idea of the hand's orientation
+        raw, mirrored[:, h] = resolve_depth_mirror(rig, track.world[:, h], track.detected[:, h], body_hand)
+        smoothed, usable = smooth_hand_world(raw, track.detected[:, h], fps)
         bones = {bone: np.broadcast_to(np.eye(3), (T, 3, 3)).copy() for chain in rig.chains.values() for bone in chain}
         if usable.any():
             rows = np.flatnonzero(usable)
@@ -269,7 +305,8 @@ def fit_fingers(bone_names: list[str], bone_parents: np.ndarray, rest_joints: np
         if refused[:, h].any():
             logger.info("%s hand: %d frames turned beyond %.0f degrees from the forearm were not used",
                         side, int(refused[:, h].sum()), WRIST_LIMIT_DEGREES)
-    return FingerFit(local_rotations=local, fitted=fitted, world=smoothed_all, wrist_refused=refused)
+    return FingerFit(local_rotations=local, fitted=fitted, world=smoothed_all, wrist_refused=refused,
+                     depth_mirrored=mirrored)
 
 
 def _world_rotation(bone: int, parents: np.ndarray, root: np.ndarray, local: np.ndarray) -> np.ndarray:
@@ -332,6 +369,7 @@ def add_fingers(motion, model, track: HandTrack):
         "mediapipe_handedness_agrees": {side: round(float(track.handedness_agrees[track.detected[:, h], h].mean()), 4)
                                         if track.detected[:, h].any() else None for h, side in enumerate(HANDS)},
         "wrist_refused_frames": {side: int(fit.wrist_refused[:, h].sum()) for h, side in enumerate(HANDS)},
+        "depth_mirrored_frames": {side: int(fit.depth_mirrored[:, h].sum()) for h, side in enumerate(HANDS)},
     }
     return dataclasses.replace(
         motion,
