@@ -41,7 +41,10 @@ FINGERS = tuple(FINGER_LANDMARKS)
 # happen about the palm's normal, so a hinge would clamp real thumb motion away.
 _FINGER_LIMITS = ((-30.0, 95.0, 25.0), (0.0, 115.0, 0.0), (0.0, 90.0, 0.0))
 _THUMB_LIMITS = ((-60.0, 60.0, 60.0), (-30.0, 80.0, 30.0), (-30.0, 90.0, 20.0))
-WRIST_LIMIT_DEGREES = 110.0  # a hand turned further than this from the forearm is a wrong detection
+# A hand bent further than this off the forearm's axis is a wrong detection. Turning about the
+# forearm's axis is not limited: that is pronation, which the body fit cannot see, so the fitted
+# twist is shared between the forearm and the wrist (as real forearm bones share it).
+WRIST_SWING_LIMIT_DEGREES = 100.0
 MAX_GAP_SECONDS = 0.3  # a hand missing at most this long is interpolated across
 
 
@@ -125,11 +128,15 @@ def palm_normal(palm_points: np.ndarray, side: str) -> np.ndarray:
 class HandRig:
     """One hand of one body: rest palm, rest bone directions and joint axes, from rest joints."""
 
-    def __init__(self, bone_names: list[str], rest_joints: np.ndarray, side: str) -> None:
+    def __init__(self, bone_names: list[str], rest_joints: np.ndarray, side: str,
+                 bone_parents: np.ndarray | None = None) -> None:
         self.side = side
         bones = hand_bone_names(bone_names, side)
         index = {name: i for i, name in enumerate(bone_names)}
         self.wrist = index[bones["wrist"]]
+        self.forearm = int(bone_parents[self.wrist]) if bone_parents is not None else -1
+        if self.forearm >= 0:  # the forearm's axis, the wrist's parent's head to the wrist
+            self.forearm_axis = _unit(rest_joints[self.wrist] - rest_joints[self.forearm])
         self.palm_rest = rest_joints[[index[name] for name in bones["palm"]]]  # [5, 3]
         normal = palm_normal(self.palm_rest, side)
         self.chains: dict[str, list[int]] = {finger: [index[name] for name in bones[finger]] for finger in FINGERS}
@@ -194,6 +201,19 @@ def rotation_angle_degrees(rotation: np.ndarray) -> np.ndarray:
     """[...] angle of rotation matrices [..., 3, 3] in degrees."""
     cosine = (np.trace(rotation, axis1=-2, axis2=-1) - 1.0) / 2.0
     return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def twist_angle(rotation: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] radians: the twist part of rotations [T, 3, 3] about unit ``axis`` (swing-twist split)."""
+    from scipy.spatial.transform import Rotation
+
+    quaternion = Rotation.from_matrix(rotation).as_quat()  # x, y, z, w
+    return 2.0 * np.arctan2(quaternion[:, :3] @ axis, quaternion[:, 3])
+
+
+def swing_degrees(rotation: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """[T] how far rotations [T, 3, 3] turn ``axis`` away from itself, in degrees."""
+    return np.degrees(np.arccos(np.clip((rotation @ axis) @ axis, -1.0, 1.0)))
 
 
 def smooth_hand_world(world: np.ndarray, detected: np.ndarray, fps: float,
@@ -283,8 +303,9 @@ def fit_fingers(bone_names: list[str], bone_parents: np.ndarray, rest_joints: np
     smoothed_all = np.full((T, 2, 21, 3), np.nan, dtype=np.float32)
     mirrored = np.zeros((T, 2), dtype=bool)
     for h, side in enumerate(HANDS):
-        rig = HandRig(bone_names, rest_joints, side)
+        rig = HandRig(bone_names, rest_joints, side, bone_parents)
         wrist = body_local[:, rig.wrist].copy()
+        forearm = body_local[:, rig.forearm].copy()
         body_hand = parent_world_rotation[side] @ wrist  # the body fit's own idea of the hand's orientation
         raw, mirrored[:, h] = resolve_depth_mirror(rig, track.world[:, h], track.detected[:, h], body_hand)
         smoothed, usable = smooth_hand_world(raw, track.detected[:, h], fps)
@@ -293,18 +314,24 @@ def fit_fingers(bone_names: list[str], bone_parents: np.ndarray, rest_joints: np
             rows = np.flatnonzero(usable)
             hand, finger_local = rig.fit(smoothed[rows].astype(np.float64))
             wrist_local = np.einsum("tji,tjk->tik", parent_world_rotation[side][rows], hand)  # G_parent^T R_hand
-            ok = rotation_angle_degrees(wrist_local) <= WRIST_LIMIT_DEGREES
+            ok = swing_degrees(wrist_local, rig.forearm_axis) <= WRIST_SWING_LIMIT_DEGREES
             refused[rows[~ok], h] = True
-            wrist[rows[ok]] = wrist_local[ok]
+            # Half the twist goes to the forearm bone: the hand ends up exactly as fitted, the wrist's
+            # skin does not wring, and the wrist stays where it was (the turn is about the forearm's
+            # own axis through the wrist).
+            half = axis_angle_matrix(rig.forearm_axis, 0.5 * twist_angle(wrist_local, rig.forearm_axis))
+            forearm[rows[ok]] = forearm[rows[ok]] @ half[ok]
+            wrist[rows[ok]] = np.swapaxes(half[ok], -1, -2) @ wrist_local[ok]
             for bone, rotation in finger_local.items():
                 bones[bone][rows[ok]] = rotation[ok]
             fitted[rows[ok], h] = True
             smoothed_all[rows[ok], h] = smoothed[rows[ok]]
         local[rig.wrist] = wrist
+        local[rig.forearm] = forearm
         local.update(bones)
         if refused[:, h].any():
-            logger.info("%s hand: %d frames turned beyond %.0f degrees from the forearm were not used",
-                        side, int(refused[:, h].sum()), WRIST_LIMIT_DEGREES)
+            logger.info("%s hand: %d frames bent beyond %.0f degrees off the forearm were not used",
+                        side, int(refused[:, h].sum()), WRIST_SWING_LIMIT_DEGREES)
     return FingerFit(local_rotations=local, fitted=fitted, world=smoothed_all, wrist_refused=refused,
                      depth_mirrored=mirrored)
 
