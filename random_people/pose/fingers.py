@@ -152,6 +152,23 @@ class HandRig:
                 joint_frames.append(JointFrame(along, np.cross(palm, along), palm, limit))
             self.frames[finger] = joint_frames
 
+    def limit_violation(self, world: np.ndarray) -> np.ndarray:
+        """[T] degrees, summed over the finger joints, by which hand landmarks [T, 21, 3] bend
+        their joints beyond the limits (the four fingers; the thumb's limits are too loose to tell)."""
+        hand = kabsch(self.palm_rest - self.palm_rest[0], world[:, PALM_LANDMARKS])
+        total = np.zeros(len(world))
+        for finger, chain in self.chains.items():
+            if finger == "thumb":
+                continue
+            marks = FINGER_LANDMARKS[finger]
+            observed = np.einsum("tji,tbj->tbi", hand, _unit(world[:, list(marks[1:])] - world[:, list(marks[:-1])]))
+            parent = np.broadcast_to(np.eye(3), (len(world), 3, 3))
+            for j, frame in enumerate(self.frames[finger]):
+                u = np.einsum("tji,tj->ti", parent, observed[:, j])
+                total += limit_excess(u, frame)
+                parent = parent @ joint_rotation(u, frame, clamp=False)
+        return total
+
     def fit(self, world: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Hand orientation [T, 3, 3] (model rest -> camera) and local rotations {bone: [T, 3, 3]}
         of the finger bones, from wrist-relative hand world landmarks ``world`` [T, 21, 3]."""
@@ -170,19 +187,29 @@ class HandRig:
         return hand, local
 
 
-def joint_angles(u: np.ndarray, frame: JointFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(flexion, abduction) in radians, clamped to the joint's limits, that turn the rest bone
-    direction towards unit directions ``u`` [T, 3] (given in the parent's rest frame)."""
+def joint_angles(u: np.ndarray, frame: JointFrame, clamp: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(flexion, abduction) in radians, clamped to the joint's limits unless ``clamp`` is False,
+    that turn the rest bone direction towards unit directions ``u`` [T, 3] (given in the parent's
+    rest frame)."""
     a, s, p = u @ frame.along, u @ frame.sideways, u @ frame.palm
     flexion = np.arctan2(p, a)
     abduction = np.arctan2(s, np.hypot(a, p))
+    if not clamp:
+        return flexion, abduction
     low, high, spread = (np.radians(v) for v in frame.limits)
     return np.clip(flexion, low, high), np.clip(abduction, -spread, spread)
 
 
-def joint_rotation(u: np.ndarray, frame: JointFrame) -> np.ndarray:
+def limit_excess(u: np.ndarray, frame: JointFrame) -> np.ndarray:
+    """[T] degrees by which directions ``u`` [T, 3] lie beyond the joint's limits."""
+    flexion, abduction = (np.degrees(v) for v in joint_angles(u, frame, clamp=False))
+    low, high, spread = frame.limits
+    return np.maximum(low - flexion, 0) + np.maximum(flexion - high, 0) + np.maximum(np.abs(abduction) - spread, 0)
+
+
+def joint_rotation(u: np.ndarray, frame: JointFrame, clamp: bool = True) -> np.ndarray:
     """[T, 3, 3] local rotation: abduct about the palm normal, then flex about the sideways axis."""
-    flexion, abduction = joint_angles(u, frame)
+    flexion, abduction = joint_angles(u, frame, clamp)
     return axis_angle_matrix(-frame.sideways, flexion) @ axis_angle_matrix(frame.palm, abduction)
 
 
@@ -244,29 +271,24 @@ def smooth_hand_world(world: np.ndarray, detected: np.ndarray, fps: float,
 
 
 def resolve_depth_mirror(rig: HandRig, world: np.ndarray, detected: np.ndarray,
-                         body_hand: np.ndarray, window: int = 5) -> tuple[np.ndarray, np.ndarray]:
+                         window: int = 5, margin_degrees: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
     """(hand landmarks [T, 21, 3] with depth mirrored where needed, mirrored [T] bool).
 
     A hand seen from one side and the other hand seen from the other side make the same picture:
     MediaPipe's 3D hand sometimes comes out depth-mirrored (the palm where the back of the hand
-    is, curled fingers bending backwards). The picture cannot tell, the body can: both readings
-    (as detected, and depth ``z -> -z``) are turned onto the rest palm, and the one closer to the
-    body fit's own hand orientation ``body_hand`` [T, 3, 3] wins; a running majority over
-    ``window`` frames keeps single frames from flickering between the two.
+    is, curled fingers bending backwards). The picture cannot tell, anatomy can: fingers bend one
+    way. Both readings (as detected, and depth ``z -> -z``) are scored by how far their joints
+    go beyond the joint limits, and the mirrored one wins only when it is clearly (by
+    ``margin_degrees``) more possible; a running majority over ``window`` frames keeps single
+    frames from flickering. A flat hand gives no evidence and stays as detected.
     """
     world = np.asarray(world, dtype=np.float64).copy()
     mirrored = np.zeros(len(world), dtype=bool)
     rows = np.flatnonzero(detected)
     if not len(rows):
         return world, mirrored
-    rest = rig.palm_rest - rig.palm_rest[0]
     flip = np.array([1.0, 1.0, -1.0])
-    as_detected = kabsch(rest, world[rows][:, PALM_LANDMARKS])
-    as_mirrored = kabsch(rest, world[rows][:, PALM_LANDMARKS] * flip)
-    body = body_hand[rows]
-    cost_detected = rotation_angle_degrees(np.einsum("tji,tjk->tik", body, as_detected))
-    cost_mirrored = rotation_angle_degrees(np.einsum("tji,tjk->tik", body, as_mirrored))
-    vote = (cost_mirrored < cost_detected).astype(float)
+    vote = (rig.limit_violation(world[rows] * flip) < rig.limit_violation(world[rows]) - margin_degrees).astype(float)
     if len(vote) >= window:
         padded = np.pad(vote, window // 2, mode="edge")
         vote = np.convolve(padded, np.ones(window) / window, mode="valid")
@@ -306,8 +328,7 @@ def fit_fingers(bone_names: list[str], bone_parents: np.ndarray, rest_joints: np
         rig = HandRig(bone_names, rest_joints, side, bone_parents)
         wrist = body_local[:, rig.wrist].copy()
         forearm = body_local[:, rig.forearm].copy()
-        body_hand = parent_world_rotation[side] @ wrist  # the body fit's own idea of the hand's orientation
-        raw, mirrored[:, h] = resolve_depth_mirror(rig, track.world[:, h], track.detected[:, h], body_hand)
+        raw, mirrored[:, h] = resolve_depth_mirror(rig, track.world[:, h], track.detected[:, h])
         smoothed, usable = smooth_hand_world(raw, track.detected[:, h], fps)
         bones = {bone: np.broadcast_to(np.eye(3), (T, 3, 3)).copy() for chain in rig.chains.values() for bone in chain}
         if usable.any():

@@ -46,9 +46,10 @@ def curl_angles(curl: float) -> dict[str, list[tuple[float, float]]]:
 
 
 def hands_up_motion(model, curls: np.ndarray, *, fps: float = 30.0, image_size: tuple[int, int] = (720, 1280),
-                    focal: float = 1100.0, distance: float = 2.3) -> Motion:
+                    focal: float = 1100.0, distance: float = 2.3, sideways: float = 0.0) -> Motion:
     """A Motion of ``model`` (Anny) facing the camera, hands up, fingers curled by ``curls[t]``
-    degrees in frame t (see :func:`curl_angles`). Its local rotations are the truth."""
+    degrees in frame t (see :func:`curl_angles`), ``distance`` metres from the camera and
+    ``sideways`` metres right of its axis. Its local rotations are the truth."""
     curls = np.asarray(curls, dtype=np.float64)
     T = len(curls)
     names = list(model.bone_names)
@@ -76,7 +77,7 @@ def hands_up_motion(model, curls: np.ndarray, *, fps: float = 30.0, image_size: 
             for bone, rotation in finger_pose_matrices(rig, curl_angles(float(curl))).items():
                 local[t, bone] = rotation
     root = np.tile(FACING_CAMERA, (T, 1, 1))
-    translation = np.tile([0.0, 0.15, distance], (T, 1))
+    translation = np.tile([sideways, 0.15, distance], (T, 1))
     dtype = model.dtype
     with torch.no_grad():
         posed = model.pose(body, torch.as_tensor(local, dtype=dtype), torch.as_tensor(root, dtype=dtype),
