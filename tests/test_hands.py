@@ -184,3 +184,12 @@ def test_hands_never_visible_give_flagged_motion_and_warning(tmp_path, demo_clip
     fingers = [i for i, n in enumerate(motion.bone_names) if n.startswith("finger")]
     np.testing.assert_allclose(motion.local_rotations[:, fingers], 0.0, atol=1e-6)  # rest pose, not invented
     assert output.with_suffix(".bvh").is_file()
+
+
+def test_clip_tab_summary_says_how_often_hands_were_found():
+    from random_people.ui.clip_tab import format_summary
+
+    base = {"frames": 120, "fps": 30.0}
+    shown = format_summary({**base, "frames_left_hand_missing": 20, "frames_right_hand_missing": 120})
+    assert "| Hands found (left · right) | 100 · 0 of 120 frames have fitted fingers |" in shown
+    assert "Hands found" not in format_summary(base)  # an extraction without --hands says nothing about hands
