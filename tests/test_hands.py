@@ -193,3 +193,23 @@ def test_clip_tab_summary_says_how_often_hands_were_found():
     shown = format_summary({**base, "frames_left_hand_missing": 20, "frames_right_hand_missing": 120})
     assert "| Hands found (left · right) | 100 · 0 of 120 frames have fitted fingers |" in shown
     assert "Hands found" not in format_summary(base)  # an extraction without --hands says nothing about hands
+
+
+def test_job_spec_source_can_ask_for_hands(tmp_path, demo_clip, settings):
+    from jobs_helpers import tiny_spec
+
+    from random_people.jobs.errors import JobSpecError
+    from random_people.jobs.expand import EXTRACT, expand_job
+    from random_people.jobs.spec import parse_spec, spec_from_dict
+
+    data = tiny_spec(demo_clip, tmp_path / "out", people=1)
+    plain = [t for t in expand_job(parse_spec(data), settings).tasks if t.kind == EXTRACT][0]
+    data["sources"][0]["hands"] = True
+    spec = parse_spec(data)
+    assert spec_from_dict(spec.to_dict()) == spec
+    with_hands = [t for t in expand_job(spec, settings).tasks if t.kind == EXTRACT][0]
+    assert with_hands.payload["hands"] is True and plain.payload["hands"] is False
+    assert with_hands.key != plain.key  # a motion with fingers is a different product, stored apart
+    data["sources"][0]["hands"] = "yes"
+    with pytest.raises(JobSpecError, match=r"sources\[0\]\.hands: expected true or false"):
+        parse_spec(data)
