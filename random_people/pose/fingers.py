@@ -456,3 +456,27 @@ def hand_landmarks_from_pose(rig: HandRig, rest_joints: np.ndarray, local: dict[
             position = position + rotation @ offsets[j]
             points[marks[j + 1]] = position
     return points @ np.asarray(hand_rotation).T
+
+
+def fitted_hand_segments(motion) -> np.ndarray:
+    """[T, S, 2, 2] image segments (pixels) of the fitted hands' bones, wrist to fingertip joints,
+    for drawing; NaN where a hand was not fitted (its missing flag is set). Empty without hands."""
+    from random_people.pose.motion import FLAG_LEFT_HAND_MISSING, FLAG_RIGHT_HAND_MISSING
+
+    if not motion.has_hands:
+        return np.zeros((motion.num_frames, 0, 2, 2))
+    names = list(motion.bone_names)
+    joints = np.asarray(motion.joints_3d, dtype=np.float64)
+    projected = joints @ np.asarray(motion.camera_intrinsics, dtype=np.float64).T
+    pixels = projected[..., :2] / np.maximum(projected[..., 2:3], 1e-3)
+    segments = []
+    for side, bit in zip(HANDS, (FLAG_LEFT_HAND_MISSING, FLAG_RIGHT_HAND_MISSING)):
+        bones = hand_bone_names(names, side)
+        missing = (np.asarray(motion.quality_flags) & bit) != 0
+        for finger in FINGERS:
+            chain = [names.index(bones["wrist"])] + [names.index(n) for n in bones[finger]]
+            for a, b in zip(chain[:-1], chain[1:]):
+                segment = np.stack([pixels[:, a], pixels[:, b]], axis=1)  # [T, 2, 2]
+                segment[missing] = np.nan
+                segments.append(segment)
+    return np.stack(segments, axis=1)
