@@ -127,6 +127,15 @@ def _warn_missing_hands(motion: Motion, clip_name: str) -> None:
             "frame; a closer or sharper clip helps.", " and ".join(never), "s were" if len(never) == 2 else " was",
             clip_name, motion.num_frames, "their" if len(never) == 2 else "its",
             " and ".join(f"{side}_hand_missing" for side in never))
+    agreement = motion.meta["hands"]["mediapipe_handedness_agrees"]
+    detected = np.asarray(motion.hand_detected)
+    if all(agreement[side] is not None and agreement[side] < 0.2 and detected[:, h].sum() >= 10
+           for h, side in enumerate(("left", "right"))):
+        logger.warning(
+            "--hands: MediaPipe Hands sees each hand as the other one in most frames of %s (agreement %.0f %% left, "
+            "%.0f %% right): the fitted body probably faces the other way (left and right swapped). Check the "
+            "preview; the fingers follow the body's wrists.", clip_name, 100 * agreement["left"],
+            100 * agreement["right"])
     for side, share in shares.items():
         if 0.0 < share < 0.5:
             logger.warning("--hands: the %s hand was found in only %.0f %% of the frames of %s; the others are flagged "
