@@ -213,3 +213,19 @@ def test_job_spec_source_can_ask_for_hands(tmp_path, demo_clip, settings):
     data["sources"][0]["hands"] = "yes"
     with pytest.raises(JobSpecError, match=r"sources\[0\]\.hands: expected true or false"):
         parse_spec(data)
+
+
+def test_smplx_hand_bones_are_recognised():
+    import smplx.joint_names
+
+    from random_people.body.smplx_model import NUM_JOINTS
+    from random_people.pose.fingers import hand_bone_names
+
+    names = list(smplx.joint_names.JOINT_NAMES[:NUM_JOINTS])
+    bones = hand_bone_names(names, "right")
+    assert bones["wrist"] == "right_wrist"
+    assert bones["thumb"] == ["right_thumb1", "right_thumb2", "right_thumb3"]
+    assert bones["palm"] == ["right_wrist", "right_index1", "right_middle1", "right_ring1", "right_pinky1"]
+    assert all(name in names for key in FINGERS for name in bones[key])
+    with pytest.raises(ValueError, match="no finger bones"):
+        hand_bone_names(["root", "spine"], "left")
