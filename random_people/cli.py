@@ -37,6 +37,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         result = extract_clip(
             args.clip, output.parent, label=args.label, start=args.start, end=args.end, name=output.stem,
             settings=settings, progress=progress, make_preview=not args.no_preview, person=args.person,
+            hands=args.hands,
         )
     print(f"motion:  {result.motion_path}")
     print(f"bvh:     {result.bvh_path}")
@@ -182,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="whom to follow when several people are in the first frame (of --start): largest, "
                               "leftmost, rightmost, N (1 = leftmost) or x,y (a pixel on them); default: whoever "
                               "the detector finds first")
+    extract.add_argument("--hands", action="store_true",
+                         help="also find both hands (MediaPipe Hands on crops around the wrists) and fit the finger "
+                              "and wrist rotations; about 2x slower")
     extract.add_argument("--no-preview", action="store_true", help="skip the overlay preview video")
     extract.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     extract.set_defaults(handler=_cmd_extract)

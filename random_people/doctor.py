@@ -26,6 +26,7 @@ KEY_PACKAGES = (
 )
 MEDIAPIPE_MODELS = ("pose_landmark/pose_landmark_full.tflite", "pose_detection/pose_detection.tflite",
                     "selfie_segmentation/selfie_segmentation.tflite", "hand_landmark/hand_landmark_full.tflite",
+                    "palm_detection/palm_detection_full.tflite",
                     "face_detection/face_detection_short_range.tflite")
 
 

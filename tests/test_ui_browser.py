@@ -165,6 +165,21 @@ def test_extract_demo_clip_in_browser(page, demo_clip, tmp_path):
         assert saved.stat().st_size > 100
 
 
+def test_fingers_box_fits_the_hands(page, demo_clip, tmp_path):
+    """The Fingers box extracts with --hands: the summary says how often each hand was fitted."""
+    page.locator("#clip-input input[type=file]").set_input_files(str(demo_clip))
+    page.wait_for_selector("#clip-status :text('1768×994')", timeout=60_000)
+    page.locator("label:has-text('Start (s)') input").first.fill("0.5")
+    page.locator("label:has-text('End (s)') input").first.fill("1.5")
+    page.locator("#hands-choice input[type=checkbox]").check()
+    page.click("#extract-button")
+    _wait_for_preview(page)
+    page.wait_for_selector("#summary :text('Hands found')", timeout=60_000)
+    summary = page.inner_text("#summary")
+    assert "have fitted fingers" in summary
+    _screenshot_whole_page(page, tmp_path / "clip_tab_hands.png")
+
+
 def test_non_video_upload_is_refused_in_words(page, tmp_path):
     bogus = tmp_path / "notes.mp4"
     bogus.write_text("this is a text file, not a video\n" * 20)

@@ -168,10 +168,12 @@ def _extraction_settings(settings: Settings) -> dict[str, Any]:
 def _extract_task(clip: SourceClip, source_hash: str | None, settings: Settings, output_dir: Path) -> PlannedTask:
     identity = {"kind": EXTRACT, "source": source_hash or f"unreadable:{clip.path}", "start": clip.start,
                 "end": clip.end, "settings": _extraction_settings(settings)}
+    if clip.hands:  # only when asked, so the keys (and reuse) of extractions without hands stay as they were
+        identity["hands"] = True
     key = content_key(identity)
     payload = {
         "clip": str(clip.path), "source_sha256": source_hash, "label": clip.label, "start": clip.start,
-        "end": clip.end, "subject": clip.subject, "problem": clip.problem,
+        "end": clip.end, "subject": clip.subject, "problem": clip.problem, "hands": clip.hands,
         "motion_path": str(output_dir / "motions" / f"{key[:16]}.npz"),
     }
     return PlannedTask(key=key, kind=EXTRACT, label=clip.label, payload=payload)

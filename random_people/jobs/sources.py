@@ -9,6 +9,7 @@ that message, and every other clip is still made. Only what makes the clip list 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class SourceClip:
     end: float | None = None
     subject: str | None = None
     problem: str | None = None  # why it cannot be used; its extraction task fails with this
+    hands: bool = False  # fit the fingers too (the source's ``hands: true``)
 
 
 def _videos_under(folder: Path) -> list[Path]:
@@ -93,7 +95,12 @@ def _csv_row(table: Path, root: Path, line: int, row: dict[str, str]) -> SourceC
 
 
 def resolve_source(source: SourceSpec) -> list[SourceClip]:
-    """The clips one ``sources[i]`` entry names."""
+    """The clips one ``sources[i]`` entry names (each with the source's ``hands`` choice)."""
+    clips = _resolve_source(source)
+    return [dataclasses.replace(clip, hands=True) for clip in clips] if source.hands else clips
+
+
+def _resolve_source(source: SourceSpec) -> list[SourceClip]:
     if source.labels == "csv":
         return _from_csv(source)
     path = source.path

@@ -50,6 +50,7 @@ sources:
   #   label: walk           # labels: fixed is implied by label
   #   start: 0.5
   #   end: 4.5
+  #   hands: true           # also fit the fingers (extract --hands; about 2x slower extraction)
 identities:
   saved: []                 # ids of saved people (or .json paths)
   sample:                   # and/or N sampled people
@@ -88,6 +89,7 @@ class SourceSpec:
     csv: Path | None = None
     start: float | None = None
     end: float | None = None
+    hands: bool | None = None  # true: fit the fingers too (extract --hands); unset in specs that do not say
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,7 @@ class _Checker:
 def _source(check: _Checker, data: Any, where: str) -> SourceSpec | None:
     if isinstance(data, str):
         data = {"path": data}
-    raw = check.mapping(data, where, ("path", "labels", "label", "csv", "start", "end"))
+    raw = check.mapping(data, where, ("path", "labels", "label", "csv", "start", "end", "hands"))
     if "path" not in raw:
         check.fail(f"{where}.path", "missing: give a clip file or a folder of clips.")
         return None
@@ -337,9 +339,10 @@ def _source(check: _Checker, data: Any, where: str) -> SourceSpec | None:
     end = check.number(raw["end"], f"{where}.end", 0.0, 1e7) if raw.get("end") is not None else None
     if start is not None and end is not None and end <= start:
         check.fail(f"{where}.end", f"must be after start ({end:g} <= {start:g}).")
+    hands = check.boolean(raw["hands"], f"{where}.hands") if "hands" in raw else None
     if path is None:
         return None
-    return SourceSpec(path=path, labels=mode, label=label, csv=csv, start=start, end=end)
+    return SourceSpec(path=path, labels=mode, label=label, csv=csv, start=start, end=end, hands=hands)
 
 
 def _identities(check: _Checker, data: Any) -> IdentitiesSpec:

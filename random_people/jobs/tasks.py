@@ -69,7 +69,7 @@ def run_extract(payload: dict[str, Any], settings: Settings, progress: Progress,
         raise InvalidInputError(f"Source clip not found: {clip} (moved or deleted since the job was queued).")
     result = extract_clip(clip, motion_path.parent, label=payload.get("label") or "", start=payload.get("start"),
                           end=payload.get("end"), name=motion_path.stem, settings=settings, progress=progress,
-                          make_preview=False)
+                          make_preview=False, hands=bool(payload.get("hands")))
     summary = _motion_summary(result.motion_path)
     summary["quality"] = {k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))}
     return summary

@@ -104,6 +104,44 @@ def build_motion(
     )
 
 
+def _detect_hands(clip_path: Path, track: LandmarkTrack, filtered, start: float | None, end: float | None,
+                  settings: Settings, progress: Progress):
+    """The hand pass of ``--hands``: decode the range again, larger, and find the hands near the
+    filtered body wrists of every kept frame."""
+    from random_people.pose.hands import HAND_FRAME_MAX_SIDE, detect_hands
+
+    total = track.num_frames
+    frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings, max_side=HAND_FRAME_MAX_SIDE))
+    return detect_hands(frames, track.frame_times, filtered.image_xy, filtered.visibility, track.image_size,
+                        lambda done: done % 10 == 0 and progress(done / total, f"Finding the hands: frame {done} of {total}"))
+
+
+def _warn_missing_hands(motion: Motion, clip_name: str) -> None:
+    """Say clearly when --hands found a hand rarely or never (the motion is still written, flagged)."""
+    shares = motion.meta["hands"]["fitted_share"]
+    never = [side for side, share in shares.items() if share == 0.0]
+    if never:
+        logger.warning(
+            "--hands: the %s hand%s never found in %s (%d frames): %s fingers hold the rest pose and every "
+            "frame is flagged %s. Hands must be visible, not too blurred and at least ~24 px in the source "
+            "frame; a closer or sharper clip helps.", " and ".join(never), "s were" if len(never) == 2 else " was",
+            clip_name, motion.num_frames, "their" if len(never) == 2 else "its",
+            " and ".join(f"{side}_hand_missing" for side in never))
+    agreement = motion.meta["hands"]["mediapipe_handedness_agrees"]
+    detected = np.asarray(motion.hand_detected)
+    if all(agreement[side] is not None and agreement[side] < 0.2 and detected[:, h].sum() >= 10
+           for h, side in enumerate(("left", "right"))):
+        logger.warning(
+            "--hands: MediaPipe Hands sees each hand as the other one in most frames of %s (agreement %.0f %% left, "
+            "%.0f %% right): the fitted body probably faces the other way (left and right swapped). Check the "
+            "preview; the fingers follow the body's wrists.", clip_name, 100 * agreement["left"],
+            100 * agreement["right"])
+    for side, share in shares.items():
+        if 0.0 < share < 0.5:
+            logger.warning("--hands: the %s hand was found in only %.0f %% of the frames of %s; the others are flagged "
+                           "%s_hand_missing.", side, 100 * share, clip_name, side)
+
+
 def first_frame_people(clip_path: str | Path, *, start: float | None = None, end: float | None = None,
                        settings: Settings | None = None) -> tuple[np.ndarray, list[PersonBox], tuple[int, int]]:
     """(first frame of ``[start, end)`` as RGB, the people in it, source (width, height))."""
@@ -135,6 +173,7 @@ def extract_clip(
     progress: Progress | None = None,
     make_preview: bool = True,
     person: str | None = None,
+    hands: bool = False,
 ) -> ExtractionResult:
     """Extract the motion of the person in ``clip_path``; write ``<name>.npz``, ``.bvh`` and
     ``<name>_preview.mp4`` into ``output_dir``.
@@ -142,6 +181,9 @@ def extract_clip(
     ``person`` chooses whom to follow when several people are in the first frame of the range
     (``largest``, ``leftmost``, ``rightmost``, ``N`` counting from the left, or ``x,y`` pixels);
     without it MediaPipe follows whoever it finds first.
+
+    ``hands`` also finds both hands (MediaPipe Hands on crops around the wrists, a second decoding
+    pass at up to 1920 px) and fits the wrist and finger rotations (see ``pose/fingers.py``).
 
     Raises a :class:`random_people.errors.RandomPeopleError` subclass for bad input (unreadable,
     too large, no frames, no person, a ``person`` matching nobody); nothing is left in
@@ -162,9 +204,11 @@ def extract_clip(
     report(0.02, "Loading the body model")
     model = load_body_model(settings, progress=lambda fraction, message: report(0.02 + 0.03 * fraction, message))
 
+    body_share = 0.4 if hands else 0.6  # of the progress bar; the hand pass takes the rest up to 0.65
+
     def on_frame(done: int) -> None:
         if done % 10 == 0:
-            report(0.05 + 0.6 * min(1.0, done / expected), f"Detecting the person: frame {done} of ~{expected}")
+            report(0.05 + body_share * min(1.0, done / expected), f"Detecting the person: frame {done} of ~{expected}")
 
     timings: dict[str, float] = {"load_and_probe": time.perf_counter() - started}
     stage = time.perf_counter()
@@ -199,6 +243,12 @@ def extract_clip(
     track = flips.track
     filtered = filter_track(track)
     timings["decode_and_detect"] = time.perf_counter() - stage
+    hand_track = None
+    if hands:
+        stage = time.perf_counter()
+        hand_track = _detect_hands(clip_path, track, filtered, start, end, settings,
+                                   lambda f, message: report(0.05 + body_share + (0.6 - body_share) * f, message))
+        timings["hands_detect"] = time.perf_counter() - stage
     stage = time.perf_counter()
 
     report(0.66, "Fitting the body to the landmarks")
@@ -222,6 +272,12 @@ def extract_clip(
     motion = build_motion(track, fit, model, filtered, source_sha256=source_sha256,
                           source_name=clip_path.name, label=label, meta=meta)
     motion.quality_flags[flips.choice != 0] |= FLAG_FLIP_REPAIRED
+    if hand_track is not None:
+        from random_people.pose.fingers import add_fingers
+
+        report(0.86, "Fitting the fingers")
+        motion = add_fingers(motion, model, hand_track)
+        _warn_missing_hands(motion, clip_path.name)
     timings["fit"] = time.perf_counter() - stage
     stage = time.perf_counter()
 
@@ -262,6 +318,8 @@ def extract_clip(
     if chosen is not None:
         summary["person_lost_at"] = lost_at
     summary["kept_time_range"] = meta["kept_time_range"]
+    if hand_track is not None:
+        summary["hands"] = motion.meta["hands"]
     summary["seconds"] = time.perf_counter() - started
     summary["timings"] = {key: round(value, 3) for key, value in timings.items()}
     summary["frames_processed"] = frames_processed

@@ -47,5 +47,6 @@ def motion_quality(motion: Motion, raw_world: np.ndarray | None = None, raw_imag
         "jitter_raw_mm": mean_acceleration(_hip_centred(raw_world[:, landmark_index], names)) * 1000,
         "jitter_fitted_px": mean_acceleration(motion.keypoints_2d),
         "jitter_raw_px": mean_acceleration(raw_image[:, landmark_index]),
-        **{f"frames_{name}": count for name, count in motion.flag_counts().items()},
+        **{f"frames_{name}": count for name, count in motion.flag_counts().items()
+           if motion.has_hands or not name.endswith("_hand_missing")},  # hand flags only mean something with --hands
     }

@@ -27,10 +27,17 @@ FLAG_NO_DETECTION = 1  # detector found nobody; the frame was filled by interpol
 FLAG_LOW_CONFIDENCE = 2  # fewer than half the body landmarks were confidently visible
 FLAG_HIGH_FIT_ERROR = 4  # 2D fit error above 8% of the person's height
 FLAG_FLIP_REPAIRED = 8  # the detector's body was mirrored front/back or left/right here; repaired (pose/flips.py)
+# Set only when hands were extracted (--hands): this hand was not found (or not usable) here, so
+# its fingers hold the rest pose and its wrist the body fit's rotation.
+FLAG_LEFT_HAND_MISSING = 16
+FLAG_RIGHT_HAND_MISSING = 32
 FLAG_NAMES = {FLAG_NO_DETECTION: "no_detection", FLAG_LOW_CONFIDENCE: "low_confidence", FLAG_HIGH_FIT_ERROR: "high_fit_error",
-              FLAG_FLIP_REPAIRED: "flip_repaired"}
+              FLAG_FLIP_REPAIRED: "flip_repaired", FLAG_LEFT_HAND_MISSING: "left_hand_missing",
+              FLAG_RIGHT_HAND_MISSING: "right_hand_missing"}
 
 _STRING_LIST_FIELDS = ("bone_names", "shape_names", "keypoint_names", "landmark_names")
+# Absent from motions written before they existed (or extracted without --hands): load as None.
+_OPTIONAL_FIELDS = ("person_height_px", "hand_landmarks_2d", "hand_landmarks_3d", "hand_detected")
 _STRING_FIELDS = ("body_model", "source_sha256", "source_name", "action_label")
 # What drives a render must be finite: a NaN here would surface much later as "bad Gaussians".
 _FINITE_FIELDS = ("rest_joints", "shape", "local_rotations", "root_rotation", "root_translation",
@@ -68,6 +75,12 @@ class Motion:
     fit_error_3d: np.ndarray  # [T] Procrustes-aligned mean joint error vs world landmarks, metres
     quality_flags: np.ndarray  # [T] uint8 bit field of FLAG_*
     person_height_px: np.ndarray | None = None  # [T] bounding-box height of the detected person
+    # Hands (only with --hands; the finger and wrist rotations themselves live in local_rotations,
+    # so a reader that ignores these fields still poses the fingers). H = 2: left, right.
+    hand_landmarks_2d: np.ndarray | None = None  # [T, H, 21, 2] detected hand landmarks, pixels; NaN where not found
+    hand_landmarks_3d: np.ndarray | None = None  # [T, H, 21, 3] smoothed wrist-relative landmarks the fingers were
+    #                                              fitted to, metres, camera axes; NaN where not fitted
+    hand_detected: np.ndarray | None = None  # [T, H] bool: MediaPipe Hands found this hand in this frame
     source_sha256: str = ""
     source_name: str = ""
     action_label: str = ""
@@ -116,6 +129,11 @@ class Motion:
                 raise MotionFileError(f"Motion field {name!r} has shape {actual}, expected {shape}.")
         if self.person_height_px is not None and np.shape(self.person_height_px) != (T,):
             raise MotionFileError(f"Motion field 'person_height_px' has shape {np.shape(self.person_height_px)}, expected {(T,)}.")
+        optional = {"hand_landmarks_2d": (T, 2, 21, 2), "hand_landmarks_3d": (T, 2, 21, 3), "hand_detected": (T, 2)}
+        for name, shape in optional.items():
+            value = getattr(self, name)
+            if value is not None and tuple(np.shape(value)) != shape:
+                raise MotionFileError(f"Motion field {name!r} has shape {tuple(np.shape(value))}, expected {shape}.")
         if not (np.isfinite(self.fps) and self.fps > 0):
             raise MotionFileError(f"Motion fps must be a positive number, got {self.fps}.")
         for name in _FINITE_FIELDS:
@@ -129,6 +147,11 @@ class Motion:
                     frames = np.flatnonzero(bad.reshape(T, -1).any(axis=1))
                     where = f" in {frames.size} of {T} frames (first: frame {int(frames[0])})"
                 raise MotionFileError(f"Motion field {name!r} holds NaN or infinite values{where}.")
+
+    @property
+    def has_hands(self) -> bool:
+        """True when the motion was extracted with --hands (its fingers were fitted where found)."""
+        return self.hand_detected is not None
 
     def flag_counts(self) -> dict[str, int]:
         return {name: int(np.count_nonzero(self.quality_flags & bit)) for bit, name in FLAG_NAMES.items()}
@@ -167,7 +190,7 @@ def load_motion(path: str | Path) -> Motion:
     kwargs: dict[str, Any] = {}
     try:
         for f in fields(Motion):
-            if f.name == "person_height_px":
+            if f.name in _OPTIONAL_FIELDS:
                 kwargs[f.name] = stored.get(f.name)
             elif f.name == "meta":
                 kwargs["meta"] = json.loads(str(stored["meta_json"]))

@@ -233,6 +233,9 @@ def render_overlay_preview(
     legend: list[tuple[str, Color, str]] = [("fitted body", SKELETON_COLOR, "line")]
     if draw_landmarks:
         legend.append(("detector landmarks", LANDMARK_COLOR, "dot"))
+    from random_people.pose.fingers import fitted_hand_segments
+
+    hand_segments = fitted_hand_segments(motion)
     half_frame = 0.5 / info.fps
     start = max(0.0, float(times[0]) - half_frame)
     end = float(times[-1]) + half_frame
@@ -257,6 +260,10 @@ def render_overlay_preview(
                     image, motion.landmarks_2d[t] * point_scale, LANDMARK_COLOR,
                     confidence=motion.landmark_confidence[t], radius=thickness + 1,
                 )
+            for (ax, ay), (bx, by) in hand_segments[t] * point_scale:  # fitted fingers (--hands)
+                if np.isfinite([ax, ay, bx, by]).all():
+                    cv2.line(image, _fixed_point(np.array([ax, ay])), _fixed_point(np.array([bx, by])), SKELETON_COLOR,
+                             max(1, thickness // 2), cv2.LINE_AA, _SHIFT)
             if int(motion.quality_flags[t]) & FLAG_NO_DETECTION:
                 _text_block(image, [(NO_DETECTION_LABEL, WARNING_COLOR, "")], (6, 6), text_scale * 1.2, False)
             _text_block(image, legend, (6, out_h - 6), text_scale, True)

@@ -16,7 +16,8 @@ from random_people.pose.motion import FLAG_NAMES, Motion
 CONFIDENT = 0.5  # landmarks above this visibility count towards the person's height
 
 FLAG_LABELS = {"no_detection": "no person detected", "low_confidence": "low confidence",
-               "high_fit_error": "high fit error", "flip_repaired": "mirrored pose repaired"}
+               "high_fit_error": "high fit error", "flip_repaired": "mirrored pose repaired",
+               "left_hand_missing": "left hand not found", "right_hand_missing": "right hand not found"}
 
 
 def person_heights(motion: Motion, min_confidence: float = CONFIDENT) -> np.ndarray:
@@ -66,7 +67,7 @@ def flagged_runs(flags: np.ndarray, bit: int) -> list[tuple[int, int]]:
 
 
 _FLAG_RGB = {"no_detection": "214, 39, 40", "low_confidence": "255, 160, 0", "high_fit_error": "148, 103, 189",
-             "flip_repaired": "23, 190, 207"}
+             "flip_repaired": "23, 190, 207", "left_hand_missing": "188, 189, 34", "right_hand_missing": "140, 86, 75"}
 
 
 def quality_figure(motion: Motion, current_frame: int | None = None, flag_threshold: float | None = None) -> go.Figure:

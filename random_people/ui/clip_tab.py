@@ -61,9 +61,11 @@ def describe_upload(clip_path: str | None, settings: Settings) -> str:
             f"{info.fps:.3g} fps · {info.num_frames} frames")
 
 
-def run_id(clip_path: str | Path, start: float | None, end: float | None, label: str, person: str | None = None) -> str:
-    """Short id of an extraction request: the same clip, trim, label and person land in the same folder."""
-    request = f"{sha256_file(clip_path)}|{start}|{end}|{label}" + (f"|{person}" if person else "")
+def run_id(clip_path: str | Path, start: float | None, end: float | None, label: str, person: str | None = None,
+           hands: bool = False) -> str:
+    """Short id of an extraction request: the same clip, trim, label, person and hands choice land in the same folder."""
+    request = f"{sha256_file(clip_path)}|{start}|{end}|{label}" + (f"|{person}" if person else "") + \
+        ("|hands" if hands else "")
     return hashlib.sha256(request.encode()).hexdigest()[:12]
 
 
@@ -131,7 +133,8 @@ def clicked_person(clip_path: str | None, start: float | None, end: float | None
 
 
 def extract(clip_path: str | None, start: float | None, end: float | None, label: str,
-            settings: Settings, warmup: "BodyModelWarmup", progress: Callable[..., Any], person: str | None = None):
+            settings: Settings, warmup: "BodyModelWarmup", progress: Callable[..., Any], person: str | None = None,
+            hands: bool = False):
     """Run the library's extraction for one request; returns its ExtractionResult.
 
     Raises RandomPeopleError with a user-facing message for any problem with the input.
@@ -143,10 +146,10 @@ def extract(clip_path: str | None, start: float | None, end: float | None, label
     start, end = trim_range(start, end)
     wait_for_body_model(warmup, progress)
     person = (person or "").strip() or None
-    output_dir = settings.data_dir / "motions" / run_id(clip_path, start, end, label or "", person)
+    output_dir = settings.data_dir / "motions" / run_id(clip_path, start, end, label or "", person, bool(hands))
     result = extract_clip(
         clip_path, output_dir, label=(label or "").strip(), start=start, end=end, settings=settings,
-        progress=lambda fraction, message: progress(fraction, desc=message), person=person,
+        progress=lambda fraction, message: progress(fraction, desc=message), person=person, hands=bool(hands),
     )
     # A re-run of the same request replaced the motion file: drop meshes and motions cached from before.
     shutil.rmtree(output_dir / "mesh", ignore_errors=True)
@@ -212,6 +215,8 @@ _SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
     ("Jitter in the image, fitted vs raw", ("jitter_fitted_px", "jitter_raw_px"),
      lambda fit, raw: f"{float(fit):.2f} px vs {float(raw):.2f} px per frame²"),
     ("Flagged frames", ("frames_no_detection", "frames_low_confidence", "frames_high_fit_error"), _flagged),
+    ("Hands found (left · right)", ("frames_left_hand_missing", "frames_right_hand_missing", "frames"),
+     lambda left, right, n: f"{int(n) - int(left)} · {int(n) - int(right)} of {int(n)} frames have fitted fingers"),
     ("Extraction time", ("seconds", "frames_processed", "frames_per_second"),
      lambda s, n, fps: f"{float(s):.0f} s for {int(n)} frames ({float(fps):.1f} frames/s)"),
 )
@@ -326,6 +331,8 @@ def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, A
             c["people"] = gr.Image(label="First frame: click the person to follow", interactive=False, height=220,
                                    elem_id="people-picture")
             c["people_status"] = gr.Markdown("", elem_id="clip-people-status")
+            c["hands"] = gr.Checkbox(label="Fingers", value=False, elem_id="hands-choice",
+                                     info="Also find both hands and fit the finger joints (about 2x slower)")
             c["extract"] = gr.Button("Extract motion", variant="primary", size="lg", elem_id="extract-button")
         with gr.Column(scale=3, min_width=360):
             c["preview"] = gr.Video(label="Fitted body over the clip", interactive=False, autoplay=True, loop=True,
@@ -374,9 +381,9 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
             return gr.skip()
         return clicked_person(clip_path, start, end, evt.index[0], evt.index[1], picture.shape[1], settings)
 
-    def on_extract(clip_path, start, end, label, person, progress=gr.Progress()):
+    def on_extract(clip_path, start, end, label, person, hands=False, progress=gr.Progress()):
         try:
-            result = extract(clip_path, start, end, label, settings, warmup, progress, person)
+            result = extract(clip_path, start, end, label, settings, warmup, progress, person, hands)
         except RandomPeopleError as exc:
             # A refused request (bad trim, bad file) changes nothing else: the last good motion,
             # its results and the Render tab's motion stay as they were.
@@ -410,7 +417,7 @@ def _wire(c: dict[str, Any], settings: Settings, warmup: "BodyModelWarmup", inpu
     c["person"].submit(on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")
     c["people"].select(on_pick, inputs=[c["clip"], c["start"], c["end"], c["people"]], outputs=c["person"]).then(
         on_people, inputs=people_inputs, outputs=people_outputs, show_progress="minimal")
-    extract_inputs = [c["clip"], c["start"], c["end"], c["label"], c["person"]]
+    extract_inputs = [c["clip"], c["start"], c["end"], c["label"], c["person"], c["hands"]]
     # Progress shows on the preview only: an overlay on every output would cover the inputs' status.
     c["extract"].click(on_extract, inputs=extract_inputs, outputs=outputs, concurrency_id="extract",
                        concurrency_limit=1, show_progress_on=c["preview"])
