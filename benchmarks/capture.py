@@ -158,7 +158,7 @@ def timing(clip: Path, work: Path) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"capture failed ({done.returncode}): {done.stderr[-2000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    reports = sorted(output.glob("*_capture.json"), key=lambda p: p.stat().st_mtime)
+    reports = sorted(output.glob("captures/*_capture.json"), key=lambda p: p.stat().st_mtime)
     report = json.loads(reports[-1].read_text()) if reports else {}
     return {"clip": "10.0 s at 30 fps, 1768x994 (the woman's 4.6 s walk forward, backward, forward)",
             "seconds": round(seconds, 1), "peak_rss_mb": round(peak), "stages": report.get("timings"),
@@ -195,10 +195,11 @@ def new_poses_sheet(clip: Path, work: Path, woman_identity: Path) -> str:
     from random_people.judge.drawing import contact_sheet
     from random_people.judge.inputs import read_video_frames
     from random_people.media import read_frames
+    from PIL import Image
 
     other_clip = fetch_pose2sim_clip("Demo_SinglePerson", "cam04")
     other_dir = work / "pose2sim_single"
-    existing = sorted(other_dir.glob("*_capture.json"))
+    existing = sorted(other_dir.glob("captures/*_capture.json"))
     if existing:
         other_identity = other_dir / existing[-1].name.replace("_capture.json", ".json")
     else:
@@ -211,8 +212,7 @@ def new_poses_sheet(clip: Path, work: Path, woman_identity: Path) -> str:
                                                ("man (Pose2Sim cam04)", other_identity, other_clip, 0.8)):
         spec = load_identity(identity_path)
         real = next(iter(read_frames(source, start=start, max_side=640))).rgb
-        preview = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(
-            identity_path.with_name(f"{spec.id}_preview.png")).convert("RGB"))
+        preview = np.asarray(Image.open(identity_path.parent / "captures" / f"{spec.id}_preview.png").convert("RGB"))
         row = [(real, f"{name}: real frame"), (preview, "captured: front, side, back")]
         for motion, label, camera in ((jump, "jump", "random"), (walk_other if "Pose2Sim" in name else jump, "walk" if "Pose2Sim" in name else "jump", "source")):
             result = render_motion_clip(motion, spec, work / "renders", name=f"sheet_{spec.id}_{label}_{camera}",

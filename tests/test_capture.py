@@ -210,7 +210,8 @@ def test_capture_writes_identity_avatar_and_provenance(known_capture):
     folder = result.identity_path.parent
     spec_id = result.spec.id
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [f"{spec_id}.json", f"{spec_id}.ply", f"{spec_id}.binding.npz", f"{spec_id}_capture.json"])
+        [f"{spec_id}.json", f"{spec_id}.ply", f"{spec_id}.binding.npz", "captures"])
+    assert [p.name for p in (folder / "captures").iterdir()] == [f"{spec_id}_capture.json"]
     loaded = load_identity(spec_id, folder)
     assert loaded == result.spec and loaded.id == spec_id
     provenance = loaded.provenance
@@ -309,3 +310,13 @@ def test_a_moving_camera_is_refused():
         _check_camera(Observations(frames, (560, 360)), "pan.mp4")
     still = [dataclasses.replace(frames[0], motion_index=k) for k in range(8)]
     _check_camera(Observations(still, (560, 360)), "still.mp4")  # a fixed camera passes
+
+
+def test_ui_capture_refuses_without_the_consent_box_or_statement(tmp_path, settings, demo_clip):
+    from random_people.ui.capture_panel import run_capture
+
+    with pytest.raises(ConsentError, match="tick the box"):
+        run_capture(str(demo_clip), 3.0, 4.0, "rightmost", False, CONSENT, "me", settings)
+    with pytest.raises(ConsentError, match="Capture refused"):
+        run_capture(str(demo_clip), 3.0, 4.0, "rightmost", True, "", "me", settings)
+    assert not (settings.data_dir / "identities").exists()

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
-from random_people.avatar.binding import vertex_normals
 from random_people.avatar.capture.shape_fit import project
 from random_people.avatar.capture.zbuffer import depth_buffer
 
@@ -36,9 +34,21 @@ class FrameSamples:
     normals: np.ndarray  # [V, 3] float32 posed unit normals, camera frame (for the shading fit)
 
 
+_LEVELS = np.arange(256, dtype=np.float64) / 255.0
+_SRGB_TO_LINEAR = np.where(_LEVELS <= 0.04045, _LEVELS / 12.92, ((_LEVELS + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
 def _srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    x = rgb.astype(np.float32) / 255.0
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    return _SRGB_TO_LINEAR[rgb]
+
+
+def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted smooth vertex normals [V, 3] (numpy; same as binding.vertex_normals, ~10x faster here)."""
+    a, b, c = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
+    weighted = np.cross(b - a, c - a)
+    normals = np.stack([sum(np.bincount(faces[:, k], weights=weighted[:, axis], minlength=len(points))
+                            for k in range(3)) for axis in range(3)], axis=1)
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
 def _bilinear(image: np.ndarray, pixels: np.ndarray) -> np.ndarray:
@@ -48,12 +58,11 @@ def _bilinear(image: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
 
 
-def sample_frame(vertices: np.ndarray | torch.Tensor, faces: np.ndarray, K: np.ndarray, rgb: np.ndarray,
+def sample_frame(vertices: np.ndarray, faces: np.ndarray, K: np.ndarray, rgb: np.ndarray,
                  mask: np.ndarray) -> FrameSamples:
     """Back-project one frame onto the posed surface ``vertices`` [V, 3] (camera frame)."""
-    verts = torch.as_tensor(vertices, dtype=torch.float32)
-    normals = vertex_normals(verts, torch.as_tensor(faces)).numpy()
-    points = verts.numpy().astype(np.float64)
+    points = np.asarray(vertices, dtype=np.float64)
+    normals = _vertex_normals(points, faces)
     height, width = mask.shape
     pixels = project(points, K)
     depth = points[:, 2]
@@ -70,10 +79,14 @@ def sample_frame(vertices: np.ndarray | torch.Tensor, faces: np.ndarray, K: np.n
     edge = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
     ramp = np.clip(edge[py, px] / max(EDGE_RAMP * person_height, 1.0), 0.0, 1.0)
     weights = np.where(visible, cosine ** 2 * ramp, 0.0).astype(np.float32)
-    linear = cv2.GaussianBlur(_srgb_to_linear(rgb), (0, 0), 0.7)
     colors = np.zeros((len(points), 3), np.float32)
     seen = weights > 0
-    colors[seen] = _bilinear(linear, pixels[seen])
+    if seen.any():  # only the person's box is converted and blurred
+        x0, y0 = (np.floor(pixels[seen].min(axis=0)).astype(int) - 4).clip(0)
+        x1, y1 = np.ceil(pixels[seen].max(axis=0)).astype(int) + 5
+        box = np.ascontiguousarray(rgb[y0:min(y1, height), x0:min(x1, width)])
+        linear = cv2.GaussianBlur(_srgb_to_linear(box), (0, 0), 0.7)
+        colors[seen] = _bilinear(linear, pixels[seen] - np.array([x0, y0]))
     return FrameSamples(colors, weights, normals.astype(np.float32))
 
 

@@ -10,6 +10,7 @@ at the end, so a failure leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -34,8 +35,10 @@ Progress = Callable[[float, str], None]
 
 MIN_FRAMES = 10  # fewer detected frames than this cannot show a body's shape and colours
 COLOUR_FRAMES = 48  # frames back-projected (evenly spread over the usable ones)
-SHAPE_FRAMES = 8  # frames the silhouette fit scores
+SHAPE_FRAMES = 6  # frames the silhouette fit scores
 MIN_SEGMENTED = 5
+CAPTURES_FOLDER = "captures"  # beside the identities: <id>_capture.json (the report) and <id>_preview.png
+HAIR_FRAMES = 4  # frames the hair style's silhouette is scored on
 MIN_WEIGHT = 0.05  # total back-projection weight for a surface point to count as seen
 
 
@@ -104,6 +107,27 @@ def vertex_regions(avatar, count: int) -> np.ndarray:
     return votes.argmax(axis=1)
 
 
+def _fit_hair(model, fit, look, motion, frames, posed: dict, size: tuple[int, int]) -> tuple[str, dict]:
+    """The hair style whose silhouette matches (see :mod:`.hair_fit`), scored at a 640-pixel long side."""
+    import cv2
+
+    from random_people.avatar.capture.hair_fit import fit_hair_style
+    from random_people.render.cameras import source_camera
+    from random_people.render.plate_masks import PersonTrack
+
+    width, height = size
+    scale = min(1.0, 640 / max(width, height))
+    small = (max(2, round(width * scale)), max(2, round(height * scale)))
+    camera = source_camera(motion, *small)
+    track = PersonTrack.from_motion(motion)
+    to_small = np.array([small[0] / motion.image_size[0], small[1] / motion.image_size[1]])
+    chosen = sorted(posed)
+    masks = [cv2.resize(frames[i].mask.astype(np.uint8), small, interpolation=cv2.INTER_AREA) > 0 for i in chosen]
+    landmarks = [track.landmarks[frames[i].motion_index] * to_small for i in chosen]
+    return fit_hair_style(model, fit.body, look, fit.shape, np.stack([posed[i] for i in chosen]), masks, landmarks,
+                          camera)
+
+
 def _seed(source_sha256: str, trim: tuple, person: str | None, albedo_sha: str) -> int:
     text = json.dumps([source_sha256, list(trim), person, albedo_sha])
     return int(hashlib.sha256(text.encode()).hexdigest()[:15], 16)
@@ -130,8 +154,8 @@ def capture_person(
     read). ``person`` picks whom to capture when several are in view (as ``extract --person``).
     ``motion`` reuses an extraction of the same clip and range; ``use_frames`` restricts the
     Motion frames the capture may look at (the benchmark holds the others out).
-    Writes ``<id>.json`` (the identity), ``<id>.ply`` + ``<id>.binding.npz`` (the avatar),
-    ``<id>_capture.json`` (coverage, fit, warnings, timings) and ``<id>_preview.png``.
+    Writes ``<id>.json`` (the identity), ``<id>.ply`` + ``<id>.binding.npz`` (the avatar), and
+    ``captures/<id>_capture.json`` (coverage, fits, warnings, timings) and ``captures/<id>_preview.png``.
     """
     from random_people.avatar.build import build_avatar
     from random_people.avatar.capture.albedo import apply_captured_colors, encode_vertex_albedo
@@ -248,6 +272,7 @@ def capture_person(
     colors = np.stack([s.colors for s in samples])
     weights = np.stack([s.weights for s in samples])
     normals = np.stack([s.normals for s in samples])
+    posed_for_hair = {i: posed[i] for i in _spread(list(range(len(frames))), HAIR_FRAMES)}
     del samples, posed
     shading = remove_shading(colors, weights, normals)
     seen = weights.sum(axis=0) > MIN_WEIGHT
@@ -262,6 +287,10 @@ def capture_person(
     labels = mesh_labels(model)
     groups = vertex_groups(faces, labels.group, len(rest_np))
     look = summarise_looks(shading.albedo, seen, groups, rest_np, rest_normals)
+    report_progress(0.75, "Choosing the hair by its silhouette")
+    hair_style, hair_scores = _fit_hair(model, fit, look, motion, frames, posed_for_hair, (width, height))
+    look = dataclasses.replace(look, hair_style=hair_style)
+    clock = stage("hair_fit", clock)
     provisional = IdentitySpec(seed=0, body=fit.body, appearance=look)
     avatar = build_avatar(model, fit.shape, appearance_params(provisional), seed=0, n_gaussians=6000)
     regions = vertex_regions(avatar, len(rest_np))
@@ -298,11 +327,13 @@ def capture_person(
         "frame_size": [width, height],
         "shape_fit": {"iou_motion_body": round(fit.iou_start, 4), "iou_fitted": round(fit.iou, 4),
                       "evaluations": fit.evaluations},
+        "hair": {"style": hair_style, "head_band_iou": {k: round(v, 4) for k, v in hair_scores.items()}},
         "light": {"coefficients": [round(float(c), 4) for c in shading.coefficients],
                   "directional_strength": round(shading.strength, 3)},
         "coverage": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in coverage.items()},
         "fill": fill_counts,
-        "not_modelled": ["hair and loose clothing outside the body's silhouette (no offset Gaussians)",
+        "not_modelled": ["loose clothing outside the body's silhouette (hair is chosen from the builder's styles "
+                         "by its silhouette; nothing else is offset)",
                          "cast shadows and ambient occlusion in the clip's light"],
         "warnings": warnings,
         "timings": timings,
@@ -328,6 +359,7 @@ def _write_outputs(spec, output_dir: Path, report: dict, preview: bool, model) -
     from random_people.avatar.store import save_identity
 
     output_dir.mkdir(parents=True, exist_ok=True)
+    extras = output_dir / CAPTURES_FOLDER
     staging = Path(tempfile.mkdtemp(prefix=".capture-", dir=output_dir))
     moved: list[Path] = []
     try:
@@ -339,9 +371,12 @@ def _write_outputs(spec, output_dir: Path, report: dict, preview: bool, model) -
         preview_path = None
         if preview:
             preview_path = capture_preview(spec, staging / f"{spec.id}_preview.png")
-        staged = [identity_path, ply, sidecar, report_path] + ([preview_path] if preview_path else [])
-        for path in staged:
-            target = output_dir / path.name
+        # The report and preview go into a subfolder: an identity folder's *.json files are identities.
+        staged = [(identity_path, output_dir), (ply, output_dir), (sidecar, output_dir), (report_path, extras)]
+        staged += [(preview_path, extras)] if preview_path else []
+        for path, folder in staged:
+            folder.mkdir(exist_ok=True)
+            target = folder / path.name
             path.replace(target)
             moved.append(target)
     except BaseException:

@@ -105,13 +105,11 @@ def _leg_length(body_model, shape: torch.Tensor) -> float:
 
 def match_height(body_model, body: BodySpec, target_leg: float) -> tuple[BodySpec, torch.Tensor]:
     """``body`` with the height z-score whose leg length equals ``target_leg`` (metres), clipped to ±3 SD."""
-    zs = (-2.0, 0.0, 2.0)
+    zs = (-1.5, 1.5)  # leg length is close to linear in the height z-score
     legs = [_leg_length(body_model, body_model.shape_from_phenotype(**anny_phenotype(replace(body, height=z))))
             for z in zs]
-    z = float(np.interp(target_leg, legs, zs, left=np.nan, right=np.nan)) if np.all(np.diff(legs) > 0) else 0.0
-    if not np.isfinite(z):  # outside [-2, 2]: extrapolate on the nearer segment
-        i = 0 if target_leg < legs[0] else 1
-        z = zs[i] + (target_leg - legs[i]) * (zs[i + 1] - zs[i]) / max(legs[i + 1] - legs[i], 1e-6)
+    slope = (legs[1] - legs[0]) / (zs[1] - zs[0])
+    z = zs[0] + (target_leg - legs[0]) / slope if slope > 1e-6 else 0.0
     z = float(np.clip(z, -HEIGHT_Z_LIMIT, HEIGHT_Z_LIMIT))
     fitted = replace(body, height=round(z, 3))
     return fitted, body_model.shape_from_phenotype(**anny_phenotype(fitted))
