@@ -143,6 +143,7 @@ def known_capture(tmp_path_factory, demo_motion):
     from random_people.avatar.identity import Garment
     from random_people.avatar.pipeline import render_motion_clip
     from random_people.avatar.sampler import sample_identity
+    from random_people.settings import load_settings
 
     base = sample_identity(2, 0)
     look = dataclasses.replace(base.appearance, top=Garment("tshirt", TOP), bottom=Garment("trousers", BOTTOM),
@@ -151,20 +152,15 @@ def known_capture(tmp_path_factory, demo_motion):
     work = tmp_path_factory.mktemp("known_capture")
     rendered = render_motion_clip(demo_motion, spec, work, name="known", background="#777777", size=(1024, 576),
                                   max_frames=30, lit=False, shadow=False, harmonize=0.0)
-    # The rendered clip starts at 0 s; the motion's times are the source clip's.
-    motion = dataclasses.replace(demo_motion, frame_times=demo_motion.frame_times - demo_motion.frame_times[0])
-    motion = dataclasses.replace(motion, **{name: getattr(motion, name)[:30] for name in (
-        "local_rotations", "root_rotation", "root_translation", "joints_3d", "keypoints_3d", "keypoints_2d",
-        "landmarks_2d", "landmarks_3d", "landmark_confidence", "frame_times", "fit_error_2d", "fit_error_3d",
-        "quality_flags", "person_height_px")})
+    # The capture extracts the rendered person's own motion, as it would a real person's.
     result, state = capture_person(rendered.video_path, work / "captured", consent=consent_record(CONSENT, "tests"),
-                                   motion=motion, keep_state=True, preview=False)
+                                   settings=load_settings(data_dir=work / "data"), keep_state=True, preview=False)
     return spec, result, state
 
 
-def _region_colour(state, group_names: tuple[str, ...], facing_front: bool = True) -> np.ndarray:
+def _region_colour(state, group_names: tuple[str, ...]) -> np.ndarray:
+    """Median captured albedo over the seen vertices of these body-part groups."""
     from random_people.avatar.appearance import GROUPS, mesh_labels
-    from random_people.avatar.binding import vertex_normals
     from random_people.avatar.build import rest_body
     from random_people.avatar.capture.looks import vertex_groups
     from random_people.body import load_body_model
@@ -173,10 +169,7 @@ def _region_colour(state, group_names: tuple[str, ...], facing_front: bool = Tru
     faces = np.asarray(model.faces)
     rest, _ = rest_body(model, state.shape)
     groups = vertex_groups(faces, mesh_labels(model).group, len(rest))
-    normals = vertex_normals(rest, torch.as_tensor(faces)).numpy()
     chosen = np.isin(groups, [GROUPS.index(n) for n in group_names]) & state.seen
-    if facing_front:
-        chosen &= np.abs(normals[:, 0]) > 0.5  # the sides the source camera saw most (he faces it sideways-on)
     assert chosen.sum() > 30
     return np.median(state.albedo[chosen], axis=0)
 
