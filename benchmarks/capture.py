@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import subprocess
 import sys
@@ -152,16 +153,22 @@ def timing(clip: Path, work: Path) -> dict:
     output = work / "timed"
     command = [sys.executable, "-m", "random_people.cli", "identity", "capture", str(long_clip), "--person",
                "rightmost", "--consent", CONSENT, "--recorded-by", "benchmark", "-o", str(output), "-q"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise RuntimeError(f"capture failed ({done.returncode}): {done.stderr[-2000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     reports = sorted(output.glob("captures/*_capture.json"), key=lambda p: p.stat().st_mtime)
     report = json.loads(reports[-1].read_text()) if reports else {}
     return {"clip": "10.0 s at 30 fps, 1768x994 (the woman's 4.6 s walk forward, backward, forward)",
-            "seconds": round(seconds, 1), "peak_rss_mb": round(peak), "stages": report.get("timings"),
+            "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
+            "load_average_at_start": round(load, 1), "load_average_at_end": round(os.getloadavg()[0], 1),
+            "peak_rss_mb": round(peak), "stages": report.get("timings"),
             "target": "<= 120 s on 2 cores, < 4096 MB"}
 
 
