@@ -42,7 +42,7 @@ def _srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     return _SRGB_TO_LINEAR[rgb]
 
 
-def _vertex_normals(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+def vertex_normals_np(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted smooth vertex normals [V, 3] (numpy; same as binding.vertex_normals, ~10x faster here)."""
     a, b, c = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
     weighted = np.cross(b - a, c - a)
@@ -62,7 +62,7 @@ def sample_frame(vertices: np.ndarray, faces: np.ndarray, K: np.ndarray, rgb: np
                  mask: np.ndarray) -> FrameSamples:
     """Back-project one frame onto the posed surface ``vertices`` [V, 3] (camera frame)."""
     points = np.asarray(vertices, dtype=np.float64)
-    normals = _vertex_normals(points, faces)
+    normals = vertex_normals_np(points, faces)
     height, width = mask.shape
     pixels = project(points, K)
     depth = points[:, 2]

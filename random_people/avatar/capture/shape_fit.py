@@ -33,6 +33,10 @@ PROPORTIONS = (0.2, 0.5, 0.8)
 # the range on noise. A change must buy this much IoU per 0.3 away from 0.5 to be taken.
 PRIOR_PER_STEP = 0.004
 FIT_SIDE = 640  # the silhouettes are compared at this long side (pixels)
+# Clothes and hair stand off the skin; the silhouette compared with the mask is the body's grown by
+# this much along its normals (the avatar's clothing layer is 1-2.5 cm off the skin), so a body
+# does not fatten to fill a loose shirt.
+CLOTHING_OFFSET_M = 0.02
 
 
 @dataclass
@@ -89,9 +93,12 @@ class SilhouetteScorer:
         return output["vertices"].float().cpu().numpy()
 
     def __call__(self, shape: torch.Tensor) -> float:
+        from random_people.avatar.capture.backproject import vertex_normals_np
+
         self.evaluations += 1
-        vertices = self.posed(shape)
-        scores = [iou(mesh_silhouette(project(v, self.K), self.faces, self.size), mask)
+        vertices = self.posed(shape).astype(np.float64)
+        scores = [iou(mesh_silhouette(project(v + CLOTHING_OFFSET_M * vertex_normals_np(v, self.faces), self.K),
+                                      self.faces, self.size), mask)
                   for v, mask in zip(vertices, self.masks)]
         return float(np.mean(scores))
 
@@ -135,13 +142,15 @@ def fit_shape(body_model, motion, masks: list[np.ndarray], indices: list[int], K
     def consider(body: BodySpec) -> None:
         nonlocal best
         fitted, shape = match_height(body_model, body, target_leg)
+        if abs(fitted.height) >= HEIGHT_Z_LIMIT - 0.05 and best is not None:
+            return  # this age and sex cannot have legs that long (or short): not this person
         away = sum(abs(getattr(body, name) - 0.5) for name in ("weight", "muscle", "proportions"))
         score = scorer(shape) - PRIOR_PER_STEP * away / 0.3
         if best is None or score > best[0] + 1e-4:
             best = (score, fitted, shape)
 
     for sex, gender in SEXES:
-        for age in AGES:
+        for age in sorted(AGES, key=lambda a: a != 30.0):  # an adult first: the fallback if no age fits
             consider(BodySpec(sex=sex, gender=gender, age_years=age))
     for name, grid in (("weight", WEIGHTS), ("muscle", MUSCLES), ("proportions", PROPORTIONS)):
         current = best[1]
