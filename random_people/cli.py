@@ -117,6 +117,30 @@ def _cmd_identity_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_identity_capture(args: argparse.Namespace) -> int:
+    from random_people.avatar.capture import read_consent
+
+    consent = read_consent(args.consent, recorded_by=args.recorded_by, date=args.consent_date)  # refuse before work
+    from random_people.avatar.capture.capture import capture_person
+    from random_people.avatar.identity import describe
+
+    with _progress_bar("capture", args.quiet) as progress:
+        result = capture_person(args.video, args.output, consent=consent, start=args.start, end=args.end,
+                                person=args.person, settings=load_settings(), progress=progress)
+    coverage = result.report["coverage"]
+    print(f"identity: {result.identity_path}")
+    print(f"avatar:   {result.ply_path} + {result.sidecar_path.name}")
+    print(f"report:   {result.report_path}")
+    if result.preview_path:
+        print(f"preview:  {result.preview_path}")
+    print(f"{result.spec.id}: {describe(result.spec)}")
+    print("seen: " + ", ".join(f"{name} {100 * coverage[name]:.0f}%"
+                               for name in ("overall", "front", "back", "left", "right")))
+    for message in result.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    return 0
+
+
 def _cmd_identity_sample(args: argparse.Namespace) -> int:
     from random_people.avatar.sampler import IdentityDistribution, attribute_histogram, format_histogram, sample_identities
     from random_people.avatar.store import save_identities
@@ -252,6 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     identity_show.add_argument("--size", type=int, default=256, help="image size in pixels (square)")
     identity_show.add_argument("-o", "--output", required=True, help="thumb.png or turntable.mp4")
     identity_show.set_defaults(handler=_cmd_identity_show)
+    identity_capture = identity_sub.add_parser(
+        "capture", help="capture a consenting person from a video as an identity (their shape and colours)",
+        description="Fits the body shape to the person's silhouette and back-projects the video's colours onto "
+                    "the avatar's surface. Refused without --consent.",
+    )
+    identity_capture.add_argument("video", help="a video of the person (fixed camera; turning once shows every side)")
+    identity_capture.add_argument("--start", type=float, default=None, help="start time in seconds")
+    identity_capture.add_argument("--end", type=float, default=None, help="end time in seconds")
+    identity_capture.add_argument("--person", default=None,
+                                  help="whom to capture when several people are in view: largest, leftmost, "
+                                       "rightmost, N (1 = leftmost) or x,y")
+    identity_capture.add_argument("--consent", default=None,
+                                  help="the person's consent: the statement as text, or a .txt/.json file "
+                                       "(JSON: statement, recorded_by, date)")
+    identity_capture.add_argument("--recorded-by", default="", help="who recorded the consent")
+    identity_capture.add_argument("--consent-date", default=None, help="date of the consent, YYYY-MM-DD (default today)")
+    identity_capture.add_argument("-o", "--output", required=True, help="directory for <id>.json, .ply and sidecar")
+    identity_capture.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    identity_capture.set_defaults(handler=_cmd_identity_capture)
 
     for register in _command_groups():
         register(sub)

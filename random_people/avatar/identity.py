@@ -323,7 +323,7 @@ class AppearanceSpec:
         return skin_tone_group(self.skin_tone)
 
 
-PROVENANCE_KINDS = ("sampled", "manual", "imported")
+PROVENANCE_KINDS = ("sampled", "manual", "imported", "captured")
 
 
 @dataclass(frozen=True)
@@ -340,6 +340,9 @@ class IdentitySpec:
     body: BodySpec
     appearance: AppearanceSpec
     provenance: dict[str, Any] = field(default_factory=lambda: {"kind": "manual"})
+    # A captured person's own surface colours (see random_people.avatar.capture.albedo): None for
+    # sampled people. Unlike provenance it changes what is drawn, so it is part of the id.
+    capture: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
@@ -361,6 +364,18 @@ class IdentitySpec:
             json.dumps(self.provenance, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise IdentityError(f"provenance: must be plain JSON data ({exc}).") from exc
+        if self.capture is not None:
+            from random_people.avatar.capture.albedo import check_capture_record
+
+            check_capture_record(self.capture)
+            if self.provenance.get("kind") != "captured":
+                raise IdentityError("capture: captured colours need provenance kind 'captured' (with its consent record).")
+            consent = self.provenance.get("consent")
+            if not isinstance(consent, dict) or not str(consent.get("statement", "")).strip():
+                raise IdentityError("provenance.consent: a captured person's identity must carry their consent record "
+                                    "(statement, recorded_by, date).")
+        elif self.provenance.get("kind") == "captured":
+            raise IdentityError("provenance.kind: 'captured' needs the captured colours (the 'capture' field).")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict; :meth:`from_dict` inverts it exactly."""
@@ -377,13 +392,14 @@ class IdentitySpec:
                 "facial_hair": self.appearance.facial_hair,
             },
             "provenance": json.loads(json.dumps(self.provenance)),
+            **({"capture": dict(self.capture)} if self.capture is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IdentitySpec:
         """Validate and build; every error names the offending field (``body.age_years``, ...)."""
         data = _mapping(data, "identity")
-        _check_keys(data, "identity", required={"seed", "body", "appearance"}, optional={"version", "provenance"})
+        _check_keys(data, "identity", required={"seed", "body", "appearance"}, optional={"version", "provenance", "capture"})
         version = data.get("version", IDENTITY_FORMAT_VERSION)
         if version != IDENTITY_FORMAT_VERSION:
             raise IdentityError(
@@ -413,6 +429,7 @@ class IdentitySpec:
                 **{key: appearance.get(key, default) for key, default in APPEARANCE_DEFAULTS.items()},
             ),
             provenance=dict(_mapping(data.get("provenance", {"kind": "manual"}), "provenance")),
+            capture=dict(_mapping(data["capture"], "capture")) if data.get("capture") is not None else None,
         )
 
     @property
@@ -452,7 +469,8 @@ def identity_id(spec: IdentitySpec) -> str:
         if payload["appearance"][key] == default:
             del payload["appearance"][key]
     canonical = json.dumps(
-        {key: payload[key] for key in ("seed", "body", "appearance")}, sort_keys=True, separators=(",", ":")
+        {key: payload[key] for key in ("seed", "body", "appearance", "capture") if key in payload},
+        sort_keys=True, separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from random_people.avatar.identity import APPEARANCE_DEFAULTS, GARMENT_TYPES, BodySpec, IdentityError, IdentitySpec
 
-TOP_KEYS = ({"seed", "body", "appearance"}, {"version", "provenance"})
+TOP_KEYS = ({"seed", "body", "appearance"}, {"version", "provenance", "capture"})
 BODY_KEYS = ({"sex", "gender", "age_years"}, set(BodySpec.__dataclass_fields__))
 APPEARANCE_KEYS = ({"skin_tone", "hair_style", "hair_color", *GARMENT_TYPES}, set(APPEARANCE_DEFAULTS))
 GARMENT_KEYS = ({"type", "color"}, {"pattern", "pattern_color"})

@@ -75,7 +75,12 @@ def _avatar_cached(identity_id: str, spec_json: str, n_gaussians: int) -> Avatar
     spec = IdentitySpec.from_dict(json.loads(spec_json))
     model = load_body_model(kind="anny")
     shape = model.shape_from_phenotype(**anny_phenotype(spec))
-    return build_avatar(model, shape, appearance_params(spec), seed=spec.seed, n_gaussians=n_gaussians)
+    avatar = build_avatar(model, shape, appearance_params(spec), seed=spec.seed, n_gaussians=n_gaussians)
+    if spec.capture is not None:  # a captured person: their own colours on the same surface
+        from random_people.avatar.capture.albedo import apply_captured_colors
+
+        apply_captured_colors(avatar, spec.capture)
+    return avatar
 
 
 def build_identity_avatar(spec: IdentitySpec, n_gaussians: int = DEFAULT_GAUSSIANS) -> Avatar:

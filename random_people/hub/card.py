@@ -127,6 +127,30 @@ def _histograms(rows: list[dict[str, Any]]) -> str:
     return format_histogram(attribute_histogram(per_clip), width=24)
 
 
+def people_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Distinct people in the rows by how they were made: ``{"sampled": n, "captured": n, ...}``."""
+    kinds: dict[str, str] = {}
+    for row in rows:
+        if row["identity_id"] not in kinds:
+            provenance = json.loads(row["identity"]).get("provenance") or {}
+            kinds[row["identity_id"]] = str(provenance.get("kind", "manual"))
+    return dict(Counter(kinds.values()))
+
+
+def _people_line(rows: list[dict[str, Any]]) -> list[str]:
+    """Sampled vs captured people, and the consent statement that captured people need."""
+    counts = people_counts(rows)
+    captured = counts.get("captured", 0)
+    made = counts.get("sampled", 0) + counts.get("manual", 0) + counts.get("imported", 0)
+    line = f"People: {count(made, 'synthetic (sampled) person', 'synthetic (sampled) people')}"
+    if not captured:
+        return [line + "; no captured real people.", ""]
+    return [line + f" and **{count(captured, 'captured real person', 'captured real people')}**. Captured people "
+            "were filmed with their consent: each captured identity carries its consent record (the statement, who "
+            "recorded it and the date), the source video's SHA-256 and the trim in the `identity` column's "
+            "`provenance`, and no one is captured by this tool without one.", ""]
+
+
 def _fidelity_section(rows: list[dict[str, Any]]) -> list[str]:
     """How plausible the clips look to a detector trained on real people (jobs/fidelity.py)."""
     from random_people.jobs.fidelity import THRESHOLDS, fidelity_stats
@@ -174,6 +198,7 @@ def card_markdown(manifest: Manifest) -> str:
         + (f", plus the **{count(len(real_rows), 'real source clip')}** in the `real` config" if real_rows else "")
         + ".",
         "",
+        *(_people_line(rows) if rows else []),
         "Made with RANDOM People following " + PAPER + ": the pose of each real clip is "
         "extracted, fitted to a body model and re-performed by a 3D Gaussian avatar of a sampled synthetic "
         "person, rendered over a new background from a new or matched camera.",

@@ -282,6 +282,9 @@ def build_people_tab(settings: Settings, warmup: "BodyModelWarmup | None" = None
             with gr.Column(scale=3, min_width=360):
                 c["spec"] = gr.Code(label="Identity spec", language="json", interactive=False, max_lines=20,
                                     elem_id="person-spec")
+    from random_people.ui.capture_panel import build_capture_panel
+
+    c["capture"] = build_capture_panel(settings)
     c["specs"] = gr.State([])
     c["selected"] = gr.State(None)
     _wire(c, settings, warmup)
