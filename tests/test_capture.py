@@ -117,6 +117,16 @@ def test_captured_identity_needs_consent_and_intact_colours():
         IdentitySpec.from_dict(data)
 
 
+def test_a_captured_persons_ancestry_is_not_described_as_measured():
+    from random_people.avatar.identity import describe
+    from random_people.avatar.sampler import sample_identity
+
+    captured = _captured_spec(np.full((20, 3), 0.4), consent_record(CONSENT).to_dict())
+    assert "dominant" not in describe(captured) and "ancestry not estimated" in describe(captured)
+    sampled = sample_identity(0, 0)
+    assert f"{sampled.body.dominant_ancestry}-dominant" in describe(sampled)
+
+
 def test_dataset_card_counts_captured_and_sampled_people_and_states_consent():
     from random_people.avatar.sampler import sample_identity
     from random_people.hub.card import _people_line, people_counts

@@ -548,6 +548,18 @@ def anny_phenotype(spec: IdentitySpec | BodySpec) -> dict[str, float]:
     }
 
 
+NOT_ESTIMATED = "not estimated"
+
+
+def ancestry_label(spec: IdentitySpec) -> str:
+    """'asian-dominant' for a sampled person; a captured person's ancestry is never estimated from
+    their video (the capture keeps neutral weights), so calling them '<first ancestry>-dominant'
+    would state something nobody measured."""
+    if spec.provenance.get("kind") == "captured":
+        return f"ancestry {NOT_ESTIMATED}"
+    return f"{spec.body.dominant_ancestry}-dominant"
+
+
 def describe(spec: IdentitySpec) -> str:
     """One line for logs and UIs: 'female, 34 y, MST 6, long brown hair, red stripes tshirt, ...'."""
     body, look = spec.body, spec.appearance
@@ -555,7 +567,7 @@ def describe(spec: IdentitySpec) -> str:
     def garment(g: Garment) -> str:
         return g.type if g.pattern == "solid" else f"{g.pattern} {g.type}"
 
-    parts = [f"{body.sex}, {body.age_years:.0f} y", f"MST {look.skin_tone}", f"{body.dominant_ancestry}-dominant",
+    parts = [f"{body.sex}, {body.age_years:.0f} y", f"MST {look.skin_tone}", ancestry_label(spec),
              f"{look.hair_style} {look.hair_color.replace('_', ' ')} hair", garment(look.top)]
     if look.bottom.type != "none":
         parts.append(garment(look.bottom))
