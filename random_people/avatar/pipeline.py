@@ -123,15 +123,15 @@ def _render_rgb(avatar: Avatar, camera: Camera, backdrop: str, front: Camera | N
     return composite(render.rgb, render.alpha, background)
 
 
-def rendered_subject(model, motion: Motion, avatar: Avatar, indices: list[int]):
+def rendered_subject(model, retargeted, avatar: Avatar, indices: list[int]):
     """The re-performing avatar's own keypoints over the rendered frames, and its standing height (m).
 
-    Returns (:class:`random_people.render.cameras.Subject`, stature): what cameras frame.
+    ``retargeted`` is :func:`random_people.avatar.posing.retarget_motion` of the clip for this
+    avatar. Returns (:class:`random_people.render.cameras.Subject`, stature): what cameras frame.
     """
-    from random_people.avatar.posing import retarget_motion
     from random_people.render.cameras import Subject
 
-    keypoints = retarget_motion(model, motion, avatar.shape, avatar.rest_vertices).keypoints[indices]
+    keypoints = retargeted.keypoints[indices]
     up = torch.as_tensor(model.up_axis, dtype=avatar.rest_vertices.dtype)
     heights = avatar.rest_vertices @ up
     stature = float(heights.max() - heights.min())
@@ -282,16 +282,20 @@ def render_motion_clip(
     model = load_body_model(kind="anny")
     out_fps = float(fps or motion.fps)
     indices = resample_frames(motion.num_frames, motion.fps, out_fps, max_frames)
-    window = None
+    window = retargeted = None
+    if frame_person and not (camera == "source" and own_scene):
+        from random_people.avatar.posing import retarget_motion
+
+        retargeted = retarget_motion(model, motion, avatar.shape, avatar.rest_vertices)
     if camera == "source":
         view = source_camera(motion, width, height)
         if frame_person and not own_scene:
             from random_people.render.person_framing import frame_person as slide_window
 
-            subject, _ = rendered_subject(model, motion, avatar, indices)
+            subject, _ = rendered_subject(model, retargeted, avatar, indices)
             view, window = slide_window(view, subject.keypoints_3d)
     elif camera == "random" and frame_person:
-        subject, stature = rendered_subject(model, motion, avatar, indices)
+        subject, stature = rendered_subject(model, retargeted, avatar, indices)
         view = sample_cameras(camera_index + 1, seed, subject, width, height, sampler=camera_sampler,
                               keep_in_view=True, stature_m=stature)[camera_index]
     elif camera == "random":
@@ -310,7 +314,7 @@ def render_motion_clip(
     names = list(model.keypoint_names)
     frames = (
         FrameInput(gaussians=frame.gaussians, keypoints_world=frame.keypoints, keypoint_names=names)
-        for frame in avatar_frames(avatar, model, motion, frames=indices)
+        for frame in avatar_frames(avatar, model, motion, frames=indices, retargeted=retargeted)
     )
     name = name or f"{spec.id}_{camera}{'' if camera == 'source' else seed}"
     view_name = camera if camera == "source" else f"random{camera_index}"
