@@ -47,7 +47,7 @@ from conftest import fetch_demo_clip, fetch_pose2sim_clip  # noqa: E402  (real c
 from random_people.avatar.identity import AGE_GROUPS, SEXES, SKIN_TONE_GROUPS, IdentitySpec  # noqa: E402
 from random_people.avatar.sampler import IdentityDistribution, sample_identities  # noqa: E402
 from random_people.judge import ClipScore, Judge, pool  # noqa: E402
-from random_people.judge.detectors import PoseJudge  # noqa: E402
+from random_people.judge.detectors import PoseJudge, SegmentationJudge  # noqa: E402
 from random_people.judge.drawing import DETECTION_COLOR, LABEL_COLOR, contact_sheet, draw_skeleton  # noqa: E402
 from random_people.judge.inputs import frame_subset, read_label_arrays, read_video_frames  # noqa: E402
 from random_people.judge.keypoints import LIMB_INDICES  # noqa: E402
@@ -56,7 +56,8 @@ from random_people.judge.reference import scaled_size, score_real_reference  # n
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = Path.home() / ".cache" / "random-people-bench" / "realism"
 VIEWS = {"a": "source camera, source aspect, 512 long side", "b": "sampled camera, 512x512"}
-HEADLINE = ("detection_rate", "pck", "pck_detected", "pck_either_side", "swap_rate", "mask_iou", "cut_off_rate")
+HEADLINE = ("detection_rate", "pck", "pck_detected", "pck_either_side", "swap_rate", "mask_iou", "mask_iou_crop",
+            "cut_off_rate")
 
 
 @dataclass
@@ -161,7 +162,7 @@ def render_and_judge(args: argparse.Namespace, specs: list[IdentitySpec], clips:
                 r = records[-1]
                 print(f"  [{i + 1}/{len(specs)}] {describe(spec):32s} {clip.key:8s} ({view}) "
                       f"{r.frames} frames {1000 * r.render_s / r.frames:6.0f} ms/frame  "
-                      f"det {fmt(r.score.detection_rate)} pck {fmt(r.score.pck)} iou {fmt(r.score.mask_iou)}  "
+                      f"det {fmt(r.score.detection_rate)} pck {fmt(r.score.pck)} iou {fmt(r.score.mask_iou)}/{fmt(r.score.mask_iou_crop)}  "
                       + "  ".join(f"{m}: det {fmt(s.detection_rate)} pck {fmt(s.pck)}" for m, s in list(r.scores.items())[1:]),
                       flush=True)
     builds["identity_build_s_first"] = build_times[0]
@@ -197,11 +198,16 @@ def render_one(args: argparse.Namespace, spec: IdentitySpec, index: int, clip: S
                         result.frames, render_s, judge_s, dict(result.timings), scores)
 
 
-def reference_scores(args: argparse.Namespace, clips: list[SourceClip],
-                     mode: str) -> dict[str, tuple[ClipScore, np.ndarray | None]]:
-    """The detector on each clip's real person at size (a), against itself at full resolution."""
+def reference_scores(args: argparse.Namespace, clips: list[SourceClip], mode: str,
+                     segment: bool = False) -> dict[str, tuple[ClipScore, np.ndarray | None]]:
+    """The detector on each clip's real person at size (a), against itself at full resolution.
+
+    With ``segment`` the selfie segmenter (whole frame and crop around the small detection) is
+    also scored against MediaPipe Pose's own full-resolution mask of the real person.
+    """
     out: dict[str, tuple[ClipScore, np.ndarray | None]] = {}
-    with PoseJudge(mode=mode) as small, PoseJudge(mode=mode, segmentation=True) as full:
+    with PoseJudge(mode=mode) as small, PoseJudge(mode=mode, segmentation=True) as full, \
+            SegmentationJudge() as segmenter:
         for clip in clips:
             every = max(1, int(round(clip.motion.fps / args.fps)))
             from random_people.media import probe_video
@@ -211,7 +217,8 @@ def reference_scores(args: argparse.Namespace, clips: list[SourceClip],
             last = min(info.duration, clip.end) if clip.end is not None else info.duration
             mid = int(round((last - first) * info.fps)) // 2 // every * every
             score, kept = score_real_reference(clip.path, clip.size_a, start=clip.start, end=clip.end, every=every,
-                                               small_judge=small, full_judge=full, keep_frames={mid})
+                                               small_judge=small, full_judge=full, keep_frames={mid},
+                                               segmenter=segmenter if segment else None)
             out[clip.key] = (score, kept.get(mid))
             score.meta["mid_frame"] = mid
     return out
@@ -294,12 +301,14 @@ def figures(args: argparse.Namespace, records: list[RenderRecord],
 def print_table(title: str, rows: dict[str, dict[str, Any]]) -> None:
     print(f"\n{title}")
     print(f"  {'':26s} {'frames':>6s} {'detect':>7s} {'PCK@0.1':>8s} {'PCK|det':>8s} {'PCK L/R':>8s} {'swapped':>8s} "
-          f"{'maskIoU':>8s} {'cut off':>8s}")
+          f"{'IoU all':>8s} {'IoU crop':>8s} {'cut off':>8s}")
     for name, s in rows.items():
         print(f"  {name:26s} {s['frames']:6d} {fmt(s['detection_rate']):>7s} {fmt(s['pck']):>8s} "
               f"{fmt(s['pck_detected']):>8s} {fmt(s.get('pck_either_side')):>8s} {fmt(s.get('swap_rate')):>8s} "
-              f"{fmt(s['mask_iou']):>8s} {fmt(s['cut_off_rate']):>8s}")
-    print("  (PCK L/R: forgiving a left/right exchange; swapped: detected frames that fit better exchanged)")
+              f"{fmt(s['mask_iou']):>8s} {fmt(s.get('mask_iou_crop')):>8s} {fmt(s['cut_off_rate']):>8s}")
+    print("  (PCK L/R: forgiving a left/right exchange; swapped: detected frames that fit better exchanged;\n"
+          "   IoU all / crop: selfie segmentation on the whole frame / on a crop around the person the pose\n"
+          "   detector found, against our mask -- for the real person against MediaPipe Pose's own mask)")
 
 
 def mode_rows(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -341,13 +350,13 @@ def flatten(result: dict[str, Any]) -> dict[str, float | None]:
         for section in ("renders", "renders_by_clip", "real_reference_a"):
             for name, s in source.get(section, {}).items():
                 for metric in HEADLINE:
-                    if prefix and metric == "mask_iou":
+                    if prefix and metric in ("mask_iou", "mask_iou_crop"):
                         continue
                     flat[f"{prefix}{section}/{name}/{metric}"] = s.get(metric)
     for section in ("by_skin_tone_group", "by_age_group", "by_sex"):
         for group, views in result.get(section, {}).items():
             for view, s in views.items():
-                for metric in ("detection_rate", "pck", "swap_rate", "mask_iou"):
+                for metric in ("detection_rate", "pck", "swap_rate", "mask_iou", "mask_iou_crop"):
                     flat[f"{section}/{group}/{view}/{metric}"] = s.get(metric)
     timing = result.get("timing", {})
     for view, ms in timing.get("render_ms_per_frame", {}).items():
@@ -385,7 +394,7 @@ def sheet_tile(record: RenderRecord) -> tuple[np.ndarray | None, str]:
     image = draw_skeleton(frame, labels.keypoints_2d[mid, :17], LABEL_COLOR, shown=shown, thickness=1)
     image = draw_skeleton(image, None if verdict is None else verdict.keypoints, DETECTION_COLOR, thickness=1)
     found = "no person" if verdict is None or not verdict.detected else f"pck {fmt(verdict.pck.value)}"
-    return image, f"{record.clip} ({record.view}) {found}\nclip pck {fmt(record.score.pck)} iou {fmt(record.score.mask_iou)}"
+    return image, f"{record.clip} ({record.view}) {found}\nclip pck {fmt(record.score.pck)} iou {fmt(record.score.mask_iou)}/{fmt(record.score.mask_iou_crop)}"
 
 
 def write_sheet(path: Path, records: list[RenderRecord], references: dict[str, tuple[ClipScore, Any]],
@@ -476,7 +485,7 @@ def main() -> None:
     finally:
         for judge in judges.values():
             judge.close()
-    references = {mode: reference_scores(args, clips, mode) for mode in args.modes}
+    references = {mode: reference_scores(args, clips, mode, segment=k == 0) for k, mode in enumerate(args.modes)}
     result = figures(args, records, references, {"load_body_model_s": load_s, **builds}, clips)
     result["timing"]["total_s"] = time.perf_counter() - started
 

@@ -37,7 +37,7 @@ def test_thumbnail_shows_a_person_on_the_backdrop(people, tmp_path):
 
 
 def test_render_motion_clip_from_the_source_camera(demo_motion, people, tmp_path):
-    result = render_motion_clip(demo_motion, people[1], tmp_path, background="park", camera="source",
+    result = render_motion_clip(demo_motion, people[1], tmp_path, background="park", camera="source", frame_person=False,
                                 size=(256, 144), max_frames=12)
     assert result.frames == 12
     with av.open(str(result.video_path)) as container:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 from random_people.avatar.appearance import AppearanceParams
 from random_people.avatar.build import Avatar, build_avatar
@@ -122,6 +123,21 @@ def _render_rgb(avatar: Avatar, camera: Camera, backdrop: str, front: Camera | N
     return composite(render.rgb, render.alpha, background)
 
 
+def rendered_subject(model, retargeted, avatar: Avatar, indices: list[int]):
+    """The re-performing avatar's own keypoints over the rendered frames, and its standing height (m).
+
+    ``retargeted`` is :func:`random_people.avatar.posing.retarget_motion` of the clip for this
+    avatar. Returns (:class:`random_people.render.cameras.Subject`, stature): what cameras frame.
+    """
+    from random_people.render.cameras import Subject
+
+    keypoints = retargeted.keypoints[indices]
+    up = torch.as_tensor(model.up_axis, dtype=avatar.rest_vertices.dtype)
+    heights = avatar.rest_vertices @ up
+    stature = float(heights.max() - heights.min())
+    return Subject(tuple(model.keypoint_names), keypoints.float().cpu().numpy()), stature
+
+
 def lighting_seed(identity_id: str, background: str, camera: str, seed: int) -> int:
     """The seed of a clip's light: one per (identity, background, camera, job seed), stable across runs."""
     return zlib.crc32(f"{identity_id}|{background}|{camera}|{int(seed)}".encode())
@@ -206,6 +222,7 @@ def render_motion_clip(
     source_clip: str | Path | None = None,
     settings=None,
     lit: bool = True,
+    frame_person: bool = True,
 ):
     """Re-perform ``motion`` with the person ``spec``: writes the clip, its mask and its labels.
 
@@ -232,6 +249,15 @@ def render_motion_clip(
     cached under the data dir of ``settings``). It needs the source clip (``source_clip``, or
     where this data dir's extraction found it) and the source camera; the person is lit by the
     light estimated from the clip's own frames.
+
+    ``frame_person`` (on by default) frames the person who is rendered, not the source's: with the
+    source camera over any background but the clip's own scene, the image window slides (the
+    camera stays where it was) so the new person's whole clip fits in the picture -- a person
+    taller than the real one would otherwise leave the frame
+    (:mod:`random_people.render.person_framing`; the shift is stored in the labels' metadata);
+    a random camera aims at the new person's own keypoints and its distance scales with their
+    stature (the sampler's ranges are for an adult), so a toddler is not half an adult's size
+    in the frame. ``frame_person=False`` keeps the source person's framing.
     """
     from random_people.render.backgrounds import (
         DEFAULT_BACKGROUND, BackgroundError, background_id, load_background,
@@ -254,15 +280,29 @@ def render_motion_clip(
     report(0.0, "Building the avatar")
     avatar = build_identity_avatar(spec, n_gaussians)
     model = load_body_model(kind="anny")
+    out_fps = float(fps or motion.fps)
+    indices = resample_frames(motion.num_frames, motion.fps, out_fps, max_frames)
+    window = retargeted = None
+    if frame_person and not (camera == "source" and own_scene):
+        from random_people.avatar.posing import retarget_motion
+
+        retargeted = retarget_motion(model, motion, avatar.shape, avatar.rest_vertices)
     if camera == "source":
         view = source_camera(motion, width, height)
+        if frame_person and not own_scene:
+            from random_people.render.person_framing import frame_person as slide_window
+
+            subject, _ = rendered_subject(model, retargeted, avatar, indices)
+            view, window = slide_window(view, subject.keypoints_3d)
+    elif camera == "random" and frame_person:
+        subject, stature = rendered_subject(model, retargeted, avatar, indices)
+        view = sample_cameras(camera_index + 1, seed, subject, width, height, sampler=camera_sampler,
+                              keep_in_view=True, stature_m=stature)[camera_index]
     elif camera == "random":
         view = sample_cameras(camera_index + 1, seed, motion, width, height, sampler=camera_sampler,
                               keep_in_view=True)[camera_index]
     else:
         raise CameraError(f"camera must be 'source' or 'random', got {camera!r}.")
-    out_fps = float(fps or motion.fps)
-    indices = resample_frames(motion.num_frames, motion.fps, out_fps, max_frames)
     count = len(indices)
     if own_scene:
         report(0.02, "Removing the original person from the scene (clean plate)")
@@ -274,7 +314,7 @@ def render_motion_clip(
     names = list(model.keypoint_names)
     frames = (
         FrameInput(gaussians=frame.gaussians, keypoints_world=frame.keypoints, keypoint_names=names)
-        for frame in avatar_frames(avatar, model, motion, frames=indices)
+        for frame in avatar_frames(avatar, model, motion, frames=indices, retargeted=retargeted)
     )
     name = name or f"{spec.id}_{camera}{'' if camera == 'source' else seed}"
     view_name = camera if camera == "source" else f"random{camera_index}"
@@ -289,6 +329,7 @@ def render_motion_clip(
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
               "background": background_id(background) if isinstance(background, (str, Path)) else None,
               "background_kind": backdrop.kind,
+              **({"window_shift": window.to_dict()} if window is not None else {}),
               **({"plate": backdrop.plate.describe()} if own_scene else {})},  # hashes and times, no paths
         progress=lambda fraction, message: report(offset + (1.0 - offset) * fraction, message),
     )

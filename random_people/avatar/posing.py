@@ -143,17 +143,21 @@ def avatar_frames(
     motion: Motion,
     frames: Sequence[int] | None = None,
     chunk: int = 16,
+    retargeted: RetargetedMotion | None = None,
 ) -> Iterator[PosedFrame]:
     """Yield the avatar posed at each of ``frames`` (default: all) of ``motion``, in order given.
 
     The body mesh is skinned ``chunk`` frames at a time (Anny's skinning is much cheaper per frame
     in batches) and the bound Gaussians follow it. Each :class:`PosedFrame` carries the Gaussians
     (with posed normals, this frame's ambient occlusion and specular weights, for lighting) and the
-    new body's world keypoints (for labels).
+    new body's world keypoints (for labels). ``retargeted`` is this avatar's
+    :func:`retarget_motion` of ``motion`` when the caller already has it (framing needs the new
+    body's keypoints before rendering; retargeting twice costs about as much as posing the clip).
     """
     if avatar.body_model != body_model.name:
         raise ValueError(f"The avatar was built on {avatar.body_model!r}, not {body_model.name!r}.")
-    retargeted = retarget_motion(body_model, motion, avatar.shape, avatar.rest_vertices)
+    if retargeted is None:
+        retargeted = retarget_motion(body_model, motion, avatar.shape, avatar.rest_vertices)
     indices = list(range(motion.num_frames)) if frames is None else [int(i) for i in frames]
     for i in indices:
         if not 0 <= i < motion.num_frames:

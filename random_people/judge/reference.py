@@ -8,6 +8,11 @@ detector is confident about (visibility >= 0.5), and the box height comes from M
 own segmentation of that person at full resolution (landmarks stop at the eyes and heels, a box
 from them would be too short). Frames where the full-resolution detector finds nobody have no
 reference and are skipped.
+
+With a ``segmenter`` the same holds for masks: the selfie segmenter on the scaled-down real frame
+(whole frame, and a crop around the person the scaled-down detector found) is compared with
+MediaPipe Pose's own segmentation of that person at full resolution, scaled down: how well the
+segmenter agrees with a real-people model on a *real* person of our render's size.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ import cv2
 import numpy as np
 
 from random_people.body.keypoints import COCO17
-from random_people.judge.detectors import PoseJudge
+from random_people.judge.detectors import PoseJudge, SegmentationJudge
 from random_people.judge.inputs import frame_subset
 from random_people.judge.keypoints import LIMB_INDICES
 from random_people.judge.metrics import PCK_ALPHA, PROBABILITY_THRESHOLD, bbox_of
-from random_people.judge.score import ClipScore, score_frame
+from random_people.judge.score import ClipScore, score_frame, segment_around
 from random_people.media import probe_video, read_frames
 
 logger = logging.getLogger(__name__)
@@ -63,6 +68,7 @@ def score_real_reference(
     alpha: float = PCK_ALPHA,
     keep_frames: set[int] | None = None,
     mode: str = "video",
+    segmenter: SegmentationJudge | None = None,
 ) -> tuple[ClipScore, dict[int, np.ndarray]]:
     """Score the detector on the real clip scaled to ``size`` against itself at full resolution.
 
@@ -70,7 +76,8 @@ def score_real_reference(
     clips' (``every``, ``max_frames``). Returns the score and the scaled frames whose numbers are
     in ``keep_frames`` (for contact sheets). Detectors passed in are reused (``full_judge`` must
     have ``segmentation=True`` and both the same mode); otherwise they are made in ``mode`` and
-    closed here. In video mode both follow the chosen frames in order, from a fresh track.
+    closed here. In video mode both follow the chosen frames in order, from a fresh track. With a
+    ``segmenter`` (reused, not closed) the frames also get mask IoUs (see the module docstring).
     """
     own_small = small_judge is None
     own_full = full_judge is None
@@ -110,8 +117,15 @@ def score_real_reference(
             truth = full.keypoints * scale
             box = _person_box(full, full_w, full_h) * np.tile(scale, 2)
             counted = counted_all & (full.visibility >= CONFIDENT_VISIBILITY)
-            score.frames.append(score_frame(number, small_judge.detect(small), truth, counted, box, (width, height),
-                                            alpha=alpha))
+            detection = small_judge.detect(small)
+            whole = crop = truth_mask = None
+            if segmenter is not None and full.segmentation is not None:
+                truth_mask = cv2.resize(full.segmentation, (width, height), interpolation=cv2.INTER_AREA) \
+                    >= PROBABILITY_THRESHOLD
+                whole = segmenter.segment(small)
+                crop = segment_around(segmenter, small, detection)
+            score.frames.append(score_frame(number, detection, truth, counted, box, (width, height), alpha=alpha,
+                                            segmentation=whole, truth_mask=truth_mask, segmentation_crop=crop))
     finally:
         if own_small:
             small_judge.close()

@@ -17,8 +17,12 @@ What the figures mean:
   (label mask box), over all those frames; a missed person counts all its joints as wrong.
   ``pck_detected`` counts only frames where someone was found (how well it *understands* the
   person it sees).
-* ``mask_iou``: mean per-frame IoU of selfie segmentation (probability >= 0.5) with our mask
-  (alpha >= 0.5).
+* ``mask_iou``: mean per-frame IoU of selfie segmentation (probability >= 0.5) run on the whole
+  frame with our mask (alpha >= 0.5).
+* ``mask_iou_crop``: the same segmenter run on a square crop around the person *the pose
+  detector found* (its own landmarks, :func:`random_people.judge.detectors.person_crop_box`;
+  never our labels), pasted back into the frame: how a real pipeline uses a close-up selfie
+  model on a wide shot. A frame where the detector found nobody has no crop and scores 0.
 * ``pck_either_side`` / ``swap_rate``: PCK forgiving a left/right exchange per frame, and the
   share of detected frames where the exchange fits better: a detector that sees a body but
   mistakes its front for its back (faceless heads, symmetric clothes) shows up here.
@@ -37,7 +41,13 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from random_people.body.keypoints import COCO17
-from random_people.judge.detectors import SEGMENTER_NAME, PoseDetection, PoseJudge, SegmentationJudge
+from random_people.judge.detectors import (
+    SEGMENTER_NAME,
+    PoseDetection,
+    PoseJudge,
+    SegmentationJudge,
+    person_crop_box,
+)
 from random_people.judge.inputs import (
     frame_subset,
     read_label_arrays,
@@ -73,6 +83,7 @@ class FrameScore:
     box_height: float
     cut_off: bool
     mask_iou: float | None = None
+    mask_iou_crop: float | None = None  # segmenter on a crop around the detected person (0 if none found)
     keypoints: np.ndarray | None = None  # [17, 2] detected COCO-17 keypoints (pixels), None if not found
     pck_either_side: PckCounts = PckCounts()  # the better of as-detected and left/right exchanged
     truth: np.ndarray | None = None  # [17, 2] the keypoints compared with (pixels), for drawing
@@ -129,6 +140,11 @@ class ClipScore:
         return float(np.mean(values)) if values else None
 
     @property
+    def mask_iou_crop(self) -> float | None:
+        values = [f.mask_iou_crop for f in self.frames if f.mask_iou_crop is not None]
+        return float(np.mean(values)) if values else None
+
+    @property
     def cut_off_rate(self) -> float | None:
         return float(np.mean([f.cut_off for f in self.frames])) if self.frames else None
 
@@ -139,7 +155,7 @@ class ClipScore:
             "frames": self.num_frames, "frames_out_of_view": self.frames_out_of_view,
             "detection_rate": self.detection_rate, "pck": self.pck, "pck_detected": self.pck_detected,
             "limb_joints": counts.total, "pck_either_side": self.pck_either_side, "swap_rate": self.swap_rate,
-            "mask_iou": self.mask_iou, "cut_off_rate": self.cut_off_rate,
+            "mask_iou": self.mask_iou, "mask_iou_crop": self.mask_iou_crop, "cut_off_rate": self.cut_off_rate,
         }
 
     def frame(self, index: int) -> FrameScore | None:
@@ -167,14 +183,18 @@ def score_frame(
     segmentation: np.ndarray | None = None,  # [H, W] person probability from a segmenter
     truth_mask: np.ndarray | None = None,  # [H, W] uint8 (alpha * 255) or bool
     alpha: float = PCK_ALPHA,
+    segmentation_crop: np.ndarray | None = None,  # [H, W] the segmenter on a crop around the detection
 ) -> FrameScore:
     """One frame's verdict from a detection and its ground truth (pure; no detector runs here)."""
     box_height = float(bbox[3] - bbox[1])
     predicted = None if detection is None else detection.keypoints
-    iou = None
-    if segmentation is not None and truth_mask is not None:
+    iou = iou_crop = None
+    if truth_mask is not None:
         truth_bool = truth_mask >= MASK_THRESHOLD if truth_mask.dtype == np.uint8 else truth_mask.astype(bool)
-        iou = mask_iou(segmentation >= PROBABILITY_THRESHOLD, truth_bool)
+        if segmentation is not None:
+            iou = mask_iou(segmentation >= PROBABILITY_THRESHOLD, truth_bool)
+        if segmentation_crop is not None:
+            iou_crop = mask_iou(segmentation_crop >= PROBABILITY_THRESHOLD, truth_bool)
     direct = pck_counts(predicted, truth, counted, box_height, alpha)
     either = direct
     if predicted is not None:
@@ -190,8 +210,17 @@ def score_frame(
         box_height=box_height,
         cut_off=is_cut_off(bbox, *image_size),
         mask_iou=iou,
+        mask_iou_crop=iou_crop,
         keypoints=None if predicted is None else np.asarray(predicted, dtype=np.float32),
     )
+
+
+def segment_around(segmenter: SegmentationJudge, rgb: np.ndarray, detection: PoseDetection | None) -> np.ndarray:
+    """The segmenter on a crop around the pose detector's person; all zeros when it found nobody."""
+    height, width = rgb.shape[:2]
+    if detection is None:
+        return np.zeros((height, width), dtype=np.float32)
+    return segmenter.segment_crop(rgb, person_crop_box(detection, width, height))
 
 
 class Judge:
@@ -273,13 +302,16 @@ class Judge:
                     "pass the video and labels of the same clip."
                 )
             counted = counted_all & (labels.visibility[index, : len(COCO17)] == VISIBILITY_VISIBLE)
-            segmentation = truth_mask = None
+            detection = self.pose.detect(rgb)
+            segmentation = crop = truth_mask = None
             if self.segmenter is not None and index in masks:
                 segmentation = self.segmenter.segment(rgb)
+                crop = segment_around(self.segmenter, rgb, detection)
                 truth_mask = masks[index][:height, :width]
             score.frames.append(score_frame(
-                index, self.pose.detect(rgb), labels.keypoints_2d[index, : len(COCO17)], counted, bbox,
+                index, detection, labels.keypoints_2d[index, : len(COCO17)], counted, bbox,
                 (width, height), segmentation=segmentation, truth_mask=truth_mask, alpha=alpha,
+                segmentation_crop=crop,
             ))
         logger.info("Judged %s: %d frames, %s", video_path, score.num_frames, score.summary())
         return score

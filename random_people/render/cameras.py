@@ -245,7 +245,7 @@ def _valid_rows(array: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(array.reshape(array.shape[0], -1)), axis=1)
 
 
-def motion_up_and_centre(motion: Motion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def motion_up_and_centre(motion: Motion | Subject) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The body's up direction, its clip-averaged centre and the ground point under that centre.
 
     ``up`` [3] is the normalised mean over frames of the unit vector from the mid-ankles to the
@@ -300,7 +300,7 @@ def ground_plane(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
     return ground_point, up
 
 
-def subject_radius(motion: Motion, centre: np.ndarray | None = None) -> float:
+def subject_radius(motion: Motion | Subject, centre: np.ndarray | None = None) -> float:
     """Radius (metres) of the sphere around ``centre`` holding every keypoint of the clip.
 
     Pass it to :meth:`CameraSampler.sample` as ``subject_radius`` to keep the whole action in
@@ -435,14 +435,21 @@ class CameraSampler:
             raise CameraError(f"fit_margin must be at least 1, got {self.fit_margin!r}.")
 
     def sample_pose(self, rng: np.random.Generator, width: int, height: int,
-                    subject_radius: float | None = None) -> OrbitPose:
-        """Draw one :class:`OrbitPose` (the numbers behind :meth:`sample`)."""
+                    subject_radius: float | None = None, distance_scale: float = 1.0) -> OrbitPose:
+        """Draw one :class:`OrbitPose` (the numbers behind :meth:`sample`).
+
+        ``distance_scale`` multiplies the drawn distance (before the keep-in-view raise): the
+        ranges are for an adult, and a smaller person is filmed from proportionally closer.
+        """
         if not isinstance(rng, np.random.Generator):
             raise CameraError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}.")
         w, h = _size(width, height)
         azimuth = rng.uniform(*self.azimuth_deg)
         elevation = rng.uniform(*self.elevation_deg)
         distance = rng.uniform(*self.distance_m)
+        if not (math.isfinite(distance_scale) and distance_scale > 0):
+            raise CameraError(f"distance_scale must be a positive number, got {distance_scale!r}.")
+        distance *= float(distance_scale)
         fov = rng.uniform(*self.horizontal_fov_deg)
         roll, pitch = rng.uniform(-self.jitter_deg, self.jitter_deg, size=2)
         if subject_radius is not None:
@@ -455,34 +462,59 @@ class CameraSampler:
         return OrbitPose(float(azimuth), float(elevation), float(distance), float(fov), float(roll), float(pitch))
 
     def sample(self, rng: np.random.Generator, subject_centre: np.ndarray, up: np.ndarray,
-               width: int, height: int, subject_radius: float | None = None) -> Camera:
+               width: int, height: int, subject_radius: float | None = None, distance_scale: float = 1.0) -> Camera:
         """One random camera looking at ``subject_centre`` (world = the Motion's camera frame)."""
-        pose = self.sample_pose(rng, width, height, subject_radius)
+        pose = self.sample_pose(rng, width, height, subject_radius, distance_scale)
         return orbit_camera(subject_centre, up, pose, width, height)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The person a camera films: keypoints over the clip (world), by name.
+
+    A :class:`Motion` has the same two fields (the *source* person's); a re-performing avatar's
+    own keypoints (``avatar.posing.retarget_motion(...).keypoints``) describe the person who is
+    actually rendered -- a child re-performing an adult's clip is smaller and stands lower.
+    """
+
+    keypoint_names: tuple[str, ...]
+    keypoints_3d: np.ndarray  # [T, K, 3]
+
+
+# The sampler's distances are for an adult of about this stature (metres).
+ADULT_STATURE_M = 1.7
 
 
 def sample_cameras(
     n: int,
     seed: int,
-    motion: Motion,
+    motion: Motion | Subject,
     width: int,
     height: int,
     sampler: CameraSampler | None = None,
     keep_in_view: bool = False,
+    stature_m: float | None = None,
 ) -> list[Camera]:
-    """``n`` random cameras around the Motion's subject.
+    """``n`` random cameras around the subject of ``motion`` (a Motion or a :class:`Subject`).
 
     Camera ``i`` depends only on ``(seed, i)`` -- not on ``n`` -- so asking for more cameras
     later, or re-running one failed job, reproduces the same views. With ``keep_in_view`` the
-    distance is raised until every keypoint of the clip fits in the frame.
+    distance is raised until every keypoint of the clip fits in the frame. With ``stature_m``
+    (the filmed person's height) the drawn distance scales by ``stature_m / ADULT_STATURE_M``, so
+    a toddler fills about the share of the frame an adult does instead of half of it.
     """
     if int(n) != n or n < 0:
         raise CameraError(f"n must be a non-negative integer, got {n!r}.")
     sampler = sampler or CameraSampler()
     up, centre, _ = motion_up_and_centre(motion)
     radius = subject_radius(motion, centre) if keep_in_view else None
+    scale = 1.0
+    if stature_m is not None:
+        if not (math.isfinite(stature_m) and stature_m > 0):
+            raise CameraError(f"stature_m must be a positive number of metres, got {stature_m!r}.")
+        scale = float(stature_m) / ADULT_STATURE_M
     return [
-        sampler.sample(np.random.default_rng([int(seed), i]), centre, up, width, height, radius)
+        sampler.sample(np.random.default_rng([int(seed), i]), centre, up, width, height, radius, scale)
         for i in range(int(n))
     ]
 
@@ -491,6 +523,8 @@ __all__ = [
     "CameraError",
     "CameraSampler",
     "OrbitPose",
+    "Subject",
+    "ADULT_STATURE_M",
     "camera_centre",
     "ground_plane",
     "intrinsics_from_fov",
