@@ -89,7 +89,7 @@ def real_multiview(views: list[int], settings) -> None:
 # Truth motions of the round trip: fitted from real clips, then taken as exact.
 # (name, clip, start, end, person): the Sports2D man doing jumping jacks (facing the camera) and
 # the woman walking past (in profile).
-TRUTH_MOTIONS = (("jumping jacks", "sports2d", 0.0, 2.0, None), ("walk", "sports2d", 2.0, 4.0, "rightmost"))
+TRUTH_MOTIONS = (("jumping jacks", "sports2d", 0.0, 2.0, "largest"), ("walk", "sports2d", 2.0, 4.0, "rightmost"))
 
 
 def round_trip(settings, identities: int, views: list[str], size: tuple[int, int], work: Path) -> None:

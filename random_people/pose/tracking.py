@@ -9,7 +9,7 @@ every jump and keep the longest stretch of one person, and say so.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -174,6 +174,7 @@ class FollowedPerson:
     detector: object  # a PoseDetector in video mode, reset when it latched onto someone else
     missed: int = 0  # frames since the last accepted detection
     refused: int = 0  # detections refused because they were somebody else
+    trail: list = field(default_factory=list)  # per frame: [33, 2] source pixels, or None when not found
 
 
 def follow_people(
@@ -208,6 +209,9 @@ def follow_people(
             height, width = rgb.shape[:2]
             to_frame = np.array([width / image_size[0], height / image_size[1]], dtype=np.float32)
             active = [k for k, p in enumerate(people) if k == 0 or p.missed <= keep_missed]
+            for k, person in enumerate(people):
+                if k not in active:
+                    person.trail.append(None)
             chosen_detection = None
             for k in [*active[1:], 0]:
                 person = people[k]
@@ -226,6 +230,7 @@ def follow_people(
                     person.missed += 1
                 else:
                     person.xy, person.visibility, person.missed = detection[0], detection[1], 0
+                person.trail.append(None if detection is None else detection[0])
                 if k == 0:
                     chosen_detection = detection
             if on_frame is not None:
