@@ -1,14 +1,22 @@
 """Benchmark: how accurate is single-view 3D motion, measured against truth the extraction never saw.
 
-Real multi-view (Pose2Sim's Demo_MultiPerson: 4 calibrated static cameras, 60 fps, 100 frames,
-two people): every view is extracted on its own, following the same man (``--person x,y`` on
-him in the first frame of each view). The reference is the detector's 2D landmarks of all four
-views triangulated with the Qualisys calibration (a joint is kept only where at least 3 views
-agree within 40 px). Each single-view result is scored against it: PA-MPJPE over the 12 limb
-joints (median over frames, mm) and the share of frames whose torso faces the wrong way,
-for the fitted motion and, on the same frames, for MediaPipe's own world landmarks.
+(a) Round trip with exact truth: motions fitted from real clips (the Sports2D man's jumping jacks,
+facing the camera, and the woman walking past, in profile) are taken as truth, re-performed by
+sampled adults with the project's own renderer from four angles relative to where the body
+faces (front, side, back, high: 50 degrees up), extracted again from the rendered video, and
+scored against the rendered body's own 3D keypoints (the labels): PA-MPJPE over the 12 limb
+joints (median and mean over frames, mm) and the share of frames whose torso faces the wrong
+way, for the fitted motion and for MediaPipe's world landmarks on the same frames. Writes a
+contact sheet (truth green, fit red) to ``benchmarks/results/pose_round_trip.png``.
 
-    python benchmarks/pose_accuracy.py [--views 1,2,3,4]
+(b) Real multi-view (Pose2Sim's Demo_MultiPerson: 4 calibrated static cameras, 60 fps, 100
+frames, two people): every view is extracted on its own, following the same man (``--person
+x,y`` on him in the first frame of each view). The reference is the detector's 2D landmarks of
+all four views triangulated with the Qualisys calibration (a joint is kept only where at least 3
+views agree within 40 px). Each single-view result is scored against it the same way.
+
+    python benchmarks/pose_accuracy.py [--identities 2] [--round-trip-views front,side,back,high]
+                                       [--views 1,2,3,4] [--skip-real | --skip-round-trip]
 """
 
 from __future__ import annotations
@@ -92,6 +100,46 @@ def real_multiview(views: list[int], settings) -> None:
 TRUTH_MOTIONS = (("jumping jacks", "sports2d", 0.0, 2.0, "largest"), ("walk", "sports2d", 2.0, 4.0, "rightmost"))
 
 
+SHEET = Path(__file__).resolve().parent / "results" / "pose_round_trip.png"
+
+
+def _sheet_tile(video: Path, labels, motion, caption: str) -> np.ndarray:
+    """The clip's middle frame with the rendered body's 2D keypoints (green, truth) and the
+    extracted fit's (red), for looking at what the numbers mean."""
+    import cv2
+
+    from random_people.body.keypoints import SKELETON_EDGES
+    from random_people.media import read_frames
+
+    middle = motion.num_frames // 2
+    index = int(np.rint(motion.frame_times[middle] * labels.fps))
+    frame = next(f for f in read_frames(video) if f.index == index).rgb.copy()
+    for points, names, colour in ((labels.frames[index].keypoints_2d, labels.frames[index].keypoint_names, (0, 200, 0)),
+                                  (motion.keypoints_2d[middle], motion.keypoint_names, (230, 0, 0))):
+        names = list(names)
+        for a, b in SKELETON_EDGES:
+            if a in names and b in names:
+                pa, pb = points[names.index(a)], points[names.index(b)]
+                if np.isfinite(pa).all() and np.isfinite(pb).all():
+                    cv2.line(frame, tuple(int(v) for v in pa), tuple(int(v) for v in pb), colour, 2)
+    cv2.putText(frame, caption, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+    return frame
+
+
+def _write_sheet(tiles: list[np.ndarray], columns: int, path: Path) -> None:
+    import cv2
+
+    if not tiles:
+        return
+    height = max(t.shape[0] for t in tiles)
+    width = max(t.shape[1] for t in tiles)
+    padded = [np.pad(t, ((0, height - t.shape[0]), (0, width - t.shape[1]), (0, 0))) for t in tiles]
+    padded += [np.zeros_like(padded[0])] * (-len(padded) % columns)
+    rows = [np.hstack(padded[i:i + columns]) for i in range(0, len(padded), columns)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+
+
 def round_trip(settings, identities: int, views: list[str], size: tuple[int, int], work: Path) -> None:
     """Render known motions with sampled people from several angles, extract, score against the
     rendered body's own 3D keypoints (exact truth), next to MediaPipe's world landmarks."""
@@ -106,6 +154,7 @@ def round_trip(settings, identities: int, views: list[str], size: tuple[int, int
 
     people = sample_identities(identities, 16, IdentityDistribution(mode="balanced", age_range=(18.0, 70.0)))
     pooled: dict[str, dict[str, list[np.ndarray]]] = {}
+    tiles: list[np.ndarray] = []
     for motion_name, _, start, end, person in TRUTH_MOTIONS:
         truth_motion = extract_clip(fetch_demo_clip(), work, name=f"truth_{motion_name.replace(' ', '_')}", start=start,
                                     end=end, person=person, settings=settings, make_preview=False).motion
@@ -128,9 +177,12 @@ def round_trip(settings, identities: int, views: list[str], size: tuple[int, int
                 row["fit"].append(limb_points(result.motion.keypoints_3d, result.motion.keypoint_names))
                 row["mediapipe"].append(result.track.world[:, LIMB_INDEX])
                 fit = score_against_truth(row["fit"][-1], row["truth"][-1])
+                tiles.append(_sheet_tile(clip.video_path, labels, result.motion, f"{motion_name}, {view}"))
                 print(f"  {motion_name:13} {spec.id[:10]:10} {view:5}: fit {fit['median_mm']:5.1f} mm, "
                       f"flipped {fit['flipped']:4.0%} (render {rendered:.0f} s, extract "
                       f"{result.summary['seconds']:.0f} s, detected {result.summary['detected_ratio']:.0%})")
+    _write_sheet(tiles, len(views), SHEET)
+    print(f"contact sheet (truth green, extracted fit red, middle frame of each clip): {SHEET}")
     print(f"{'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | {'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
     for view in views:
         row = pooled[view]
