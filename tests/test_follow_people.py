@@ -103,3 +103,16 @@ def test_others_are_painted_out_but_not_over_the_searched_persons_body():
     assert not (grey & torso).any()  # his torso and head are kept
     assert (rgb == 200).all()  # the input frame is not changed
     assert not grey[:, :200].any()  # nothing outside the searched crop
+
+
+def test_a_second_listing_of_the_chosen_person_is_not_followed_as_somebody_else():
+    """list_people can find one person twice (whole frame and a tile, boxes overlapping < 60%); such
+    a twin must not be painted out of the chosen person's crop or refuse their detections."""
+    from random_people.pose.landmarks import PoseDetector
+    from random_people.pose.tracking import follow_people
+
+    man = _standing(500.0)
+    twin = man + np.array([4.0, -6.0], np.float32)
+    people = follow_people([], (800, 600), man, [twin, _standing(150.0)], lambda: PoseDetector(max_side=64), 30.0)
+    assert len(people) == 2
+    np.testing.assert_allclose(people[1].xy, _standing(150.0))

@@ -120,6 +120,7 @@ _BODY_EDGES = [(_INDEX[a], _INDEX[b]) for a, b in (
 _TORSO_CORNERS = [_INDEX[n] for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip")]
 _HEAD = [_INDEX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")]
 SEEN = 0.3  # landmarks at least this visible count when comparing two detections
+SAME_PERSON_TORSOS = 0.5  # two listings this close (median landmark distance) are one person
 OTHERS_KEPT_SECONDS = 1.0  # another person lost this long is no longer searched for (they left)
 
 
@@ -198,8 +199,13 @@ def follow_people(
     Others are searched before the chosen person, so the chosen one is searched with everybody's
     current places painted out. A person lost for ``OTHERS_KEPT_SECONDS`` is dropped (they left).
     """
-    people = [FollowedPerson(np.asarray(chosen, np.float32), np.ones(len(chosen), np.float32), make_detector())]
-    people += [FollowedPerson(np.asarray(xy, np.float32), np.ones(len(xy), np.float32), make_detector()) for xy in others]
+    chosen = np.asarray(chosen, np.float32)
+    seen = np.ones(len(chosen), np.float32)
+    # A second listing of the chosen person (found again in another tile) is not somebody else.
+    others = [np.asarray(xy, np.float32) for xy in others
+              if landmark_distance(np.asarray(xy, np.float32), seen, chosen) > SAME_PERSON_TORSOS]
+    people = [FollowedPerson(chosen, seen, make_detector())]
+    people += [FollowedPerson(xy, np.ones(len(xy), np.float32), make_detector()) for xy in others]
     from random_people.pose.landmarks import follow_region
 
     keep_missed = max(5, int(OTHERS_KEPT_SECONDS * fps))
