@@ -1,14 +1,22 @@
 """Benchmark: how accurate is single-view 3D motion, measured against truth the extraction never saw.
 
-Real multi-view (Pose2Sim's Demo_MultiPerson: 4 calibrated static cameras, 60 fps, 100 frames,
-two people): every view is extracted on its own, following the same man (``--person x,y`` on
-him in the first frame of each view). The reference is the detector's 2D landmarks of all four
-views triangulated with the Qualisys calibration (a joint is kept only where at least 3 views
-agree within 40 px). Each single-view result is scored against it: PA-MPJPE over the 12 limb
-joints (median over frames, mm) and the share of frames whose torso faces the wrong way,
-for the fitted motion and, on the same frames, for MediaPipe's own world landmarks.
+(a) Round trip with exact truth: motions fitted from real clips (the Sports2D man's jumping jacks,
+facing the camera, and the woman walking past, in profile) are taken as truth, re-performed by
+sampled adults with the project's own renderer from four angles relative to where the body
+faces (front, side, back, high: 50 degrees up), extracted again from the rendered video, and
+scored against the rendered body's own 3D keypoints (the labels): PA-MPJPE over the 12 limb
+joints (median and mean over frames, mm) and the share of frames whose torso faces the wrong
+way, for the fitted motion and for MediaPipe's world landmarks on the same frames. Writes a
+contact sheet (truth green, fit red) to ``benchmarks/results/pose_round_trip.png``.
 
-    python benchmarks/pose_accuracy.py [--views 1,2,3,4]
+(b) Real multi-view (Pose2Sim's Demo_MultiPerson: 4 calibrated static cameras, 60 fps, 100
+frames, two people): every view is extracted on its own, following the same man (``--person
+x,y`` on him in the first frame of each view). The reference is the detector's 2D landmarks of
+all four views triangulated with the Qualisys calibration (a joint is kept only where at least 3
+views agree within 40 px). Each single-view result is scored against it the same way.
+
+    python benchmarks/pose_accuracy.py [--identities 2] [--round-trip-views front,side,back,high]
+                                       [--views 1,2,3,4] [--skip-real | --skip-round-trip]
 """
 
 from __future__ import annotations
@@ -86,9 +94,112 @@ def real_multiview(views: list[int], settings) -> None:
               f"{s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} {s['mediapipe_flipped']:>8.0%}")
 
 
+# Truth motions of the round trip: fitted from real clips, then taken as exact.
+# (name, clip, start, end, person): the Sports2D man doing jumping jacks (facing the camera) and
+# the woman walking past (in profile).
+TRUTH_MOTIONS = (("jumping jacks", "sports2d", 0.0, 2.0, "largest"), ("walk", "sports2d", 2.0, 4.0, "rightmost"))
+
+
+SHEET = Path(__file__).resolve().parent / "results" / "pose_round_trip.png"
+
+
+def _sheet_tile(video: Path, labels, motion, caption: str) -> np.ndarray:
+    """The clip's middle frame with the rendered body's 2D keypoints (green, truth) and the
+    extracted fit's (red), for looking at what the numbers mean."""
+    import cv2
+
+    from random_people.body.keypoints import SKELETON_EDGES
+    from random_people.media import read_frames
+
+    middle = motion.num_frames // 2
+    index = int(np.rint(motion.frame_times[middle] * labels.fps))
+    frame = next(f for f in read_frames(video) if f.index == index).rgb.copy()
+    for points, names, colour in ((labels.frames[index].keypoints_2d, labels.frames[index].keypoint_names, (0, 200, 0)),
+                                  (motion.keypoints_2d[middle], motion.keypoint_names, (230, 0, 0))):
+        names = list(names)
+        for a, b in SKELETON_EDGES:
+            if a in names and b in names:
+                pa, pb = points[names.index(a)], points[names.index(b)]
+                if np.isfinite(pa).all() and np.isfinite(pb).all():
+                    cv2.line(frame, tuple(int(v) for v in pa), tuple(int(v) for v in pb), colour, 2)
+    cv2.putText(frame, caption, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+    return frame
+
+
+def _write_sheet(tiles: list[np.ndarray], columns: int, path: Path) -> None:
+    import cv2
+
+    if not tiles:
+        return
+    height = max(t.shape[0] for t in tiles)
+    width = max(t.shape[1] for t in tiles)
+    padded = [np.pad(t, ((0, height - t.shape[0]), (0, width - t.shape[1]), (0, 0))) for t in tiles]
+    padded += [np.zeros_like(padded[0])] * (-len(padded) % columns)
+    rows = [np.hstack(padded[i:i + columns]) for i in range(0, len(padded), columns)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+
+
+def round_trip(settings, identities: int, views: list[str], size: tuple[int, int], work: Path) -> None:
+    """Render known motions with sampled people from several angles, extract, score against the
+    rendered body's own 3D keypoints (exact truth), next to MediaPipe's world landmarks."""
+    from conftest import fetch_demo_clip
+
+    from random_people.avatar.pipeline import render_motion_clip
+    from random_people.avatar.sampler import IdentityDistribution, sample_identities
+    from random_people.pose.accuracy import (
+        LIMB_INDEX, ROUND_TRIP_VIEWS, facing_azimuth, limb_points, score_against_truth, view_sampler)
+    from random_people.pose.extract import extract_clip
+    from random_people.render.labels import load_labels
+
+    people = sample_identities(identities, 16, IdentityDistribution(mode="balanced", age_range=(18.0, 70.0)))
+    pooled: dict[str, dict[str, list[np.ndarray]]] = {}
+    tiles: list[np.ndarray] = []
+    for motion_name, _, start, end, person in TRUTH_MOTIONS:
+        truth_motion = extract_clip(fetch_demo_clip(), work, name=f"truth_{motion_name.replace(' ', '_')}", start=start,
+                                    end=end, person=person, settings=settings, make_preview=False).motion
+        facing = facing_azimuth(truth_motion)
+        for spec in people:
+            for view in views:
+                azimuth, elevation = ROUND_TRIP_VIEWS[view]
+                started = time.perf_counter()
+                clip = render_motion_clip(truth_motion, spec, work, name=f"rt_{spec.id}_{view}", camera="random",
+                                          camera_sampler=view_sampler(facing + azimuth, elevation), size=size,
+                                          seed=0)
+                rendered = time.perf_counter() - started
+                labels = load_labels(clip.labels_path)
+                truth = limb_points(labels.stacked("keypoints_3d"), labels.frames[0].keypoint_names)
+                result = extract_clip(clip.video_path, work, name=f"rt_{spec.id}_{view}_x", settings=settings,
+                                      make_preview=False)
+                index = np.rint(result.motion.frame_times * labels.fps).astype(int)
+                row = pooled.setdefault(view, {"truth": [], "fit": [], "mediapipe": []})
+                row["truth"].append(truth[index])
+                row["fit"].append(limb_points(result.motion.keypoints_3d, result.motion.keypoint_names))
+                row["mediapipe"].append(result.track.world[:, LIMB_INDEX])
+                fit = score_against_truth(row["fit"][-1], row["truth"][-1])
+                tiles.append(_sheet_tile(clip.video_path, labels, result.motion, f"{motion_name}, {view}"))
+                print(f"  {motion_name:13} {spec.id[:10]:10} {view:5}: fit {fit['median_mm']:5.1f} mm, "
+                      f"flipped {fit['flipped']:4.0%} (render {rendered:.0f} s, extract "
+                      f"{result.summary['seconds']:.0f} s, detected {result.summary['detected_ratio']:.0%})")
+    _write_sheet(tiles, len(views), SHEET)
+    print(f"contact sheet (truth green, extracted fit red, middle frame of each clip): {SHEET}")
+    print(f"{'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | {'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
+    for view in views:
+        row = pooled[view]
+        truth = np.concatenate(row["truth"])
+        fit = score_against_truth(np.concatenate(row["fit"]), truth)
+        mp = score_against_truth(np.concatenate(row["mediapipe"]), truth)
+        print(f"{view:6} {fit['frames']:>6} {fit['median_mm']:>8.1f} mm {fit['mean_mm']:>7.1f} {fit['flipped']:>8.1%} | "
+              f"{mp['median_mm']:>13.1f} mm {mp['mean_mm']:>7.1f} {mp['flipped']:>8.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--views", default="1,2,3,4", help="views of the real capture to score")
+    parser.add_argument("--round-trip-views", default="front,side,back,high", help="camera angles of the round trip")
+    parser.add_argument("--identities", type=int, default=2, help="sampled people per motion in the round trip")
+    parser.add_argument("--skip-real", action="store_true", help="only the rendered round trip")
+    parser.add_argument("--skip-round-trip", action="store_true", help="only the real multi-view capture")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -96,8 +207,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as data:
         settings = load_settings(data_dir=Path(data))
-        print("Real multi-view: Pose2Sim Demo_MultiPerson, single-view extraction vs 4-view triangulation")
-        real_multiview([int(v) for v in args.views.split(",")], settings)
+        if not args.skip_round_trip:
+            print("(a) Round trip with exact truth: known motions rendered with sampled people, extracted again")
+            round_trip(settings, args.identities, args.round_trip_views.split(","), (384, 512), Path(data))
+        if not args.skip_real:
+            print("(b) Real multi-view: Pose2Sim Demo_MultiPerson, single-view extraction vs 4-view triangulation")
+            real_multiview([int(v) for v in args.views.split(",")], settings)
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

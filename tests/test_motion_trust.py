@@ -188,3 +188,53 @@ def test_app_people_picture_and_click_choose_the_woman(demo_clip, tmp_path):
     assert abs(x - 1390) <= 3 and abs(y - 760) <= 3
     _, message = clip_tab.people_picture(str(demo_clip), 2.0, 0, "9", settings)
     assert "Choose 1 to 2" in message
+
+
+def test_round_trip_scorer_is_zero_on_exact_input_and_counts_an_injected_flip(woman):
+    """The round trip's scorer: exact input scores ~0 mm and no flip; a stretch of frames with the
+    left and right labels swapped (the body faces the other way by its handedness) is counted frame
+    by frame. (She walks in profile, where the depth-mirrored and swapped twin faces the same way.)"""
+    from random_people.pose.accuracy import limb_points, score_against_truth
+    from random_people.pose.flips import SWAP, apply_hypothesis
+    from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+
+    motion = woman.motion
+    truth = limb_points(motion.keypoints_3d, motion.keypoint_names)
+    exact = score_against_truth(truth.copy(), truth)
+    assert exact["frames"] == motion.num_frames
+    assert exact["median_mm"] < 1e-3 and exact["flipped"] == 0.0
+    # The same 12 joints in MediaPipe's 33-landmark layout, so the flip repair's own mirror applies.
+    from random_people.pose.accuracy import LIMB_INDEX
+
+    full = np.zeros((motion.num_frames, len(MEDIAPIPE_LANDMARKS), 3))
+    full[:, LIMB_INDEX] = truth
+    stretch = slice(10, 20)
+    twin, _, _ = apply_hypothesis(full[stretch], np.zeros(full[stretch].shape[:-1] + (2,)),
+                                  np.ones(full[stretch].shape[:-1]), 2)
+    assert (SWAP[LIMB_INDEX] != LIMB_INDEX).all()
+    predicted = truth.copy()
+    predicted[stretch] = twin[:, LIMB_INDEX]
+    scored = score_against_truth(predicted, truth)
+    assert scored["flipped"] == pytest.approx(10 / motion.num_frames)
+    assert scored["mean_mm"] > 10 * exact["mean_mm"] + 5.0
+
+
+def test_round_trip_views_face_the_body_as_named(woman):
+    """front/side/back/high are relative to where the body faces: the front camera sees the torso
+    facing it, the back camera sees it facing away, the side camera sees it in profile."""
+    from random_people.pose.accuracy import ROUND_TRIP_VIEWS, facing, facing_azimuth, limb_points, view_sampler
+    from random_people.render.cameras import sample_cameras
+
+    motion = woman.motion
+    assert 45 < abs(facing_azimuth(motion)) < 135  # she walks across the picture, in profile
+    points = limb_points(motion.keypoints_3d, motion.keypoint_names)
+    towards_camera = {}
+    for view, (azimuth, elevation) in ROUND_TRIP_VIEWS.items():
+        camera = sample_cameras(1, 0, motion, 384, 512, view_sampler(facing_azimuth(motion) + azimuth, elevation),
+                                keep_in_view=True)[0]
+        rotation = np.asarray(camera.world_to_camera)[:3, :3]
+        in_camera = points @ rotation.T
+        towards_camera[view] = float(np.median(-facing(in_camera)[:, 2]))  # the camera looks along +z
+    assert towards_camera["front"] > 0.8 and towards_camera["back"] < -0.8
+    assert abs(towards_camera["side"]) < 0.45
+    assert 0.3 < towards_camera["high"] < 0.95

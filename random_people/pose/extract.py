@@ -220,7 +220,7 @@ def extract_clip(
                                    max_side=settings.detector_max_side))
     track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame,
                              follow=None if chosen is None else chosen.landmarks_xy,
-                             others=[(p.x0, p.y0, p.x1, p.y1) for p in others])
+                             others=[p.landmarks_xy for p in others])
     if track.num_frames == 0:
         raise EmptyVideoError(f"No frames were decoded from {clip_path.name} in the requested range; check --start/--end.")
     detected = int(track.detected.sum())

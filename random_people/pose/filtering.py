@@ -87,8 +87,14 @@ def _median_torso(image_xy: np.ndarray, valid: np.ndarray) -> float:
     return float(np.nanmedian(torso)) if np.isfinite(torso).any() else 1.0
 
 
-def filter_track(track: LandmarkTrack, window_seconds: float = 0.25) -> FilteredLandmarks:
-    """Outlier-rejected, gap-filled, smoothed copy of a detector track."""
+def filter_track(track: LandmarkTrack, window_seconds: float = 0.25,
+                 world_window_seconds: float = 0.4) -> FilteredLandmarks:
+    """Outlier-rejected, gap-filled, smoothed copy of a detector track.
+
+    The metric world landmarks get a longer window than the image landmarks: their depth is the
+    detector's guess and wanders from frame to frame, while the image landmarks are measured and
+    fix the 2D fit (see ``benchmarks/pose_accuracy.py`` for the effect on 3D accuracy).
+    """
     valid = track.detected
     # Only wild points count as outliers: far from their running median both for this landmark's
     # usual noise and in absolute terms (a fast foot swing is not an outlier).
@@ -96,7 +102,7 @@ def filter_track(track: LandmarkTrack, window_seconds: float = 0.25) -> Filtered
     image_xy = reject_outliers(track.image_xy, valid, floor=0.4 * torso_px)
     world = reject_outliers(track.world, valid, floor=0.2)  # metres
     image_xy = smooth(fill_gaps(image_xy, valid), track.fps, window_seconds)
-    world = smooth(fill_gaps(world, valid), track.fps, window_seconds)
+    world = smooth(fill_gaps(world, valid), track.fps, world_window_seconds)
     visibility = np.where(valid[:, None], track.visibility, 0.0).astype(np.float32)
     return FilteredLandmarks(
         image_xy=image_xy.astype(np.float32),

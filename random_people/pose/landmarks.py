@@ -118,11 +118,6 @@ def follow_region(
     return x0, y0, max(x1, x0 + 8), max(y1, y0 + 8)
 
 
-def _torso(xy: np.ndarray) -> tuple[np.ndarray, float]:
-    hips = xy[[23, 24]].mean(0)
-    return hips, float(np.linalg.norm(xy[[11, 12]].mean(0) - hips))
-
-
 def detect_landmarks(
     frames: Iterable,  # of random_people.media.Frame
     fps: float,
@@ -132,66 +127,47 @@ def detect_landmarks(
     progress: Callable[[int], None] | None = None,
     follow: np.ndarray | None = None,
     smooth_landmarks: bool = True,
-    others: list[tuple[float, float, float, float]] | None = None,
+    others: list[np.ndarray] | None = None,
 ) -> LandmarkTrack:
     """Run the detector over ``frames``; ``progress(n_done)`` is called after each frame.
 
     With ``follow`` ([33, 2] landmarks of the chosen person in source pixels, from
     :func:`random_people.pose.people.list_people`), each frame is searched only in a crop around
-    where that person was last seen, so the detector cannot wander to somebody else. A person
-    lost for a while is searched for in a growing crop around their last place. ``others``
-    (boxes of the other people, source pixels) are painted out of the first frame so the first
-    detection cannot land on them; a detection that jumps away from where the person was is
-    refused and the detector restarted.
+    where that person was last seen. A person lost for a while is searched for in a growing crop
+    around their last place. ``others`` ([33, 2] landmarks of the other people in the first frame,
+    source pixels) are followed too, each with their own detector, and painted out of the chosen
+    person's crop every frame; a detection that is somebody else, or jumped away from where the
+    person was, is refused and that detector restarted (:func:`random_people.pose.tracking.follow_people`).
     """
     indices, times, xys, vis, worlds, found = [], [], [], [], [], []
     nan_xy = np.full((NUM_LANDMARKS, 2), np.nan, dtype=np.float32)
     nan_world = np.full((NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
     zero_vis = np.zeros(NUM_LANDMARKS, dtype=np.float32)
-    last_xy, last_visibility, missed = None, None, 0
+    count = 0
+
+    def record(frame, detection) -> None:
+        nonlocal count
+        count += 1
+        indices.append(frame.index)
+        times.append(frame.time)
+        if detection is None:
+            xys.append(nan_xy), vis.append(zero_vis), worlds.append(nan_world), found.append(False)
+        else:
+            xy, visibility, world = detection
+            xys.append(xy), vis.append(visibility), worlds.append(world), found.append(True)
+        if progress is not None:
+            progress(count)
+
     if follow is not None:
-        last_xy, last_visibility = np.asarray(follow, dtype=np.float32), np.ones(NUM_LANDMARKS, dtype=np.float32)
-    detector = PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks)
-    try:
-        for count, frame in enumerate(frames, start=1):
-            region, rgb = None, frame.rgb
-            if last_xy is not None:
-                height, width = rgb.shape[:2]
-                to_frame = np.array([width / image_size[0], height / image_size[1]], dtype=np.float32)
-                region = follow_region(last_xy * to_frame, last_visibility, (width, height), margin=0.2 + 0.1 * min(missed, 8))
-                if count == 1 and others:
-                    rgb = rgb.copy()
-                    own = follow_region(last_xy * to_frame, last_visibility, (width, height), margin=0.0)
-                    for box in others:
-                        x0, y0, x1, y1 = (int(v) for v in np.asarray(box) * np.tile(to_frame, 2))
-                        patch = np.zeros(rgb.shape[:2], dtype=bool)
-                        patch[max(0, y0):y1, max(0, x0):x1] = True
-                        patch[own[1]:own[3], own[0]:own[2]] = False
-                        rgb[patch] = 127
-            detection = detector.detect(rgb, image_size, region)
-            if follow is not None:
-                if detection is not None:
-                    centre, torso = _torso(last_xy)
-                    if np.linalg.norm(_torso(detection[0])[0] - centre) > max(1.0, 0.5 * (missed + 1)) * max(torso, 1.0):
-                        logger.info("Frame %d: the detection jumped away from the followed person; ignored", frame.index)
-                        detection = None
-                        detector.close()  # forget the wrong person: the next frame starts a fresh search
-                        detector = PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks)
-                if detection is None:
-                    missed += 1
-                else:
-                    last_xy, last_visibility, missed = detection[0], detection[1], 0
-            indices.append(frame.index)
-            times.append(frame.time)
-            if detection is None:
-                xys.append(nan_xy), vis.append(zero_vis), worlds.append(nan_world), found.append(False)
-            else:
-                xy, visibility, world = detection
-                xys.append(xy), vis.append(visibility), worlds.append(world), found.append(True)
-            if progress is not None:
-                progress(count)
-    finally:
-        detector.close()
+        # Everybody in the first frame is followed, so the chosen person's crop cannot take them.
+        from random_people.pose.tracking import follow_people
+
+        follow_people(frames, image_size, follow, [np.asarray(o, np.float32) for o in others or []],
+                      lambda: PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks), fps, record)
+    else:
+        with PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks) as detector:
+            for frame in frames:
+                record(frame, detector.detect(frame.rgb, image_size))
     track = LandmarkTrack(
         fps=fps,
         image_size=image_size,

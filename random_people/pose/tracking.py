@@ -9,7 +9,7 @@ every jump and keep the longest stretch of one person, and say so.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -103,3 +103,184 @@ def keep_longest_person(track: LandmarkTrack) -> PersonSelection:
         detected=track.detected[window],
     )
     return PersonSelection(kept_track, segments, kept, switch_times)
+
+
+# ---------------------------------------------------------------------------------------------
+# Following one chosen person while keeping track of everybody else
+# ---------------------------------------------------------------------------------------------
+
+_INDEX = {name: i for i, name in enumerate(MEDIAPIPE_LANDMARKS)}
+_MIRROR = np.array([_INDEX[n.replace("left_", "#").replace("right_", "left_").replace("#", "right_")]
+                    for n in MEDIAPIPE_LANDMARKS])
+_BODY_EDGES = [(_INDEX[a], _INDEX[b]) for a, b in (
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("left_ankle", "left_foot_index"),
+    ("right_ankle", "right_foot_index"), ("left_wrist", "left_index"), ("right_wrist", "right_index"))]
+_TORSO_CORNERS = [_INDEX[n] for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip")]
+_HEAD = [_INDEX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")]
+SEEN = 0.3  # landmarks at least this visible count when comparing two detections
+SAME_PERSON_TORSOS = 0.5  # two listings this close (median landmark distance) are one person
+OTHERS_KEPT_SECONDS = 1.0  # another person lost this long is no longer searched for (they left)
+
+
+def torso_length(xy: np.ndarray) -> float:
+    """Shoulder-centre to hip-centre distance of one person's landmarks [33, 2]."""
+    return float(np.linalg.norm(xy[_SHOULDERS].mean(0) - xy[_HIPS].mean(0)))
+
+
+def landmark_distance(found: np.ndarray, visibility: np.ndarray, known: np.ndarray) -> float:
+    """How far a detection ``found`` ([33, 2]) is from a known person ``known`` ([33, 2]), in the
+    known person's torso lengths: median distance of the landmarks the detection sees, in the same
+    or the mirrored left/right labelling (the detector may label a person seen from behind either way)."""
+    seen = (visibility >= SEEN) & np.isfinite(found).all(-1) & np.isfinite(known).all(-1)
+    if seen.sum() < 4:
+        seen = np.isfinite(found).all(-1) & np.isfinite(known).all(-1)
+    scale = max(torso_length(known), 1.0)
+    best = np.inf
+    for order in (np.arange(len(found)), _MIRROR):
+        pairs = seen & seen[order]
+        if pairs.sum() >= 4:
+            best = min(best, float(np.median(np.linalg.norm(found[order][pairs] - known[pairs], axis=1))))
+    return best / scale
+
+
+def body_silhouette(xy: np.ndarray, shape: tuple[int, int], limbs: bool = True) -> np.ndarray:
+    """[H, W] bool rough silhouette of a person from landmarks ``xy`` [33, 2] in pixels of an
+    image of ``shape`` (height, width): thick limbs, the torso polygon, a head disc. Used to paint
+    other people out of the picture a person is searched in; widths scale with the torso.
+    ``limbs=False`` gives only the torso and head (the part of a person whose place is sure)."""
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    torso = torso_length(xy)
+    if not np.isfinite(xy).all() or torso < 2:
+        return mask.astype(bool)
+    limb = max(3, int(round(0.3 * torso)))
+    for a, b in _BODY_EDGES if limbs else ():
+        cv2.line(mask, tuple(int(v) for v in xy[a]), tuple(int(v) for v in xy[b]), 1, limb)
+    cv2.fillConvexPoly(mask, np.round(xy[_TORSO_CORNERS]).astype(np.int32), 1)
+    cv2.line(mask, tuple(int(v) for v in xy[_SHOULDERS].mean(0)), tuple(int(v) for v in xy[_HIPS].mean(0)), 1,
+             max(3, int(round(0.6 * torso))))
+    cv2.circle(mask, tuple(int(v) for v in xy[_HEAD].mean(0)), max(3, int(round(0.4 * torso))), 1, -1)
+    return mask.astype(bool)
+
+
+@dataclass
+class FollowedPerson:
+    """One person followed through the clip: where they were last seen and their own detector."""
+
+    xy: np.ndarray  # [33, 2] source pixels, last detection
+    visibility: np.ndarray  # [33]
+    detector: object  # a PoseDetector in video mode, reset when it latched onto someone else
+    missed: int = 0  # frames since the last accepted detection
+    refused: int = 0  # detections refused because they were somebody else
+    trail: list = field(default_factory=list)  # per frame: [33, 2] source pixels, or None when not found
+
+
+def follow_people(
+    frames,  # iterable of random_people.media.Frame
+    image_size: tuple[int, int],
+    chosen: np.ndarray,
+    others: list[np.ndarray],
+    make_detector,  # () -> PoseDetector
+    fps: float,
+    on_frame=None,  # (frame, detection of the chosen person or None) -> None
+) -> list[FollowedPerson]:
+    """Follow the chosen person (landmarks ``chosen`` [33, 2] in the first frame, source pixels)
+    and every other person of the first frame (``others``, same form) through ``frames``.
+
+    Why everybody: a detector searching a crop around one person latches onto whoever else steps
+    into it (Pose2Sim's cam03: the woman passes right behind the man and the man's track ended on
+    her). So each person has their own detector and crop; before a person is searched, everybody
+    else is painted out of their crop (rough silhouettes at their latest places, never over the
+    searched person's own torso and head), and a detection is refused when it lies nearer
+    somebody else's latest landmarks than the searched person's, or jumped too far from them.
+    Others are searched before the chosen person, so the chosen one is searched with everybody's
+    current places painted out. A person lost for ``OTHERS_KEPT_SECONDS`` is dropped (they left).
+    """
+    chosen = np.asarray(chosen, np.float32)
+    seen = np.ones(len(chosen), np.float32)
+    # A second listing of the chosen person (found again in another tile) is not somebody else.
+    others = [np.asarray(xy, np.float32) for xy in others
+              if landmark_distance(np.asarray(xy, np.float32), seen, chosen) > SAME_PERSON_TORSOS]
+    people = [FollowedPerson(chosen, seen, make_detector())]
+    people += [FollowedPerson(xy, np.ones(len(xy), np.float32), make_detector()) for xy in others]
+    from random_people.pose.landmarks import follow_region
+
+    keep_missed = max(5, int(OTHERS_KEPT_SECONDS * fps))
+    try:
+        for frame in frames:
+            rgb = frame.rgb
+            height, width = rgb.shape[:2]
+            to_frame = np.array([width / image_size[0], height / image_size[1]], dtype=np.float32)
+            active = [k for k, p in enumerate(people) if k == 0 or p.missed <= keep_missed]
+            for k, person in enumerate(people):
+                if k not in active:
+                    person.trail.append(None)
+            chosen_detection = None
+            for k in [*active[1:], 0]:
+                person = people[k]
+                region = follow_region(person.xy * to_frame, person.visibility, (width, height),
+                                       margin=0.2 + 0.1 * min(person.missed, 8))
+                picture = _paint_out(rgb, region, [people[j].xy * to_frame for j in active if j != k],
+                                     person.xy * to_frame)
+                detection = person.detector.detect(picture, image_size, region)
+                if detection is not None and not _is_them(detection, k, people, active):
+                    logger.debug("Frame %d: person %d's detection was somebody else; refused", frame.index, k + 1)
+                    detection = None
+                    person.refused += 1
+                    person.detector.close()  # forget the wrong person: the next frame starts a fresh search
+                    person.detector = make_detector()
+                if detection is None:
+                    person.missed += 1
+                else:
+                    person.xy, person.visibility, person.missed = detection[0], detection[1], 0
+                person.trail.append(None if detection is None else detection[0])
+                if k == 0:
+                    chosen_detection = detection
+            if on_frame is not None:
+                on_frame(frame, chosen_detection)
+    finally:
+        for person in people:
+            person.detector.close()
+    if len(people) > 1:
+        logger.info("Followed %d people; detections refused as somebody else's: %s", len(people),
+                    [p.refused for p in people])
+    return people
+
+
+def _paint_out(rgb: np.ndarray, region: tuple[int, int, int, int], others: list[np.ndarray],
+               own: np.ndarray) -> np.ndarray:
+    """``rgb`` with the ``others`` (landmarks in ``rgb`` pixels) painted grey inside ``region``,
+    except over ``own``'s torso and head (a person in front of the searched one must not erase
+    them). Their last limbs are not spared: a limb that was put on somebody else's body would
+    otherwise keep itself there."""
+    if not others:
+        return rgb
+    x0, y0, x1, y1 = region
+    shape = (y1 - y0, x1 - x0)
+    offset = np.array([x0, y0], dtype=np.float32)
+    mask = np.zeros(shape, bool)
+    for xy in others:
+        mask |= body_silhouette(xy - offset, shape)
+    if not mask.any():
+        return rgb
+    mask &= ~body_silhouette(own - offset, shape, limbs=False)
+    picture = rgb.copy()
+    picture[y0:y1, x0:x1][mask] = 127
+    return picture
+
+
+def _is_them(detection, k: int, people: list[FollowedPerson], active: list[int]) -> bool:
+    """Whether a detection in person ``k``'s crop is person ``k``: near where they were (allowing
+    for the frames they were missed) and not nearer anybody else's latest place."""
+    xy, visibility = detection[0], detection[1]
+    person = people[k]
+    own = landmark_distance(xy, visibility, person.xy)
+    if own > max(1.0, 0.5 * (person.missed + 1)):
+        return False
+    for j in active:
+        if j != k and people[j].missed <= 2 and landmark_distance(xy, visibility, people[j].xy) < own:
+            return False
+    return True
