@@ -126,4 +126,95 @@ class TwoPassMedian:
         return self._coarse.nbytes + (0 if self._fine is None else self._fine.nbytes)
 
 
-__all__ = ["BINS", "TwoPassMedian"]
+
+
+
+class SampledMedian:
+    """The exact median of an evenly spread sample of a clip's frames, in bounded memory, with
+    one pass over the clip.
+
+    A clean plate of a fixed camera does not need every frame in its median: a few dozen spread
+    over the clip see the scene as well (each frame keeps its own real pixels outside the
+    removed person anyway). So every ``stride``-th frame is kept (at most ``max_samples``; when a
+    clip turns out longer than ``expected_frames``, every other kept frame is dropped and the
+    stride doubled), and the exact lower median of their uncovered samples is taken by
+    :class:`TwoPassMedian` at the end -- no second decoding of the clip.
+
+    A pixel that no kept frame shows uncovered, but some other frame does, gets the last value a
+    frame showed it with (so a place the person leaves only briefly is not inpainted). Only pixels
+    some frame so far covered are followed for that: a pixel outside all masks until a frame is
+    uncovered in the first frame, which is always kept.
+    """
+
+    def __init__(self, height: int, width: int, expected_frames: int, max_samples: int = 40,
+                 channels: int = 3) -> None:
+        if max_samples < 2:
+            raise ValueError(f"max_samples must be at least 2, got {max_samples}")
+        self.shape = (int(height), int(width), int(channels))
+        self.max_samples = int(max_samples)
+        self.stride = max(1, -(-int(expected_frames) // self.max_samples))
+        self._samples: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self._last = np.zeros(self.shape, np.uint8)
+        self._last_seen = np.zeros(self.shape[:2], bool)
+        self._box: tuple[int, int, int, int] | None = None  # (y0, y1, x0, x1) around every pixel covered so far
+        self.frames = 0
+
+    def add(self, frame: np.ndarray, valid: np.ndarray | None = None) -> None:
+        """Every frame of the clip, in order: ``frame`` [H, W, C] uint8, uncovered where ``valid`` [H, W]."""
+        if frame.shape != self.shape or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 {self.shape}, got {frame.dtype} {frame.shape}")
+        if valid is not None and valid.shape != self.shape[:2]:
+            raise ValueError(f"valid must be {self.shape[:2]}, got {valid.shape}")
+        index = self.frames
+        self.frames += 1
+        if index % self.stride == 0:
+            self._samples.append((frame.copy(), None if valid is None else valid.copy()))
+            if len(self._samples) > self.max_samples:
+                self._samples = self._samples[::2]
+                self.stride *= 2
+        if valid is None:
+            return
+        covered = ~valid
+        if covered.any():
+            rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+            box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+            if self._box is not None:
+                box = (min(box[0], self._box[0]), max(box[1], self._box[1]), min(box[2], self._box[2]),
+                       max(box[3], self._box[3]))
+            self._box = box
+        if self._box is not None:
+            y0, y1, x0, x1 = self._box
+            where = valid[y0:y1, x0:x1]
+            np.copyto(self._last[y0:y1, x0:x1], frame[y0:y1, x0:x1], where=where[..., None])
+            self._last_seen[y0:y1, x0:x1] |= where
+
+    @property
+    def samples(self) -> int:
+        return len(self._samples)
+
+    def median(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(image [H, W, C] uint8, unseen [H, W] bool)``: the median of the kept frames' uncovered
+        samples, the last uncovered value where none of them was uncovered, and the pixels no frame
+        ever showed uncovered (0 in the image)."""
+        if not self._samples:
+            raise RuntimeError("no frame was added")
+        median = TwoPassMedian(*self.shape)
+        for frame, valid in self._samples:
+            median.add_coarse(frame, valid)
+        median.start_fine()
+        for frame, valid in self._samples:
+            median.add_fine(frame, valid)
+        image = median.median()
+        unsampled = median.unseen
+        fill = unsampled & self._last_seen
+        image[fill] = self._last[fill]
+        self.histogram_bytes = median.nbytes
+        return image, unsampled & ~self._last_seen
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the kept frames and the per-pixel buffers (for memory reports)."""
+        kept = sum(f.nbytes + (0 if v is None else v.nbytes) for f, v in self._samples)
+        return kept + self._last.nbytes + self._last_seen.nbytes
+
+__all__ = ["BINS", "SampledMedian", "TwoPassMedian"]
