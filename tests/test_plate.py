@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from conftest import fetch_demo_clip
-from plate_fixtures import HEIGHT, WIDTH, box_masker, box_track, write_clip
+from plate_fixtures import HEIGHT, WIDTH, box_masker, box_track, panning, write_clip
 from random_people.media import read_frames
 from random_people.render.backgrounds import BackgroundError, load_background
 from random_people.render.plate import build_plate, clean_frame
 from random_people.render.registration import CameraMotionError
-from random_people.render.streaming_median import TwoPassMedian
+from random_people.render.streaming_median import SampledMedian
 
 
 class CountingMasker:
@@ -25,22 +25,29 @@ class CountingMasker:
         return box_masker(rgb, landmarks)
 
 
-def test_two_pass_median_is_the_exact_lower_median_of_unmasked_samples():
+@pytest.mark.parametrize("max_samples, frames, min_stride, expected", [(9, 9, 1, 9), (40, 100, 1, 100), (5, 23, 2, 23),
+                                                                     (4, 30, 1, 8)])
+def test_sampled_median_is_the_exact_lower_median_of_the_kept_frames_unmasked_samples(max_samples, frames, min_stride,
+                                                                                     expected):
+    """(4, 30, 1, 8): the clip is longer than announced, so every other kept frame is dropped."""
     rng = np.random.default_rng(3)
-    frames = rng.integers(0, 256, (9, 5, 6, 3), dtype=np.uint8)
-    valid = rng.random((9, 5, 6)) > 0.4
+    images = rng.integers(0, 256, (frames, 5, 6, 3), dtype=np.uint8)
+    images[:, 0, 1] = 255  # covered samples are ranked as 255 too: real 255s must still count
+    valid = rng.random((frames, 5, 6)) > 0.4
     valid[:, 0, 0] = False  # never uncovered
-    median = TwoPassMedian(5, 6)
-    for frame, ok in zip(frames, valid):
-        median.add_coarse(frame, ok)
-    median.start_fine()
-    for frame, ok in zip(frames, valid):
-        median.add_fine(frame, ok)
-    result = median.median()
-    assert median.unseen[0, 0] and median.unseen.sum() == 1
+    valid[:, 4, 5] = False
+    valid[frames - 1, 4, 5] = True  # uncovered only in the last frame (not a kept one for 5-23-2 and 4-30-1)
+    median = SampledMedian(5, 6, expected, max_samples, min_stride=min_stride)
+    for image, ok in zip(images, valid):
+        median.add(image, ok)
+    result, unseen = median.median()
+    kept = np.arange(0, frames, median.stride)
+    assert median.samples == len(kept) <= max_samples and median.stride % min_stride == 0
+    assert unseen[0, 0] and unseen.sum() == 1
+    assert (result[4, 5] == images[frames - 1, 4, 5]).all()  # the last value some frame showed it with
     for y in range(5):
         for x in range(6):
-            samples = np.sort(frames[valid[:, y, x], y, x], axis=0)
+            samples = np.sort(images[kept][valid[kept, y, x], y, x], axis=0)
             if len(samples):
                 assert (result[y, x] == samples[(len(samples) - 1) // 2]).all()
 
@@ -80,7 +87,7 @@ def test_pixels_never_uncovered_are_inpainted_and_real_pixels_stay_untouched(tmp
 
 
 def test_panning_camera_is_refused_with_the_reason(tmp_path, settings):
-    _, boxes = write_clip(tmp_path / "pan.mkv", frames=30, pan_px_per_frame=2.0)
+    _, boxes = write_clip(tmp_path / "pan.mkv", frames=30, offsets=panning(30, 2.0))
     with pytest.raises(CameraMotionError, match="camera moves") as caught:
         build_plate(tmp_path / "pan.mkv", box_track(boxes), settings=settings, masker=box_masker, masker_id="box")
     assert "smear" in str(caught.value) and "another background" in str(caught.value)
@@ -88,29 +95,9 @@ def test_panning_camera_is_refused_with_the_reason(tmp_path, settings):
 
 
 def test_small_shake_is_stabilised(tmp_path, settings):
-    import av
-
-    from plate_fixtures import FPS, box_at, scene
-
-    full = scene(WIDTH + 20, HEIGHT + 20)
     rng = np.random.default_rng(1)
-    boxes, shifts = [], []
-    container = av.open(str(tmp_path / "shake.mkv"), "w")
-    stream = container.add_stream("ffv1", rate=int(FPS))
-    stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "bgr0"
-    for i in range(30):
-        dx, dy = (0, 0) if i == 0 else rng.integers(-2, 3, 2)
-        image = full[10 + dy:10 + dy + HEIGHT, 10 + dx:10 + dx + WIDTH].copy()
-        box = box_at(i, 30)
-        image[box[1]:box[3], box[0]:box[2]] = (200, 30, 30)
-        boxes.append(box), shifts.append((dx, dy))
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts = i
-        for packet in stream.encode(frame):
-            container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
-    container.close()
+    shifts = [(0, 0)] + [tuple(int(v) for v in rng.integers(-2, 3, 2)) for _ in range(29)]
+    reference, boxes = write_clip(tmp_path / "shake.mkv", frames=30, offsets=shifts)
     plate = build_plate(tmp_path / "shake.mkv", box_track(boxes), settings=settings, masker=box_masker,
                         masker_id="box")
     assert plate.stats["stabilised_frames"] >= 20
@@ -118,7 +105,7 @@ def test_small_shake_is_stabilised(tmp_path, settings):
     # The registration recovers each frame's shift (frame -> first frame is the opposite move).
     errors = [np.abs(plate.transforms[i][:, 2] - np.array(shifts[i])).max() for i in moved]
     assert np.median(errors) < 0.5
-    reference = full[10:10 + HEIGHT, 10:10 + WIDTH].astype(int)
+    reference = reference.astype(int)
     inner = (slice(6, HEIGHT - 6), slice(6, WIDTH - 6))
     assert np.abs(plate.image[inner].astype(int) - reference[inner]).mean() < 4.0  # no smear, no ghost box
     assert not ((plate.image[..., 0] > 180) & (plate.image[..., 1] < 50)).any()

@@ -215,7 +215,7 @@ def build_plate(
             masker = masker or PoseSegmentationMasker(keyframe_every=keyframe_every)
             try:
                 _build_into(staging, clip_path, info, track, start, end, settings, masker, max_side, max_shift,
-                            report)
+                            report, int(getattr(masker, "keyframe_every", 1)))
             finally:
                 if owned:
                     masker.close()  # type: ignore[union-attr]
@@ -239,7 +239,8 @@ def _located(plate: Plate, clip_path: Path) -> Plate:
 
 
 def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start: float, end: float,
-                settings: Settings, masker: AnyMasker, max_side: int, max_shift: float, report: Progress) -> None:
+                settings: Settings, masker: AnyMasker, max_side: int, max_shift: float, report: Progress,
+                keyframe_every: int = 1) -> None:
     """Decode the clip once: mask, register, write the mask and feed the sampled median, frame by frame."""
     from random_people.render.clip import MaskVideoWriter
 
@@ -260,12 +261,14 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
 
     try:
         frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side))
-        for frame, mask in frame_masks(masker, with_landmarks(frames)):
+        # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
+        # and MediaPipe let go of the GIL while they work.
+        for frame, mask in prefetch(frame_masks(masker, with_landmarks(frames)), depth=4):
             rgb = frame.rgb
             h, w = rgb.shape[:2]
             if median is None:
-                median = SampledMedian(h, w, expected, MEDIAN_SAMPLES)
-                writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h)
+                median = SampledMedian(h, w, expected, MEDIAN_SAMPLES, min_stride=keyframe_every)
+                writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h, preset="ultrafast")
             transform = registrar.register(rgb, mask, frame.time)
             median.add(*_registered(rgb, mask, transform))
             assert writer is not None
@@ -297,7 +300,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
              "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
              "mean_mask_fraction": round(covered / max(1, len(times)), 4),
              "inpainted_fraction": round(float(unseen.mean()), 4), "masker": dict(masker_stats),
-             "median_frames": median.samples, "median_mb": round((median.nbytes + median.histogram_bytes) / 2**20, 1)}
+             "median_frames": median.samples, "median_mb": round(median.nbytes / 2**20, 1)}
     (staging / "plate.json").write_text(json.dumps({
         "format": PLATE_FORMAT, "start": start, "end": end, "fps": info.fps, "frame_times": times,
         "transforms": np.asarray(transforms).round(6).tolist(), "stats": stats}))

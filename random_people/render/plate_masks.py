@@ -325,17 +325,18 @@ class PoseSegmentationMasker:
 
     def _between(self, frame: _Pending, shape: tuple[int, int], keys: tuple[_Key | None, ...]) -> np.ndarray:
         """The mask of a frame that is not a (successful) keyframe, from the keyframes around it."""
-        from random_people.render.plate_propagation import carry_mask
+        from random_people.render.plate_propagation import carry_masks
 
         if frame.landmarks is None:
             self.stats["no_person"] += 1
             return np.zeros(shape, bool)
+        near = [key for key in keys
+                if key is not None and frame.box is not None and abs(frame.index - key.index) <= self.max_carry]
         extra = None
-        for key in keys:
-            if key is None or frame.box is None or abs(frame.index - key.index) > self.max_carry:
-                continue
-            carried = carry_mask(key.mask, key.landmarks, frame.landmarks, frame.box) | key.mask
-            extra = carried if extra is None else extra | carried
+        if near:
+            extra = carry_masks([(key.mask, key.landmarks) for key in near], frame.landmarks, frame.box)
+            for key in near:  # as it was, too: where the landmarks miss a movement, the shape stays covered
+                extra |= key.mask
         self.stats["carried" if extra is not None else "landmarks_only"] += 1
         return self._finish(shape, frame.landmarks, extra)
 

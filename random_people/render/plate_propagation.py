@@ -18,6 +18,8 @@ masker adds on top.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import cv2
 import numpy as np
 
@@ -84,31 +86,39 @@ def _segment_distance(pixels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
     return np.linalg.norm(pixels - (a + t[:, None] * ab), axis=1)
 
 
-def carry_mask(mask_from: np.ndarray, points_from: np.ndarray, points_to: np.ndarray,
-               box: tuple[int, int, int, int], step: int | None = None) -> np.ndarray:
-    """The person's mask ``mask_from`` ([H, W] bool, where they were at ``points_from`` [33, 2])
-    moved bone by bone to where they are at ``points_to`` [33, 2]; only pixels inside ``box``
-    (x0, y0, x1, y1 of the new frame) are filled. Returns [H, W] bool.
+def _known_bones(points: np.ndarray) -> np.ndarray:
+    """[B] bool: bones whose two endpoints ``points`` [35, 2] know."""
+    return np.isfinite(points[_FROM]).all(axis=1) & np.isfinite(points[_TO]).all(axis=1)
 
-    ``step`` > 1 works out the bones on a grid of that many pixels (each block takes the value
-    at its centre); by default 2 for boxes over 40,000 pixels (a person over ~300 px tall,
-    whose mask the plate dilates by more than that anyway), else 1. Empty when the two frames
-    share no bone.
+
+def carry_masks(sources: Sequence[tuple[np.ndarray, np.ndarray]], points_to: np.ndarray,
+                box: tuple[int, int, int, int], step: int | None = None) -> np.ndarray:
+    """The union of the person's masks ``sources`` -- ``(mask [H, W] bool, landmarks [33, 2])``
+    pairs: where the person was and how they stood -- each moved bone by bone to where they are
+    at ``points_to`` [33, 2]. Only pixels inside ``box`` (x0, y0, x1, y1 of the new frame) are
+    filled. Returns [H, W] bool.
+
+    Every pixel goes with the bone nearest to it in the new frame; a bone a source does not know
+    carries nothing from it. ``step`` > 1 works the bones out on a grid of that many pixels
+    (each block takes the value at its centre); by default 2 for boxes over 20,000 pixels (a
+    person over ~200 px tall, whose mask the plate dilates by more than a block anyway), else 1.
+    The nearest-bone map is made once for all sources.
     """
-    out = np.zeros(mask_from.shape, bool)
+    shape = sources[0][0].shape if sources else (0, 0)
+    out = np.zeros(shape, bool)
     to = with_virtual_points(points_to)
-    transforms, known = bone_similarities(to, with_virtual_points(points_from))
+    drawn = _known_bones(to)
     x0, y0, x1, y1 = box
-    if not known.any() or x1 <= x0 or y1 <= y0:
+    if not sources or not drawn.any() or x1 <= x0 or y1 <= y0:
         return out
     if step is None:
-        step = 2 if (x1 - x0) * (y1 - y0) > 40_000 else 1
+        step = 2 if (x1 - x0) * (y1 - y0) > 20_000 else 1
     grid_w, grid_h = -(-(x1 - x0) // step), -(-(y1 - y0) // step)
-    # Seed image: each known bone drawn one pixel wide (0 = seed), its id alongside.
+    # Seed image: each bone drawn one pixel wide (0 = seed), its id alongside.
     seeds = np.full((grid_h, grid_w), 255, np.uint8)
     ids = np.full(seeds.shape, -1, np.int32)
     offset = np.array([x0, y0], np.float64)
-    for b in np.flatnonzero(known):
+    for b in np.flatnonzero(drawn):
         i, j = BONES[b]
         p, q = (tuple(int(v) for v in np.round((to[k] - offset) / step)) for k in (i, j))
         cv2.line(seeds, p, q, 0, 1, cv2.LINE_8)
@@ -120,18 +130,29 @@ def carry_mask(mask_from: np.ndarray, points_from: np.ndarray, points_to: np.nda
     _, labels = cv2.distanceTransformWithLabels(seeds, cv2.DIST_L2, cv2.DIST_MASK_5,
                                                 labelType=cv2.DIST_LABEL_PIXEL)
     bone = ids[seed_rows, seed_cols][labels - 1]  # [grid_h, grid_w] nearest bone of every block
-    coefficients = transforms.reshape(len(BONES), 6).astype(np.float32)[bone]  # [grid_h, grid_w, 6]
     centre = (step - 1) / 2.0
     xs = (x0 + centre + step * np.arange(grid_w, dtype=np.float32))[None, :]
     ys = (y0 + centre + step * np.arange(grid_h, dtype=np.float32))[:, None]
-    map_x = coefficients[..., 0] * xs + coefficients[..., 1] * ys + coefficients[..., 2]
-    map_y = coefficients[..., 3] * xs + coefficients[..., 4] * ys + coefficients[..., 5]
-    moved = cv2.remap(mask_from.view(np.uint8), map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                      borderValue=0)
+    moved = np.zeros((grid_h, grid_w), np.uint8)
+    for mask_from, points_from in sources:
+        transforms, known = bone_similarities(to, with_virtual_points(points_from))
+        transforms[~known] = [[0.0, 0.0, -10.0], [0.0, 0.0, -10.0]]  # off the image: carries nothing
+        coefficients = transforms.reshape(len(BONES), 6).astype(np.float32)[bone]  # [grid_h, grid_w, 6]
+        map_x = coefficients[..., 0] * xs + coefficients[..., 1] * ys + coefficients[..., 2]
+        map_y = coefficients[..., 3] * xs + coefficients[..., 4] * ys + coefficients[..., 5]
+        moved |= cv2.remap(mask_from.view(np.uint8), map_x, map_y, cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     if step > 1:
         moved = cv2.resize(moved, None, fx=step, fy=step, interpolation=cv2.INTER_NEAREST)
     out[y0:y1, x0:x1] = moved[: y1 - y0, : x1 - x0] > 0
     return out
+
+
+def carry_mask(mask_from: np.ndarray, points_from: np.ndarray, points_to: np.ndarray,
+               box: tuple[int, int, int, int], step: int | None = None) -> np.ndarray:
+    """One mask ``mask_from`` ([H, W] bool, the person at ``points_from`` [33, 2]) carried to
+    ``points_to`` inside ``box``: :func:`carry_masks` with one source."""
+    return carry_masks([(mask_from, points_from)], points_to, box, step)
 
 
 def carry_mask_reference(mask_from: np.ndarray, points_from: np.ndarray, points_to: np.ndarray,
@@ -140,22 +161,22 @@ def carry_mask_reference(mask_from: np.ndarray, points_from: np.ndarray, points_
     out = np.zeros(mask_from.shape, bool)
     to = with_virtual_points(points_to)
     transforms, known = bone_similarities(to, with_virtual_points(points_from))
-    if not known.any():
+    bones = np.flatnonzero(_known_bones(to))
+    if not bones.size:
         return out
     x0, y0, x1, y1 = box
     ys, xs = np.mgrid[y0:y1, x0:x1]
     pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
-    bones = np.flatnonzero(known)
     distances = np.stack([_segment_distance(pixels, to[BONES[b][0]], to[BONES[b][1]]) for b in bones])
     nearest = bones[np.argmin(distances, axis=0)]
     source = np.einsum("nij,nj->ni", transforms[nearest], np.concatenate([pixels, np.ones((len(pixels), 1))], 1))
     sx, sy = np.round(source[:, 0]).astype(int), np.round(source[:, 1]).astype(int)
     h, w = mask_from.shape
-    inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
+    inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h) & known[nearest]
     values = np.zeros(len(pixels), bool)
     values[inside] = mask_from[sy[inside], sx[inside]]
     out[y0:y1, x0:x1] = values.reshape(ys.shape)
     return out
 
 
-__all__ = ["BONES", "bone_similarities", "carry_mask", "carry_mask_reference", "with_virtual_points"]
+__all__ = ["BONES", "bone_similarities", "carry_mask", "carry_mask_reference", "carry_masks", "with_virtual_points"]

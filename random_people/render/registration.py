@@ -4,7 +4,7 @@ A clean plate is a per-pixel median over time, which only means something if a p
 same point of the scene in every frame. So each frame is registered to the first one: corners of
 the first frame (away from the person) are followed into each frame by pyramidal Lucas-Kanade
 optical flow and a RANSAC similarity (rotation, uniform scale, translation) is fitted to them --
-~1 ms a frame, where matching ORB features took ~6 ms. When too few corners follow (a large
+under 1 ms a frame, where matching ORB features took ~6 ms. When too few corners follow (a large
 move, a cut, changed light), ORB features of both frames are matched instead; people are
 excluded from the features, and RANSAC ignores what else moves. Phase correlation (translation
 only) is the last resort when a frame has too little texture for features. Phase correlation follows
@@ -35,7 +35,9 @@ STILL = 0.0025  # of the diagonal (1.8 px at 640x360): below it a frame is taken
 # noise of a still camera; resampling it would only blur)
 _MIN_INLIERS = 12
 _TRACKED_SHARE = 0.5  # of the first frame's corners that must follow (as RANSAC inliers) for the fast path
-_CORNERS = 200
+_CORNERS = 100
+_FLOW_WINDOW = (11, 11)
+_FLOW_LEVELS = 2  # follows moves up to ~20 px at the 360-px working size: beyond the shake a plate tolerates
 _MIN_RESPONSE = 0.2  # phase-correlation peak below which its shift is noise (moving people, no texture)
 _WORK_SIDE = 360  # registration runs on a grey copy with this long side (256 found too few features on
 # Pose2Sim's portrait clips, and phase correlation then followed the moving people)
@@ -122,7 +124,7 @@ class FrameRegistrar:
         if self._corners is None or self._reference_grey is None:
             return None
         moved, status, _ = cv2.calcOpticalFlowPyrLK(self._reference_grey, grey, self._corners, None,
-                                                    winSize=(15, 15), maxLevel=3)
+                                                    winSize=_FLOW_WINDOW, maxLevel=_FLOW_LEVELS)
         if moved is None or status is None:
             return None
         src, dst = moved.reshape(-1, 2), self._corners.reshape(-1, 2)
