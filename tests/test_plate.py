@@ -52,6 +52,50 @@ def test_sampled_median_is_the_exact_lower_median_of_the_kept_frames_unmasked_sa
                 assert (result[y, x] == samples[(len(samples) - 1) // 2]).all()
 
 
+def _stick_figure(offset=(0.0, 0.0), arm_angle=0.0) -> np.ndarray:
+    """MediaPipe-ordered landmarks [33, 2] of a standing figure; the left arm swings by ``arm_angle``."""
+    from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+
+    at = {"nose": (60, 20), "left_eye": (63, 17), "right_eye": (57, 17), "left_ear": (67, 19), "right_ear": (53, 19),
+          "left_shoulder": (72, 40), "right_shoulder": (48, 40), "left_hip": (68, 85), "right_hip": (52, 85),
+          "right_elbow": (44, 62), "right_wrist": (42, 82), "left_knee": (69, 110), "right_knee": (51, 110),
+          "left_ankle": (70, 135), "right_ankle": (50, 135)}
+    points = np.full((33, 2), np.nan)
+    for name, xy in at.items():
+        points[MEDIAPIPE_LANDMARKS.index(name)] = xy
+    shoulder = points[MEDIAPIPE_LANDMARKS.index("left_shoulder")]
+    c, s = np.cos(arm_angle), np.sin(arm_angle)
+    for name, length in (("left_elbow", 24.0), ("left_wrist", 46.0)):
+        points[MEDIAPIPE_LANDMARKS.index(name)] = shoulder + length * np.array([s, c])  # hanging down at angle 0
+    return points + np.asarray(offset)
+
+
+def test_carried_mask_follows_each_bone_and_matches_the_plain_reference():
+    from random_people.render.plate_masks import landmark_box, landmark_silhouette
+    from random_people.render.plate_propagation import carry_mask, carry_mask_reference
+
+    shape = (170, 200)
+    before = _stick_figure()
+    after = _stick_figure(offset=(40.0, 5.0), arm_angle=np.pi / 2)  # walked right, left arm raised sideways
+    mask = landmark_silhouette(before, shape)
+    box = landmark_box(after, 0.25, shape)
+    carried = carry_mask(mask, before, after, box, step=1)
+    reference = carry_mask_reference(mask, before, after, box)
+    assert (carried & reference).sum() / (carried | reference).sum() > 0.97
+    # The body moved with its bones: it covers the same silhouette drawn at the new pose, the raised
+    # arm included (what it misses would show as a ghost). Pixels beyond a bone's end, and between
+    # a raised arm and the body, go with that bone, so it covers somewhat more (plate, not ghost).
+    target = landmark_silhouette(after, shape)
+    assert (carried & target).sum() / target.sum() > 0.98
+    assert (carried & ~target).sum() / target.sum() < 0.5
+    assert mask[:, :70].any() and not carried[:, :70].any()  # nothing stays where the body was before the move
+    # Staying still changes nothing; a coarser grid changes little.
+    still = carry_mask(mask, before, before, landmark_box(before, 0.25, shape), step=1)
+    assert np.array_equal(still, mask)
+    coarse = carry_mask(mask, before, after, box, step=2)
+    assert (coarse & carried).sum() / (coarse | carried).sum() > 0.9
+
+
 def test_plate_gives_back_the_background_exactly_where_it_was_uncovered(tmp_path, settings):
     background, boxes = write_clip(tmp_path / "walk.mkv", frames=40)
     plate = build_plate(tmp_path / "walk.mkv", box_track(boxes), settings=settings, masker=box_masker,
@@ -173,7 +217,10 @@ def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, t
     indices = list(range(0, demo_motion.num_frames, 6))
     background = source_background(demo_motion, indices, source_clip=fetch_demo_clip(), settings=settings)
     plate = background.plate
-    assert plate.stats["masker"]["segmented"] >= 0.8 * len(plate.frame_times)  # the segmenter found *him*
+    masker = plate.stats["masker"]
+    assert masker["keyframes"] >= len(plate.frame_times) // 4  # ~every 0.1 s (3 frames at 30 fps)
+    assert masker["segmented"] >= 0.8 * masker["keyframes"]  # the segmenter found *him*
+    assert masker["carried"] + masker["keyframes"] >= 0.95 * len(plate.frame_times)  # not the bare silhouette
     assert plate.stats["stabilised_frames"] == 0  # a camera on a tripod
     width, height = demo_motion.image_size
     scale = np.array([320 / width, 320 * height / width / height])

@@ -115,23 +115,27 @@ def torso_length(points: np.ndarray) -> float:
     return float(np.linalg.norm(shoulders - hips))
 
 
-def same_person(found: np.ndarray, points: np.ndarray) -> bool:
-    """Whether a detection ``found`` ([33, 3]: x, y, visibility) is the person at ``points`` ([33, 2]).
-
-    Their landmarks both see must lie within half a torso length of each other (median), in
-    the same or the mirrored left/right order: a person seen from behind is often labelled
-    mirror-wise by one detection and not the other, and is still the same person.
-    """
+def landmark_distance(found: np.ndarray, points: np.ndarray) -> float:
+    """Median distance (pixels) between a detection ``found`` ([33, 3]: x, y, visibility) and
+    landmarks ``points`` ([33, 2]) over the landmarks both see, in the same or the mirrored
+    left/right order, whichever is nearer (a person seen from behind is often labelled
+    mirror-wise by one detection and not the other); inf when they share fewer than 4."""
     both = (found[:, 2] > _VISIBLE) & np.isfinite(points).all(axis=1)
-    torso = torso_length(points)
-    if both.sum() < 4 or not np.isfinite(torso):
-        return False
-    limit = _SAME_PERSON_TORSOS * max(torso, 4.0)
+    best = np.inf
     for order in (np.arange(len(_MIRROR)), _MIRROR):
         pairs = both & both[order]
-        if pairs.sum() >= 4 and float(np.median(np.linalg.norm(found[order][pairs, :2] - points[pairs], axis=1))) <= limit:
-            return True
-    return False
+        if pairs.sum() >= 4:
+            best = min(best, float(np.median(np.linalg.norm(found[order][pairs, :2] - points[pairs], axis=1))))
+    return best
+
+
+def same_person(found: np.ndarray, points: np.ndarray) -> bool:
+    """Whether a detection ``found`` ([33, 3]: x, y, visibility) is the person at ``points`` ([33, 2]):
+    their :func:`landmark_distance` is at most half the torso length of ``points``."""
+    torso = torso_length(points)
+    if not np.isfinite(torso):
+        return False
+    return landmark_distance(found, points) <= _SAME_PERSON_TORSOS * max(torso, 4.0)
 
 
 def landmark_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -377,4 +381,4 @@ class PoseSegmentationMasker:
 
 
 __all__ = ["AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
-           "landmark_box", "landmark_silhouette", "same_person", "torso_length"]
+           "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "torso_length"]
