@@ -272,7 +272,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             transform = registrar.register(rgb, mask, frame.time)
             median.add(*_registered(rgb, mask, transform))
             assert writer is not None
-            writer.write(np.where(mask, 255, 0).astype(np.uint8))
+            writer.write(mask.view(np.uint8) * np.uint8(255))
             times.append(frame.time)
             transforms.append(transform)
             covered += float(mask.mean())

@@ -164,11 +164,11 @@ def landmark_silhouette(points: np.ndarray, shape: tuple[int, int]) -> np.ndarra
     if not np.isfinite(torso) or torso < 2:
         return mask.astype(bool)
     limb = max(2, int(round(0.22 * torso)))
+    known = np.isfinite(points).all(axis=1)
+    pixel = np.round(np.nan_to_num(points)).astype(int).tolist()
     for a, b in _EDGES:
-        pa, pb = points[a], points[b]
-        if np.isfinite(pa).all() and np.isfinite(pb).all():
-            cv2.line(mask, tuple(int(v) for v in np.round(pa)), tuple(int(v) for v in np.round(pb)), 1, limb,
-                     cv2.LINE_8)
+        if known[a] and known[b]:
+            cv2.line(mask, pixel[a], pixel[b], 1, limb, cv2.LINE_8)
     corners = points[_TORSO]
     if np.isfinite(corners).all():
         cv2.fillConvexPoly(mask, np.round(corners).astype(np.int32), 1)
@@ -181,7 +181,8 @@ def landmark_silhouette(points: np.ndarray, shape: tuple[int, int]) -> np.ndarra
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Grow a bool mask by ``radius`` pixels (a disc; every pixel within ``radius + 0.5`` of it).
+    """Grow a bool mask by ``radius`` pixels (a disc: every pixel within ``radius + 0.5`` of it, by a
+    5x5-mask distance transform, within 2% of the exact Euclidean distance).
 
     A Euclidean distance transform of the person's box: its cost does not grow with the radius
     (a morphological dilation by a 39-pixel ellipse took 3 ms a frame at 640 px)."""
@@ -194,7 +195,7 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     x0, x1 = max(0, cols[0] - radius), min(w, cols[-1] + radius + 1)
     outside = np.where(mask[y0:y1, x0:x1], 0, 255).astype(np.uint8)
     out = np.zeros_like(mask, dtype=bool)
-    out[y0:y1, x0:x1] = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= radius + 0.5
+    out[y0:y1, x0:x1] = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_5) <= radius + 0.5
     return out
 
 

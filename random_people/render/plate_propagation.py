@@ -114,16 +114,14 @@ def carry_masks(sources: Sequence[tuple[np.ndarray, np.ndarray]], points_to: np.
     if step is None:
         step = 2 if (x1 - x0) * (y1 - y0) > 20_000 else 1
     grid_w, grid_h = -(-(x1 - x0) // step), -(-(y1 - y0) // step)
-    # Seed image: each bone drawn one pixel wide (0 = seed), its id alongside.
-    seeds = np.full((grid_h, grid_w), 255, np.uint8)
-    ids = np.full(seeds.shape, -1, np.int32)
-    offset = np.array([x0, y0], np.float64)
+    # Each bone drawn one pixel wide with its id; the rest (-1) is what the distance transform fills.
+    ids = np.full((grid_h, grid_w), -1, np.int32)
+    grid = np.round(np.nan_to_num((to - np.array([x0, y0], np.float64)) / step)).astype(int).tolist()
     for b in np.flatnonzero(drawn):
         i, j = BONES[b]
-        p, q = (tuple(int(v) for v in np.round((to[k] - offset) / step)) for k in (i, j))
-        cv2.line(seeds, p, q, 0, 1, cv2.LINE_8)
-        cv2.line(ids, p, q, int(b), 1, cv2.LINE_8)
-    seed_rows, seed_cols = np.nonzero(seeds == 0)
+        cv2.line(ids, grid[i], grid[j], int(b), 1, cv2.LINE_8)
+    seeds = np.where(ids < 0, np.uint8(255), np.uint8(0))
+    seed_rows, seed_cols = np.nonzero(ids >= 0)
     if seed_rows.size == 0:  # every bone lies outside the box
         return out
     # Labels number the seed pixels in row-major order, the order np.nonzero lists them in.
