@@ -262,3 +262,33 @@ def test_real_clip_loses_its_person_and_takes_a_new_one(demo_motion, settings, t
     with pytest.raises(BackgroundError, match="source camera"):
         render_motion_clip(demo_motion, spec, tmp_path, name="x", background="source", camera="random",
                            max_frames=2, settings=settings)
+
+
+def test_a_neighbour_the_segmenter_finds_first_is_painted_out_and_the_person_still_segmented():
+    """Pose2Sim Demo_MultiPerson cam04: a woman stands next to the man to remove. MediaPipe,
+    asked about the crop around him, finds her; painted out, it finds him. She is never masked."""
+    from conftest import fetch_pose2sim_clip
+    from random_people.pose.people import list_people
+    from random_people.render.plate_masks import PoseSegmentationMasker
+
+    items = []
+    for i, frame in enumerate(read_frames(fetch_pose2sim_clip("Demo_MultiPerson", "cam04"), end=0.3, max_side=640)):
+        if i % 5 == 0:
+            people = list_people(frame.rgb)
+            assert len(people) == 2
+            man, woman = people  # left to right: the man (nearer the camera), the woman
+            items.append((woman, frame.rgb, man.landmarks_xy.astype(float)))
+    assert len(items) >= 3
+    results = {}
+    for retry in (False, True):
+        with PoseSegmentationMasker(keyframe_every=1, retry_neighbours=retry) as masker:
+            results[retry] = (list(masker.masks(items)), dict(masker.stats))
+    assert results[False][1]["segmented"] <= 1  # without looking again: her, so only his silhouette
+    assert results[True][1]["segmented_on_retry"] >= len(items) - 1
+    for woman, mask in results[True][0]:
+        x, y = (int(v) for v in woman.centre)
+        assert not mask[y, x]
+    for (_, _, man), (_, mask), (_, silhouette_only) in zip(items, results[True][0], results[False][0]):
+        hips = man[[23, 24]].mean(axis=0).astype(int)
+        assert mask[hips[1], hips[0]]
+        assert mask.sum() >= silhouette_only.sum()  # his segmentation adds to his silhouette
