@@ -251,6 +251,9 @@ class PoseSegmentationMasker:
                                             enable_segmentation=True, smooth_segmentation=False,
                                             min_detection_confidence=0.4, min_tracking_confidence=0.4)
         self._retry_pose = None  # a single-image detector, made on the first neighbour mix-up
+        # Where the last keyframe's neighbour was ([H, W] bool): the next keyframe paints them out
+        # first and asks the single-image detector alone (one model run instead of two).
+        self._neighbour: np.ndarray | None = None
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
 
@@ -280,30 +283,43 @@ class PoseSegmentationMasker:
         when it finds nobody there, or only someone else."""
         x0, y0, x1, y1 = box
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        result = self._pose.process(crop)
-        found = self._found(result, box)
-        if found is None:
-            return None
-        segmentation = result.segmentation_mask > self.threshold
-        if not same_person(found, points):
-            if not self.retry_neighbours:
-                return None
-            segmentation = self._without_neighbour(crop, segmentation, points, box)
+        segmentation = None
+        if self._neighbour is not None:  # the last keyframe found a neighbour: paint out where they were
+            segmentation = self._without_neighbour(crop, self._neighbour[y0:y1, x0:x1], points, box, grow=0.05)
             if segmentation is None:
+                self._neighbour = None
+        if segmentation is None:
+            result = self._pose.process(crop)
+            found = self._found(result, box)
+            if found is None:
                 return None
+            segmentation = result.segmentation_mask > self.threshold
+            if not same_person(found, points):
+                if not self.retry_neighbours:
+                    return None
+                neighbour = segmentation
+                segmentation = self._without_neighbour(crop, neighbour, points, box)
+                if segmentation is None:
+                    return None
+                self._neighbour = np.zeros(rgb.shape[:2], bool)
+                self._neighbour[y0:y1, x0:x1] = neighbour
+        if self._neighbour is not None:
             self.stats["segmented_on_retry"] += 1
         full = np.zeros(rgb.shape[:2], bool)
         full[y0:y1, x0:x1] = segmentation
         return full
 
     def _without_neighbour(self, crop: np.ndarray, neighbour: np.ndarray, points: np.ndarray,
-                           box: tuple[int, int, int, int]) -> np.ndarray | None:
+                           box: tuple[int, int, int, int], grow: float = 0.0) -> np.ndarray | None:
         """Look again (single-image detection) with the person the segmenter found -- someone
-        else -- painted out of the crop, except where our person's silhouette is."""
+        else -- painted out of the crop (grown by ``grow`` of the crop's height: they may have
+        moved since), except where our person's silhouette is."""
         import mediapipe as mp
 
         x0, y0 = box[:2]
         ours = landmark_silhouette(points - np.array([x0, y0]), crop.shape[:2])
+        if grow > 0:
+            neighbour = dilate(neighbour, int(round(grow * crop.shape[0])))
         hide = neighbour & ~dilate(ours, 2)
         if hide.mean() < 0.01:
             return None  # they overlap ours almost entirely: nothing to paint out
