@@ -15,7 +15,7 @@ extra background pixels taken from the plate.
 Segmenting costs ~25 ms of CPU a frame, so only *keyframes* (about every 0.1 s) are segmented;
 the frames between get both neighbouring keyframes' masks carried along the skeleton
 (:mod:`random_people.render.plate_propagation`) -- on the Sports2D demo and Pose2Sim this
-misses 0.2-0.3% of the every-frame mask on average (``benchmarks/scene.py`` measures it).
+misses 0.2-0.8% of the every-frame mask on average (``benchmarks/scene.py`` measures it).
 
 Why pose segmentation rather than the bundled selfie segmenter: measured on the Sports2D demo,
 the selfie model (made for people near a webcam) gives a faint, broken mask for a full-body
