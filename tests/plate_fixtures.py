@@ -14,8 +14,11 @@ WIDTH, HEIGHT, FPS = 192, 128, 30.0
 BOX_W, BOX_H = 28, 70
 
 
-def scene(width: int = WIDTH + 80, height: int = HEIGHT) -> np.ndarray:
-    """A textured still scene (the shipped park picture), wide enough to pan across."""
+MARGIN = 64  # scene pixels around the camera's first view, room for it to shake or pan
+
+
+def scene(width: int = WIDTH + 2 * MARGIN, height: int = HEIGHT + 2 * MARGIN) -> np.ndarray:
+    """A textured still scene (the shipped park picture), wider than the view so it can move."""
     return cover_crop(load_background("park").frame(0, 640, 426), width, height)
 
 
@@ -26,18 +29,28 @@ def box_at(i: int, frames: int) -> tuple[int, int, int, int]:
     return x0, y0, x0 + BOX_W, y0 + BOX_H
 
 
-def write_clip(path: Path, frames: int = 40, pan_px_per_frame: float = 0.0) -> tuple[np.ndarray, list[tuple]]:
-    """A lossless clip of the scene with a red rectangle walking across it; returns the visible
-    background (unpanned view) and the rectangle of every frame. ``pan_px_per_frame`` > 0 moves
-    the camera sideways instead of holding it still."""
+def panning(frames: int, px_per_frame: float) -> list[tuple[int, int]]:
+    """Camera offsets of a steady sideways pan."""
+    return [(int(round(px_per_frame * i)), 0) for i in range(frames)]
+
+
+def write_clip(path: Path, frames: int = 40, offsets: list[tuple[int, int]] | None = None
+               ) -> tuple[np.ndarray, list[tuple]]:
+    """A lossless clip of the scene with a red rectangle walking across the view; returns the
+    background of the camera's first view and the rectangle of every frame. ``offsets[i]`` =
+    (dx, dy) moves the camera's view of frame ``i`` by that many pixels (a shake, or
+    :func:`panning`); by default it holds still. The rectangle stays where it is in the view."""
     full = scene()
+    offsets = offsets or [(0, 0)] * frames
+    if any(abs(dx) > MARGIN or abs(dy) > MARGIN for dx, dy in offsets):
+        raise ValueError(f"offsets beyond the scene's {MARGIN}-pixel margin")
     boxes = []
     container = av.open(str(path), "w")
     stream = container.add_stream("ffv1", rate=int(FPS))
     stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "bgr0"
     for i in range(frames):
-        x = int(round(pan_px_per_frame * i))
-        image = full[:, x:x + WIDTH].copy()
+        dx, dy = offsets[i]
+        image = full[MARGIN + dy:MARGIN + dy + HEIGHT, MARGIN + dx:MARGIN + dx + WIDTH].copy()
         box = box_at(i, frames)
         image[box[1]:box[3], box[0]:box[2]] = (200, 30, 30)
         boxes.append(box)
@@ -48,7 +61,7 @@ def write_clip(path: Path, frames: int = 40, pan_px_per_frame: float = 0.0) -> t
     for packet in stream.encode(None):
         container.mux(packet)
     container.close()
-    return full[:, :WIDTH].copy(), boxes
+    return full[MARGIN:MARGIN + HEIGHT, MARGIN:MARGIN + WIDTH].copy(), boxes
 
 
 def box_track(boxes: list[tuple], fps: float = FPS) -> PersonTrack:

@@ -108,16 +108,18 @@ class MaskVideoWriter:
     """Encode ``[H, W]`` uint8 masks losslessly (libx264 qp 0, full-range luma); see the module docstring.
 
     Writes straight to ``path``: :func:`render_clip` provides atomicity with its staging folder.
-    Odd sizes are padded by one edge-replicated pixel, as :class:`VideoWriter` does.
+    Odd sizes are padded by one edge-replicated pixel, as :class:`VideoWriter` does. ``preset``
+    trades size for speed (lossless either way): ``ultrafast`` takes a third of the CPU of
+    ``veryfast`` for files ~6x larger (the clean plate's per-frame masks use it).
     """
 
-    def __init__(self, path: PathLike, fps: float, width: int, height: int) -> None:
+    def __init__(self, path: PathLike, fps: float, width: int, height: int, preset: str = "veryfast") -> None:
         self.path = Path(path)
         self.width, self.height = int(width), int(height)
         self.frames_written = 0
         rate = Fraction(float(fps)).limit_denominator(1001)
         self._container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
-        stream = self._container.add_stream("libx264", rate=rate, options={"qp": "0", "preset": "veryfast"})
+        stream = self._container.add_stream("libx264", rate=rate, options={"qp": "0", "preset": preset})
         stream.width, stream.height = self.width + self.width % 2, self.height + self.height % 2
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1) / rate

@@ -5,11 +5,13 @@ background is the very room the action happened in, with the original person rep
 one. :func:`build_plate` makes that possible:
 
 1. **Masks** (:mod:`random_people.render.plate_masks`): the extracted person -- and only them;
-   other people are part of the scene -- is masked in every frame, selected by their landmarks.
+   other people are part of the scene -- is masked in every frame, selected by their landmarks
+   (segmented on keyframes about 0.1 s apart, carried along the skeleton in between).
 2. **Registration** (:mod:`random_people.render.registration`): every frame is registered to the
    first; small shake is removed, a moving camera is refused (:class:`CameraMotionError`).
-3. **Median** (:mod:`random_people.render.streaming_median`): the exact per-pixel median of the
-   uncovered pixels, in two passes of bounded-memory histograms (never every frame in RAM).
+3. **Median** (:class:`random_people.render.streaming_median.SampledMedian`): the exact per-pixel
+   median of the uncovered pixels of at most :data:`MEDIAN_SAMPLES` frames spread over the clip
+   (bounded memory, whatever the clip's length), the clip decoded once.
 4. **Inpainting**: pixels the person never uncovered are filled by OpenCV's Telea inpainting.
 
 The result is cached under ``<data_dir>/plates/<key>/`` (``plate.png``, ``unseen.png``,
@@ -46,9 +48,9 @@ import numpy as np
 from random_people.files import sha256_file
 from random_people.media import prefetch, probe_video, read_frames
 from random_people.render.backgrounds import BackgroundError
-from random_people.render.plate_masks import Masker, PersonTrack, PoseSegmentationMasker, dilate
+from random_people.render.plate_masks import AnyMasker, PersonTrack, PoseSegmentationMasker, dilate, frame_masks
 from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
-from random_people.render.streaming_median import TwoPassMedian
+from random_people.render.streaming_median import SampledMedian
 from random_people.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ Progress = Callable[[float, str], None]
 PLATE_FORMAT = 1
 DEFAULT_MAX_SIDE = 640  # the plate's long side; real pixels are used at full output resolution
 INPAINT_RADIUS = 6
+MEDIAN_SAMPLES = 40  # frames spread over the clip that the plate's median is taken over
+KEYFRAME_PERIOD = 0.1  # seconds between frames the segmenter runs on (masks are carried in between)
 # The plate's gain toward a frame's own light is measured on a ring this wide (fraction of the
 # mask's height, at least 4 px) around the person, and limited to this range.
 _RING = 0.08
@@ -123,7 +127,8 @@ def plate_key(source_sha256: str, start: float, end: float, track: PersonTrack, 
     digest = hashlib.sha256()
     digest.update(json.dumps({"format": PLATE_FORMAT, "source": source_sha256, "start": round(start, 4),
                               "end": round(end, 4), "masker": masker_id, "max_side": max_side,
-                              "max_shift": max_shift, "inpaint": ["telea", INPAINT_RADIUS]},
+                              "max_shift": max_shift, "inpaint": ["telea", INPAINT_RADIUS],
+                              "median": ["sampled", MEDIAN_SAMPLES]},
                              sort_keys=True).encode())
     digest.update(track.fingerprint())
     return digest.hexdigest()
@@ -171,7 +176,7 @@ def build_plate(
     start: float | None = None,
     end: float | None = None,
     settings: Settings | None = None,
-    masker: Masker | None = None,
+    masker: AnyMasker | None = None,
     masker_id: str | None = None,
     max_side: int = DEFAULT_MAX_SIDE,
     max_shift: float = MAX_SHIFT,
@@ -195,7 +200,8 @@ def build_plate(
     end = float(track.frame_times[-1]) + half if end is None else float(end)
     if masker is not None and not masker_id:
         raise ValueError("A custom masker needs a masker_id (it is part of the plate's cache key).")
-    masker_id = masker_id or "mediapipe-pose-segmentation-v2"
+    keyframe_every = max(1, int(round(KEYFRAME_PERIOD * info.fps)))
+    masker_id = masker_id or f"mediapipe-pose-segmentation-v3-keyframes-{keyframe_every}"
     source_sha256 = source_sha256 or sha256_file(clip_path)
     key = plate_key(source_sha256, start, end, track, masker_id, int(max_side), float(max_shift))
     folder = plates_dir(settings) / key[:24]
@@ -206,10 +212,10 @@ def build_plate(
         staging = Path(tempfile.mkdtemp(prefix=f".{key[:24]}.", suffix=".building", dir=folder.parent))
         try:
             owned = masker is None
-            masker = masker or PoseSegmentationMasker()
+            masker = masker or PoseSegmentationMasker(keyframe_every=keyframe_every)
             try:
                 _build_into(staging, clip_path, info, track, start, end, settings, masker, max_side, max_shift,
-                            report)
+                            report, int(getattr(masker, "keyframe_every", 1)))
             finally:
                 if owned:
                     masker.close()  # type: ignore[union-attr]
@@ -233,35 +239,45 @@ def _located(plate: Plate, clip_path: Path) -> Plate:
 
 
 def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start: float, end: float,
-                settings: Settings, masker: Masker, max_side: int, max_shift: float, report: Progress) -> None:
+                settings: Settings, masker: AnyMasker, max_side: int, max_shift: float, report: Progress,
+                keyframe_every: int = 1) -> None:
+    """Decode the clip once: mask, register, write the mask and feed the sampled median, frame by frame."""
     from random_people.render.clip import MaskVideoWriter
 
     started = time.perf_counter()
     expected = max(1, int(round((end - start) * info.fps)))
     registrar = FrameRegistrar(max_shift, clip_path.name)
-    median: TwoPassMedian | None = None
+    median: SampledMedian | None = None
     writer: MaskVideoWriter | None = None
     times: list[float] = []
     transforms: list[np.ndarray] = []
     covered = 0.0
+
+    def with_landmarks(frames):
+        for frame in frames:
+            h, w = frame.rgb.shape[:2]
+            scale = (w / track.image_size[0], h / track.image_size[1])
+            yield frame, frame.rgb, _landmarks_for(track, frame.time, info.fps, scale)
+
     try:
-        for frame in prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)):
+        frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side))
+        # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
+        # and MediaPipe let go of the GIL while they work.
+        for frame, mask in prefetch(frame_masks(masker, with_landmarks(frames)), depth=4):
             rgb = frame.rgb
             h, w = rgb.shape[:2]
             if median is None:
-                median = TwoPassMedian(h, w)
-                writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h)
-            landmarks = _landmarks_for(track, frame.time, info.fps, (w / track.image_size[0], h / track.image_size[1]))
-            mask = np.asarray(masker(rgb, landmarks), bool)
+                median = SampledMedian(h, w, expected, MEDIAN_SAMPLES, min_stride=keyframe_every)
+                writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h, preset="ultrafast")
             transform = registrar.register(rgb, mask, frame.time)
-            median.add_coarse(*_registered(rgb, mask, transform))
+            median.add(*_registered(rgb, mask, transform))
             assert writer is not None
-            writer.write(np.where(mask, 255, 0).astype(np.uint8))
+            writer.write(mask.view(np.uint8) * np.uint8(255))
             times.append(frame.time)
             transforms.append(transform)
             covered += float(mask.mean())
             if len(times) % 5 == 0:
-                report(0.7 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
+                report(0.95 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
         assert median is not None and writer is not None
         writer.close()
         writer = None
@@ -270,17 +286,9 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             writer.abort()
         raise
     pass_one = time.perf_counter() - started
-    median.start_fine()
-    plate_stub = Plate(staging, np.zeros((*median.shape[:2], 3), np.uint8), np.zeros(median.shape[:2], bool),
-                       np.asarray(times), np.asarray(transforms), clip_path, "", start, end)
-    for i, (frame, mask) in enumerate(zip(prefetch(read_frames(clip_path, start, end, settings, max_side=max_side)),
-                                          plate_stub.masks())):
-        median.add_fine(*_registered(frame.rgb, mask, transforms[i]))
-        if i % 10 == 0:
-            report(0.7 + 0.25 * min(1.0, i / len(times)), "Clean plate: median of the uncovered pixels")
-    report(0.96, "Clean plate: filling what the person never uncovered")
-    unseen = median.unseen
-    image = inpaint(median.median(), unseen)
+    report(0.96, "Clean plate: median of the uncovered pixels, filling what the person never uncovered")
+    image, unseen = median.median()
+    image = inpaint(image, unseen)
     cv2.imwrite(str(staging / "plate.png"), image[..., ::-1])
     cv2.imwrite(str(staging / "unseen.png"), np.where(unseen, 255, 0).astype(np.uint8))
     seconds = time.perf_counter() - started
@@ -288,11 +296,11 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     stats = {"frames": len(times), "seconds": round(seconds, 3), "pass_one_seconds": round(pass_one, 3),
              "seconds_per_video_second": round(seconds / max(len(times) / info.fps, 1e-9), 3),
              "largest_shift_px": round(registrar.largest_shift, 2), "registration_fallbacks": registrar.fallbacks,
-             "unregistered_frames": registrar.unregistered,
+             "unregistered_frames": registrar.unregistered, "registered_by_flow": registrar.tracked,
              "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
              "mean_mask_fraction": round(covered / max(1, len(times)), 4),
              "inpainted_fraction": round(float(unseen.mean()), 4), "masker": dict(masker_stats),
-             "histogram_mb": round(median.nbytes / 2**20, 1)}
+             "median_frames": median.samples, "median_mb": round(median.nbytes / 2**20, 1)}
     (staging / "plate.json").write_text(json.dumps({
         "format": PLATE_FORMAT, "start": start, "end": end, "fps": info.fps, "frame_times": times,
         "transforms": np.asarray(transforms).round(6).tolist(), "stats": stats}))

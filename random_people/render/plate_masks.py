@@ -4,11 +4,18 @@ Only the person whose motion was extracted is removed; anyone else in the clip i
 scene and stays. So the mask is *selected by that person's own 2D landmarks* (from the Motion,
 or any :class:`PersonTrack`): MediaPipe Pose (the model bundled in the 0.10.21 wheel, with
 ``enable_segmentation=True``) runs on a crop around the person's landmark box, and its
-segmentation is kept only when the landmarks it finds there agree with the track's (else it
-locked onto someone else, and the frame falls back to the landmark silhouette alone). The
-result is the union of that segmentation and a silhouette drawn from the track's landmarks
-(thick limbs, torso polygon, head disc), so a body part the segmenter misses is still covered,
-then dilated: a ghost of an arm is worse than a few extra background pixels taken from the plate.
+segmentation is kept only when the landmarks it finds there agree with the track's. When it
+found someone else there (a neighbour standing close), it looks once more with that neighbour
+painted out; when it still finds nobody who agrees, the frame keeps the landmark silhouette (and
+what the neighbouring keyframes carry over). The result is the union of that segmentation and a
+silhouette drawn from the track's landmarks (thick limbs, torso polygon, head disc), so a body
+part the segmenter misses is still covered, then dilated: a ghost of an arm is worse than a few
+extra background pixels taken from the plate.
+
+Segmenting costs ~25 ms of CPU a frame, so only *keyframes* (about every 0.1 s) are segmented;
+the frames between get both neighbouring keyframes' masks carried along the skeleton
+(:mod:`random_people.render.plate_propagation`) -- on the Sports2D demo and Pose2Sim this
+misses 0.2-0.8% of the every-frame mask on average (``benchmarks/scene.py`` measures it).
 
 Why pose segmentation rather than the bundled selfie segmenter: measured on the Sports2D demo,
 the selfie model (made for people near a webcam) gives a faint, broken mask for a full-body
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Iterable, Iterator, Protocol, TypeVar, Union
 
 import cv2
 import numpy as np
@@ -71,10 +78,34 @@ class PersonTrack:
         return np.round(self.frame_times * 1000).astype(np.int64).tobytes() + rounded.tobytes()
 
 
+Payload = TypeVar("Payload")
+
+
 class Masker(Protocol):
     """Gives the removed person's mask for one frame (``[H, W]`` bool at the frame's size)."""
 
     def __call__(self, rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray: ...
+
+
+class SequenceMasker(Protocol):
+    """Gives the masks of a whole clip, in order, possibly looking a few frames ahead."""
+
+    def masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
+              ) -> Iterator[tuple[Payload, np.ndarray]]: ...
+
+
+AnyMasker = Union[Masker, SequenceMasker]
+
+
+def frame_masks(masker: AnyMasker, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
+                ) -> Iterator[tuple[Payload, np.ndarray]]:
+    """``(payload, mask)`` for every ``(payload, rgb, landmarks)`` of ``frames``, in order, from a
+    per-frame :class:`Masker` or a :class:`SequenceMasker`."""
+    if hasattr(masker, "masks"):
+        yield from masker.masks(frames)  # type: ignore[union-attr]
+        return
+    for payload, rgb, landmarks in frames:
+        yield payload, np.asarray(masker(rgb, landmarks), bool)  # type: ignore[operator]
 
 
 def torso_length(points: np.ndarray) -> float:
@@ -84,23 +115,27 @@ def torso_length(points: np.ndarray) -> float:
     return float(np.linalg.norm(shoulders - hips))
 
 
-def same_person(found: np.ndarray, points: np.ndarray) -> bool:
-    """Whether a detection ``found`` ([33, 3]: x, y, visibility) is the person at ``points`` ([33, 2]).
-
-    Their landmarks both see must lie within half a torso length of each other (median), in
-    the same or the mirrored left/right order: a person seen from behind is often labelled
-    mirror-wise by one detection and not the other, and is still the same person.
-    """
+def landmark_distance(found: np.ndarray, points: np.ndarray) -> float:
+    """Median distance (pixels) between a detection ``found`` ([33, 3]: x, y, visibility) and
+    landmarks ``points`` ([33, 2]) over the landmarks both see, in the same or the mirrored
+    left/right order, whichever is nearer (a person seen from behind is often labelled
+    mirror-wise by one detection and not the other); inf when they share fewer than 4."""
     both = (found[:, 2] > _VISIBLE) & np.isfinite(points).all(axis=1)
-    torso = torso_length(points)
-    if both.sum() < 4 or not np.isfinite(torso):
-        return False
-    limit = _SAME_PERSON_TORSOS * max(torso, 4.0)
+    best = np.inf
     for order in (np.arange(len(_MIRROR)), _MIRROR):
         pairs = both & both[order]
-        if pairs.sum() >= 4 and float(np.median(np.linalg.norm(found[order][pairs, :2] - points[pairs], axis=1))) <= limit:
-            return True
-    return False
+        if pairs.sum() >= 4:
+            best = min(best, float(np.median(np.linalg.norm(found[order][pairs, :2] - points[pairs], axis=1))))
+    return best
+
+
+def same_person(found: np.ndarray, points: np.ndarray) -> bool:
+    """Whether a detection ``found`` ([33, 3]: x, y, visibility) is the person at ``points`` ([33, 2]):
+    their :func:`landmark_distance` is at most half the torso length of ``points``."""
+    torso = torso_length(points)
+    if not np.isfinite(torso):
+        return False
+    return landmark_distance(found, points) <= _SAME_PERSON_TORSOS * max(torso, 4.0)
 
 
 def landmark_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -129,11 +164,11 @@ def landmark_silhouette(points: np.ndarray, shape: tuple[int, int]) -> np.ndarra
     if not np.isfinite(torso) or torso < 2:
         return mask.astype(bool)
     limb = max(2, int(round(0.22 * torso)))
+    known = np.isfinite(points).all(axis=1)
+    pixel = np.round(np.nan_to_num(points)).astype(int).tolist()
     for a, b in _EDGES:
-        pa, pb = points[a], points[b]
-        if np.isfinite(pa).all() and np.isfinite(pb).all():
-            cv2.line(mask, tuple(int(v) for v in np.round(pa)), tuple(int(v) for v in np.round(pb)), 1, limb,
-                     cv2.LINE_8)
+        if known[a] and known[b]:
+            cv2.line(mask, pixel[a], pixel[b], 1, limb, cv2.LINE_8)
     corners = points[_TORSO]
     if np.isfinite(corners).all():
         cv2.fillConvexPoly(mask, np.round(corners).astype(np.int32), 1)
@@ -146,7 +181,11 @@ def landmark_silhouette(points: np.ndarray, shape: tuple[int, int]) -> np.ndarra
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Grow a bool mask by ``radius`` pixels (elliptical structuring element)."""
+    """Grow a bool mask by ``radius`` pixels (a disc: every pixel within ``radius + 0.5`` of it, by a
+    5x5-mask distance transform, within 2% of the exact Euclidean distance).
+
+    A Euclidean distance transform of the person's box: its cost does not grow with the radius
+    (a morphological dilation by a 39-pixel ellipse took 3 ms a frame at 640 px)."""
     rows = np.flatnonzero(mask.any(axis=1))
     if radius <= 0 or rows.size == 0:
         return mask
@@ -154,33 +193,74 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     h, w = mask.shape
     y0, y1 = max(0, rows[0] - radius), min(h, rows[-1] + radius + 1)
     x0, x1 = max(0, cols[0] - radius), min(w, cols[-1] + radius + 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    outside = np.where(mask[y0:y1, x0:x1], 0, 255).astype(np.uint8)
     out = np.zeros_like(mask, dtype=bool)
-    out[y0:y1, x0:x1] = cv2.dilate(mask[y0:y1, x0:x1].astype(np.uint8), kernel) > 0  # only the person's box
+    out[y0:y1, x0:x1] = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_5) <= radius + 0.5
     return out
 
 
-class PoseSegmentationMasker:
-    """MediaPipe Pose segmentation on a crop around the tracked person, checked against the track.
+@dataclass
+class _Pending:
+    """A frame waiting for the next keyframe before its mask is made."""
 
-    ``dilation`` is a fraction of the person's landmark-box height (plus 2 px), applied after
-    the union with the landmark silhouette. ``stats`` counts how each frame's mask was made.
+    index: int
+    payload: object
+    landmarks: np.ndarray | None
+    box: tuple[int, int, int, int] | None
+
+
+@dataclass
+class _Key:
+    """A keyframe whose segmentation is the track's person."""
+
+    index: int
+    mask: np.ndarray  # [H, W] bool, the segmenter's mask alone
+    landmarks: np.ndarray  # [33, 2]
+
+
+class PoseSegmentationMasker:
+    """MediaPipe Pose segmentation on a crop around the tracked person, checked against the
+    track, on keyframes; carried along the skeleton in between (a :class:`SequenceMasker`).
+
+    Every ``keyframe_every``-th frame (with landmarks) is a keyframe: the segmenter runs on a crop
+    around the track's landmarks, and its mask is kept when its person is the track's (else,
+    when it found a neighbour, once more with that neighbour painted out). A frame between two
+    keyframes gets both keyframes' masks, as they were and carried to its own landmarks
+    (:func:`~random_people.render.plate_propagation.carry_mask`) -- each only if at most
+    ``max_carry`` frames away. Every mask is the union with the frame's landmark silhouette,
+    dilated by ``dilation`` of the person's landmark-box height (plus 2 px). Looks ahead at most
+    ``max_carry`` frames. ``stats`` counts keyframes (``segmented`` + ``missed``, of which
+    ``segmented_on_retry`` needed the neighbour painted out) and how the other frames were made
+    (``carried``; ``landmarks_only``: no keyframe near enough, the silhouette alone).
     """
 
-    def __init__(self, dilation: float = 0.04, crop_margin: float = 0.25, threshold: float = 0.5) -> None:
+    def __init__(self, dilation: float = 0.04, crop_margin: float = 0.25, threshold: float = 0.5,
+                 keyframe_every: int = 1, max_carry: int | None = None, retry_neighbours: bool = True) -> None:
         import mediapipe as mp
 
+        if keyframe_every < 1:
+            raise ValueError(f"keyframe_every must be at least 1, got {keyframe_every}")
         self.dilation = dilation
         self.crop_margin = crop_margin
         self.threshold = threshold
+        self.keyframe_every = int(keyframe_every)
+        self.max_carry = 2 * self.keyframe_every if max_carry is None else int(max_carry)
+        self.retry_neighbours = retry_neighbours
         # model_complexity=1 is the pose model shipped inside the 0.10.21 wheel (no download).
         self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
                                             enable_segmentation=True, smooth_segmentation=False,
                                             min_detection_confidence=0.4, min_tracking_confidence=0.4)
-        self.stats = {"segmented": 0, "landmarks_only": 0, "no_person": 0}
+        self._retry_pose = None  # a single-image detector, made on the first neighbour mix-up
+        # Where the last keyframe's neighbour was ([H, W] bool): the next keyframe paints them out
+        # first and asks the single-image detector alone (one model run instead of two).
+        self._neighbour: np.ndarray | None = None
+        self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
+                      "landmarks_only": 0, "no_person": 0}
 
     def close(self) -> None:
         self._pose.close()
+        if self._retry_pose is not None:
+            self._retry_pose.close()
 
     def __enter__(self) -> "PoseSegmentationMasker":
         return self
@@ -188,38 +268,134 @@ class PoseSegmentationMasker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _segment(self, rgb: np.ndarray, points: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
-        """The segmenter's mask inside ``box`` when its person is the track's person, else None."""
-        x0, y0, x1, y1 = box
-        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        result = self._pose.process(crop)
+    # -- segmenting one frame ---------------------------------------------------------------
+
+    @staticmethod
+    def _found(result, box: tuple[int, int, int, int]) -> np.ndarray | None:
         if result.pose_landmarks is None or result.segmentation_mask is None:
             return None
-        found = np.array([(p.x * (x1 - x0) + x0, p.y * (y1 - y0) + y0, p.visibility)
-                          for p in result.pose_landmarks.landmark])
-        if not same_person(found, points):
-            return None
+        x0, y0, x1, y1 = box
+        return np.array([(p.x * (x1 - x0) + x0, p.y * (y1 - y0) + y0, p.visibility)
+                         for p in result.pose_landmarks.landmark])
+
+    def segment(self, rgb: np.ndarray, points: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+        """The segmenter's mask ([H, W] bool) of the person at ``points`` inside ``box``, or None
+        when it finds nobody there, or only someone else."""
+        x0, y0, x1, y1 = box
+        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        segmentation = None
+        if self._neighbour is not None:  # the last keyframe found a neighbour: paint out where they were
+            segmentation = self._without_neighbour(crop, self._neighbour[y0:y1, x0:x1], points, box, grow=0.05)
+            if segmentation is None:
+                self._neighbour = None
+        if segmentation is None:
+            result = self._pose.process(crop)
+            found = self._found(result, box)
+            if found is None:
+                return None
+            segmentation = result.segmentation_mask > self.threshold
+            if not same_person(found, points):
+                if not self.retry_neighbours:
+                    return None
+                neighbour = segmentation
+                segmentation = self._without_neighbour(crop, neighbour, points, box)
+                if segmentation is None:
+                    return None
+                self._neighbour = np.zeros(rgb.shape[:2], bool)
+                self._neighbour[y0:y1, x0:x1] = neighbour
+        if self._neighbour is not None:
+            self.stats["segmented_on_retry"] += 1
         full = np.zeros(rgb.shape[:2], bool)
-        full[y0:y1, x0:x1] = result.segmentation_mask > self.threshold
+        full[y0:y1, x0:x1] = segmentation
         return full
 
-    def __call__(self, rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
-        shape = rgb.shape[:2]
-        if landmarks is None or np.isfinite(landmarks).all(axis=1).sum() < 3:
-            self.stats["no_person"] += 1
-            return np.zeros(shape, bool)
-        box = landmark_box(landmarks, self.crop_margin, shape)
+    def _without_neighbour(self, crop: np.ndarray, neighbour: np.ndarray, points: np.ndarray,
+                           box: tuple[int, int, int, int], grow: float = 0.0) -> np.ndarray | None:
+        """Look again (single-image detection) with the person the segmenter found -- someone
+        else -- painted out of the crop (grown by ``grow`` of the crop's height: they may have
+        moved since), except where our person's silhouette is."""
+        import mediapipe as mp
+
+        x0, y0 = box[:2]
+        ours = landmark_silhouette(points - np.array([x0, y0]), crop.shape[:2])
+        if grow > 0:
+            neighbour = dilate(neighbour, int(round(grow * crop.shape[0])))
+        hide = neighbour & ~dilate(ours, 2)
+        if hide.mean() < 0.01:
+            return None  # they overlap ours almost entirely: nothing to paint out
+        if self._retry_pose is None:
+            self._retry_pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                      enable_segmentation=True, min_detection_confidence=0.4)
+        painted = crop.copy()
+        painted[hide] = np.median(crop[~neighbour], axis=0).astype(np.uint8) if (~neighbour).any() else 127
+        result = self._retry_pose.process(painted)
+        found = self._found(result, box)
+        if found is None or not same_person(found, points):
+            return None
+        return result.segmentation_mask > self.threshold
+
+    # -- the clip ---------------------------------------------------------------------------
+
+    def _finish(self, shape: tuple[int, int], landmarks: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
         mask = landmark_silhouette(landmarks, shape)
-        segmented = self._segment(rgb, landmarks, box) if box is not None else None
-        if segmented is not None:
-            mask |= segmented
-            self.stats["segmented"] += 1
-        else:
-            self.stats["landmarks_only"] += 1
+        if extra is not None:
+            mask |= extra
         ok = np.isfinite(landmarks).all(axis=1)
         height = float(np.ptp(landmarks[ok, 1])) if ok.any() else 0.0
         return dilate(mask, 2 + int(round(self.dilation * height)))
 
+    def _between(self, frame: _Pending, shape: tuple[int, int], keys: tuple[_Key | None, ...]) -> np.ndarray:
+        """The mask of a frame that is not a (successful) keyframe, from the keyframes around it."""
+        from random_people.render.plate_propagation import carry_masks
 
-__all__ = ["Masker", "PersonTrack", "PoseSegmentationMasker", "dilate", "landmark_box", "landmark_silhouette",
-           "same_person", "torso_length"]
+        if frame.landmarks is None:
+            self.stats["no_person"] += 1
+            return np.zeros(shape, bool)
+        near = [key for key in keys
+                if key is not None and frame.box is not None and abs(frame.index - key.index) <= self.max_carry]
+        extra = None
+        if near:
+            extra = carry_masks([(key.mask, key.landmarks) for key in near], frame.landmarks, frame.box)
+            for key in near:  # as it was, too: where the landmarks miss a movement, the shape stays covered
+                extra |= key.mask
+        self.stats["carried" if extra is not None else "landmarks_only"] += 1
+        return self._finish(shape, frame.landmarks, extra)
+
+    def masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
+              ) -> Iterator[tuple[Payload, np.ndarray]]:
+        """``(payload, mask)`` for every ``(payload, rgb, landmarks)``, in order (see the class)."""
+        pending: list[_Pending] = []  # frames since the last keyframe
+        previous: _Key | None = None
+        last_attempt = -(10**9)
+        shape: tuple[int, int] = (0, 0)
+        for index, (payload, rgb, landmarks) in enumerate(frames):
+            shape = rgb.shape[:2]
+            if landmarks is None or np.isfinite(landmarks).all(axis=1).sum() < 3:
+                pending.append(_Pending(index, payload, None, None))
+            else:
+                box = landmark_box(landmarks, self.crop_margin, shape)
+                frame = _Pending(index, payload, landmarks, box)
+                segmented = None
+                if box is not None and index - last_attempt >= self.keyframe_every:
+                    last_attempt = index
+                    self.stats["keyframes"] += 1
+                    segmented = self.segment(rgb, landmarks, box)
+                    self.stats["segmented" if segmented is not None else "missed"] += 1
+                if segmented is None:
+                    pending.append(frame)
+                else:
+                    key = _Key(index, segmented, landmarks)
+                    for waiting in pending:
+                        yield waiting.payload, self._between(waiting, shape, (previous, key))
+                    pending = []
+                    yield payload, self._finish(shape, landmarks, segmented)
+                    previous = key
+            while pending and index - pending[0].index >= self.max_carry:  # no later keyframe can reach it
+                waiting = pending.pop(0)
+                yield waiting.payload, self._between(waiting, shape, (previous,))
+        for waiting in pending:
+            yield waiting.payload, self._between(waiting, shape, (previous,))
+
+
+__all__ = ["AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
+           "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "torso_length"]

@@ -1,129 +1,127 @@
-"""An exact per-pixel median over a video in bounded memory: two passes of 16-bin histograms.
+"""A clean plate's per-pixel median in bounded memory and one pass over the clip.
 
 Keeping every frame to take a median costs memory that grows with the clip (a minute of 640x360
-video is 1.2 GB). Instead each pixel-channel keeps counts:
-
-* **pass 1** counts which of 16 coarse bins (the value's high 4 bits) each sample falls in; from
-  those counts the bin holding the median and the median's rank inside it are known;
-* **pass 2** counts, for samples in that bin only, their low 4 bits -- which gives the median's
-  exact value.
-
-Memory is two ``uint16`` arrays of ``H x W x 3 x 16`` (22 MB each at 640x360) whatever the
-length of the clip (up to 65,535 frames, far beyond the frame limit). Samples can be masked out
-per pixel (where the person stands); a pixel no frame uncovered has no median and is reported
-in :attr:`TwoPassMedian.unseen`. The median of an even count is the lower middle sample, so the
-result is always a value that was actually observed -- a pixel seen uncovered with one constant
-value gets exactly that value back.
+video is 1.2 GB), and decoding the clip twice (a histogram pass, then a refining pass: what the
+first version did) doubled the decoding. :class:`SampledMedian` keeps a bounded, evenly spread
+sample of the frames instead and selects the exact lower median of their uncovered pixels at
+the end. Samples can be masked out per pixel (where the person stands); a pixel no sampled frame
+uncovered takes the last value any frame uncovered it with, and a pixel no frame ever uncovered
+has no median and is reported as unseen. The median of an even count is the lower middle
+sample, so the result is always a value that was actually observed -- a pixel seen uncovered with
+one constant value gets exactly that value back.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-BINS = 16
-_MAX_SAMPLES = np.iinfo(np.uint16).max
 
+class SampledMedian:
+    """The exact median of an evenly spread sample of a clip's frames, in bounded memory, with
+    one pass over the clip.
 
-def _chunks(size: int, step: int = 1 << 16) -> list[slice]:
-    return [slice(start, min(size, start + step)) for start in range(0, size, step)]
+    A clean plate of a fixed camera does not need every frame in its median: a few dozen spread
+    over the clip see the scene as well (each frame keeps its own real pixels outside the
+    removed person anyway; frames a few hundredths of a second apart show nearly the same). So
+    every ``stride``-th frame is kept, a multiple of ``min_stride`` (the clean plate passes its
+    keyframe interval: those frames' masks were segmented, not carried), at most ``max_samples``
+    of them (when a clip turns out longer than ``expected_frames``, every other kept frame is
+    dropped and the stride doubled). Their exact lower median is a selection in memory at the
+    end -- no second decoding of the clip, ``max_samples`` frames held (28 MB at 640x360).
 
+    A pixel that no kept frame shows uncovered, but some other frame does, gets the last value a
+    frame showed it with (so a place the person leaves only briefly is not inpainted). Only pixels
+    some frame so far covered are followed for that: a pixel outside all masks until a frame is
+    uncovered in the first frame, which is always kept.
+    """
 
-class TwoPassMedian:
-    """Feed every frame to :meth:`add_coarse`, call :meth:`start_fine`, feed the same frames (in
-    any order, with the same masks) to :meth:`add_fine`, then read :meth:`median`."""
-
-    def __init__(self, height: int, width: int, channels: int = 3) -> None:
+    def __init__(self, height: int, width: int, expected_frames: int, max_samples: int = 40,
+                 min_stride: int = 1, channels: int = 3) -> None:
+        if max_samples < 2:
+            raise ValueError(f"max_samples must be at least 2, got {max_samples}")
         self.shape = (int(height), int(width), int(channels))
-        size = self.shape[0] * self.shape[1] * self.shape[2]
-        # [bin, pixel-channel]: one vectorised compare-and-add per bin is ~2x faster than
-        # scattering into [pixel-channel, bin] with fancy indexing (measured on 640x360).
-        self._coarse = np.zeros((BINS, size), np.uint16)
-        self._fine: np.ndarray | None = None
-        self._bin: np.ndarray | None = None  # [size] coarse bin of the median
-        self._rank: np.ndarray | None = None  # [size] rank of the median inside that bin
+        self.max_samples = int(max_samples)
+        step = max(1, int(min_stride))
+        self.stride = step * max(1, -(-int(expected_frames) // (step * self.max_samples)))
+        # Room for one more than kept (np.empty: pages are only touched when written).
+        self._frames = np.empty((self.max_samples + 1, *self.shape), np.uint8)
+        self._valid = np.empty((self.max_samples + 1, *self.shape[:2]), bool)
+        self._kept = 0
+        self._last = np.zeros(self.shape, np.uint8)
+        self._last_seen = np.zeros(self.shape[:2], bool)
+        self._box: tuple[int, int, int, int] | None = None  # (y0, y1, x0, x1) around every pixel covered so far
         self.frames = 0
 
-    def _valid(self, frame: np.ndarray, valid: np.ndarray | None) -> np.ndarray | None:
+    def add(self, frame: np.ndarray, valid: np.ndarray | None = None) -> None:
+        """Every frame of the clip, in order: ``frame`` [H, W, C] uint8, uncovered where ``valid`` [H, W]."""
         if frame.shape != self.shape or frame.dtype != np.uint8:
             raise ValueError(f"frame must be uint8 {self.shape}, got {frame.dtype} {frame.shape}")
-        if valid is None:
-            return None
-        if valid.shape != self.shape[:2]:
+        if valid is not None and valid.shape != self.shape[:2]:
             raise ValueError(f"valid must be {self.shape[:2]}, got {valid.shape}")
-        return np.repeat(valid.reshape(-1), self.shape[2])
-
-    def add_coarse(self, frame: np.ndarray, valid: np.ndarray | None = None) -> None:
-        """Count ``frame`` ([H, W, C] uint8) where ``valid`` ([H, W] bool; None = everywhere)."""
-        keep = self._valid(frame, valid)
-        if self.frames >= _MAX_SAMPLES:
-            raise ValueError(f"At most {_MAX_SAMPLES} frames fit in one median.")
-        self._count(self._coarse, frame.reshape(-1) >> 4, keep)
+        index = self.frames
         self.frames += 1
-
-    @staticmethod
-    def _count(counts: np.ndarray, bins: np.ndarray, keep: np.ndarray | None) -> None:
-        """``counts[b, i] += 1`` where ``bins[i] == b`` and ``keep[i]`` (255 never matches a bin)."""
-        if keep is not None:
-            bins = np.where(keep, bins, np.uint8(255))
-        for b in range(BINS):
-            counts[b] += bins == b
-
-    def counts(self) -> np.ndarray:
-        """[H, W] how many frames saw each pixel uncovered (channel 0's count)."""
-        total = self._coarse.sum(axis=0, dtype=np.int64)
-        return total.reshape(self.shape)[..., 0]
+        if index % self.stride == 0:
+            self._frames[self._kept] = frame
+            self._valid[self._kept] = True if valid is None else valid
+            self._kept += 1
+            if self._kept > self.max_samples:  # longer than expected: keep every other one
+                half = (self._kept + 1) // 2
+                self._frames[:half] = self._frames[: self._kept : 2].copy()
+                self._valid[:half] = self._valid[: self._kept : 2].copy()
+                self._kept = half
+                self.stride *= 2
+        if valid is None:
+            return
+        covered = ~valid
+        if covered.any():
+            rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+            box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+            if self._box is not None:
+                box = (min(box[0], self._box[0]), max(box[1], self._box[1]), min(box[2], self._box[2]),
+                       max(box[3], self._box[3]))
+            self._box = box
+        if self._box is not None:
+            y0, y1, x0, x1 = self._box
+            where = valid[y0:y1, x0:x1]
+            np.copyto(self._last[y0:y1, x0:x1], frame[y0:y1, x0:x1], where=where[..., None])
+            self._last_seen[y0:y1, x0:x1] |= where
 
     @property
-    def unseen(self) -> np.ndarray:
-        """[H, W] bool: pixels that no frame showed uncovered."""
-        return self.counts() == 0
+    def samples(self) -> int:
+        """How many frames the median is taken over."""
+        return self._kept
 
-    def start_fine(self) -> None:
-        """Fix each pixel-channel's median bin and rank from the coarse counts.
-
-        Works through the pixels in chunks so the int32 temporaries stay a few MB, not four
-        times the histogram."""
-        size = self._coarse.shape[1]
-        self._bin = np.zeros(size, np.uint8)
-        self._rank = np.zeros(size, np.int32)
-        for chunk in _chunks(size):
-            cumulative = np.cumsum(self._coarse[:, chunk].astype(np.int32), axis=0)  # [BINS, n]
-            target = np.maximum(cumulative[-1] - 1, 0) // 2  # 0-based rank of the lower median
-            median_bin = np.argmax(cumulative > target[None, :], axis=0)
-            before = np.where(median_bin > 0, np.take_along_axis(cumulative, np.maximum(median_bin - 1, 0)[None, :],
-                                                                 axis=0)[0], 0)
-            self._bin[chunk] = median_bin
-            self._rank[chunk] = target - before
-        self._fine = np.zeros_like(self._coarse)
-
-    def add_fine(self, frame: np.ndarray, valid: np.ndarray | None = None) -> None:
-        """Second pass: the same frame and mask as given to :meth:`add_coarse`."""
-        if self._fine is None or self._bin is None:
-            raise RuntimeError("call start_fine() after the coarse pass, before add_fine()")
-        keep = self._valid(frame, valid)
-        flat = frame.reshape(-1)
-        inside = (flat >> 4) == self._bin
-        if keep is not None:
-            inside &= keep
-        self._count(self._fine, flat & 15, inside)
-
-    def median(self) -> np.ndarray:
-        """[H, W, C] uint8: the exact lower median of the unmasked samples (0 where unseen)."""
-        if self._fine is None or self._bin is None or self._rank is None:
-            raise RuntimeError("run both passes before asking for the median")
-        value = np.zeros(self._fine.shape[1], np.uint8)
-        for chunk in _chunks(value.size):
-            cumulative = np.cumsum(self._fine[:, chunk].astype(np.int32), axis=0)  # [BINS, n]
-            low = np.argmax(cumulative > self._rank[chunk][None, :], axis=0)
-            part = (self._bin[chunk].astype(np.int32) * BINS + low).astype(np.uint8)
-            part[cumulative[-1] == 0] = 0
-            value[chunk] = part
-        return value.reshape(self.shape)
+    def median(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(image [H, W, C] uint8, unseen [H, W] bool)``: the exact lower median of the kept
+        frames' uncovered samples, the last uncovered value where none of them was uncovered,
+        and the pixels no frame ever showed uncovered (0 in the image)."""
+        if not self._kept:
+            raise RuntimeError("no frame was added")
+        frames, valid = self._frames[: self._kept], self._valid[: self._kept]
+        count = valid.sum(axis=0, dtype=np.int32)  # [H, W]
+        image = np.zeros(self.shape, np.uint8)
+        everywhere = count == self._kept
+        middle = (self._kept - 1) // 2
+        # Pixels every kept frame saw: a selection of the same rank everywhere.
+        image[everywhere] = np.partition(frames[:, everywhere], middle, axis=0)[middle]
+        # Pixels some frames covered: covered samples become 255 and sort last, so the rank-th
+        # value of the sorted column is the rank-th of the uncovered samples (ties are equal values).
+        some = ~everywhere & (count > 0)
+        if some.any():
+            part = np.where(valid[:, some][..., None], frames[:, some], np.uint8(255))  # [S, n, C]
+            part.sort(axis=0)
+            rank = (count[some] - 1) // 2
+            image[some] = np.take_along_axis(part, rank[None, :, None], axis=0)[0]
+        unsampled = count == 0
+        fill = unsampled & self._last_seen
+        image[fill] = self._last[fill]
+        return image, unsampled & ~self._last_seen
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the histograms (for memory reports)."""
-        return self._coarse.nbytes + (0 if self._fine is None else self._fine.nbytes)
+        """Bytes held by the kept frames and the per-pixel buffers (for memory reports)."""
+        kept = self._kept * (int(np.prod(self.shape)) + self.shape[0] * self.shape[1])
+        return kept + self._last.nbytes + self._last_seen.nbytes
 
 
-__all__ = ["BINS", "TwoPassMedian"]
+__all__ = ["SampledMedian"]
