@@ -76,15 +76,26 @@ def demo_motion(work: Path):
     return load_motion(path)
 
 
-def landmark_track(clip: Path) -> PersonTrack:
-    """The tracked person's filtered 2D landmarks (detector + person selection, no body fit)."""
+def landmark_track(clip: Path, person: str | None = None) -> PersonTrack:
+    """The tracked person's filtered 2D landmarks (detector + person selection, no body fit).
+
+    ``person`` (as ``extract --person``: largest, leftmost, N, x,y) follows that person of the first
+    frame with everybody else tracked and painted out, as the product does when a person is chosen;
+    None keeps the single detector's longest stretch, which on Pose2Sim's cam03 drifts from the man
+    to the woman passing behind him."""
+    from random_people.pose.extract import pick_person
     from random_people.pose.filtering import filter_track
     from random_people.pose.landmarks import detect_landmarks
     from random_people.pose.tracking import keep_longest_person
 
     info = probe_video(clip)
+    follow, others = None, []
+    if person is not None:
+        chosen, rest = pick_person(clip, person)
+        follow, others = chosen.landmarks_xy, [p.landmarks_xy for p in rest]
     frames = read_frames(clip, max_side=640)
-    track = keep_longest_person(detect_landmarks(frames, info.fps, (info.width, info.height))).track
+    track = keep_longest_person(detect_landmarks(frames, info.fps, (info.width, info.height), max_side=640,
+                                                 follow=follow, others=others)).track
     filtered = filter_track(track)
     return PersonTrack(track.frame_times.astype(np.float64), np.asarray(filtered.image_xy, np.float64),
                        (info.width, info.height))
@@ -394,6 +405,12 @@ def main() -> None:
     parser.add_argument("--skip-plates", action="store_true",
                         help="keep the plate figures of the last results JSON; only render, judge and draw")
     parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--person", default=None,
+                        help="Pose2Sim clips: follow this person of the first frame (as extract --person) with the "
+                             "others tracked; default: the single detector's longest stretch")
+    parser.add_argument("--cameras", default=",".join(MULTI_CAMERAS), help="Pose2Sim cameras to build plates for")
+    parser.add_argument("--no-demo", action="store_true", help="skip the Sports2D demo's plate")
+    parser.add_argument("--json", type=Path, default=RESULTS / "scene.json", help="where the results go")
     args = parser.parse_args()
     if args.build:
         logging.basicConfig(level=logging.WARNING)
@@ -403,13 +420,13 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine_load_1min": round(os.getloadavg()[0], 2), "cores": os.cpu_count(), "clips": {}}
     motion = demo_motion(args.work)
-    clips = {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion))}
+    clips = {} if args.no_demo else {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion))}
     if args.skip_plates:
         previous = json.loads((RESULTS / "scene.json").read_text())
         results["clips"], clips = previous["clips"], {}
-    for camera in MULTI_CAMERAS if clips else ():
+    for camera in args.cameras.split(",") if not args.skip_plates else ():
         path = fetch_pose2sim_clip("Demo_MultiPerson", camera)
-        clips[f"pose2sim_multi_{camera}"] = (path, landmark_track(path))
+        clips[f"pose2sim_multi_{camera}"] = (path, landmark_track(path, args.person))
     for name, (clip, track) in clips.items():
         print(f"== {name}: {clip.name}", flush=True)
         built = build(clip, track, args.work, name)
@@ -434,7 +451,8 @@ def main() -> None:
         results["actor_swap"] = actor_swap(motion, args.work, args.identities, args.render_seconds, args.fps)
         results["before_after_png"] = str(before_after(motion, args.work, RESULTS / "scene_before_after.png"))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scene.json").write_text(json.dumps(results, indent=1, default=float))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1, default=float))
     print("\n== summary")
     for name, c in results["clips"].items():
         b, g, i, m = c["build"], c["ghost"], c["inpainting"], c.get("masks", {})
@@ -455,7 +473,7 @@ def main() -> None:
             figures = swap[key]
             print(f"actor swap {key:22s} PCK@0.1 {figures['pck']:.3f}  detected {figures['detection_rate']:.2f}  "
                   f"PCK when detected {figures['pck_detected'] or 0:.3f}  cut off {figures['cut_off_rate']:.2f}")
-    print(f"machine load (1 min) at start: {results['machine_load_1min']}; results: {RESULTS / 'scene.json'}")
+    print(f"machine load (1 min) at start: {results['machine_load_1min']}; results: {args.json}")
     if results.get("before_after_png"):
         print(f"before/after: {results['before_after_png']}")
 
