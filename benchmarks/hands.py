@@ -99,7 +99,7 @@ def roundtrip(args: argparse.Namespace) -> dict:
     from random_people.avatar.sampler import sample_identities
     from random_people.body import load_body_model
     from random_people.pose.extract import extract_clip
-    from random_people.pose.fingers import FINGERS, HandRig, joint_angles, rotation_angle_degrees
+    from random_people.pose.fingers import FINGERS, HandRig, joint_angles, posed_world_rotation, rotation_angle_degrees
     from random_people.pose.hands import HANDS
     from random_people.pose.synthetic_hands import hands_up_motion
 
@@ -170,8 +170,8 @@ def _score(truth, fitted, model, HandRig, joint_angles, rotation_angle_degrees, 
                     flex_true.append(joint_angles(true_local[ok, bone] @ frame.along, frame)[0])
                     flex_fit.append(joint_angles(fit_local[ok, bone] @ frame.along, frame)[0])
         curl_errors.extend(np.degrees(np.abs(np.mean(flex_fit, 0) - np.mean(flex_true, 0))).tolist())
-        world_true = _world(rig.wrist, parents, root_true, true_local)
-        world_fit = _world(rig.wrist, parents, root_fit, fit_local)
+        world_true = posed_world_rotation(rig.wrist, parents, root_true, true_local)
+        world_fit = posed_world_rotation(rig.wrist, parents, root_fit, fit_local)
         orientation.extend(rotation_angle_degrees(np.swapaxes(world_true[ok], -1, -2) @ world_fit[ok]).tolist())
     every = [e for v in errors.values() for e in v]
     return {
@@ -182,17 +182,6 @@ def _score(truth, fitted, model, HandRig, joint_angles, rotation_angle_degrees, 
         "curl_error_median": float(np.median(curl_errors)) if curl_errors else float("nan"),
         "hand_orientation_error_median": float(np.median(orientation)) if orientation else float("nan"),
     }
-
-
-def _world(bone: int, parents: np.ndarray, root: np.ndarray, local: np.ndarray) -> np.ndarray:
-    chain = []
-    while bone > 0:
-        chain.append(bone)
-        bone = int(parents[bone])
-    rotation = root
-    for b in reversed(chain):
-        rotation = rotation @ local[:, b]
-    return rotation
 
 
 def _sheet(video: Path, fitted, truth) -> np.ndarray:

@@ -357,7 +357,7 @@ def fit_fingers(bone_names: list[str], bone_parents: np.ndarray, rest_joints: np
                      depth_mirrored=mirrored)
 
 
-def _world_rotation(bone: int, parents: np.ndarray, root: np.ndarray, local: np.ndarray) -> np.ndarray:
+def posed_world_rotation(bone: int, parents: np.ndarray, root: np.ndarray, local: np.ndarray) -> np.ndarray:
     """[T, 3, 3] posed world rotation of ``bone``: the root rotation times its ancestors' locals."""
     chain = []
     while bone > 0:
@@ -391,7 +391,7 @@ def add_fingers(motion, model, track: HandTrack):
     forearms = {}
     for side in HANDS:
         wrist = list(motion.bone_names).index(hand_bone_names(list(motion.bone_names), side)["wrist"])
-        forearms[side] = _world_rotation(int(parents[wrist]), parents, root, local)
+        forearms[side] = posed_world_rotation(int(parents[wrist]), parents, root, local)
     fit = fit_fingers(list(motion.bone_names), parents, np.asarray(motion.rest_joints, dtype=np.float64),
                       forearms, local, track, motion.fps)
     for bone, rotation in fit.local_rotations.items():
