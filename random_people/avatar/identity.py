@@ -551,13 +551,19 @@ def anny_phenotype(spec: IdentitySpec | BodySpec) -> dict[str, float]:
 NOT_ESTIMATED = "not estimated"
 
 
-def ancestry_label(spec: IdentitySpec) -> str:
-    """'asian-dominant' for a sampled person; a captured person's ancestry is never estimated from
-    their video (the capture keeps neutral weights), so calling them '<first ancestry>-dominant'
-    would state something nobody measured."""
+def dominant_ancestry(spec: IdentitySpec) -> str:
+    """The body's dominant ancestry, or :data:`NOT_ESTIMATED` for a captured person: their ancestry
+    is never estimated from the video (the capture keeps neutral weights), so naming the first
+    ancestry would state something nobody measured."""
     if spec.provenance.get("kind") == "captured":
-        return f"ancestry {NOT_ESTIMATED}"
-    return f"{spec.body.dominant_ancestry}-dominant"
+        return NOT_ESTIMATED
+    return spec.body.dominant_ancestry
+
+
+def ancestry_label(spec: IdentitySpec) -> str:
+    """'asian-dominant' for a sampled person, 'ancestry not estimated' for a captured one."""
+    ancestry = dominant_ancestry(spec)
+    return f"ancestry {ancestry}" if ancestry == NOT_ESTIMATED else f"{ancestry}-dominant"
 
 
 def describe(spec: IdentitySpec) -> str:

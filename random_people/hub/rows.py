@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from random_people.avatar.identity import NOT_ESTIMATED, IdentityError, IdentitySpec
+from random_people.avatar.identity import IdentityError, IdentitySpec, dominant_ancestry
 from random_people.hub.errors import ExportError
 from random_people.hub.records import ExportClip, RealClip
 
@@ -48,8 +48,7 @@ def identity_columns(identity: Mapping[str, Any], clip_id: str) -> dict[str, Any
         "ancestry_african": float(body.african),
         "ancestry_asian": float(body.asian),
         "ancestry_caucasian": float(body.caucasian),
-        # A captured person's ancestry weights are neutral placeholders, not a measurement.
-        "dominant_ancestry": NOT_ESTIMATED if spec.provenance.get("kind") == "captured" else body.dominant_ancestry,
+        "dominant_ancestry": dominant_ancestry(spec),
         "skin_tone": int(look.skin_tone),
         "skin_tone_group": look.skin_tone_group,
         "height_z": float(body.height),
