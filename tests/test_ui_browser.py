@@ -25,11 +25,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120
 EXTRACT_TIMEOUT_MS = 240_000
 
-pytestmark = [
+# Every browser test module uses these marks (``pytestmark = BROWSER_MARKS``).
+BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
+pytestmark = BROWSER_MARKS
 
 
 def _free_port() -> int:

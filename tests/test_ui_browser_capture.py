@@ -6,10 +6,9 @@ Runs ``python app.py`` in its own process (the ``app_url`` fixture of test_ui_br
 
 from __future__ import annotations
 
-import pytest
 
-from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
-    CHROMIUM,
+from test_ui_browser import (
+    BROWSER_MARKS,  # noqa: F401  (app_url and page are fixtures)
     _screenshot_whole_page,
     app_url,
     page,
@@ -17,11 +16,7 @@ from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
 
 CAPTURE_TIMEOUT_MS = 400_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_capture_a_person_in_browser(page, demo_clip, tmp_path):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from test_ui_browser import (  # noqa: F401  (page is a fixture)
-    CHROMIUM,
+from test_ui_browser import (
+    BROWSER_MARKS,  # noqa: F401  (page is a fixture)
     REPO_ROOT,
     _media_src,
     _wait_for_mp4,
@@ -26,11 +26,7 @@ from test_ui_browser import (  # noqa: F401  (page is a fixture)
 JOB_TIMEOUT_MS = 180_000
 SHOTS = os.environ.get("RP_TEST_SCREENSHOTS")  # keep the screenshots there (default: the test's tmp dir)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, _screenshot_whole_page, serve_app
+from test_ui_browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, _screenshot_whole_page, serve_app
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

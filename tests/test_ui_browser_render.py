@@ -7,12 +7,11 @@ Runs ``python app.py`` in its own process (the ``app_url`` fixture of test_ui_br
 from __future__ import annotations
 
 
-import pytest
 
 from random_people.ui.clip_tab import EXAMPLE_LABEL
 
-from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
-    CHROMIUM,
+from test_ui_browser import (
+    BROWSER_MARKS,  # noqa: F401  (app_url and page are fixtures)
     _media_src,
     _wait_for_mp4,
     _screenshot_whole_page,
@@ -23,11 +22,7 @@ from test_ui_browser import (  # noqa: F401  (app_url and page are fixtures)
 
 RENDER_TIMEOUT_MS = 180_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def _set_slider(page, elem_id: str, value: int) -> None:
