@@ -6,6 +6,7 @@ it catches wiring that unit tests cannot: file serving, allowed paths, progress,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -87,18 +88,25 @@ def app_url(tmp_path_factory):
     yield from serve_app(tmp_path_factory.mktemp("app"))
 
 
-@pytest.fixture()
-def page(app_url):
+@contextlib.contextmanager
+def open_app_page(url: str):
+    """A Chromium page on the app at ``url`` once its UI is up; the browser is closed afterwards."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(app_url)
+            page.goto(url)
             page.wait_for_selector("#extract-button", timeout=60_000)
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture()
+def page(app_url):
+    with open_app_page(app_url) as page:
+        yield page
 
 
 def _wait_for_mp4(page, elem_id: str, timeout_ms: int) -> None:

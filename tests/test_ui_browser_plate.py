@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_ui_browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, _screenshot_whole_page, serve_app
+from test_ui_browser import BROWSER_MARKS, _screenshot_whole_page, open_app_page, serve_app
 
 pytestmark = BROWSER_MARKS
 
@@ -22,17 +22,9 @@ def plate_page(tmp_path_factory, demo_clip):
 
     folder = tmp_path_factory.mktemp("plate_app")
     remember_source(load_settings(data_dir=folder / "data"), sha256_file(demo_clip), demo_clip)
-    sync_api = pytest.importorskip("playwright.sync_api")
     for url in serve_app(folder):
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.goto(url)
-                page.wait_for_selector("#extract-button", timeout=60_000)
-                yield page
-            finally:
-                browser.close()
+        with open_app_page(url) as page:
+            yield page
 
 
 def test_plate_preview_in_browser(plate_page, demo_motion, tmp_path):
