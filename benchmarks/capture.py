@@ -89,14 +89,18 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
     chosen = odd[:: max(1, len(odd) // eval_frames)][:eval_frames]
     observed = {f.motion_index: f for f in observe(clip, motion, chosen).frames if f.segmented}
     avatar = build_identity_avatar(result.spec)
+    plain = build_identity_avatar(without_offsets(result.spec))  # the same person, nothing offset off the body
     model = load_body_model(kind="anny")
     width, height = state.size
     camera = source_camera(motion, width, height)
     part = avatar.binding.part
-    rows, captured, baseline = [], [], []
+    rows, captured, baseline, unoffset, outlines = [], [], [], [], []
+    plain_frames = avatar_frames(plain, model, motion, frames=sorted(observed))
     for posed in avatar_frames(avatar, model, motion, frames=sorted(observed)):
         real = observed[posed.index]
         image, alpha = render_in_clip_light(posed.gaussians, camera, state.shading)
+        plain_image, plain_alpha = render_in_clip_light(next(plain_frames).gaussians, camera, state.shading)
+        unoffset.append(masked_metrics(real.rgb, plain_image, plain_alpha, real.mask))
         flat = region_mean_colors(posed.gaussians.colors, part)
         base_image, base_alpha = render_in_clip_light(posed.gaussians, camera, state.shading, colors=flat)
         captured.append(masked_metrics(real.rgb, image, alpha, real.mask))
@@ -109,8 +113,14 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
             rows.append([(real.rgb[y0:y1, x0:x1], f"real, frame {posed.index}"),
                          (image[y0:y1, x0:x1], f"captured {captured[-1].psnr:.1f} dB"),
                          (base_image[y0:y1, x0:x1], f"region means {baseline[-1].psnr:.1f} dB")])
+            outlines.append([(silhouette_overlay(real.rgb, real.mask, plain_alpha)[y0:y1, x0:x1],
+                              f"no offsets IoU {unoffset[-1].iou:.2f}"),
+                             (silhouette_overlay(real.rgb, real.mask, alpha)[y0:y1, x0:x1],
+                              f"offsets IoU {captured[-1].iou:.2f}")])
     sheet = contact_sheet([sum(rows[i:i + 2], []) for i in range(0, len(rows), 2)],
                           RESULTS / "capture_held_out.png", tile_height=240)
+    contact_sheet([sum(outlines[i:i + 3], []) for i in range(0, len(outlines), 3)],
+                  RESULTS / "capture_offsets.png", tile_height=240)
 
     def mean(items, name):
         return round(float(np.mean([getattr(m, name) for m in items])), 4)
@@ -120,6 +130,8 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
         "identity": result.spec.id,
         "frames_captured_from": len(even), "frames_evaluated": len(captured),
         "captured": {name: mean(captured, name) for name in ("psnr", "ssim", "iou")},
+        "captured_without_offsets": {name: mean(unoffset, name) for name in ("psnr", "ssim", "iou")},
+        "offsets": result.report.get("offsets"), "body": __import__("dataclasses").asdict(result.spec.body),
         "baseline_region_means": {name: mean(baseline, name) for name in ("psnr", "ssim", "iou")},
         "capture_seconds_without_extraction": round(capture_seconds, 1),
         "coverage": result.report["coverage"], "shape_fit": result.report["shape_fit"],
@@ -127,6 +139,29 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
         "identity_path": str(result.identity_path),
     }
     return figures
+
+
+def without_offsets(spec):
+    """``spec`` with its captured offsets dropped (the avatar hugs the body): the 'before' of the offsets."""
+    import dataclasses
+
+    capture = {k: v for k, v in spec.capture.items() if k != "vertex_offset"}
+    return dataclasses.replace(spec, capture=capture)
+
+
+def silhouette_overlay(rgb: np.ndarray, mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The real frame dimmed, the person's mask outline in green and the avatar's silhouette in magenta;
+    where only the person is: green tint, only the avatar: magenta tint."""
+    import cv2
+
+    drawn = alpha > 0.5
+    out = (rgb.astype(np.float32) * 0.55).astype(np.uint8)
+    out[mask & ~drawn] = (0.5 * out[mask & ~drawn] + np.array([0, 127, 0])).astype(np.uint8)
+    out[drawn & ~mask] = (0.5 * out[drawn & ~mask] + np.array([127, 0, 127])).astype(np.uint8)
+    for region, colour in ((mask, (0, 255, 0)), (drawn, (255, 0, 255))):
+        contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(out, contours, -1, colour, 1)
+    return out
 
 
 def ping_pong_clip(clip: Path, work: Path, seconds: float = 10.0) -> Path:
