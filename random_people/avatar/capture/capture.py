@@ -35,7 +35,7 @@ Progress = Callable[[float, str], None]
 
 MIN_FRAMES = 10  # fewer detected frames than this cannot show a body's shape and colours
 COLOUR_FRAMES = 48  # frames back-projected (evenly spread over the usable ones)
-SHAPE_FRAMES = 6  # frames the silhouette fit scores
+SHAPE_FRAMES = 12  # frames the silhouette fit scores
 MIN_SEGMENTED = 5
 CAPTURES_FOLDER = "captures"  # beside the identities: <id>_capture.json (the report) and <id>_preview.png
 HAIR_FRAMES = 4  # frames the hair style's silhouette is scored on
@@ -272,8 +272,12 @@ def capture_person(
     width, height = observations.size
     K = source_camera(motion, width, height).K.numpy().astype(np.float64)
     chosen = _spread(list(range(len(frames))), SHAPE_FRAMES)
+    from random_people.render.plate_masks import PersonTrack
+
+    to_work = np.array([width / motion.image_size[0], height / motion.image_size[1]])
+    track = PersonTrack.from_motion(motion)
     fit = fit_shape(model, motion, [frames[i].mask for i in chosen], [frames[i].motion_index for i in chosen],
-                    K, (width, height))
+                    K, (width, height), landmarks=[track.landmarks[frames[i].motion_index] * to_work for i in chosen])
     clock = stage("shape_fit", clock)
 
     report_progress(0.65, "Back-projecting the frames' colours")
@@ -352,7 +356,10 @@ def capture_person(
         "frames_used": len(frames),
         "frame_size": [width, height],
         "shape_fit": {"iou_motion_body": round(fit.iou_start, 4), "iou_fitted": round(fit.iou, 4),
-                      "evaluations": fit.evaluations},
+                      "evaluations": fit.evaluations, "stature_m": round(fit.stature_m, 3),
+                      "body": {"sex": fit.body.sex, "age_years": fit.body.age_years, "height_z": fit.body.height,
+                               "weight": fit.body.weight, "muscle": fit.body.muscle,
+                               "proportions": fit.body.proportions}},
         "hair": {"style": hair_style, "head_band_iou": {k: round(v, 4) for k, v in hair_scores.items()}},
         "light": {"coefficients": [round(float(c), 4) for c in shading.coefficients],
                   "directional_strength": round(shading.strength, 3)},

@@ -17,7 +17,8 @@ body-mesh vertex gets an outward offset along its normal, in metres, estimated f
    (``L`` the mesh graph Laplacian): smooth, and carried from the outline to the surface that was
    never on the outline (the side facing the camera). Each region has a ceiling (hair and
    garments may stand far off the body, bare skin and shoes hardly: pose errors at a limb must not
-   fatten the limb).
+   fatten the limb) and a floor: where the person's outline is consistently inside the avatar's
+   (tight trousers drawn over the builder's looser garment layer) the surface comes in a little.
 
 The offsets are stored per vertex in the identity (like the colours) and applied to the Gaussians
 riding on each triangle along its normal (:func:`apply_vertex_offsets`), so they follow the pose
@@ -50,12 +51,16 @@ OUTLINE_COSINE = 0.35  # |cos(normal, view ray)| below this: the vertex is on th
 OUTLINE_BAND_M = 0.04  # a vertex projected within this (plus 1.5 px) of the drawn edge is on it
 SMOOTHNESS = 3.0  # lambda of the Laplacian term, in units of one fully trusted vertex
 FULL_TRUST_OBSERVATIONS = 6  # a vertex seen on the outline this often is fully trusted
-MIN_OFFSET_M = 0.008  # smaller offsets are noise of the masks and the pose: dropped
+MIN_OFFSET_M = 0.005  # smaller offsets are noise of the masks and the pose: dropped
+INWARD_M = 0.03  # the outward walk starts this far inside the surface (tight clothes pull the surface in)
 # Ceilings per region: hair (ponytails, buns, volume) and garments (loose shirts, skirts) may
 # stand far off the body; skin and shoes only a little (a misfit limb must not get fat).
 CEILING_M = {SKIN: 0.015, HAIR: 0.25, TOP: 0.15, BOTTOM: 0.15, SHOES: 0.01, EYES: 0.0}
-MAX_SCALE_GROWTH = 3.0  # a Gaussian on an offset surface grows at most this much
-OFFSET_ENCODING = "uint16-0.1mm-zlib-base64"
+# Floors: the surface may come in where the person's outline is consistently inside the avatar's
+# (tight clothes drawn over a looser garment layer, a body fitted a little wide).
+FLOOR_M = {SKIN: -0.01, HAIR: -0.01, TOP: -0.01, BOTTOM: -0.01, SHOES: -0.005, EYES: 0.0}
+SCALE_GROWTH = (0.5, 3.0)  # a Gaussian on an offset surface grows or shrinks at most this much
+OFFSET_ENCODING = "int16-0.1mm-zlib-base64"
 
 
 @dataclass
@@ -66,11 +71,12 @@ class OffsetFit:
     frames: int
 
     def summary(self) -> dict[str, Any]:
-        moved = self.offsets > 0
+        out, inward = self.offsets > 0, self.offsets < 0
         return {"frames": self.frames, "outline_observations": int(self.observations),
-                "vertices_offset": int(moved.sum()),
+                "vertices_out": int(out.sum()), "vertices_in": int(inward.sum()),
                 "max_offset_m": round(float(self.offsets.max(initial=0.0)), 3),
-                "mean_offset_of_moved_m": round(float(self.offsets[moved].mean()), 3) if moved.any() else 0.0}
+                "min_offset_m": round(float(self.offsets.min(initial=0.0)), 3),
+                "mean_outward_m": round(float(self.offsets[out].mean()), 3) if out.any() else 0.0}
 
 
 def frame_excess(vertices: np.ndarray, normals: np.ndarray, K: np.ndarray, mask: np.ndarray, drawn: np.ndarray,
@@ -78,7 +84,9 @@ def frame_excess(vertices: np.ndarray, normals: np.ndarray, K: np.ndarray, mask:
     """One frame's observations (see step 1 of the module docstring).
 
     ``vertices``/``normals`` [V, 3] posed in the camera frame, ``mask`` the person [H, W], ``drawn``
-    the avatar's silhouette [H, W]. Returns (excess [V] metres, valid [V] bool).
+    the avatar's silhouette [H, W]. Returns (excess [V] metres, valid [V] bool). The walk starts
+    :data:`INWARD_M` inside the surface (which must be on the person), so a negative excess says
+    the person's outline is inside the avatar's there (tight clothes over a layer drawn looser).
     """
     height, width = mask.shape
     count = len(vertices)
@@ -96,7 +104,8 @@ def frame_excess(vertices: np.ndarray, normals: np.ndarray, K: np.ndarray, mask:
     candidates = np.flatnonzero(inside & (cosine < OUTLINE_COSINE) & (depth_in[py, px] <= band))
     if not len(candidates):
         return excess, valid
-    steps = np.arange(0.0, max_offset + STEP_M / 2, STEP_M)
+    steps = np.arange(-INWARD_M, max_offset + STEP_M / 2, STEP_M)
+    zero = int(np.argmin(np.abs(steps)))
     walk = vertices[candidates, None, :] + steps[None, :, None] * normals[candidates, None, :]  # [C, T, 3]
     uv = project(walk, K)
     in_image = np.isfinite(uv).all(axis=2) & (uv[..., 0] >= 0) & (uv[..., 0] < width) & (uv[..., 1] >= 0) & (
@@ -105,18 +114,20 @@ def frame_excess(vertices: np.ndarray, normals: np.ndarray, K: np.ndarray, mask:
     uy = np.clip(np.nan_to_num(uv[..., 1]), 0, height - 1).astype(np.int64)
     on_drawn = drawn[uy, ux] & in_image
     on_mask = mask[uy, ux] & in_image
-    left = ~on_drawn
-    has_left = left.any(axis=1)
-    exit_drawn = left.argmax(axis=1)
-    after = np.arange(len(steps))[None, :] >= exit_drawn[:, None]
-    stop = after & (~on_mask | on_drawn)  # the walk leaves the mask, or runs into another drawn part
-    has_stop = stop.any(axis=1)
-    first_stop = np.where(has_stop, stop.argmax(axis=1), len(steps) - 1)
+    index = np.arange(len(steps))[None, :]
     rows = np.arange(len(candidates))
-    ran_into_drawn = has_stop & on_drawn[rows, first_stop] & on_mask[rows, first_stop]
-    ok = has_left & ~ran_into_drawn
-    distance = np.where(has_stop, steps[first_stop] - steps[exit_drawn], steps[-1] - steps[exit_drawn])
-    excess[candidates[ok]] = np.maximum(distance[ok], 0.0)
+    outward = index >= zero
+    left_drawn = ~on_drawn & outward
+    has_left = left_drawn.any(axis=1)
+    exit_drawn = left_drawn.argmax(axis=1)
+    off_mask = ~on_mask
+    has_mask_exit = off_mask.any(axis=1)
+    exit_mask = np.where(has_mask_exit, off_mask.argmax(axis=1), len(steps) - 1)
+    # Between leaving the drawn silhouette and leaving the mask, the walk must not cross another drawn part.
+    between = (index > exit_drawn[:, None]) & (index < exit_mask[:, None]) & on_drawn
+    ok = has_left & on_mask[:, 0] & ~between.any(axis=1)
+    distance = steps[exit_mask] - steps[exit_drawn]
+    excess[candidates[ok]] = distance[ok]
     valid[candidates[ok]] = True
     return excess, valid
 
@@ -138,9 +149,10 @@ def solve_offsets(excess: np.ndarray, valid: np.ndarray, faces: np.ndarray, regi
     trust = np.minimum(seen / FULL_TRUST_OBSERVATIONS, 1.0)
     system = sp.diags(trust + 1e-4) + SMOOTHNESS * _laplacian(faces, count)
     offsets = spla.spsolve(system.tocsc(), trust * median)
-    ceiling = np.array([CEILING_M.get(int(r), 0.0) for r in range(len(PART_NAMES))])[region]
-    offsets = np.clip(offsets, 0.0, ceiling)
-    offsets[offsets < MIN_OFFSET_M] = 0.0
+    ceiling = np.array([CEILING_M.get(r, 0.0) for r in range(len(PART_NAMES))])[region]
+    floor = np.array([FLOOR_M.get(r, 0.0) for r in range(len(PART_NAMES))])[region]
+    offsets = np.clip(offsets, floor, ceiling)
+    offsets[np.abs(offsets) < MIN_OFFSET_M] = 0.0
     fit = OffsetFit(offsets.astype(np.float32), seen > 0, int(seen.sum()), int(excess.shape[0]))
     logger.info("Offsets beyond the body: %s", fit.summary())
     return fit
@@ -173,11 +185,11 @@ def fit_offsets(avatar, posed: np.ndarray, masks: list[np.ndarray], camera, regi
 
 
 def encode_offsets(offsets: np.ndarray) -> dict[str, Any]:
-    """The ``vertex_offset`` entry of a capture record: offsets [V] in 0.1 mm steps, zlib, base64."""
+    """The ``vertex_offset`` entry of a capture record: signed offsets [V] in 0.1 mm steps, zlib, base64."""
     offsets = np.asarray(offsets, dtype=np.float64)
-    if offsets.ndim != 1 or not np.isfinite(offsets).all() or (offsets < 0).any():
-        raise ValueError("vertex offsets must be finite, non-negative [V].")
-    quantised = np.round(np.clip(offsets, 0.0, 6.5) * 1e4).astype("<u2")
+    if offsets.ndim != 1 or not np.isfinite(offsets).all():
+        raise ValueError("vertex offsets must be finite [V].")
+    quantised = np.round(np.clip(offsets, -3.2, 3.2) * 1e4).astype("<i2")
     return {"encoding": OFFSET_ENCODING, "data": base64.b64encode(zlib.compress(quantised.tobytes(), 9)).decode(),
             "sha256": hashlib.sha256(quantised.tobytes()).hexdigest()}
 
@@ -195,7 +207,7 @@ def decode_offsets(entry: Any, count: int) -> np.ndarray:
         raise IdentityError(f"capture.vertex_offset: holds {len(raw)} bytes, expected {2 * count} (2 per vertex).")
     if hashlib.sha256(raw).hexdigest() != entry.get("sha256"):
         raise IdentityError("capture.vertex_offset: the offsets do not match their checksum (file damaged or edited).")
-    return (np.frombuffer(raw, dtype="<u2").astype(np.float32) * 1e-4)
+    return (np.frombuffer(raw, dtype="<i2").astype(np.float32) * 1e-4)
 
 
 def apply_vertex_offsets(avatar, offsets: np.ndarray) -> None:
@@ -215,5 +227,5 @@ def apply_vertex_offsets(avatar, offsets: np.ndarray) -> None:
         a, b, c = (points[binding.faces[:, k]] for k in range(3))
         return torch.linalg.cross(b - a, c - a).norm(dim=1)
 
-    growth = (areas(moved) / areas(rest).clamp_min(1e-12)).sqrt().clamp(1.0, MAX_SCALE_GROWTH)
+    growth = (areas(moved) / areas(rest).clamp_min(1e-12)).sqrt().clamp(*SCALE_GROWTH)
     binding.local_scale = binding.local_scale * growth[binding.triangle][:, None]
