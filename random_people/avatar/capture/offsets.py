@@ -49,8 +49,8 @@ logger = logging.getLogger(__name__)
 STEP_M = 0.01  # the outward walk's step
 OUTLINE_COSINE = 0.35  # |cos(normal, view ray)| below this: the vertex is on the outline
 OUTLINE_BAND_M = 0.04  # a vertex projected within this (plus 1.5 px) of the drawn edge is on it
-SMOOTHNESS = 3.0  # lambda of the Laplacian term, in units of one fully trusted vertex
-FULL_TRUST_OBSERVATIONS = 6  # a vertex seen on the outline this often is fully trusted
+SMOOTHNESS = 1.5  # lambda of the Laplacian term, in units of one fully trusted vertex
+FULL_TRUST_OBSERVATIONS = 4  # a vertex seen on the outline this often is fully trusted
 MIN_OFFSET_M = 0.005  # smaller offsets are noise of the masks and the pose: dropped
 INWARD_M = 0.03  # the outward walk starts this far inside the surface (tight clothes pull the surface in)
 # Ceilings per region: hair (ponytails, buns, volume) and garments (loose shirts, skirts) may

@@ -62,12 +62,16 @@ class ShapeFit:
 
 
 def mesh_silhouette(pixels: np.ndarray, faces: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """[H, W] bool: the triangles ``faces`` of vertices at ``pixels`` [V, 2] filled (sub-pixel, 1/4 px)."""
-    width, height = size
-    canvas = np.zeros((height, width), np.uint8)
-    fixed = np.round(np.nan_to_num(pixels, nan=-1e4) * 4).clip(-1e6, 1e6).astype(np.int32)
-    cv2.fillPoly(canvas, list(fixed[faces]), 1, lineType=cv2.LINE_8, shift=2)
-    return canvas.astype(bool)
+    """[H, W] bool: the pixels (centres) covered by any of the triangles ``faces`` of vertices at ``pixels`` [V, 2].
+
+    Rasterised triangle by triangle (the z-buffer's loop): ``cv2.fillPoly`` with all triangles at
+    once fills by the even-odd rule, so where two layers of the mesh overlap (front and back of a
+    limb, an arm over the torso) it cut holes into the silhouette.
+    """
+    from random_people.avatar.capture.zbuffer import depth_buffer
+
+    pixels = np.asarray(pixels, np.float64)
+    return np.isfinite(depth_buffer(pixels, np.where(np.isfinite(pixels).all(axis=1), 1.0, -1.0), faces, size))
 
 
 def project(vertices: np.ndarray, K: np.ndarray) -> np.ndarray:
