@@ -212,6 +212,15 @@ def _region_colour(state, group_names: tuple[str, ...]) -> np.ndarray:
     return np.median(state.albedo[chosen], axis=0)
 
 
+def test_a_body_with_nothing_sticking_out_gets_small_offsets(known_capture):
+    """The known avatar's outline is what the capture's own avatar draws (the same kind of body and
+    garments), so the offsets fitted to it must stay small: they are for what the body misses."""
+    _, result, state = known_capture
+    assert state.offsets is not None
+    assert np.percentile(np.abs(state.offsets), 95) < 0.015
+    assert result.report["offsets"]["frames"] > 5 and result.report["offsets"]["outline_observations"] > 1000
+
+
 def test_colours_land_where_they_were_seen(known_capture):
     from random_people.avatar.capture.looks import to_hex
     from random_people.avatar.skin import srgb_to_linear

@@ -79,6 +79,14 @@ class OffsetFit:
                 "mean_outward_m": round(float(self.offsets[out].mean()), 3) if out.any() else 0.0}
 
 
+def describe_offsets(summary: dict[str, Any] | None) -> str:
+    """One line for people: how much of the surface stands off the body (hair volume, loose clothes)."""
+    if not summary or not summary.get("vertices_out"):
+        return "Nothing stands off the body (its outline matches the silhouette)."
+    return (f"Hair and loose clothes: {summary['vertices_out']} surface points stand off the body by up to "
+            f"{100 * summary['max_offset_m']:.0f} cm to match the silhouette.")
+
+
 def frame_excess(vertices: np.ndarray, normals: np.ndarray, K: np.ndarray, mask: np.ndarray, drawn: np.ndarray,
                  max_offset: float) -> tuple[np.ndarray, np.ndarray]:
     """One frame's observations (see step 1 of the module docstring).
