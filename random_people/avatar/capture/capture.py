@@ -3,8 +3,8 @@
 consent -> motion (the project's extraction, with the person choice) -> checks (enough frames,
 fixed camera, one person or the chosen one) -> frames and masks -> body shape fitted to the
 silhouette -> colours back-projected per frame -> the clip's light divided out -> garment types
-and summary colours -> avatar regions -> unseen surface filled -> identity with provenance
-``captured``. Files are written into a temporary folder beside the output and moved into place
+and summary colours -> avatar regions -> unseen surface filled -> offsets for what sticks out of
+the body (hair volume, loose clothes) -> identity with provenance ``captured``. Files are written into a temporary folder beside the output and moved into place
 at the end, so a failure leaves nothing behind.
 """
 
