@@ -89,14 +89,18 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
     chosen = odd[:: max(1, len(odd) // eval_frames)][:eval_frames]
     observed = {f.motion_index: f for f in observe(clip, motion, chosen).frames if f.segmented}
     avatar = build_identity_avatar(result.spec)
+    plain = build_identity_avatar(without_offsets(result.spec))  # the same person, nothing offset off the body
     model = load_body_model(kind="anny")
     width, height = state.size
     camera = source_camera(motion, width, height)
     part = avatar.binding.part
-    rows, captured, baseline = [], [], []
+    rows, captured, baseline, unoffset, outlines = [], [], [], [], []
+    plain_frames = avatar_frames(plain, model, motion, frames=sorted(observed))
     for posed in avatar_frames(avatar, model, motion, frames=sorted(observed)):
         real = observed[posed.index]
         image, alpha = render_in_clip_light(posed.gaussians, camera, state.shading)
+        plain_image, plain_alpha = render_in_clip_light(next(plain_frames).gaussians, camera, state.shading)
+        unoffset.append(masked_metrics(real.rgb, plain_image, plain_alpha, real.mask))
         flat = region_mean_colors(posed.gaussians.colors, part)
         base_image, base_alpha = render_in_clip_light(posed.gaussians, camera, state.shading, colors=flat)
         captured.append(masked_metrics(real.rgb, image, alpha, real.mask))
@@ -109,8 +113,14 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
             rows.append([(real.rgb[y0:y1, x0:x1], f"real, frame {posed.index}"),
                          (image[y0:y1, x0:x1], f"captured {captured[-1].psnr:.1f} dB"),
                          (base_image[y0:y1, x0:x1], f"region means {baseline[-1].psnr:.1f} dB")])
+            outlines.append([(silhouette_overlay(real.rgb, real.mask, plain_alpha)[y0:y1, x0:x1],
+                              f"no offsets IoU {unoffset[-1].iou:.2f}"),
+                             (silhouette_overlay(real.rgb, real.mask, alpha)[y0:y1, x0:x1],
+                              f"offsets IoU {captured[-1].iou:.2f}")])
     sheet = contact_sheet([sum(rows[i:i + 2], []) for i in range(0, len(rows), 2)],
                           RESULTS / "capture_held_out.png", tile_height=240)
+    contact_sheet([sum(outlines[i:i + 3], []) for i in range(0, len(outlines), 3)],
+                  RESULTS / "capture_offsets.png", tile_height=240)
 
     def mean(items, name):
         return round(float(np.mean([getattr(m, name) for m in items])), 4)
@@ -120,6 +130,8 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
         "identity": result.spec.id,
         "frames_captured_from": len(even), "frames_evaluated": len(captured),
         "captured": {name: mean(captured, name) for name in ("psnr", "ssim", "iou")},
+        "captured_without_offsets": {name: mean(unoffset, name) for name in ("psnr", "ssim", "iou")},
+        "offsets": result.report.get("offsets"), "body": __import__("dataclasses").asdict(result.spec.body),
         "baseline_region_means": {name: mean(baseline, name) for name in ("psnr", "ssim", "iou")},
         "capture_seconds_without_extraction": round(capture_seconds, 1),
         "coverage": result.report["coverage"], "shape_fit": result.report["shape_fit"],
@@ -127,6 +139,148 @@ def held_out(clip: Path, work: Path, eval_frames: int) -> dict:
         "identity_path": str(result.identity_path),
     }
     return figures
+
+
+CROSS_SOURCE_VIEW = 1
+CROSS_TARGET_VIEWS = (2, 3)
+MAN_IN_FIRST_FRAME = {1: "400,700", 2: "520,800", 3: "600,800", 4: "420,900"}  # as benchmarks/pose_accuracy.py
+
+
+def _hip_centres(motion, fps: float, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """[frames, 2, 2] detected left/right hip pixels by clip frame (NaN where missing) and [frames, 2] confidence."""
+    names = list(motion.landmark_names)
+    hips = [names.index("left_hip"), names.index("right_hip")]
+    pixels = np.full((frames, 2, 2), np.nan)
+    confidence = np.zeros((frames, 2))
+    index = np.rint(np.asarray(motion.frame_times) * fps).astype(int)
+    keep = (index >= 0) & (index < frames)
+    pixels[index[keep]] = np.asarray(motion.landmarks_2d)[keep][:, hips]
+    confidence[index[keep]] = np.asarray(motion.landmark_confidence)[keep][:, hips]
+    return pixels, confidence
+
+
+def cross_view(work: Path, eval_frames: int) -> dict:
+    """Capture the man of Pose2Sim's Demo_MultiPerson from camera 1, render him into cameras 2 and 3.
+
+    The avatar is posed by camera 1's Motion (its monocular fit, in camera 1's estimated frame);
+    that frame is taken to calibrated camera 1 (same axes), to the world by camera 1's extrinsics,
+    and shifted so the body's hip centre lands on the hip centre triangulated from the two views'
+    detections (a single view cannot know the person's distance; the shift fixes that, nothing
+    else). It is then rendered through the target camera's calibrated intrinsics (pinhole; the
+    lens distortion is ignored) in camera 1's estimated light, and compared with the target view's
+    real frames inside the man's mask there (PSNR, SSIM, IoU), beside the region-mean baseline.
+    """
+    from conftest import fetch_pose2sim_multiperson
+
+    from random_people.avatar.capture import consent_record
+    from random_people.avatar.capture.capture import capture_person
+    from random_people.avatar.capture.evaluate import masked_metrics, region_mean_colors, render_in_clip_light
+    from random_people.avatar.capture.observe import observe, working_size
+    from random_people.avatar.pipeline import build_identity_avatar
+    from random_people.avatar.posing import avatar_frames
+    from random_people.body import load_body_model
+    from random_people.judge.drawing import contact_sheet
+    from random_people.pose.multiview import read_qualisys_calibration, triangulate
+    from random_people.render.cameras import make_camera
+
+    demo = fetch_pose2sim_multiperson()
+    cameras = read_qualisys_calibration(demo / "calibration" / "Calib.qca.txt")
+    clips = {v: demo / "videos" / f"cam0{v}.mp4" for v in (CROSS_SOURCE_VIEW, *CROSS_TARGET_VIEWS)}
+    motions = {v: extract(clip, work, f"multi_cam{v}", None, None, MAN_IN_FIRST_FRAME[v]) for v, clip in clips.items()}
+    source = motions[CROSS_SOURCE_VIEW]
+    result, state = capture_person(clips[CROSS_SOURCE_VIEW], work / "cross_view", consent=consent_record(CONSENT, "benchmark"),
+                                   person=MAN_IN_FIRST_FRAME[CROSS_SOURCE_VIEW], motion=source, preview=True,
+                                   keep_state=True)
+    avatar = build_identity_avatar(result.spec)
+    model = load_body_model(kind="anny")
+    hip_names = [model.keypoint_names.index(n) for n in ("left_hip", "right_hip")]
+    part = avatar.binding.part
+    fps = source.fps
+    total = int(np.rint(max(m.frame_times[-1] for m in motions.values()) * fps)) + 1
+    cam1 = cameras[CROSS_SOURCE_VIEW - 1]
+    figures: dict = {"clip": "Pose2Sim Demo_MultiPerson, the man, captured from cam01",
+                     "identity": result.spec.id, "frames_captured_from": result.report["frames_used"],
+                     "shape_fit": result.report["shape_fit"], "offsets": result.report.get("offsets"), "views": {}}
+    rows = []
+    for target in CROSS_TARGET_VIEWS:
+        other = motions[target]
+        cam = cameras[target - 1]
+        pixels, confidence = zip(*(_hip_centres(motions[v], fps, total) for v in (CROSS_SOURCE_VIEW, target)))
+        hips = triangulate([cam1, cam], np.stack(pixels), np.stack(confidence), min_views=2, max_error_px=40.0,
+                           min_confidence=0.5).points  # [frames, 2, 3] world
+        source_index = {int(np.rint(t * fps)): i for i, t in enumerate(source.frame_times)}
+        target_index = {int(np.rint(t * fps)): i for i, t in enumerate(other.frame_times)}
+        common = [f for f in sorted(source_index) if f in target_index and np.isfinite(hips[f]).all()]
+        chosen = common[:: max(1, len(common) // eval_frames)][:eval_frames]
+        observed = {f.motion_index: f for f in observe(clips[target], other, [target_index[c] for c in chosen]).frames
+                    if f.segmented}
+        width, height = working_size(cam.size)
+        K = cam.intrinsics.copy()
+        K[:2] *= np.array([[width / cam.size[0]], [height / cam.size[1]]])
+        captured, baseline, tiles = [], [], []
+        by_source = {source_index[c]: c for c in chosen}
+        for posed in avatar_frames(avatar, model, source, frames=sorted(by_source)):
+            clip_frame = by_source[posed.index]
+            real = observed.get(target_index[clip_frame])
+            if real is None:
+                continue
+            body_hip = posed.keypoints[hip_names].mean(dim=0).double().numpy()  # camera 1's estimated frame
+            to_world = cam1.rotation.T
+            shift = hips[clip_frame].mean(axis=0) - to_world @ (body_hip - cam1.translation)
+            transform = np.eye(4)
+            transform[:3, :3] = cam.rotation @ to_world
+            transform[:3, 3] = cam.rotation @ (shift - to_world @ cam1.translation) + cam.translation
+            camera = make_camera(K, transform, width, height)
+            image, alpha = render_in_clip_light(posed.gaussians, camera, state.shading)
+            flat = region_mean_colors(posed.gaussians.colors, part)
+            base_image, base_alpha = render_in_clip_light(posed.gaussians, camera, state.shading, colors=flat)
+            captured.append(masked_metrics(real.rgb, image, alpha, real.mask))
+            baseline.append(masked_metrics(real.rgb, base_image, base_alpha, real.mask))
+            if len(tiles) < 3:
+                ys, xs = np.nonzero(real.mask | (alpha > 0.5))
+                y0, y1 = max(0, ys.min() - 20), min(height, ys.max() + 20)
+                x0, x1 = max(0, xs.min() - 20), min(width, xs.max() + 20)
+                tiles.append([(real.rgb[y0:y1, x0:x1], f"cam0{target} real, frame {clip_frame}"),
+                              (image[y0:y1, x0:x1], f"captured {captured[-1].psnr:.1f} dB"),
+                              (silhouette_overlay(real.rgb, real.mask, alpha)[y0:y1, x0:x1],
+                               f"IoU {captured[-1].iou:.2f}")])
+        if tiles:
+            rows.append(sum(tiles, []))
+
+        def mean(items, name):
+            return round(float(np.mean([getattr(m, name) for m in items])), 4) if items else None
+
+        figures["views"][f"cam0{target}"] = {
+            "frames_evaluated": len(captured),
+            "captured": {name: mean(captured, name) for name in ("psnr", "ssim", "iou")},
+            "baseline_region_means": {name: mean(baseline, name) for name in ("psnr", "ssim", "iou")},
+        }
+    if rows:
+        figures["sheet"] = str(contact_sheet(rows, RESULTS / "capture_cross_view.png", tile_height=240))
+    return figures
+
+
+def without_offsets(spec):
+    """``spec`` with its captured offsets dropped (the avatar hugs the body): the 'before' of the offsets."""
+    import dataclasses
+
+    capture = {k: v for k, v in spec.capture.items() if k != "vertex_offset"}
+    return dataclasses.replace(spec, capture=capture)
+
+
+def silhouette_overlay(rgb: np.ndarray, mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The real frame dimmed, the person's mask outline in green and the avatar's silhouette in magenta;
+    where only the person is: green tint, only the avatar: magenta tint."""
+    import cv2
+
+    drawn = alpha > 0.5
+    out = (rgb.astype(np.float32) * 0.55).astype(np.uint8)
+    out[mask & ~drawn] = (0.5 * out[mask & ~drawn] + np.array([0, 127, 0])).astype(np.uint8)
+    out[drawn & ~mask] = (0.5 * out[drawn & ~mask] + np.array([127, 0, 127])).astype(np.uint8)
+    for region, colour in ((mask, (0, 255, 0)), (drawn, (255, 0, 255))):
+        contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(out, contours, -1, colour, 1)
+    return out
 
 
 def ping_pong_clip(clip: Path, work: Path, seconds: float = 10.0) -> Path:
@@ -248,6 +402,8 @@ def main() -> int:
         print(json.dumps({"timing": figures["timing"]}, indent=2), flush=True)
     figures["held_out"] = held_out(clip, args.work, args.eval_frames)
     print(json.dumps({"held_out": figures["held_out"]}, indent=2), flush=True)
+    figures["cross_view"] = cross_view(args.work, args.eval_frames)
+    print(json.dumps({"cross_view": figures["cross_view"]}, indent=2), flush=True)
     figures["detector"] = detector_check(clip, args.work, Path(figures["held_out"]["identity_path"]))
     print(json.dumps({"detector": figures["detector"]}, indent=2), flush=True)
     figures["new_poses_sheet"] = new_poses_sheet(clip, args.work, Path(figures["held_out"]["identity_path"]))

@@ -136,6 +136,9 @@ def _cmd_identity_capture(args: argparse.Namespace) -> int:
     print(f"{result.spec.id}: {describe(result.spec)}")
     print("seen: " + ", ".join(f"{name} {100 * coverage[name]:.0f}%"
                                for name in ("overall", "front", "back", "left", "right")))
+    from random_people.avatar.capture.offsets import describe_offsets
+
+    print(describe_offsets(result.report.get("offsets")))
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)
     return 0

@@ -140,6 +140,34 @@ def test_dataset_card_counts_captured_and_sampled_people_and_states_consent():
     assert "no captured real people" in " ".join(_people_line(rows[:1]))
 
 
+def test_export_rows_point_to_a_captured_persons_identity_file_instead_of_carrying_the_colours(tmp_path):
+    from hub_fixtures import make_clips
+
+    from random_people.hub import layout
+    from random_people.hub.export import export_dataset
+
+    rng = np.random.default_rng(1)
+    captured = _captured_spec(rng.uniform(0.05, 0.9, size=(14000, 3)), consent_record(CONSENT).to_dict())
+    assert len(json.dumps(captured.to_dict())) > 30_000  # the colours: what a row must not repeat
+    clips = make_clips(tmp_path / "clips", n_sources=2, per_source=2)
+    clips = [dataclasses.replace(c, identity=captured.to_dict(), identity_id=captured.id) if i % 2 == 0 else c
+             for i, c in enumerate(clips)]
+    folder = tmp_path / "ds"
+    export_dataset(clips, folder)
+    rows = [json.loads(line) for path in folder.glob("synthetic/*/metadata.jsonl")
+            for line in path.read_text().splitlines()]
+    mine = [r for r in rows if r["identity_id"] == captured.id]
+    assert len(mine) == 2
+    for row in mine:
+        assert len(row["identity"]) < 3_000
+        reference = json.loads(row["identity"])["capture"]
+        assert reference == {"file": layout.identity_file(captured.id), "sha256": captured.capture["sha256"]}
+        assert json.loads(row["identity"])["provenance"]["consent"]["statement"] == CONSENT
+    stored = IdentitySpec.from_dict(json.loads((folder / reference["file"]).read_text()))
+    assert stored == captured and stored.id == captured.id
+    assert "1 captured real person" in (folder / "README.md").read_text()
+
+
 # ---------------------------------------------------------------------------------------------
 # Colours land where they were seen (a known avatar rendered, then captured back)
 # ---------------------------------------------------------------------------------------------
@@ -182,6 +210,15 @@ def _region_colour(state, group_names: tuple[str, ...]) -> np.ndarray:
     chosen = np.isin(groups, [GROUPS.index(n) for n in group_names]) & state.seen
     assert chosen.sum() > 30
     return np.median(state.albedo[chosen], axis=0)
+
+
+def test_a_body_with_nothing_sticking_out_gets_small_offsets(known_capture):
+    """The known avatar's outline is what the capture's own avatar draws (the same kind of body and
+    garments), so the offsets fitted to it must stay small: they are for what the body misses."""
+    _, result, state = known_capture
+    assert state.offsets is not None
+    assert np.percentile(np.abs(state.offsets), 95) < 0.015
+    assert result.report["offsets"]["frames"] > 5 and result.report["offsets"]["outline_observations"] > 1000
 
 
 def test_colours_land_where_they_were_seen(known_capture):

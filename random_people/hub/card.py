@@ -122,7 +122,8 @@ def _histograms(rows: list[dict[str, Any]]) -> str:
     per_clip = []
     for row in rows:
         if row["identity_id"] not in specs:
-            specs[row["identity_id"]] = IdentitySpec.from_dict(json.loads(row["identity"]))
+            data = json.loads(row["identity"])  # a captured person's colours are in their identity file, not here
+            specs[row["identity_id"]] = IdentitySpec.from_dict({k: data[k] for k in ("seed", "body", "appearance")})
         per_clip.append(specs[row["identity_id"]])
     return format_histogram(attribute_histogram(per_clip), width=24)
 

@@ -299,6 +299,7 @@ def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real
         else:
             written += _copy_loose(folder, config, entries, sources[config], _sub(progress, span))
         _write_metadata(folder, config, entries, sharded=manifest.is_sharded(config))
+    _write_identity_files(folder, staged)
     progress(0.9, "Writing the dataset card…")
     write_card(folder, manifest)
     save_manifest(folder, manifest)
@@ -306,6 +307,22 @@ def _write(folder: Path, manifest: Manifest, staged: Sequence[_Staged], new_real
     for config, keys in packed.items():  # only now: until the manifest names their shards, they are the data
         remove_loose(folder, config, configs[config], keys)
     return written
+
+
+def _write_identity_files(folder: Path, staged: Sequence[_Staged]) -> None:
+    """Each captured person's full identity, once, at ``identities/<id>.json`` (the rows point there)."""
+    from random_people.avatar.identity import IdentitySpec
+
+    for item in staged:
+        if item.clip.identity.get("capture") is None:
+            continue
+        spec = IdentitySpec.from_dict(item.clip.identity)
+        path = folder / layout.identity_file(spec.id)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.part")
+            partial.write_text(json.dumps(spec.to_dict(), sort_keys=True, indent=1) + "\n", encoding="utf-8")
+            partial.replace(path)
 
 
 def _sub(progress: Progress, span: tuple[float, float]) -> Progress:

@@ -12,6 +12,8 @@ Folder layout (``datasets``' VideoFolder convention, one folder per config)::
           <label>/<clip_id>_mask.mp4   lossless alpha mask
           <label>/<clip_id>_labels.npz keypoints, boxes, camera per frame (render.labels)
           motions/<motion_sha256>.npz  body parameters (Motion) the clips re-perform (one per trim)
+      identities/<identity_id>.json    a captured person's full identity (their colours and offsets,
+                                       tens of kB: once per person, not in every row)
       real/                            config "real" (optional): the real source clips
         train/ validation/ test/
           metadata.jsonl
@@ -35,6 +37,7 @@ STARTED_NAME = ".random_people_export.started"  # a first export is under way (h
 CARD_NAME = "README.md"
 METADATA_NAME = "metadata.jsonl"
 MOTIONS_DIR = "motions"
+IDENTITIES_DIR = "identities"
 SHARD_PATTERN = "shard-{index:05d}.parquet"
 # The Hub advises < 10k files per folder and ~100k per repository; a clip is 3 files.
 DEFAULT_SHARD_THRESHOLD = 10_000
@@ -83,6 +86,11 @@ def motion_file(motion_id: str) -> str:
     source video are one source clip with two different motions.
     """
     return f"{MOTIONS_DIR}/{safe_name(motion_id, 'motion id')}.npz"
+
+
+def identity_file(identity_id: str) -> str:
+    """Path of a captured person's identity file relative to the dataset folder (``identities/<id>.json``)."""
+    return f"{IDENTITIES_DIR}/{safe_name(identity_id, 'identity id')}.json"
 
 
 def split_dir(config: str, split: str) -> str:

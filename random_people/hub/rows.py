@@ -63,8 +63,20 @@ def identity_columns(identity: Mapping[str, Any], clip_id: str) -> dict[str, Any
         "bottom_color": look.bottom.color,
         "shoes": look.shoes.type,
         "shoes_color": look.shoes.color,
-        "identity": json.dumps(spec.to_dict(), sort_keys=True),
+        "identity": json.dumps(row_identity(spec), sort_keys=True),
     }
+
+
+def row_identity(spec: IdentitySpec) -> dict[str, Any]:
+    """The spec as the ``identity`` column holds it: whole, except a captured person's colours and
+    offsets (tens of kB), which the export writes once per person to ``identities/<id>.json``; the
+    row names that file and the colours' SHA-256 instead, so a metadata row stays ~1 kB."""
+    from random_people.hub import layout
+
+    data = spec.to_dict()
+    if spec.capture is not None:
+        data["capture"] = {"file": layout.identity_file(spec.id), "sha256": spec.capture.get("sha256")}
+    return data
 
 
 def _matrix(value: Any, shape: tuple[int, int], name: str, clip_id: str) -> list[list[float]]:

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 CAPTURE_HOW_TO = (
     "Upload a video of **one consenting person** filmed by a fixed camera (turning once on the spot shows every "
     "side; a walk past shows one). Trim it to where they are in view, tick the consent box and write what they "
-    "agreed to. The capture fits their body shape to their silhouette and puts the video's colours on the avatar "
+    "agreed to. The capture fits their body shape to their silhouette, lets hair and loose clothes stand off the "
+    "body where the silhouette shows them, and puts the video's colours on the avatar "
     "(a few seconds of video take one to two minutes)."
 )
 CAPTURE_ERROR = "**Cannot capture:**"
@@ -44,10 +45,13 @@ def run_capture(video: str | None, start: float | None, end: float | None, perso
         raise RandomPeopleError("upload a video of the person first.")
     result = capture_person(video, identities_dir(settings), consent=consent, start=start or None, end=end or None,
                             person=(person or "").strip() or None, settings=settings, progress=progress)
+    from random_people.avatar.capture.offsets import describe_offsets
+
     coverage = result.report["coverage"]
     seen = ", ".join(f"{name} {100 * coverage[name]:.0f}%" for name in ("overall", "front", "back", "left", "right"))
     lines = [f"**Captured {result.spec.id}** and saved it with your people: {describe(result.spec)}.",
-             f"Surface seen: {seen}. Hair: {result.report['hair']['style']} (by its silhouette).",
+             f"Surface seen: {seen}. Hair: {result.report['hair']['style']} (by its silhouette). "
+             + describe_offsets(result.report.get("offsets")),
              f"Took {result.report['seconds']:.0f} s."]
     lines += [f"- ⚠️ {message}" for message in result.warnings]
     return result.spec, "\n\n".join(lines), str(result.preview_path) if result.preview_path else None

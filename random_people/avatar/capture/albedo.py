@@ -52,7 +52,11 @@ def encode_vertex_albedo(albedo: np.ndarray) -> dict[str, Any]:
 
 def check_capture_record(record: dict[str, Any]) -> None:
     """Raise :class:`IdentityError` naming the field when ``record`` is not a valid capture record."""
-    decode_vertex_albedo(record)
+    albedo = decode_vertex_albedo(record)
+    if record.get("vertex_offset") is not None:
+        from random_people.avatar.capture.offsets import decode_offsets
+
+        decode_offsets(record["vertex_offset"], len(albedo))
 
 
 def decode_vertex_albedo(record: dict[str, Any]) -> np.ndarray:
@@ -91,7 +95,8 @@ def gaussian_colors(vertex_albedo: np.ndarray | torch.Tensor, faces: torch.Tenso
 
 
 def apply_captured_colors(avatar, record: dict[str, Any], keep_parts: tuple[str, ...] = ("eyes",)):
-    """Recolour a built avatar with the captured colours (in place; returns it).
+    """Recolour a built avatar with the captured colours (in place; returns it), and push its surface
+    out by the captured offsets where the record has them (:mod:`.offsets`).
 
     The eyes keep their drawn sclera, iris and pupil: at video resolution an eye is a pixel or two,
     and what the camera saw there is mostly lid and shadow.
@@ -107,4 +112,8 @@ def apply_captured_colors(avatar, record: dict[str, Any], keep_parts: tuple[str,
         if name in binding.part_names:
             keep |= binding.part == binding.part_names.index(name)
     binding.colors = torch.where(keep[:, None], binding.colors, colors.to(binding.colors.dtype))
+    if record.get("vertex_offset") is not None:  # what sticks out of the body (hair volume, loose clothes)
+        from random_people.avatar.capture.offsets import apply_vertex_offsets, decode_offsets
+
+        apply_vertex_offsets(avatar, decode_offsets(record["vertex_offset"], len(albedo)))
     return avatar

@@ -3,8 +3,8 @@
 consent -> motion (the project's extraction, with the person choice) -> checks (enough frames,
 fixed camera, one person or the chosen one) -> frames and masks -> body shape fitted to the
 silhouette -> colours back-projected per frame -> the clip's light divided out -> garment types
-and summary colours -> avatar regions -> unseen surface filled -> identity with provenance
-``captured``. Files are written into a temporary folder beside the output and moved into place
+and summary colours -> avatar regions -> unseen surface filled -> offsets for what sticks out of
+the body (hair volume, loose clothes) -> identity with provenance ``captured``. Files are written into a temporary folder beside the output and moved into place
 at the end, so a failure leaves nothing behind.
 """
 
@@ -35,10 +35,11 @@ Progress = Callable[[float, str], None]
 
 MIN_FRAMES = 10  # fewer detected frames than this cannot show a body's shape and colours
 COLOUR_FRAMES = 48  # frames back-projected (evenly spread over the usable ones)
-SHAPE_FRAMES = 6  # frames the silhouette fit scores
+SHAPE_FRAMES = 12  # frames the silhouette fit scores
 MIN_SEGMENTED = 5
 CAPTURES_FOLDER = "captures"  # beside the identities: <id>_capture.json (the report) and <id>_preview.png
 HAIR_FRAMES = 4  # frames the hair style's silhouette is scored on
+OFFSET_FRAMES = 16  # frames whose silhouettes give the offsets of what sticks out of the body
 MIN_WEIGHT = 0.05  # total back-projection weight for a surface point to count as seen
 
 
@@ -72,6 +73,7 @@ class CaptureState:
     shading: Any  # ShadingFit
     regions: np.ndarray  # [V] part index
     size: tuple[int, int]
+    offsets: np.ndarray | None = None  # [V] metres beyond the body (see .offsets)
 
 
 def _spread(items: list[int], count: int) -> list[int]:
@@ -126,6 +128,22 @@ def _fit_hair(model, fit, look, motion, frames, posed: dict, size: tuple[int, in
     landmarks = [track.landmarks[frames[i].motion_index] * to_small for i in chosen]
     return fit_hair_style(model, fit.body, look, fit.shape, np.stack([posed[i] for i in chosen]), masks, landmarks,
                           camera)
+
+
+def _fit_offsets(avatar, regions: np.ndarray, motion, frames, posed: dict, size: tuple[int, int]):
+    """The offsets of what sticks out of the body (see :mod:`.offsets`), from silhouettes at a 640-pixel long side."""
+    import cv2
+
+    from random_people.avatar.capture.offsets import fit_offsets
+    from random_people.render.cameras import source_camera
+
+    width, height = size
+    scale = min(1.0, 640 / max(width, height))
+    small = (max(2, round(width * scale)), max(2, round(height * scale)))
+    camera = source_camera(motion, *small)
+    chosen = sorted(posed)
+    masks = [cv2.resize(frames[i].mask.astype(np.uint8), small, interpolation=cv2.INTER_AREA) > 0 for i in chosen]
+    return fit_offsets(avatar, np.stack([posed[i] for i in chosen]), masks, camera, regions)
 
 
 def _seed(source_sha256: str, trim: tuple, person: str | None, albedo_sha: str) -> int:
@@ -254,8 +272,12 @@ def capture_person(
     width, height = observations.size
     K = source_camera(motion, width, height).K.numpy().astype(np.float64)
     chosen = _spread(list(range(len(frames))), SHAPE_FRAMES)
+    from random_people.render.plate_masks import PersonTrack
+
+    to_work = np.array([width / motion.image_size[0], height / motion.image_size[1]])
+    track = PersonTrack.from_motion(motion)
     fit = fit_shape(model, motion, [frames[i].mask for i in chosen], [frames[i].motion_index for i in chosen],
-                    K, (width, height))
+                    K, (width, height), landmarks=[track.landmarks[frames[i].motion_index] * to_work for i in chosen])
     clock = stage("shape_fit", clock)
 
     report_progress(0.65, "Back-projecting the frames' colours")
@@ -273,6 +295,7 @@ def capture_person(
     weights = np.stack([s.weights for s in samples])
     normals = np.stack([s.normals for s in samples])
     posed_for_hair = {i: posed[i] for i in _spread(list(range(len(frames))), HAIR_FRAMES)}
+    posed_for_offsets = {i: posed[i] for i in _spread(list(range(len(frames))), OFFSET_FRAMES)}
     del samples, posed
     shading = remove_shading(colors, weights, normals)
     seen = weights.sum(axis=0) > MIN_WEIGHT
@@ -295,13 +318,20 @@ def capture_person(
     avatar = build_avatar(model, fit.shape, appearance_params(provisional), seed=0, n_gaussians=6000)
     regions = vertex_regions(avatar, len(rest_np))
     albedo, fill_counts = fill_unseen(shading.albedo, seen, rest_np, faces, regions)
+    clock = stage("fill", clock)
+    report_progress(0.84, "Fitting what sticks out of the body (hair volume, loose clothes)")
+    offset_fit = _fit_offsets(avatar, regions, motion, frames, posed_for_offsets, (width, height))
+    clock = stage("offsets", clock)
     surface = (~labels.interior).astype(np.float64)
     coverage = coverage_report(seen, rest_np, faces, surface)
     warnings.extend(coverage["warnings"])
-    clock = stage("fill", clock)
 
     report_progress(0.88, "Writing the identity")
     record = encode_vertex_albedo(albedo)
+    if offset_fit.offsets.any():
+        from random_people.avatar.capture.offsets import encode_offsets
+
+        record["vertex_offset"] = encode_offsets(offset_fit.offsets)
     source_sha256 = motion.source_sha256 or sha256_file(video)
     trim = (start, end)
     provenance = {
@@ -326,15 +356,17 @@ def capture_person(
         "frames_used": len(frames),
         "frame_size": [width, height],
         "shape_fit": {"iou_motion_body": round(fit.iou_start, 4), "iou_fitted": round(fit.iou, 4),
-                      "evaluations": fit.evaluations},
+                      "evaluations": fit.evaluations, "stature_m": round(fit.stature_m, 3),
+                      "body": {"sex": fit.body.sex, "age_years": fit.body.age_years, "height_z": fit.body.height,
+                               "weight": fit.body.weight, "muscle": fit.body.muscle,
+                               "proportions": fit.body.proportions}},
         "hair": {"style": hair_style, "head_band_iou": {k: round(v, 4) for k, v in hair_scores.items()}},
         "light": {"coefficients": [round(float(c), 4) for c in shading.coefficients],
                   "directional_strength": round(shading.strength, 3)},
         "coverage": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in coverage.items()},
         "fill": fill_counts,
-        "not_modelled": ["loose clothing outside the body's silhouette (hair is chosen from the builder's styles "
-                         "by its silhouette; nothing else is offset)",
-                         "cast shadows and ambient occlusion in the clip's light"],
+        "offsets": offset_fit.summary(),
+        "not_modelled": ["cast shadows and ambient occlusion in the clip's light"],
         "warnings": warnings,
         "timings": timings,
     }
@@ -347,7 +379,8 @@ def capture_person(
     report_progress(1.0, "Done")
     logger.info("Captured identity %s from %s in %.1f s", spec.id, video.name, report["seconds"])
     if keep_state:
-        state = CaptureState(motion, fit.shape, fit.body, albedo, seen, shading, regions, (width, height))
+        state = CaptureState(motion, fit.shape, fit.body, albedo, seen, shading, regions, (width, height),
+                             offset_fit.offsets)
         return result, state
     return result
 

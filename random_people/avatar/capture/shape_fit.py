@@ -4,7 +4,15 @@ The Motion's fit chose only a height (from limb lengths). Here the readable body
 identity (:class:`~random_people.avatar.identity.BodySpec`: sex, age, weight, muscle,
 proportions) are searched coordinate by coordinate, each candidate scored by the mean
 intersection-over-union between the posed mesh's silhouette (Motion pose, source camera) and the
-segmentation mask over a few frames. Every candidate's height is re-solved so its legs are as long
+segmentation mask over a dozen frames, minus a penalty on the silhouette's *area* in three bands
+(shoulders to hips, hips to knees, knees to ankles, from the tracked landmarks). Why the areas: a
+pose error shifts a limb and costs IoU whatever the body's width, so IoU alone hardly tells a
+slim body from a broad one (0.01 over the whole weight range) and the search wandered on noise
+(it took a slim woman for a broad 15-year-old); the area of a band does not move with a small
+shift and changes ~5 % per weight step. The penalty is asymmetric: a body bigger than the person
+is wrong, a body smaller than the mask is what loose clothes and hair do (the capture's offsets,
+:mod:`.offsets`, cover that). Adults are preferred unless a younger age fits clearly better (a
+teenager and an adult of one stature differ by little in silhouette). Every candidate's height is re-solved so its legs are as long
 as the Motion's body's: the fitted pose, root trajectory and stride stay valid for the new shape
 (re-targeting then scales the stride by ~1). A coarse search, not gradients: ~20 candidates,
 each one forward pass of the body model over the scored frames and a polygon fill per frame.
@@ -24,8 +32,12 @@ from random_people.avatar.identity import HEIGHT_Z_LIMIT, BodySpec, anny_phenoty
 logger = logging.getLogger(__name__)
 
 SEXES = (("female", 1.0), ("male", 0.0))
-AGES = (9.0, 15.0, 30.0)
-WEIGHTS = (0.2, 0.35, 0.5, 0.65, 0.8)
+AGES = (9.0, 15.0, 30.0, 45.0)
+ADULT_AGE = 18.0
+YOUTH_MARGIN = 0.01  # a child's or teenager's score must beat the best adult's by this much
+WEIGHTS = (0.0, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8)
+AREA_WEIGHT = 0.5  # score = IoU - this x the mean band-area penalty
+UNDER_WEIGHT = 0.3  # a body smaller than the mask in a band costs this much of what a bigger one does
 MUSCLES = (0.25, 0.5, 0.75)
 PROPORTIONS = (0.2, 0.5, 0.8)
 # A weak pull towards Anny's average body: mask IoU moves by only ~0.01 over the whole range of
@@ -36,7 +48,7 @@ FIT_SIDE = 640  # the silhouettes are compared at this long side (pixels)
 # Clothes and hair stand off the skin; the silhouette compared with the mask is the body's grown by
 # this much along its normals (the avatar's clothing layer is 1-2.5 cm off the skin), so a body
 # does not fatten to fill a loose shirt.
-CLOTHING_OFFSET_M = 0.02
+CLOTHING_OFFSET_M = 0.01
 
 
 @dataclass
@@ -46,15 +58,20 @@ class ShapeFit:
     iou_start: float  # mean silhouette IoU of the Motion's own body
     iou: float  # mean silhouette IoU of the fitted body
     evaluations: int
+    stature_m: float = 0.0  # the fitted body's standing height
 
 
 def mesh_silhouette(pixels: np.ndarray, faces: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """[H, W] bool: the triangles ``faces`` of vertices at ``pixels`` [V, 2] filled (sub-pixel, 1/4 px)."""
-    width, height = size
-    canvas = np.zeros((height, width), np.uint8)
-    fixed = np.round(np.nan_to_num(pixels, nan=-1e4) * 4).clip(-1e6, 1e6).astype(np.int32)
-    cv2.fillPoly(canvas, list(fixed[faces]), 1, lineType=cv2.LINE_8, shift=2)
-    return canvas.astype(bool)
+    """[H, W] bool: the pixels (centres) covered by any of the triangles ``faces`` of vertices at ``pixels`` [V, 2].
+
+    Rasterised triangle by triangle (the z-buffer's loop): ``cv2.fillPoly`` with all triangles at
+    once fills by the even-odd rule, so where two layers of the mesh overlap (front and back of a
+    limb, an arm over the torso) it cut holes into the silhouette.
+    """
+    from random_people.avatar.capture.zbuffer import depth_buffer
+
+    pixels = np.asarray(pixels, np.float64)
+    return np.isfinite(depth_buffer(pixels, np.where(np.isfinite(pixels).all(axis=1), 1.0, -1.0), faces, size))
 
 
 def project(vertices: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -70,14 +87,42 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a & b) / union) if union else 0.0
 
 
+def landmark_bands(landmarks: np.ndarray) -> list[tuple[int, int]]:
+    """Image rows (top, bottom) of shoulders-hips, hips-knees and knees-ankles from MediaPipe landmarks [33, 2]."""
+    from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+
+    def row(name: str) -> float:
+        pair = [MEDIAPIPE_LANDMARKS.index(f"{side}_{name}") for side in ("left", "right")]
+        return float(np.nanmean(landmarks[pair, 1]))
+
+    levels = [row(n) for n in ("shoulder", "hip", "knee", "ankle")]
+    return [(int(a), int(b)) for a, b in zip(levels[:-1], levels[1:]) if np.isfinite([a, b]).all() and b > a + 2]
+
+
+def band_area_penalty(silhouette: np.ndarray, mask: np.ndarray, bands: list[tuple[int, int]]) -> float:
+    """Mean over ``bands`` of |log(silhouette area / mask area)|, a body smaller than the mask weighted
+    by :data:`UNDER_WEIGHT` (see the module docstring)."""
+    values = []
+    for top, bottom in bands:
+        drawn, real = np.count_nonzero(silhouette[top:bottom]), np.count_nonzero(mask[top:bottom])
+        if real < 20:
+            continue
+        ratio = float(np.log(max(drawn, 1) / real))
+        values.append(ratio if ratio > 0 else -UNDER_WEIGHT * ratio)
+    return float(np.mean(values)) if values else 0.0
+
+
 class SilhouetteScorer:
-    """Mean silhouette IoU of a body shape posed in the chosen frames of the Motion."""
+    """Score of a body shape posed in the chosen frames of the Motion: mean silhouette IoU minus the
+    band-area penalty (with ``bands``; see the module docstring). ``last_iou`` keeps the IoU alone."""
 
     def __init__(self, body_model, motion, masks: list[np.ndarray], indices: list[int], K: np.ndarray,
-                 size: tuple[int, int]) -> None:
+                 size: tuple[int, int], bands: list[list[tuple[int, int]]] | None = None) -> None:
         import roma
 
         self.model, self.masks, self.K, self.size = body_model, masks, K, size
+        self.bands = bands or [[] for _ in masks]
+        self.last_iou = 0.0
         self.faces = np.asarray(body_model.faces)
         dtype = body_model.dtype
         local = roma.rotvec_to_rotmat(torch.as_tensor(motion.local_rotations[indices], dtype=dtype))
@@ -97,10 +142,14 @@ class SilhouetteScorer:
 
         self.evaluations += 1
         vertices = self.posed(shape).astype(np.float64)
-        scores = [iou(mesh_silhouette(project(v + CLOTHING_OFFSET_M * vertex_normals_np(v, self.faces), self.K),
-                                      self.faces, self.size), mask)
-                  for v, mask in zip(vertices, self.masks)]
-        return float(np.mean(scores))
+        ious, penalties = [], []
+        for v, mask, bands in zip(vertices, self.masks, self.bands):
+            silhouette = mesh_silhouette(project(v + CLOTHING_OFFSET_M * vertex_normals_np(v, self.faces), self.K),
+                                         self.faces, self.size)
+            ious.append(iou(silhouette, mask))
+            penalties.append(band_area_penalty(silhouette, mask, bands))
+        self.last_iou = float(np.mean(ious))
+        return self.last_iou - AREA_WEIGHT * float(np.mean(penalties))
 
 
 def _leg_length(body_model, shape: torch.Tensor) -> float:
@@ -122,9 +171,18 @@ def match_height(body_model, body: BodySpec, target_leg: float) -> tuple[BodySpe
     return fitted, body_model.shape_from_phenotype(**anny_phenotype(fitted))
 
 
+def stature(body_model, shape: torch.Tensor) -> float:
+    """Standing height (metres) of ``shape``'s rest mesh (Anny is Z-up)."""
+    from random_people.avatar.build import rest_body
+
+    z = rest_body(body_model, shape)[0][:, 2]
+    return float(z.max() - z.min())
+
+
 def fit_shape(body_model, motion, masks: list[np.ndarray], indices: list[int], K: np.ndarray,
-              size: tuple[int, int]) -> ShapeFit:
-    """Coordinate search over sex x age, then weight, muscle and proportions (see the module docstring)."""
+              size: tuple[int, int], landmarks: list[np.ndarray] | None = None) -> ShapeFit:
+    """Coordinate search over sex x age, then weight, muscle and proportions (see the module docstring).
+    ``landmarks`` [33, 2] per mask, at the masks' size, give the bands of the area penalty."""
     from random_people.avatar.posing import leg_length
 
     scale = min(1.0, FIT_SIDE / max(size))
@@ -133,10 +191,15 @@ def fit_shape(body_model, motion, masks: list[np.ndarray], indices: list[int], K
         masks = [cv2.resize(m.astype(np.uint8), small, interpolation=cv2.INTER_AREA) > 0 for m in masks]
         K = np.array(K, dtype=np.float64)
         K[:2] *= np.array([[small[0] / size[0]], [small[1] / size[1]]])
+        if landmarks is not None:
+            landmarks = [np.asarray(p, np.float64) * np.array([small[0] / size[0], small[1] / size[1]])
+                         for p in landmarks]
         size = small
-    scorer = SilhouetteScorer(body_model, motion, masks, indices, K, size)
+    bands = [landmark_bands(p) for p in landmarks] if landmarks is not None else None
+    scorer = SilhouetteScorer(body_model, motion, masks, indices, K, size, bands)
     target_leg = leg_length(body_model, torch.as_tensor(motion.rest_joints))
-    start_iou = scorer(torch.as_tensor(motion.shape, dtype=body_model.dtype))
+    scorer(torch.as_tensor(motion.shape, dtype=body_model.dtype))
+    start_iou = scorer.last_iou
     best: tuple[float, BodySpec, torch.Tensor] | None = None
 
     def consider(body: BodySpec) -> None:
@@ -146,6 +209,8 @@ def fit_shape(body_model, motion, masks: list[np.ndarray], indices: list[int], K
             return  # this age and sex cannot have legs that long (or short): not this person
         away = sum(abs(getattr(body, name) - 0.5) for name in ("weight", "muscle", "proportions"))
         score = scorer(shape) - PRIOR_PER_STEP * away / 0.3
+        if body.age_years < ADULT_AGE and best is not None and best[1].age_years >= ADULT_AGE:
+            score -= YOUTH_MARGIN
         if best is None or score > best[0] + 1e-4:
             best = (score, fitted, shape)
 
@@ -158,7 +223,9 @@ def fit_shape(body_model, motion, masks: list[np.ndarray], indices: list[int], K
             if abs(getattr(current, name) - value) > 1e-9:
                 consider(replace(current, **{name: value}))
     score, body, shape = best
-    score = scorer(shape)
-    logger.info("Body shape fitted to the silhouette: IoU %.3f -> %.3f in %d evaluations (%s, %g y, weight %.2f, "
-                "muscle %.2f)", start_iou, score, scorer.evaluations, body.sex, body.age_years, body.weight, body.muscle)
-    return ShapeFit(body, shape, start_iou, scorer(shape), scorer.evaluations)
+    scorer(shape)
+    height = stature(body_model, shape)
+    logger.info("Body shape fitted to the silhouette: IoU %.3f -> %.3f in %d evaluations (%s, %g y, %.2f m, weight "
+                "%.2f, muscle %.2f, proportions %.2f)", start_iou, scorer.last_iou, scorer.evaluations, body.sex,
+                body.age_years, height, body.weight, body.muscle, body.proportions)
+    return ShapeFit(body, shape, start_iou, scorer.last_iou, scorer.evaluations, height)
