@@ -297,6 +297,29 @@ def _along(points: np.ndarray, side: np.ndarray, start: np.ndarray, end: np.ndar
     return ((points - start[k]) * axis).sum(axis=1) / (axis * axis).sum(axis=1)
 
 
+NECKLINE_DEPTH_M = 0.055  # how far a top's front neckline dips below the back's (adult, scaled by height)
+NECKLINE_HALF_WIDTH_M = 0.075
+
+
+def front_neckline(points: np.ndarray, normals: np.ndarray, trunk: np.ndarray, geometry: BodyGeometry) -> np.ndarray:
+    """[N] bool: skin the front neckline of a top leaves bare (a scoop below the throat).
+
+    Why: a garment's front and back differ -- the neckline dips in front and sits high at the
+    nape -- and that is one of the few cues a detector has to tell a person's front from their
+    back when the face is small or turned away; a collar at the same height all round does not
+    say which way a body faces."""
+    if not trunk.any():
+        return np.zeros(len(points), bool)
+    size = geometry.height / 1.7
+    front = trunk & (normals[:, 1] < -0.2)
+    middle = front & (np.abs(points[:, 0]) < 0.03 * size)
+    if not middle.any():
+        return np.zeros(len(points), bool)
+    base_z = float(points[middle, 2].max())  # the collar line at the front of the throat
+    across = np.clip(np.abs(points[:, 0]) / (NECKLINE_HALF_WIDTH_M * size), 0.0, 1.0)
+    return front & (points[:, 2] > base_z - NECKLINE_DEPTH_M * size * (1.0 - across ** 2))
+
+
 def surface_parts(
     points: np.ndarray,  # [N, 3] rest positions of Gaussians
     normals: np.ndarray,  # [N, 3] rest normals of their triangles
@@ -321,6 +344,7 @@ def surface_parts(
     overlap = 0.02 * geometry.height / 1.7
     in_top = (trunk & (points[:, 2] >= geometry.waist_z - overlap)) | (arm & (arm_t < top["sleeve"]))
     in_bottom = (trunk & ~in_top) | (leg & (leg_t < bottom["length"]) & (group != GROUPS.index("foot")))
+    in_top &= ~front_neckline(points, normals, trunk, geometry)  # bare skin, neither top nor bottom
     in_shoes = (group == GROUPS.index("foot")) | (leg & (leg_t >= shoes["cuff"]))
     if appearance.shoes_type == "barefoot":
         in_shoes[:] = False

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 TEXTURE_MASKS = ("face", "lips", "eyelids", "ears", "fingernails", "toenails")
 MASK_RESOLUTION = 1024
+ORBIT_SHADE = 0.22  # how much darker the eye sockets' skin is (at the socket's centre)
 BROW_TARGETS = ("browDownLeft", "browDownRight", "browOuterUpLeft", "browOuterUpRight")
 
 # Iris colours (linear albedo, main and darker limbal ring); names are the identity's choices.
@@ -327,6 +328,7 @@ class FaceWeights:
     cheek: np.ndarray
     nose: np.ndarray
     tzone: np.ndarray
+    orbit: np.ndarray | None = None  # the recessed eye socket round each eye (shaded darker)
 
 
 def face_weights(
@@ -380,8 +382,17 @@ def face_weights(
     cheek = np.clip(face * cheek_x * cheek_z * 1.3, 0.0, 1.0)
     forehead = np.exp(-(((points[:, 2] - (eye_z + 0.045 * s)) / (0.02 * s)) ** 2)) * (np.abs(points[:, 0]) < 0.03 * s)
     tzone = np.clip(face * (forehead + nose), 0.0, 1.0)
+    # Eye sockets: the skin round each eye sits in a recess the light reaches less (brow ridge
+    # above, cheekbone below). A soft ellipse per eye, wider than tall, centred a little above it.
+    orbit = np.zeros(len(points))
+    for side in range(2):
+        rel = points - geometry.eye_centre[side]
+        shape = np.hypot(rel[:, 0] / (0.024 * s), (rel[:, 2] - 0.002 * s) / (0.019 * s))
+        in_front = rel[:, 1] < 0.004 * s
+        orbit = np.maximum(orbit, np.clip(1.6 * (1.0 - shape ** 2), 0.0, 1.0) * in_front)
+    orbit *= head
     return FaceWeights(brow=brow, lash=lash, lips=lips, lip_line=lip_line, lid=lid, nostril=nostril, ear=ear,
-                       cheek=cheek, nose=nose, tzone=tzone)
+                       cheek=cheek, nose=nose, tzone=tzone, orbit=orbit)
 
 
 def apply_face(
@@ -393,6 +404,10 @@ def apply_face(
 ) -> np.ndarray:
     """Skin albedo with lids, lips, nostrils, brows and lashes drawn on (all soft-edged)."""
     rgb = albedo.copy()
+    # Eye sockets darker (see face_weights): at 70 px a face is a light oval with a dark band of
+    # sockets and brows across it, the one pattern that says "face, seen from the front".
+    if weights.orbit is not None:
+        rgb *= (1.0 - np.array([ORBIT_SHADE, ORBIT_SHADE * 1.1, ORBIT_SHADE * 1.1])[None] * weights.orbit[:, None])
     # Lids a touch darker and warmer.
     rgb *= (1.0 - np.array([0.10, 0.14, 0.14])[None] * weights.lid[:, None])
     # Lips: redder and darker than the skin; on dark skin mostly darker and browner.
@@ -410,7 +425,15 @@ def apply_face(
 
 
 def brow_color(hair_rgb: np.ndarray, age_years: float) -> np.ndarray:
-    """Brows: the hair colour a little darker (light hair's brows are darker than the hair)."""
-    lum = float(np.asarray(hair_rgb) @ np.array([0.2126, 0.7152, 0.0722]))
+    """Brows: the hair colour a little darker (light hair's brows are darker than the hair).
+
+    Grey and white hair: brows grey later and keep dark hairs among the white ones, so their
+    average colour is a salt-and-pepper grey well below the scalp hair's (a face with brows as
+    white as its hair loses its dark band and reads as the back of a head)."""
+    rgb = np.asarray(hair_rgb, dtype=np.float64)
+    lum = float(rgb @ np.array([0.2126, 0.7152, 0.0722]))
+    grey = rgb.max() > 0.2 and (rgb.max() - rgb.min()) / rgb.max() < 0.15  # grey or white, not blond
+    if grey:
+        return 0.35 * rgb * 0.55 + 0.65 * np.array([0.035, 0.030, 0.027])
     factor = 0.55 if lum > 0.2 else 0.8
-    return np.asarray(hair_rgb) * factor
+    return rgb * factor
