@@ -201,7 +201,7 @@ def build_plate(
     if masker is not None and not masker_id:
         raise ValueError("A custom masker needs a masker_id (it is part of the plate's cache key).")
     keyframe_every = max(1, int(round(KEYFRAME_PERIOD * info.fps)))
-    masker_id = masker_id or f"mediapipe-pose-segmentation-v3-keyframes-{keyframe_every}"
+    masker_id = masker_id or f"mediapipe-pose-segmentation-v4-keyframes-{keyframe_every}"
     source_sha256 = source_sha256 or sha256_file(clip_path)
     key = plate_key(source_sha256, start, end, track, masker_id, int(max_side), float(max_shift))
     folder = plates_dir(settings) / key[:24]

@@ -47,6 +47,10 @@ _VISIBLE = 0.3
 # The segmenter's person is ours when its landmarks lie within this many torso lengths of the
 # track's (median over landmarks both see).
 _SAME_PERSON_TORSOS = 0.5
+# ... and, for the masker, its torso corners (shoulders, hips) within this many torso lengths of
+# the track's: two people overlapping in the picture (Pose2Sim cam03: the woman right in front of
+# the man) can agree on the limbs and head to within half a torso, never on the torso itself.
+_SAME_TORSO_TORSOS = 0.25
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,31 @@ def same_person(found: np.ndarray, points: np.ndarray) -> bool:
     if not np.isfinite(torso):
         return False
     return landmark_distance(found, points) <= _SAME_PERSON_TORSOS * max(torso, 4.0)
+
+
+def torso_distance(found: np.ndarray, points: np.ndarray) -> float:
+    """Median distance (pixels) between the torso corners (shoulders, hips) of a detection ``found``
+    ([33, 3] or [33, 2]) and of ``points`` ([33, 2]), in the same or the mirrored left/right order,
+    whichever is nearer; inf when either lacks a corner."""
+    corners = np.array(_TORSO)
+    ours = points[corners]
+    if not np.isfinite(ours).all():
+        return np.inf
+    best = np.inf
+    for order in (corners, _MIRROR[corners]):
+        theirs = found[order, :2]
+        if np.isfinite(theirs).all():
+            best = min(best, float(np.median(np.linalg.norm(theirs - ours, axis=1))))
+    return best
+
+
+def same_torso(found: np.ndarray, points: np.ndarray) -> bool:
+    """The masker's test that a detection is the track's person: :func:`same_person`, and the
+    torso corners within a quarter torso (:func:`torso_distance`). Looser alone, a person
+    overlapping ours in the picture passed for them and their segmentation was taken for ours,
+    leaving our person's stretched-out arms behind them in the scene."""
+    torso = torso_length(points)
+    return same_person(found, points) and torso_distance(found, points) <= _SAME_TORSO_TORSOS * max(torso, 4.0)
 
 
 def landmark_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -285,24 +314,30 @@ class PoseSegmentationMasker:
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         segmentation = None
         if self._neighbour is not None:  # the last keyframe found a neighbour: paint out where they were
-            segmentation = self._without_neighbour(crop, self._neighbour[y0:y1, x0:x1], points, box, grow=0.05)
-            if segmentation is None:
+            again = self._without_neighbour(crop, self._neighbour[y0:y1, x0:x1], points, box, grow=0.05)
+            if again is None:
                 self._neighbour = None
+            else:
+                segmentation = again[0]
         if segmentation is None:
             result = self._pose.process(crop)
             found = self._found(result, box)
             if found is None:
                 return None
             segmentation = result.segmentation_mask > self.threshold
-            if not same_person(found, points):
-                if not self.retry_neighbours:
+            if not same_torso(found, points):
+                # Someone else, or ours with the torso placed a little differently: look again with
+                # the person found painted out. Somebody else found then, in our place, means the
+                # first was a neighbour in front of or beside ours; the same person again means the
+                # first was ours after all (its unpainted mask is kept); nobody, that this keyframe
+                # has no mask of ours (the keyframes around it carry theirs).
+                again = self._without_neighbour(crop, segmentation, points, box) if self.retry_neighbours else None
+                if again is None:
                     return None
-                neighbour = segmentation
-                segmentation = self._without_neighbour(crop, neighbour, points, box)
-                if segmentation is None:
-                    return None
-                self._neighbour = np.zeros(rgb.shape[:2], bool)
-                self._neighbour[y0:y1, x0:x1] = neighbour
+                if not same_torso(found, again[1][:, :2]):
+                    neighbour, segmentation = segmentation, again[0]
+                    self._neighbour = np.zeros(rgb.shape[:2], bool)
+                    self._neighbour[y0:y1, x0:x1] = neighbour
         if self._neighbour is not None:
             self.stats["segmented_on_retry"] += 1
         full = np.zeros(rgb.shape[:2], bool)
@@ -310,10 +345,12 @@ class PoseSegmentationMasker:
         return full
 
     def _without_neighbour(self, crop: np.ndarray, neighbour: np.ndarray, points: np.ndarray,
-                           box: tuple[int, int, int, int], grow: float = 0.0) -> np.ndarray | None:
+                           box: tuple[int, int, int, int], grow: float = 0.0
+                           ) -> tuple[np.ndarray, np.ndarray] | None:
         """Look again (single-image detection) with the person the segmenter found -- someone
         else -- painted out of the crop (grown by ``grow`` of the crop's height: they may have
-        moved since), except where our person's silhouette is."""
+        moved since), except where our person's silhouette is: ``(mask, landmarks [33, 3])`` of the
+        person found then when they are ours (the mask never over what was painted out), else None."""
         import mediapipe as mp
 
         x0, y0 = box[:2]
@@ -330,9 +367,11 @@ class PoseSegmentationMasker:
         painted[hide] = np.median(crop[~neighbour], axis=0).astype(np.uint8) if (~neighbour).any() else 127
         result = self._retry_pose.process(painted)
         found = self._found(result, box)
-        if found is None or not same_person(found, points):
+        if found is None or not same_torso(found, points):
             return None
-        return result.segmentation_mask > self.threshold
+        # What was painted out is the neighbour, whatever the segmenter says there now (it spreads
+        # our person's mask over the flat grey patch beside them).
+        return (result.segmentation_mask > self.threshold) & ~hide, found
 
     # -- the clip ---------------------------------------------------------------------------
 
@@ -398,4 +437,5 @@ class PoseSegmentationMasker:
 
 
 __all__ = ["AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
-           "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "torso_length"]
+           "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "same_torso", "torso_distance",
+           "torso_length"]
