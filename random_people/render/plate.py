@@ -260,7 +260,8 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             yield frame, frame.rgb, _landmarks_for(track, frame.time, info.fps, scale)
 
     try:
-        frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side))
+        # A deep queue: the first ~0.5 s, while MediaPipe loads, are spent decoding ahead.
+        frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side), depth=32)
         # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
         # and MediaPipe let go of the GIL while they work.
         for frame, mask in prefetch(frame_masks(masker, with_landmarks(frames)), depth=4):

@@ -25,6 +25,7 @@ person a few metres away, while the pose model's mask follows the silhouette.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, TypeVar, Union
 
@@ -228,6 +229,17 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
+def _pose_graph():
+    """MediaPipe Pose in video mode with its segmentation mask, no smoothing (the frames it sees
+    are keyframes ~0.1 s apart). model_complexity=1 is the model shipped inside the 0.10.21
+    wheel (no download)."""
+    import mediapipe as mp
+
+    return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
+                                  enable_segmentation=True, smooth_segmentation=False,
+                                  min_detection_confidence=0.4, min_tracking_confidence=0.4)
+
+
 @dataclass
 class _Pending:
     """A frame waiting for the next keyframe before its mask is made."""
@@ -265,8 +277,6 @@ class PoseSegmentationMasker:
 
     def __init__(self, dilation: float = 0.04, crop_margin: float = 0.25, threshold: float = 0.5,
                  keyframe_every: int = 1, max_carry: int | None = None, retry_neighbours: bool = True) -> None:
-        import mediapipe as mp
-
         if keyframe_every < 1:
             raise ValueError(f"keyframe_every must be at least 1, got {keyframe_every}")
         self.dilation = dilation
@@ -275,16 +285,22 @@ class PoseSegmentationMasker:
         self.keyframe_every = int(keyframe_every)
         self.max_carry = 2 * self.keyframe_every if max_carry is None else int(max_carry)
         self.retry_neighbours = retry_neighbours
-        # model_complexity=1 is the pose model shipped inside the 0.10.21 wheel (no download).
-        self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
-                                            enable_segmentation=True, smooth_segmentation=False,
-                                            min_detection_confidence=0.4, min_tracking_confidence=0.4)
-        self._retry_pose = None  # a single-image detector, made on the first neighbour mix-up
+        # Loading MediaPipe and its graph takes ~0.5 s of one core: it happens in a thread of its
+        # own, so the clip's first frames are decoded meanwhile (a plate of a 2 s clip takes ~2 s).
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-load")
+        self._pose_loading: Future = loader.submit(_pose_graph)
+        loader.shutdown(wait=False)
+        self._retry_pose = None  # a second detector, made on the first neighbour mix-up
         # Where the last keyframe's neighbour was ([H, W] bool): the next keyframe paints them out
-        # first and asks the single-image detector alone (one model run instead of two).
+        # first and asks the second detector alone (one model run instead of two).
         self._neighbour: np.ndarray | None = None
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
+
+    @property
+    def _pose(self):
+        """The video-mode pose graph (waits for it to be loaded)."""
+        return self._pose_loading.result()
 
     def close(self) -> None:
         self._pose.close()
@@ -347,12 +363,10 @@ class PoseSegmentationMasker:
     def _without_neighbour(self, crop: np.ndarray, neighbour: np.ndarray, points: np.ndarray,
                            box: tuple[int, int, int, int], grow: float = 0.0
                            ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Look again (single-image detection) with the person the segmenter found -- someone
+        """Look again (a second detector) with the person the segmenter found -- someone
         else -- painted out of the crop (grown by ``grow`` of the crop's height: they may have
         moved since), except where our person's silhouette is: ``(mask, landmarks [33, 3])`` of the
         person found then when they are ours (the mask never over what was painted out), else None."""
-        import mediapipe as mp
-
         x0, y0 = box[:2]
         ours = landmark_silhouette(points - np.array([x0, y0]), crop.shape[:2])
         if grow > 0:
@@ -361,8 +375,9 @@ class PoseSegmentationMasker:
         if hide.mean() < 0.01:
             return None  # they overlap ours almost entirely: nothing to paint out
         if self._retry_pose is None:
-            self._retry_pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
-                                                      enable_segmentation=True, min_detection_confidence=0.4)
+            # Video mode too: the painted-out crops of consecutive keyframes show the same person
+            # in the same place, so it tracks them instead of running the person detector each time.
+            self._retry_pose = _pose_graph()
         painted = crop.copy()
         painted[hide] = np.median(crop[~neighbour], axis=0).astype(np.uint8) if (~neighbour).any() else 127
         result = self._retry_pose.process(painted)
