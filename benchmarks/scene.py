@@ -12,8 +12,10 @@ walking past; the man is removed, she stays) and the four static cameras of Pose
   (twice their size, so a small distant person is not simply too small to find), up to three
   people per crop (each painted out before looking again); a frame has a ghost when someone
   found there is the *removed* person: within half a torso of the track's landmarks and nearer
-  to them than to anyone else found in the original crop (the people who stay). The same
-  detector on the same crops of the original frames is the baseline. Reported per clip.
+  to them than to anyone else found in the original crop (the people who stay) -- with
+  ``--person``, also than to the other people the follower tracks (where two people overlap, the
+  search of the original crop often finds only one). The same detector on the same crops of the
+  original frames is the baseline. Reported per clip.
 * **Masks**: the plate's masks (keyframes segmented, carried in between) against segmenting
   every frame: the share of the every-frame mask they miss.
 * **Inpainting PSNR where it can be known**: a person-shaped hole (a frame's mask) moved to where

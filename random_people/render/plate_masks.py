@@ -4,9 +4,10 @@ Only the person whose motion was extracted is removed; anyone else in the clip i
 scene and stays. So the mask is *selected by that person's own 2D landmarks* (from the Motion,
 or any :class:`PersonTrack`): MediaPipe Pose (the model bundled in the 0.10.21 wheel, with
 ``enable_segmentation=True``) runs on a crop around the person's landmark box, and its
-segmentation is kept only when the landmarks it finds there agree with the track's. When it
-found someone else there (a neighbour standing close), it looks once more with that neighbour
-painted out; when it still finds nobody who agrees, the frame keeps the landmark silhouette (and
+segmentation is kept only when the landmarks it finds there agree with the track's, the torso
+above all (:func:`same_torso`: somebody right in front of our person agrees on limbs and head).
+When it found someone else there (a neighbour standing close), it looks once more with that
+neighbour painted out (and never masks where they were painted); when it still finds nobody who agrees, the frame keeps the landmark silhouette (and
 what the neighbouring keyframes carry over). The result is the union of that segmentation and a
 silhouette drawn from the track's landmarks (thick limbs, torso polygon, head disc), so a body
 part the segmenter misses is still covered, then dilated: a ghost of an arm is worse than a few
