@@ -201,7 +201,7 @@ def build_plate(
     if masker is not None and not masker_id:
         raise ValueError("A custom masker needs a masker_id (it is part of the plate's cache key).")
     keyframe_every = max(1, int(round(KEYFRAME_PERIOD * info.fps)))
-    masker_id = masker_id or f"mediapipe-pose-segmentation-v3-keyframes-{keyframe_every}"
+    masker_id = masker_id or f"mediapipe-pose-segmentation-v4-keyframes-{keyframe_every}"
     source_sha256 = source_sha256 or sha256_file(clip_path)
     key = plate_key(source_sha256, start, end, track, masker_id, int(max_side), float(max_shift))
     folder = plates_dir(settings) / key[:24]
@@ -260,7 +260,8 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             yield frame, frame.rgb, _landmarks_for(track, frame.time, info.fps, scale)
 
     try:
-        frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side))
+        # A deep queue: the first ~0.5 s, while MediaPipe loads, are spent decoding ahead.
+        frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side), depth=32)
         # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
         # and MediaPipe let go of the GIL while they work.
         for frame, mask in prefetch(frame_masks(masker, with_landmarks(frames)), depth=4):

@@ -4,9 +4,10 @@ Only the person whose motion was extracted is removed; anyone else in the clip i
 scene and stays. So the mask is *selected by that person's own 2D landmarks* (from the Motion,
 or any :class:`PersonTrack`): MediaPipe Pose (the model bundled in the 0.10.21 wheel, with
 ``enable_segmentation=True``) runs on a crop around the person's landmark box, and its
-segmentation is kept only when the landmarks it finds there agree with the track's. When it
-found someone else there (a neighbour standing close), it looks once more with that neighbour
-painted out; when it still finds nobody who agrees, the frame keeps the landmark silhouette (and
+segmentation is kept only when the landmarks it finds there agree with the track's, the torso
+above all (:func:`same_torso`: somebody right in front of our person agrees on limbs and head).
+When it found someone else there (a neighbour standing close), it looks once more with that
+neighbour painted out (and never masks where they were painted); when it still finds nobody who agrees, the frame keeps the landmark silhouette (and
 what the neighbouring keyframes carry over). The result is the union of that segmentation and a
 silhouette drawn from the track's landmarks (thick limbs, torso polygon, head disc), so a body
 part the segmenter misses is still covered, then dilated: a ghost of an arm is worse than a few
@@ -25,6 +26,7 @@ person a few metres away, while the pose model's mask follows the silhouette.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, TypeVar, Union
 
@@ -47,6 +49,16 @@ _VISIBLE = 0.3
 # The segmenter's person is ours when its landmarks lie within this many torso lengths of the
 # track's (median over landmarks both see).
 _SAME_PERSON_TORSOS = 0.5
+# ... and, for the masker, its torso corners (shoulders, hips) within this many torso lengths of
+# the track's: two people overlapping in the picture (Pose2Sim cam03: the woman right in front of
+# the man) can agree on the limbs and head to within half a torso, never on the torso itself.
+_SAME_TORSO_TORSOS = 0.25
+# ... unless every other landmark agrees to within this many torso lengths: then a torso corner
+# a little off is the track's filtering (hips lag most), not somebody else (Pose2Sim cam02's
+# first frame: landmarks 0.06 torsos apart, torso corners 0.27; the woman in front of the man on
+# cam03: 0.2 and 0.29).
+_CLOSE_LANDMARKS_TORSOS = 0.1
+_CLOSE_TORSO_TORSOS = 0.35
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,37 @@ def same_person(found: np.ndarray, points: np.ndarray) -> bool:
     return landmark_distance(found, points) <= _SAME_PERSON_TORSOS * max(torso, 4.0)
 
 
+def torso_distance(found: np.ndarray, points: np.ndarray) -> float:
+    """Median distance (pixels) between the torso corners (shoulders, hips) of a detection ``found``
+    ([33, 3] or [33, 2]) and of ``points`` ([33, 2]), in the same or the mirrored left/right order,
+    whichever is nearer; inf when either lacks a corner."""
+    corners = np.array(_TORSO)
+    ours = points[corners]
+    if not np.isfinite(ours).all():
+        return np.inf
+    best = np.inf
+    for order in (corners, _MIRROR[corners]):
+        theirs = found[order, :2]
+        if np.isfinite(theirs).all():
+            best = min(best, float(np.median(np.linalg.norm(theirs - ours, axis=1))))
+    return best
+
+
+def same_torso(found: np.ndarray, points: np.ndarray) -> bool:
+    """The masker's test that a detection is the track's person: :func:`same_person`, and the
+    torso corners within a quarter torso (:func:`torso_distance`; a third of one when the other
+    landmarks agree to a tenth). Looser alone, a person
+    overlapping ours in the picture passed for them and their segmentation was taken for ours,
+    leaving our person's stretched-out arms behind them in the scene."""
+    torso = max(torso_length(points), 4.0)
+    if not same_person(found, points):
+        return False
+    corners = torso_distance(found, points)
+    if corners <= _SAME_TORSO_TORSOS * torso:
+        return True
+    return corners <= _CLOSE_TORSO_TORSOS * torso and landmark_distance(found, points) <= _CLOSE_LANDMARKS_TORSOS * torso
+
+
 def landmark_box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
     """The landmarks' bounding box grown by ``margin`` of its larger side, clipped: (x0, y0, x1, y1)."""
     ok = np.isfinite(points).all(axis=1)
@@ -199,6 +242,19 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
+def _pose_graph():
+    """MediaPipe Pose in video mode with its segmentation mask, no smoothing (the frames it sees
+    are keyframes ~0.1 s apart). model_complexity=1 is the model shipped inside the 0.10.21
+    wheel (no download)."""
+    import mediapipe as mp
+
+    graph = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
+                                   enable_segmentation=True, smooth_segmentation=False,
+                                   min_detection_confidence=0.4, min_tracking_confidence=0.4)
+    graph.process(np.zeros((64, 64, 3), np.uint8))  # its models load on the first picture (~0.1 s)
+    return graph
+
+
 @dataclass
 class _Pending:
     """A frame waiting for the next keyframe before its mask is made."""
@@ -236,8 +292,6 @@ class PoseSegmentationMasker:
 
     def __init__(self, dilation: float = 0.04, crop_margin: float = 0.25, threshold: float = 0.5,
                  keyframe_every: int = 1, max_carry: int | None = None, retry_neighbours: bool = True) -> None:
-        import mediapipe as mp
-
         if keyframe_every < 1:
             raise ValueError(f"keyframe_every must be at least 1, got {keyframe_every}")
         self.dilation = dilation
@@ -246,16 +300,22 @@ class PoseSegmentationMasker:
         self.keyframe_every = int(keyframe_every)
         self.max_carry = 2 * self.keyframe_every if max_carry is None else int(max_carry)
         self.retry_neighbours = retry_neighbours
-        # model_complexity=1 is the pose model shipped inside the 0.10.21 wheel (no download).
-        self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
-                                            enable_segmentation=True, smooth_segmentation=False,
-                                            min_detection_confidence=0.4, min_tracking_confidence=0.4)
-        self._retry_pose = None  # a single-image detector, made on the first neighbour mix-up
+        # Loading MediaPipe and its graph takes ~0.5 s of one core: it happens in a thread of its
+        # own, so the clip's first frames are decoded meanwhile (a plate of a 2 s clip takes ~2 s).
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-load")
+        self._pose_loading: Future = loader.submit(_pose_graph)
+        loader.shutdown(wait=False)
+        self._retry_pose = None  # a second detector, made on the first neighbour mix-up
         # Where the last keyframe's neighbour was ([H, W] bool): the next keyframe paints them out
-        # first and asks the single-image detector alone (one model run instead of two).
+        # first and asks the second detector alone (one model run instead of two).
         self._neighbour: np.ndarray | None = None
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
+
+    @property
+    def _pose(self):
+        """The video-mode pose graph (waits for it to be loaded)."""
+        return self._pose_loading.result()
 
     def close(self) -> None:
         self._pose.close()
@@ -285,24 +345,30 @@ class PoseSegmentationMasker:
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         segmentation = None
         if self._neighbour is not None:  # the last keyframe found a neighbour: paint out where they were
-            segmentation = self._without_neighbour(crop, self._neighbour[y0:y1, x0:x1], points, box, grow=0.05)
-            if segmentation is None:
+            again = self._without_neighbour(crop, self._neighbour[y0:y1, x0:x1], points, box, grow=0.05)
+            if again is None:
                 self._neighbour = None
+            else:
+                segmentation = again[0]
         if segmentation is None:
             result = self._pose.process(crop)
             found = self._found(result, box)
             if found is None:
                 return None
             segmentation = result.segmentation_mask > self.threshold
-            if not same_person(found, points):
-                if not self.retry_neighbours:
+            if not same_torso(found, points):
+                # Someone else, or ours with the torso placed a little differently: look again with
+                # the person found painted out. Somebody else found then, in our place, means the
+                # first was a neighbour in front of or beside ours; the same person again means the
+                # first was ours after all (its unpainted mask is kept); nobody, that this keyframe
+                # has no mask of ours (the keyframes around it carry theirs).
+                again = self._without_neighbour(crop, segmentation, points, box) if self.retry_neighbours else None
+                if again is None:
                     return None
-                neighbour = segmentation
-                segmentation = self._without_neighbour(crop, neighbour, points, box)
-                if segmentation is None:
-                    return None
-                self._neighbour = np.zeros(rgb.shape[:2], bool)
-                self._neighbour[y0:y1, x0:x1] = neighbour
+                if not same_torso(found, again[1][:, :2]):
+                    neighbour, segmentation = segmentation, again[0]
+                    self._neighbour = np.zeros(rgb.shape[:2], bool)
+                    self._neighbour[y0:y1, x0:x1] = neighbour
         if self._neighbour is not None:
             self.stats["segmented_on_retry"] += 1
         full = np.zeros(rgb.shape[:2], bool)
@@ -310,12 +376,12 @@ class PoseSegmentationMasker:
         return full
 
     def _without_neighbour(self, crop: np.ndarray, neighbour: np.ndarray, points: np.ndarray,
-                           box: tuple[int, int, int, int], grow: float = 0.0) -> np.ndarray | None:
-        """Look again (single-image detection) with the person the segmenter found -- someone
+                           box: tuple[int, int, int, int], grow: float = 0.0
+                           ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Look again (a second detector) with the person the segmenter found -- someone
         else -- painted out of the crop (grown by ``grow`` of the crop's height: they may have
-        moved since), except where our person's silhouette is."""
-        import mediapipe as mp
-
+        moved since), except where our person's silhouette is: ``(mask, landmarks [33, 3])`` of the
+        person found then when they are ours (the mask never over what was painted out), else None."""
         x0, y0 = box[:2]
         ours = landmark_silhouette(points - np.array([x0, y0]), crop.shape[:2])
         if grow > 0:
@@ -324,15 +390,18 @@ class PoseSegmentationMasker:
         if hide.mean() < 0.01:
             return None  # they overlap ours almost entirely: nothing to paint out
         if self._retry_pose is None:
-            self._retry_pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
-                                                      enable_segmentation=True, min_detection_confidence=0.4)
+            # Video mode too: the painted-out crops of consecutive keyframes show the same person
+            # in the same place, so it tracks them instead of running the person detector each time.
+            self._retry_pose = _pose_graph()
         painted = crop.copy()
         painted[hide] = np.median(crop[~neighbour], axis=0).astype(np.uint8) if (~neighbour).any() else 127
         result = self._retry_pose.process(painted)
         found = self._found(result, box)
-        if found is None or not same_person(found, points):
+        if found is None or not same_torso(found, points):
             return None
-        return result.segmentation_mask > self.threshold
+        # What was painted out is the neighbour, whatever the segmenter says there now (it spreads
+        # our person's mask over the flat grey patch beside them).
+        return (result.segmentation_mask > self.threshold) & ~hide, found
 
     # -- the clip ---------------------------------------------------------------------------
 
@@ -398,4 +467,5 @@ class PoseSegmentationMasker:
 
 
 __all__ = ["AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
-           "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "torso_length"]
+           "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "same_torso", "torso_distance",
+           "torso_length"]
