@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -149,6 +150,28 @@ def _segment_length_sum(points: np.ndarray, names: list[str]) -> float:
     return float(sum(np.linalg.norm(points[names.index(a)] - points[names.index(b)]) for a, b in _SEGMENTS))
 
 
+# Limb-length sums of a model over its height phenotype, per (model, base shape): a property of
+# the model, not of the clip, so it is computed once per process (saves ~0.15 s per extraction).
+_HEIGHT_TABLES: "weakref.WeakKeyDictionary[BodyModel, dict[tuple[float, ...], tuple[np.ndarray, list[float]]]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _height_table(model: BodyModel, shape: torch.Tensor) -> tuple[np.ndarray, list[float]]:
+    """(height phenotype grid, the rest body's limb-length sum at each) for ``shape``'s other phenotypes."""
+    tables = _HEIGHT_TABLES.setdefault(model, {})
+    key = tuple(float(v) for v in shape)
+    if key not in tables:
+        grid = np.linspace(0.0, 1.0, 5)
+        totals = []
+        for value in grid:
+            candidate = shape.clone()
+            candidate[model.shape_names.index("height")] = float(value)
+            keypoints = model.rest_keypoints(candidate).detach().cpu().numpy()
+            totals.append(_segment_length_sum(keypoints, list(model.keypoint_names)))
+        tables[key] = (grid, totals)
+    return tables[key]
+
+
 def fit_shape(model: BodyModel, world: np.ndarray, visibility: np.ndarray) -> torch.Tensor:
     """Choose the model's height so its limb lengths match the landmarks' median limb lengths.
 
@@ -165,14 +188,7 @@ def fit_shape(model: BodyModel, world: np.ndarray, visibility: np.ndarray) -> to
         if both.sum() < 3:
             return shape
         observed += float(np.median(np.linalg.norm(world[both, ia] - world[both, ib], axis=1)))
-    grid = np.linspace(0.0, 1.0, 5)
-    totals = []
-    for value in grid:
-        candidate = shape.clone()
-        candidate[model.shape_names.index("height")] = float(value)
-        body = model.prepare(candidate)
-        keypoints = model.pose(body, *model.identity_pose(1)).keypoints[0].detach().cpu().numpy()
-        totals.append(_segment_length_sum(keypoints, list(model.keypoint_names)))
+    grid, totals = _height_table(model, shape)
     height = float(np.interp(observed, totals, grid)) if np.all(np.diff(totals) > 0) else 0.5
     shape[model.shape_names.index("height")] = height
     logger.info("Body height phenotype %.2f (limb-length sum %.3f m observed)", height, observed)
