@@ -5,12 +5,14 @@ preview is timed separately), frames per CPU-second (all the process's threads; 
 machine is shared), the stage breakdown, the quality figures, and peak RSS.
 Target (issue 2): at least 30 frames per second on 2 CPU cores.
 
-    python benchmarks/extract.py [--clip PATH] [--repeat N] [--preview] [--person CHOICE --start S]
+    python benchmarks/extract.py [--clip PATH] [--repeat N] [--preview] [--person CHOICE --start S] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
 import statistics
 import sys
@@ -28,6 +30,7 @@ def main() -> None:
     parser.add_argument("--preview", action="store_true", help="also time the overlay preview")
     parser.add_argument("--person", default=None, help="follow this person (as `extract --person`), e.g. rightmost")
     parser.add_argument("--start", type=float, default=None, help="start time in seconds")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     from conftest import fetch_demo_clip
@@ -61,7 +64,18 @@ def main() -> None:
     print(f"quality: median 2D error {last['median_error_2d_rel'] * 100:.2f}% of person height "
           f"({last['median_error_2d_px']:.1f} px), PA-MPJPE {last['pa_mpjpe_mm']:.1f} mm, "
           f"jitter fitted/raw {last['jitter_fitted_mm']:.1f}/{last['jitter_raw_mm']:.1f} mm/frame^2")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak:.0f} MB")
+    if args.json:
+        load = os.getloadavg()
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({
+            "clip": clip.name, "frames_processed": last["frames_processed"], "frames_fitted": last["frames"],
+            "frames_per_second": fps, "frames_per_cpu_second": per_cpu, "median_fps": statistics.median(fps),
+            "median_frames_per_cpu_second": statistics.median(per_cpu), "timings_last_run": last["timings"],
+            "median_error_2d_rel": last["median_error_2d_rel"], "jitter_fitted_mm": last["jitter_fitted_mm"],
+            "jitter_raw_mm": last["jitter_raw_mm"], "pa_mpjpe_vs_mediapipe_mm": last["pa_mpjpe_mm"],
+            "load_average_at_end": load, "peak_rss_mb": peak}, indent=2))
 
 
 if __name__ == "__main__":

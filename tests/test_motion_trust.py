@@ -238,3 +238,39 @@ def test_round_trip_views_face_the_body_as_named(woman):
     assert towards_camera["front"] > 0.8 and towards_camera["back"] < -0.8
     assert abs(towards_camera["side"]) < 0.45
     assert 0.3 < towards_camera["high"] < 0.95
+
+
+def test_world_bone_directions_ignore_the_detectors_limb_lengths(woman):
+    """The fit's 3D term compares bone directions: world landmarks whose legs are 20 % too long
+    (MediaPipe's thighs run long) move the fitted legs far less than with the old joint-position
+    term, which tilts the body's shorter legs in depth to reach the detector's knees and ankles."""
+    from random_people.body import load_body_model
+    from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+    from random_people.pose.filtering import filter_track
+    from random_people.pose.fitting import FitConfig, fit_motion
+
+    clean = filter_track(woman.track)
+    world = clean.world.copy()
+    index = MEDIAPIPE_LANDMARKS.index
+    for side in ("left", "right"):
+        hip = world[:, index(f"{side}_hip")].copy()
+        for name in ("knee", "ankle", "heel", "foot_index"):
+            j = index(f"{side}_{name}")
+            world[:, j] = hip + 1.2 * (world[:, j] - hip)
+    long_legs = replace(clean, world=world)
+    model = load_body_model()
+    size = woman.track.image_size
+    names = list(model.keypoint_names)
+    legs = [names.index(f"{s}_{n}") for s in ("left", "right") for n in ("knee", "ankle")]
+
+    def leg_shift(config: FitConfig) -> float:
+        reference = fit_motion(model, clean, size, config).keypoints_3d
+        moved = fit_motion(model, long_legs, size, config).keypoints_3d
+        centre = lambda k: k - k[:, [names.index("left_hip"), names.index("right_hip")]].mean(1, keepdims=True)
+        return float(np.linalg.norm(centre(moved)[:, legs] - centre(reference)[:, legs], axis=-1).mean())
+
+    directions = leg_shift(FitConfig(iterations=60))
+    positions = leg_shift(FitConfig(iterations=60, world_directions=False, weight_3d=1.0, weight_smooth=0.1,
+                                    weight_root_smooth=None))
+    assert FitConfig().world_directions
+    assert directions < 0.5 * positions, (directions, positions)

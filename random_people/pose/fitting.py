@@ -29,7 +29,7 @@ import roma
 import torch
 
 from random_people.body.base import BodyModel, PreparedBody
-from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+from random_people.body.keypoints import MEDIAPIPE_LANDMARKS, SKELETON_EDGES
 from random_people.pose.filtering import FilteredLandmarks
 
 logger = logging.getLogger(__name__)
@@ -60,11 +60,22 @@ class FitConfig:
     iterations: int = 100
     learning_rate: float = 0.08
     horizontal_fov_degrees: float = 55.0  # assumed when the clip carries no calibration
-    # 2D and 3D in the ratio 10 : 1: the image landmarks are measured, the world landmarks' depth is
-    # guessed (on Pose2Sim's 4-view capture 10 : 2 fitted the guesses too closely).
-    weight_3d: float = 1.0
+    # The 3D term compares bone directions with the detector's world landmarks (True) or joint
+    # positions (False, the old form). 2D : 3D = 10 : 0.25 with directions (10 : 1 with positions):
+    # the image landmarks are measured, the world landmarks' depth is guessed. On Pose2Sim's
+    # 4-view capture directions at this weight scored 3.5-8.7 mm better on every view than
+    # positions at 10 : 1 (see benchmarks/pose_accuracy.py).
+    world_directions: bool = True
+    weight_3d: float = 0.25
     weight_2d: float = 10.0
-    weight_smooth: float = 0.1
+    # Smoothness of the body's articulation (keypoints relative to the hips) and, separately, of
+    # where the body is (the hips' path). Less 3D pull leaves more to the noisier image landmarks,
+    # so the articulation is smoothed harder than before (1.0 vs 0.1); the path keeps the old 0.1,
+    # since a stronger pull on the absolute keypoints let the root swing in depth (the Sports2D
+    # man's jumping jacks). ``weight_root_smooth=None`` smooths the absolute keypoints with
+    # ``weight_smooth`` alone (the old form).
+    weight_smooth: float = 1.0
+    weight_root_smooth: float | None = 0.1
     # Robust (Huber) smoothness: acceleration above this (metres per frame^2) costs linearly, so
     # one bad frame cannot drag its neighbours along (a quadratic pull grows with the error).
     smooth_huber_delta: float = 0.02
@@ -377,6 +388,17 @@ def _fit_motion(
     hip_ids = [names.index("left_hip"), names.index("right_hip")]
     world_centred = world - world[:, hip_ids].mean(1, keepdim=True)
     weight_sum = weights.sum().clamp(min=1e-6)
+    # The bone-direction form of the 3D term: every skeleton edge the body has, weighted by the
+    # less visible of its ends; a direction error counts like the displacement of the bone's end
+    # (times the rest length squared), so long bones matter more than knuckles.
+    edges = [(names.index(a), names.index(b)) for a, b in SKELETON_EDGES if a in names and b in names]
+    edge_parent = torch.tensor([a for a, _ in edges])
+    edge_child = torch.tensor([b for _, b in edges])
+    world_bones = world[:, edge_child] - world[:, edge_parent]
+    world_dirs = world_bones / world_bones.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+    edge_weights = torch.minimum(weights[:, edge_parent], weights[:, edge_child])
+    edge_weight_sum = edge_weights.sum().clamp(min=1e-6)
+    edge_length2 = ((rest_keypoints[edge_child] - rest_keypoints[edge_parent]) ** 2).sum(-1).detach()
 
     def full_local(rotvecs: torch.Tensor) -> torch.Tensor:
         local = eye.expand(frames, model.num_bones, 3, 3).clone()
@@ -400,14 +422,30 @@ def _fit_motion(
         optimizer.zero_grad(set_to_none=True)
         result, _ = posed(root_delta, joint_rotvecs, translation)
         keypoints = result.keypoints  # [T, K, 3]
-        centred = keypoints - keypoints[:, hip_ids].mean(1, keepdim=True)
-        loss_3d = (weights * ((centred - world_centred) ** 2).sum(-1)).sum() / weight_sum
+        if config.world_directions:
+            # Bone directions, not joint positions: the detector's limb lengths differ from the
+            # body's (its thighs run ~10 % long), and reaching its joint positions with other bone
+            # lengths tilts the limbs in depth.
+            model_bones = keypoints[:, edge_child] - keypoints[:, edge_parent]
+            model_dirs = model_bones / model_bones.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+            loss_3d = (edge_weights * ((model_dirs - world_dirs) ** 2).sum(-1) * edge_length2).sum() / edge_weight_sum
+        else:
+            centred = keypoints - keypoints[:, hip_ids].mean(1, keepdim=True)
+            loss_3d = (weights * ((centred - world_centred) ** 2).sum(-1)).sum() / weight_sum
         residual_2d = (project(keypoints, intrinsics) - pixels).norm(dim=-1) / heights[:, None]
         loss_2d = (weights * torch.nn.functional.huber_loss(residual_2d, torch.zeros_like(residual_2d), delta=0.05, reduction="none")).sum() / weight_sum
         loss = config.weight_3d * loss_3d + config.weight_2d * loss_2d
         if frames >= 3:
-            acceleration = (keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]).norm(dim=-1)
-            loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
+            if config.weight_root_smooth is None:
+                acceleration = (keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]).norm(dim=-1)
+                loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
+            else:
+                hips = keypoints[:, hip_ids].mean(1, keepdim=True)
+                relative = keypoints - hips
+                acceleration = (relative[2:] - 2 * relative[1:-1] + relative[:-2]).norm(dim=-1)
+                loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
+                root_acceleration = (hips[2:] - 2 * hips[1:-1] + hips[:-2]).norm(dim=-1)
+                loss = loss + config.weight_root_smooth * robust_smoothness(root_acceleration, config.smooth_huber_delta)
         loss = loss + config.weight_prior * ((joint_rotvecs**2).sum(-1) * prior_weight).mean()
         for slot, axis in hinge_slots.items():
             rotvec = joint_rotvecs[:, slot]
