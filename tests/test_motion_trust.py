@@ -143,15 +143,21 @@ def test_outlier_frame_does_not_move_its_neighbours(woman):
     model = load_body_model()
     size = track.image_size
 
-    def neighbour_shift(delta: float) -> float:
-        config = FitConfig(iterations=60, smooth_huber_delta=delta, weight_smooth=1.0)
+    def neighbour_shift(config: FitConfig) -> float:
         reference = fit_motion(model, clean, size, config).keypoints_3d
         moved = fit_motion(model, corrupted, size, config).keypoints_3d
         near = [bad - 2, bad - 1, bad + 1, bad + 2]
         return float(np.linalg.norm(moved[near] - reference[near], axis=-1).mean())
 
-    quadratic, huber = neighbour_shift(0.0), neighbour_shift(FitConfig().smooth_huber_delta)
+    # The mechanism, with the joint-position 3D term (whose pull grows with the outlier): Huber
+    # smoothness keeps the neighbours far better than a quadratic one (measured 3.3 vs 7.0 cm).
+    positions = dict(iterations=60, world_directions=False, weight_3d=1.0, weight_smooth=1.0, weight_root_smooth=None)
+    quadratic = neighbour_shift(FitConfig(**positions, smooth_huber_delta=0.0))
+    huber = neighbour_shift(FitConfig(**positions, smooth_huber_delta=FitConfig().smooth_huber_delta))
     assert huber < 0.6 * quadratic, (huber, quadratic)
+    # The defaults (bone directions, whose pull is bounded): the neighbours stay well under what
+    # the quadratic let through (measured 4.3 cm).
+    assert neighbour_shift(FitConfig(iterations=60)) < 0.06
 
 
 def test_multiview_calibration_and_triangulation_recover_points():
