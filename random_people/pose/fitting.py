@@ -363,6 +363,8 @@ def _fit_motion(
     prior_weight = torch.tensor([_ROLE_PRIOR.get(r, _LIMB_PRIOR) for r in fit_roles], dtype=dtype)
     hinge_axes = _hinge_axes(model, body, roles)
     hinge_slots = {fit_roles.index(r): axis for r, axis in hinge_axes.items()}
+    hinge_index = torch.tensor(list(hinge_slots), dtype=torch.long)
+    hinge_axis = torch.stack(list(hinge_slots.values())) if hinge_slots else torch.zeros(0, 3, dtype=dtype)
 
     # Initial root rotation: align the rest torso with the observed torso, frame by frame.
     identity_rot, root_eye, zero_trans = model.identity_pose(1)
@@ -447,11 +449,11 @@ def _fit_motion(
                 root_acceleration = (hips[2:] - 2 * hips[1:-1] + hips[:-2]).norm(dim=-1)
                 loss = loss + config.weight_root_smooth * robust_smoothness(root_acceleration, config.smooth_huber_delta)
         loss = loss + config.weight_prior * ((joint_rotvecs**2).sum(-1) * prior_weight).mean()
-        for slot, axis in hinge_slots.items():
-            rotvec = joint_rotvecs[:, slot]
-            along = rotvec @ axis
-            off_axis = rotvec - along[:, None] * axis
-            loss = loss + config.weight_hinge * ((off_axis**2).sum(-1) + torch.relu(-along) ** 2).mean()
+        if hinge_slots:  # all hinges at once: [T, H, 3] rotation vectors against [H, 3] axes
+            rotvec = joint_rotvecs[:, hinge_index]
+            along = (rotvec * hinge_axis).sum(-1)
+            off_axis = rotvec - along[..., None] * hinge_axis
+            loss = loss + config.weight_hinge * ((off_axis**2).sum(-1) + torch.relu(-along) ** 2).mean(0).sum()
         loss.backward()
         optimizer.step()
         scheduler.step()
