@@ -54,7 +54,7 @@ def test_fit_quality_within_bounds(extraction):
     assert summary["median_error_2d_rel"] <= 0.04, summary
     # A residual against MediaPipe's world landmarks, not accuracy: the fit follows their bone
     # directions, not their joint positions (their limb lengths are not the body's), so it stays
-    # a few centimetres off them by design (~62 mm here; 36 mm with the old position term, which
+    # a few centimetres off them by design (~59 mm here; 36 mm with the old position term, which
     # was further from a 4-camera truth). A broken fit is far beyond this.
     assert summary["pa_mpjpe_mm"] <= 80.0, summary
     assert summary["jitter_fitted_mm"] < summary["jitter_raw_mm"], summary
