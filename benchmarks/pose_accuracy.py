@@ -16,12 +16,13 @@ all four views triangulated with the Qualisys calibration (a joint is kept only 
 views agree within 40 px). Each single-view result is scored against it the same way.
 
     python benchmarks/pose_accuracy.py [--identities 2] [--round-trip-views front,side,back,high]
-                                       [--views 1,2,3,4] [--skip-real | --skip-round-trip]
+                                       [--views 1,2,3,4] [--skip-real | --skip-round-trip] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import resource
 import sys
@@ -57,7 +58,7 @@ def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[
     return out
 
 
-def real_multiview(views: list[int], settings) -> None:
+def real_multiview(views: list[int], settings) -> dict:
     from conftest import fetch_pose2sim_multiperson
 
     from random_people.pose.accuracy import LIMB_INDEX
@@ -88,10 +89,13 @@ def real_multiview(views: list[int], settings) -> None:
           f"median reprojection {np.nanmedian(reference.reprojection_px):.1f} px; "
           f"views used per joint {reference.views_used.sum(-1)[kept].mean():.2f}")
     print(f"{'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | {'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
+    out = {"reference_kept": float(kept.mean()), "views": {}}
     for view in views:
         s = score_view(results[view], reference.points, cameras[view - 1], fps)
+        out["views"][f"cam0{view}"] = s
         print(f"cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} {s['fit_flipped']:>8.0%} | "
               f"{s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} {s['mediapipe_flipped']:>8.0%}")
+    return out
 
 
 # Truth motions of the round trip: fitted from real clips, then taken as exact.
@@ -140,7 +144,7 @@ def _write_sheet(tiles: list[np.ndarray], columns: int, path: Path) -> None:
     cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
 
 
-def round_trip(settings, identities: int, views: list[str], size: tuple[int, int], work: Path) -> None:
+def round_trip(settings, identities: int, views: list[str], size: tuple[int, int], work: Path) -> dict:
     """Render known motions with sampled people from several angles, extract, score against the
     rendered body's own 3D keypoints (exact truth), next to MediaPipe's world landmarks."""
     from conftest import fetch_demo_clip
@@ -184,13 +188,16 @@ def round_trip(settings, identities: int, views: list[str], size: tuple[int, int
     _write_sheet(tiles, len(views), SHEET)
     print(f"contact sheet (truth green, extracted fit red, middle frame of each clip): {SHEET}")
     print(f"{'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | {'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
+    out = {"identities": identities, "views": {}}
     for view in views:
         row = pooled[view]
         truth = np.concatenate(row["truth"])
         fit = score_against_truth(np.concatenate(row["fit"]), truth)
         mp = score_against_truth(np.concatenate(row["mediapipe"]), truth)
+        out["views"][view] = {"fit": fit, "mediapipe": mp}
         print(f"{view:6} {fit['frames']:>6} {fit['median_mm']:>8.1f} mm {fit['mean_mm']:>7.1f} {fit['flipped']:>8.1%} | "
               f"{mp['median_mm']:>13.1f} mm {mp['mean_mm']:>7.1f} {mp['flipped']:>8.1%}")
+    return out
 
 
 def main() -> None:
@@ -200,20 +207,32 @@ def main() -> None:
     parser.add_argument("--identities", type=int, default=2, help="sampled people per motion in the round trip")
     parser.add_argument("--skip-real", action="store_true", help="only the rendered round trip")
     parser.add_argument("--skip-round-trip", action="store_true", help="only the real multi-view capture")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     from random_people.settings import load_settings
 
+    from random_people.pose.fitting import FitConfig
+
+    figures: dict = {"fit_config": FitConfig().__dict__}
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as data:
         settings = load_settings(data_dir=Path(data))
         if not args.skip_round_trip:
             print("(a) Round trip with exact truth: known motions rendered with sampled people, extracted again")
-            round_trip(settings, args.identities, args.round_trip_views.split(","), (384, 512), Path(data))
+            figures["round_trip"] = round_trip(settings, args.identities, args.round_trip_views.split(","), (384, 512),
+                                               Path(data))
         if not args.skip_real:
             print("(b) Real multi-view: Pose2Sim Demo_MultiPerson, single-view extraction vs 4-view triangulation")
-            real_multiview([int(v) for v in args.views.split(",")], settings)
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+            figures["real_multiview"] = real_multiview([int(v) for v in args.views.split(",")], settings)
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["seconds"] = time.perf_counter() - started
+    print(f"peak RSS: {figures['peak_rss_mb']:.0f} MB")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2))
+        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

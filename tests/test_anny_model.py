@@ -75,3 +75,15 @@ def test_taller_phenotype_is_taller(anny):
         return float(keypoints[names.index("nose"), 2] - keypoints[names.index("left_ankle"), 2])
 
     assert stature(0.9) > stature(0.5) + 0.1 > stature(0.1) + 0.2
+
+
+def test_rest_keypoints_shortcut_equals_prepare_and_pose(anny):
+    """Anny's cheap rest keypoints (regressor on the zero-pose mesh, used to size a body) are the
+    keypoints the full prepare + pose path gives in the zero pose, for more than one shape."""
+    from random_people.body.base import BodyModel
+
+    for shape in (anny.default_shape(), anny.shape_from_phenotype(height=0.1, age=0.9, gender=1.0, weight=0.8)):
+        fast = anny.rest_keypoints(shape)
+        slow = BodyModel.rest_keypoints(anny, shape)
+        assert fast.shape == (len(anny.keypoint_names), 3)
+        torch.testing.assert_close(fast, slow, atol=1e-4, rtol=0)

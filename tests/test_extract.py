@@ -52,7 +52,11 @@ def test_person_found_and_every_frame_fitted(extraction):
 def test_fit_quality_within_bounds(extraction):
     summary = extraction[0].summary
     assert summary["median_error_2d_rel"] <= 0.04, summary
-    assert summary["pa_mpjpe_mm"] <= 40.0, summary
+    # A residual against MediaPipe's world landmarks, not accuracy: the fit follows their bone
+    # directions, not their joint positions (their limb lengths are not the body's), so it stays
+    # a few centimetres off them by design (~59 mm here; 36 mm with the old position term, which
+    # was further from a 4-camera truth). A broken fit is far beyond this.
+    assert summary["pa_mpjpe_mm"] <= 80.0, summary
     assert summary["jitter_fitted_mm"] < summary["jitter_raw_mm"], summary
     assert summary["jitter_fitted_px"] < summary["jitter_raw_px"], summary
 

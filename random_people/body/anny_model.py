@@ -98,6 +98,18 @@ class AnnyBodyModel(BodyModel):
         return dict(_FIT_BONES)
 
     @torch.no_grad()
+    def rest_keypoints(self, shape: torch.Tensor) -> torch.Tensor:
+        """See BodyModel.rest_keypoints: the regressor on Anny's zero-pose mesh, without folding
+        it into per-bone coefficients (~4x cheaper than ``prepare``)."""
+        shape = torch.as_tensor(shape, dtype=self.dtype, device=self.device).reshape(1, -1)
+        output = self.model(pose_parameters=None, phenotype_kwargs=shape)
+        vertices, heads = output["vertices"][0], output["bone_poses"][0, :, :3, 3]
+        regressor = self._coco.regression_weights.to(self.dtype)
+        labels = list(self._coco.labels)
+        return torch.stack([regressor[labels.index(_REGRESSED[name])] @ vertices if name in _REGRESSED
+                            else heads[self.bone_names.index(_BONE_HEADS[name])] for name in self.keypoint_names])
+
+    @torch.no_grad()
     def prepare(self, shape: torch.Tensor, free_bones: Sequence[int] | None = None) -> PreparedBody:
         """See BodyModel.prepare. With ``free_bones``, posing folds every other bone into its
         nearest free ancestor (valid because their local rotations are then the identity), so

@@ -104,6 +104,14 @@ class BodyModel(ABC):
     def bone_index(self, name: str) -> int:
         return self.bone_names.index(name)
 
+    def rest_keypoints(self, shape: torch.Tensor) -> torch.Tensor:
+        """[K, 3] keypoints of ``shape`` in the zero pose (root at the origin).
+
+        Used to size a body (fitting's height search tries several shapes); models with a
+        cheaper path than :meth:`prepare` + :meth:`pose` override it.
+        """
+        return self.pose(self.prepare(shape), *self.identity_pose(1)).keypoints[0]
+
     def identity_pose(self, frames: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Zero-pose inputs for ``frames`` frames (handy for tests and thumbnails)."""
         eye = torch.eye(3, dtype=self.dtype)

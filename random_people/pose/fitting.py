@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -28,7 +29,7 @@ import roma
 import torch
 
 from random_people.body.base import BodyModel, PreparedBody
-from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+from random_people.body.keypoints import MEDIAPIPE_LANDMARKS, SKELETON_EDGES
 from random_people.pose.filtering import FilteredLandmarks
 
 logger = logging.getLogger(__name__)
@@ -59,11 +60,22 @@ class FitConfig:
     iterations: int = 100
     learning_rate: float = 0.08
     horizontal_fov_degrees: float = 55.0  # assumed when the clip carries no calibration
-    # 2D and 3D in the ratio 10 : 1: the image landmarks are measured, the world landmarks' depth is
-    # guessed (on Pose2Sim's 4-view capture 10 : 2 fitted the guesses too closely).
-    weight_3d: float = 1.0
+    # The 3D term compares bone directions with the detector's world landmarks (True) or joint
+    # positions (False, the old form). 2D : 3D = 10 : 0.25 with directions (10 : 1 with positions):
+    # the image landmarks are measured, the world landmarks' depth is guessed. On Pose2Sim's
+    # 4-view capture directions at this weight scored 3.5-8.7 mm better on every view than
+    # positions at 10 : 1 (see benchmarks/pose_accuracy.py).
+    world_directions: bool = True
+    weight_3d: float = 0.25
     weight_2d: float = 10.0
-    weight_smooth: float = 0.1
+    # Smoothness of the body's articulation (keypoints relative to the hips) and, separately, of
+    # where the body is (the hips' path). Less 3D pull leaves more to the noisier image landmarks,
+    # so the articulation is smoothed harder than before (1.0 vs 0.1); the path keeps the old 0.1,
+    # since a stronger pull on the absolute keypoints let the root swing in depth (the Sports2D
+    # man's jumping jacks). ``weight_root_smooth=None`` smooths the absolute keypoints with
+    # ``weight_smooth`` alone (the old form).
+    weight_smooth: float = 1.0
+    weight_root_smooth: float | None = 0.1
     # Robust (Huber) smoothness: acceleration above this (metres per frame^2) costs linearly, so
     # one bad frame cannot drag its neighbours along (a quadratic pull grows with the error).
     smooth_huber_delta: float = 0.02
@@ -149,6 +161,28 @@ def _segment_length_sum(points: np.ndarray, names: list[str]) -> float:
     return float(sum(np.linalg.norm(points[names.index(a)] - points[names.index(b)]) for a, b in _SEGMENTS))
 
 
+# Limb-length sums of a model over its height phenotype, per (model, base shape): a property of
+# the model, not of the clip, so it is computed once per process (saves ~0.15 s per extraction).
+_HEIGHT_TABLES: "weakref.WeakKeyDictionary[BodyModel, dict[tuple[float, ...], tuple[np.ndarray, list[float]]]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _height_table(model: BodyModel, shape: torch.Tensor) -> tuple[np.ndarray, list[float]]:
+    """(height phenotype grid, the rest body's limb-length sum at each) for ``shape``'s other phenotypes."""
+    tables = _HEIGHT_TABLES.setdefault(model, {})
+    key = tuple(float(v) for v in shape)
+    if key not in tables:
+        grid = np.linspace(0.0, 1.0, 5)
+        totals = []
+        for value in grid:
+            candidate = shape.clone()
+            candidate[model.shape_names.index("height")] = float(value)
+            keypoints = model.rest_keypoints(candidate).detach().cpu().numpy()
+            totals.append(_segment_length_sum(keypoints, list(model.keypoint_names)))
+        tables[key] = (grid, totals)
+    return tables[key]
+
+
 def fit_shape(model: BodyModel, world: np.ndarray, visibility: np.ndarray) -> torch.Tensor:
     """Choose the model's height so its limb lengths match the landmarks' median limb lengths.
 
@@ -165,14 +199,7 @@ def fit_shape(model: BodyModel, world: np.ndarray, visibility: np.ndarray) -> to
         if both.sum() < 3:
             return shape
         observed += float(np.median(np.linalg.norm(world[both, ia] - world[both, ib], axis=1)))
-    grid = np.linspace(0.0, 1.0, 5)
-    totals = []
-    for value in grid:
-        candidate = shape.clone()
-        candidate[model.shape_names.index("height")] = float(value)
-        body = model.prepare(candidate)
-        keypoints = model.pose(body, *model.identity_pose(1)).keypoints[0].detach().cpu().numpy()
-        totals.append(_segment_length_sum(keypoints, list(model.keypoint_names)))
+    grid, totals = _height_table(model, shape)
     height = float(np.interp(observed, totals, grid)) if np.all(np.diff(totals) > 0) else 0.5
     shape[model.shape_names.index("height")] = height
     logger.info("Body height phenotype %.2f (limb-length sum %.3f m observed)", height, observed)
@@ -336,6 +363,8 @@ def _fit_motion(
     prior_weight = torch.tensor([_ROLE_PRIOR.get(r, _LIMB_PRIOR) for r in fit_roles], dtype=dtype)
     hinge_axes = _hinge_axes(model, body, roles)
     hinge_slots = {fit_roles.index(r): axis for r, axis in hinge_axes.items()}
+    hinge_index = torch.tensor(list(hinge_slots), dtype=torch.long)
+    hinge_axis = torch.stack(list(hinge_slots.values())) if hinge_slots else torch.zeros(0, 3, dtype=dtype)
 
     # Initial root rotation: align the rest torso with the observed torso, frame by frame.
     identity_rot, root_eye, zero_trans = model.identity_pose(1)
@@ -361,6 +390,17 @@ def _fit_motion(
     hip_ids = [names.index("left_hip"), names.index("right_hip")]
     world_centred = world - world[:, hip_ids].mean(1, keepdim=True)
     weight_sum = weights.sum().clamp(min=1e-6)
+    # The bone-direction form of the 3D term: every skeleton edge the body has, weighted by the
+    # less visible of its ends; a direction error counts like the displacement of the bone's end
+    # (times the rest length squared), so long bones matter more than knuckles.
+    edges = [(names.index(a), names.index(b)) for a, b in SKELETON_EDGES if a in names and b in names]
+    edge_parent = torch.tensor([a for a, _ in edges])
+    edge_child = torch.tensor([b for _, b in edges])
+    world_bones = world[:, edge_child] - world[:, edge_parent]
+    world_dirs = world_bones / world_bones.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+    edge_weights = torch.minimum(weights[:, edge_parent], weights[:, edge_child])
+    edge_weight_sum = edge_weights.sum().clamp(min=1e-6)
+    edge_length2 = ((rest_keypoints[edge_child] - rest_keypoints[edge_parent]) ** 2).sum(-1).detach()
 
     def full_local(rotvecs: torch.Tensor) -> torch.Tensor:
         local = eye.expand(frames, model.num_bones, 3, 3).clone()
@@ -384,20 +424,36 @@ def _fit_motion(
         optimizer.zero_grad(set_to_none=True)
         result, _ = posed(root_delta, joint_rotvecs, translation)
         keypoints = result.keypoints  # [T, K, 3]
-        centred = keypoints - keypoints[:, hip_ids].mean(1, keepdim=True)
-        loss_3d = (weights * ((centred - world_centred) ** 2).sum(-1)).sum() / weight_sum
+        if config.world_directions:
+            # Bone directions, not joint positions: the detector's limb lengths differ from the
+            # body's (its thighs run ~10 % long), and reaching its joint positions with other bone
+            # lengths tilts the limbs in depth.
+            model_bones = keypoints[:, edge_child] - keypoints[:, edge_parent]
+            model_dirs = model_bones / model_bones.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+            loss_3d = (edge_weights * ((model_dirs - world_dirs) ** 2).sum(-1) * edge_length2).sum() / edge_weight_sum
+        else:
+            centred = keypoints - keypoints[:, hip_ids].mean(1, keepdim=True)
+            loss_3d = (weights * ((centred - world_centred) ** 2).sum(-1)).sum() / weight_sum
         residual_2d = (project(keypoints, intrinsics) - pixels).norm(dim=-1) / heights[:, None]
         loss_2d = (weights * torch.nn.functional.huber_loss(residual_2d, torch.zeros_like(residual_2d), delta=0.05, reduction="none")).sum() / weight_sum
         loss = config.weight_3d * loss_3d + config.weight_2d * loss_2d
         if frames >= 3:
-            acceleration = (keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]).norm(dim=-1)
-            loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
+            if config.weight_root_smooth is None:
+                acceleration = (keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]).norm(dim=-1)
+                loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
+            else:
+                hips = keypoints[:, hip_ids].mean(1, keepdim=True)
+                relative = keypoints - hips
+                acceleration = (relative[2:] - 2 * relative[1:-1] + relative[:-2]).norm(dim=-1)
+                loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
+                root_acceleration = (hips[2:] - 2 * hips[1:-1] + hips[:-2]).norm(dim=-1)
+                loss = loss + config.weight_root_smooth * robust_smoothness(root_acceleration, config.smooth_huber_delta)
         loss = loss + config.weight_prior * ((joint_rotvecs**2).sum(-1) * prior_weight).mean()
-        for slot, axis in hinge_slots.items():
-            rotvec = joint_rotvecs[:, slot]
-            along = rotvec @ axis
-            off_axis = rotvec - along[:, None] * axis
-            loss = loss + config.weight_hinge * ((off_axis**2).sum(-1) + torch.relu(-along) ** 2).mean()
+        if hinge_slots:  # all hinges at once: [T, H, 3] rotation vectors against [H, 3] axes
+            rotvec = joint_rotvecs[:, hinge_index]
+            along = (rotvec * hinge_axis).sum(-1)
+            off_axis = rotvec - along[..., None] * hinge_axis
+            loss = loss + config.weight_hinge * ((off_axis**2).sum(-1) + torch.relu(-along) ** 2).mean(0).sum()
         loss.backward()
         optimizer.step()
         scheduler.step()
