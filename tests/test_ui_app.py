@@ -107,7 +107,7 @@ def test_summary_is_formatted_with_units_and_tolerates_unknown_keys():
 def test_summary_with_missing_keys_still_renders():
     text = clip_tab.format_summary({"frames": 10, "pa_mpjpe_mm": "n/a"})
     # Unknown shapes fall back to plain rows instead of breaking the tab.
-    assert "| frames | 10 |" in text and "| 3D fit error (PA-MPJPE) | n/a |" in text
+    assert "| frames | 10 |" in text and "| 3D distance from MediaPipe 3D (PA-MPJPE) | n/a |" in text
 
 
 def test_summary_reports_the_kept_person():

@@ -82,7 +82,7 @@ def quality_figure(motion: Motion, current_frame: int | None = None, flag_thresh
     times = np.asarray(motion.frame_times, dtype=np.float64)
     hover_time = [f"t = {t:.2f} s" for t in times]
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=("2D fit error (% of person height)", "3D fit error (mm)",
+                        subplot_titles=("2D fit error (% of person height)", "3D distance from MediaPipe 3D (mm)",
                                         "mean landmark confidence"))
     fig.add_trace(go.Scatter(x=frames, y=relative_error_2d(motion), name="2D error %", mode="lines",
                              text=hover_time, line=dict(color="#1f77b4")), row=1, col=1)

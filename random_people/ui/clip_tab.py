@@ -209,7 +209,7 @@ _SUMMARY_ROWS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
     ("Person detected in", ("detected_ratio", "frames"), lambda v, n: detected_text(v, n)),
     ("2D fit error, median", ("median_error_2d_rel", "median_error_2d_px"),
      lambda rel, px: f"{100 * float(rel):.1f} % of the person's height ({float(px):.1f} px)"),
-    ("3D fit error (PA-MPJPE)", ("pa_mpjpe_mm",), lambda mm: f"{float(mm):.0f} mm"),
+    ("3D distance from MediaPipe 3D (PA-MPJPE)", ("pa_mpjpe_mm",), lambda mm: f"{float(mm):.0f} mm"),
     ("Jitter, fitted vs raw landmarks", ("jitter_fitted_mm", "jitter_raw_mm"),
      lambda fit, raw: f"{float(fit):.1f} mm vs {float(raw):.1f} mm per frame²"),
     ("Jitter in the image, fitted vs raw", ("jitter_fitted_px", "jitter_raw_px"),
