@@ -496,11 +496,17 @@ def main() -> None:
     results["build_s_per_video_s"] = {n: round(c["build"]["build_s_per_video_s"], 3) for n, c in results["clips"].items()}
     results["peak_rss_mb_max"] = max(b["peak_rss_mb"] for b in builds)
     if args.skip_render and (RESULTS / "scene.json").exists():
+        # Not re-run: say where the render figures come from rather than pass them off as this run's.
         previous = json.loads((RESULTS / "scene.json").read_text())
-        results.update({k: previous[k] for k in ("actor_swap", "before_after_png") if k in previous})
+        if "actor_swap" in previous:
+            results["actor_swap"] = previous["actor_swap"]
+            results["actor_swap_carried_from"] = "benchmarks/results/scene.json (--skip-render: not re-run)"
+        if (RESULTS / "scene_before_after.png").exists():
+            results["before_after_png"] = str((RESULTS / "scene_before_after.png").relative_to(REPO))
     if not args.skip_render:
         results["actor_swap"] = actor_swap(motion, args.work, args.identities, args.render_seconds, args.fps)
-        results["before_after_png"] = str(before_after(motion, args.work, RESULTS / "scene_before_after.png"))
+        picture = before_after(motion, args.work, RESULTS / "scene_before_after.png")
+        results["before_after_png"] = str(picture.resolve().relative_to(REPO))
     RESULTS.mkdir(parents=True, exist_ok=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1, default=float))
@@ -519,6 +525,8 @@ def main() -> None:
     print("ghost rate per clip: " + ", ".join(f"{n} {r:.3f}" for n, r in results["ghost_rate"].items()))
     print(f"ghost rate over all frames: {results['ghost_rate_all']:.4f} (target <= 0.01)")
     if results.get("actor_swap"):
+        if results.get("actor_swap_carried_from"):
+            print(f"actor swap figures carried from {results['actor_swap_carried_from']}")
         swap = results["actor_swap"]
         for key in ("pooled_source", "pooled_park", "real_person_reference"):
             figures = swap[key]
