@@ -10,14 +10,12 @@ person travels through jobs, labels and exports exactly like a sampled one.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import zlib
 from typing import Any
 
 import numpy as np
 import torch
 
+from random_people.avatar.capture.packing import pack, unpack
 from random_people.avatar.identity import IdentityError
 
 CAPTURE_FORMAT = 1
@@ -40,13 +38,13 @@ def encode_vertex_albedo(albedo: np.ndarray) -> dict[str, Any]:
     if albedo.ndim != 2 or albedo.shape[1] != 3 or not np.isfinite(albedo).all():
         raise ValueError(f"vertex albedo must be finite [V, 3], got {albedo.shape}.")
     quantised = np.round(_srgb_encode(albedo) * 255.0).astype(np.uint8)
-    payload = base64.b64encode(zlib.compress(quantised.tobytes(), 9)).decode("ascii")
+    payload, checksum = pack(quantised.tobytes())
     return {
         "format": CAPTURE_FORMAT,
         "encoding": ENCODING,
         "n_vertices": int(len(albedo)),
         "vertex_albedo": payload,
-        "sha256": hashlib.sha256(quantised.tobytes()).hexdigest(),
+        "sha256": checksum,
     }
 
 
@@ -73,15 +71,8 @@ def decode_vertex_albedo(record: dict[str, Any]) -> np.ndarray:
     if not isinstance(payload, str) or len(payload) > MAX_ENCODED_CHARS:
         raise IdentityError("capture.vertex_albedo: expected the base64 text of the captured colours "
                             f"(at most {MAX_ENCODED_CHARS:,} characters).")
-    try:
-        raw = zlib.decompressobj().decompress(base64.b64decode(payload, validate=True), 3 * count + 1)
-    except (ValueError, zlib.error) as exc:
-        raise IdentityError(f"capture.vertex_albedo: not valid compressed colours ({exc}).") from None
-    if len(raw) != 3 * count:
-        raise IdentityError(f"capture.vertex_albedo: holds {len(raw)} bytes, expected {3 * count} "
-                            f"(3 per vertex for {count} vertices).")
-    if hashlib.sha256(raw).hexdigest() != record.get("sha256"):
-        raise IdentityError("capture.sha256: the captured colours do not match their checksum (file damaged or edited).")
+    raw = unpack(payload, 3 * count, record.get("sha256"), field="capture.vertex_albedo", what="captured colours",
+                 unit=f"3 per vertex for {count} vertices", checksum_field="capture.sha256")
     quantised = np.frombuffer(raw, dtype=np.uint8).reshape(count, 3)
     return _srgb_decode(quantised.astype(np.float64) / 255.0).astype(np.float32)
 

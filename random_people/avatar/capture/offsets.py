@@ -27,10 +27,7 @@ exactly as the surface does; the Gaussians on an enlarged surface grow with it s
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +38,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from random_people.avatar.appearance import BOTTOM, EYES, HAIR, PART_NAMES, SHOES, SKIN, TOP
+from random_people.avatar.capture.packing import pack, unpack
 from random_people.avatar.capture.shape_fit import project
 from random_people.avatar.identity import IdentityError
 
@@ -198,8 +196,8 @@ def encode_offsets(offsets: np.ndarray) -> dict[str, Any]:
     if offsets.ndim != 1 or not np.isfinite(offsets).all():
         raise ValueError("vertex offsets must be finite [V].")
     quantised = np.round(np.clip(offsets, -3.2, 3.2) * 1e4).astype("<i2")
-    return {"encoding": OFFSET_ENCODING, "data": base64.b64encode(zlib.compress(quantised.tobytes(), 9)).decode(),
-            "sha256": hashlib.sha256(quantised.tobytes()).hexdigest()}
+    payload, checksum = pack(quantised.tobytes())
+    return {"encoding": OFFSET_ENCODING, "data": payload, "sha256": checksum}
 
 
 def decode_offsets(entry: Any, count: int) -> np.ndarray:
@@ -207,14 +205,8 @@ def decode_offsets(entry: Any, count: int) -> np.ndarray:
     if not isinstance(entry, dict) or entry.get("encoding") != OFFSET_ENCODING or not isinstance(entry.get("data"), str):
         raise IdentityError(f"capture.vertex_offset: expected {{'encoding': {OFFSET_ENCODING!r}, 'data': ..., "
                             "'sha256': ...}.")
-    try:
-        raw = zlib.decompressobj().decompress(base64.b64decode(entry["data"], validate=True), 2 * count + 1)
-    except (ValueError, zlib.error) as exc:
-        raise IdentityError(f"capture.vertex_offset: not valid compressed offsets ({exc}).") from None
-    if len(raw) != 2 * count:
-        raise IdentityError(f"capture.vertex_offset: holds {len(raw)} bytes, expected {2 * count} (2 per vertex).")
-    if hashlib.sha256(raw).hexdigest() != entry.get("sha256"):
-        raise IdentityError("capture.vertex_offset: the offsets do not match their checksum (file damaged or edited).")
+    raw = unpack(entry["data"], 2 * count, entry.get("sha256"), field="capture.vertex_offset", what="offsets",
+                 unit="2 per vertex")
     return (np.frombuffer(raw, dtype="<i2").astype(np.float32) * 1e-4)
 
 
