@@ -112,6 +112,11 @@ def robust_smoothness(acceleration: torch.Tensor, delta: float) -> torch.Tensor:
     return 2 * torch.nn.functional.huber_loss(acceleration, torch.zeros_like(acceleration), delta=delta, reduction="mean")
 
 
+def acceleration_norms(points: torch.Tensor) -> torch.Tensor:
+    """[T-2, ...] norms of the second temporal difference of [T, ..., 3] points (what smoothness penalises)."""
+    return (points[2:] - 2 * points[1:-1] + points[:-2]).norm(dim=-1)
+
+
 def pinhole_intrinsics(width: int, height: int, horizontal_fov_degrees: float) -> np.ndarray:
     focal = 0.5 * width / math.tan(math.radians(horizontal_fov_degrees) / 2)
     return np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
@@ -438,16 +443,13 @@ def _fit_motion(
         loss_2d = (weights * torch.nn.functional.huber_loss(residual_2d, torch.zeros_like(residual_2d), delta=0.05, reduction="none")).sum() / weight_sum
         loss = config.weight_3d * loss_3d + config.weight_2d * loss_2d
         if frames >= 3:
+            delta = config.smooth_huber_delta
             if config.weight_root_smooth is None:
-                acceleration = (keypoints[2:] - 2 * keypoints[1:-1] + keypoints[:-2]).norm(dim=-1)
-                loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
+                loss = loss + config.weight_smooth * robust_smoothness(acceleration_norms(keypoints), delta)
             else:
                 hips = keypoints[:, hip_ids].mean(1, keepdim=True)
-                relative = keypoints - hips
-                acceleration = (relative[2:] - 2 * relative[1:-1] + relative[:-2]).norm(dim=-1)
-                loss = loss + config.weight_smooth * robust_smoothness(acceleration, config.smooth_huber_delta)
-                root_acceleration = (hips[2:] - 2 * hips[1:-1] + hips[:-2]).norm(dim=-1)
-                loss = loss + config.weight_root_smooth * robust_smoothness(root_acceleration, config.smooth_huber_delta)
+                loss = loss + config.weight_smooth * robust_smoothness(acceleration_norms(keypoints - hips), delta)
+                loss = loss + config.weight_root_smooth * robust_smoothness(acceleration_norms(hips), delta)
         loss = loss + config.weight_prior * ((joint_rotvecs**2).sum(-1) * prior_weight).mean()
         if hinge_slots:  # all hinges at once: [T, H, 3] rotation vectors against [H, 3] axes
             rotvec = joint_rotvecs[:, hinge_index]
