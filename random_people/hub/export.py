@@ -319,10 +319,8 @@ def _write_identity_files(folder: Path, staged: Sequence[_Staged]) -> None:
         spec = IdentitySpec.from_dict(item.clip.identity)
         path = folder / layout.identity_file(spec.id)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.part")
-            partial.write_text(json.dumps(spec.to_dict(), sort_keys=True, indent=1) + "\n", encoding="utf-8")
-            partial.replace(path)
+            with atomic_output(path) as tmp:
+                tmp.write_text(json.dumps(spec.to_dict(), sort_keys=True, indent=1) + "\n", encoding="utf-8")
 
 
 def _sub(progress: Progress, span: tuple[float, float]) -> Progress:
