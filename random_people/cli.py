@@ -122,22 +122,20 @@ def _cmd_identity_capture(args: argparse.Namespace) -> int:
 
     consent = read_consent(args.consent, recorded_by=args.recorded_by, date=args.consent_date)  # refuse before work
     from random_people.avatar.capture.capture import capture_person
+    from random_people.avatar.capture.coverage import describe_coverage
+    from random_people.avatar.capture.offsets import describe_offsets
     from random_people.avatar.identity import describe
 
     with _progress_bar("capture", args.quiet) as progress:
         result = capture_person(args.video, args.output, consent=consent, start=args.start, end=args.end,
                                 person=args.person, settings=load_settings(), progress=progress)
-    coverage = result.report["coverage"]
     print(f"identity: {result.identity_path}")
     print(f"avatar:   {result.ply_path} + {result.sidecar_path.name}")
     print(f"report:   {result.report_path}")
     if result.preview_path:
         print(f"preview:  {result.preview_path}")
     print(f"{result.spec.id}: {describe(result.spec)}")
-    print("seen: " + ", ".join(f"{name} {100 * coverage[name]:.0f}%"
-                               for name in ("overall", "front", "back", "left", "right")))
-    from random_people.avatar.capture.offsets import describe_offsets
-
+    print("seen: " + describe_coverage(result.report["coverage"]))
     print(describe_offsets(result.report.get("offsets")))
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)

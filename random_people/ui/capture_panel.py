@@ -45,10 +45,10 @@ def run_capture(video: str | None, start: float | None, end: float | None, perso
         raise RandomPeopleError("upload a video of the person first.")
     result = capture_person(video, identities_dir(settings), consent=consent, start=start or None, end=end or None,
                             person=(person or "").strip() or None, settings=settings, progress=progress)
+    from random_people.avatar.capture.coverage import describe_coverage
     from random_people.avatar.capture.offsets import describe_offsets
 
-    coverage = result.report["coverage"]
-    seen = ", ".join(f"{name} {100 * coverage[name]:.0f}%" for name in ("overall", "front", "back", "left", "right"))
+    seen = describe_coverage(result.report["coverage"])
     lines = [f"**Captured {result.spec.id}** and saved it with your people: {describe(result.spec)}.",
              f"Surface seen: {seen}. Hair: {result.report['hair']['style']} (by its silhouette). "
              + describe_offsets(result.report.get("offsets")),

@@ -41,3 +41,9 @@ def coverage_report(seen: np.ndarray, rest_vertices: np.ndarray, faces: np.ndarr
                 for name in SIDES if report[name] < WARN_BELOW]
     report["warnings"] = warnings
     return report
+
+
+def describe_coverage(report: dict) -> str:
+    """The shares seen as one line ("overall 62%, front 90%, back 12%, ..."), as the CLI and the
+    People tab show them."""
+    return ", ".join(f"{name} {100 * report[name]:.0f}%" for name in ("overall", *SIDES))
