@@ -20,10 +20,10 @@ ENV HOME=/home/user \
     PYTHONUNBUFFERED=1
 WORKDIR /home/user/app
 
-# Exactly the locked versions (requirements/app.lock, made by scripts/lock.sh). Torch is locked
+# Exactly the locked versions (requirements.lock, made by scripts/lock.sh). Torch is locked
 # to its CPU build, which lives on PyTorch's CPU index, not PyPI.
-COPY --chown=user requirements ./requirements
-RUN pip install --user -r requirements/app.lock --extra-index-url https://download.pytorch.org/whl/cpu
+COPY --chown=user requirements.lock ./
+RUN pip install --user -r requirements.lock --extra-index-url https://download.pytorch.org/whl/cpu
 
 COPY --chown=user pyproject.toml README.md ./
 COPY --chown=user random_people ./random_people

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Drift check: install the NEWEST versions pyproject.toml allows (not the lock) into a fresh
-# virtual environment, show where they differ from requirements/test.lock, and run the suite.
+# virtual environment, show where they differ from requirements-test.lock, and run the suite.
 # Run it before bumping the lock (bash scripts/lock.sh --upgrade) and now and then, so a new
 # release that breaks us is found here before a user finds it.
 #
@@ -32,9 +32,9 @@ source "$workdir/venv/bin/activate"
 # eager upgrade from swapping torch for the CUDA build).
 pip install --quiet -c requirements/torch-cpu.txt --upgrade --upgrade-strategy eager -e ".[test]"
 
-echo "== newest allowed versions that differ from requirements/test.lock =="
+echo "== newest allowed versions that differ from requirements-test.lock =="
 pip freeze --exclude-editable | sed 's/ @ .*//' | sort > "$workdir/latest.txt"
-grep -E '^[A-Za-z0-9_.-]+==' requirements/test.lock | sed 's/ *#.*//' | sort > "$workdir/locked.txt"
+grep -E '^[A-Za-z0-9_.-]+==' requirements-test.lock | sed 's/ *#.*//' | sort > "$workdir/locked.txt"
 python - "$workdir/locked.txt" "$workdir/latest.txt" <<'PY'
 import re, sys
 def read(path):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the committed locks (requirements/app.lock, requirements/test.lock) from
+# Regenerate the committed locks (requirements.lock, requirements-test.lock) from
 # pyproject.toml with `uv pip compile`, for Linux x86_64 / CPython 3.11.
 #
 #   bash scripts/lock.sh            # keep locked versions where pyproject still allows them
@@ -37,7 +37,7 @@ compile() {  # compile OUTPUT [EXTRA...]
 }
 
 UV_LOCK_ARGS=("$@")
-compile requirements/app.lock
-compile requirements/test.lock test
-echo "wrote requirements/app.lock ($(grep -c '==' requirements/app.lock) packages)" \
-     "and requirements/test.lock ($(grep -c '==' requirements/test.lock) packages)"
+compile requirements.lock
+compile requirements-test.lock test
+echo "wrote requirements.lock ($(grep -c '==' requirements.lock) packages)" \
+     "and requirements-test.lock ($(grep -c '==' requirements-test.lock) packages)"
