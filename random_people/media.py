@@ -397,6 +397,69 @@ def read_frames(
     return _iter_frames(info, start, end, settings, max_side)
 
 
+class DecodedFrame:
+    """A decoded frame not yet converted to RGB: it is converted (scaled, turned upright) only
+    when asked for, at the size asked for.
+
+    Most of the cost of reading a frame at 640 px from a 1080p clip beyond the decoding itself
+    is the conversion to scaled RGB; a reader that needs the pixels of only some frames (the
+    clean plate's keyframes) skips it for the rest, and one that needs a small grey copy for
+    registration takes it straight from the luma plane. Holds the decoder's picture (a 1080p
+    frame is ~3 MB) until :meth:`release`.
+    """
+
+    def __init__(self, index: int, time: float, av_frame: av.VideoFrame, k_rot: int = 0) -> None:
+        self.index = index  # 0-based index in the source clip
+        self.time = time  # seconds in the source clip
+        self._frame: av.VideoFrame | None = av_frame
+        self._k_rot = k_rot
+        stored = (av_frame.width, av_frame.height)
+        self.size = stored[::-1] if k_rot % 2 else stored  # upright (width, height)
+
+    def scaled_size(self, max_side: int | None) -> tuple[int, int]:
+        """Upright (width, height) of :meth:`rgb` for ``max_side`` (even sides when scaled)."""
+        return _scaled_size(*self.size, max_side) or self.size
+
+    def rgb(self, max_side: int | None = None) -> np.ndarray:
+        """The upright ``[H, W, 3]`` uint8 RGB picture, its longer side at most ``max_side``."""
+        return self._converted("rgb24", _scaled_size(*self.size, max_side))
+
+    def grey(self, size: tuple[int, int]) -> np.ndarray:
+        """The upright ``[h, w]`` uint8 luminance at exactly ``size`` (width, height), area-averaged."""
+        return self._converted("gray", size if size != self.size else None)
+
+    def release(self) -> None:
+        """Let go of the decoder's picture (no conversion possible after this)."""
+        self._frame = None
+
+    def _converted(self, pixel_format: str, size: tuple[int, int] | None) -> np.ndarray:
+        if self._frame is None:
+            raise RuntimeError(f"frame {self.index} was released before it was converted")
+        if size is None:
+            pixels = self._frame.to_ndarray(format=pixel_format)
+        else:
+            stored = size[::-1] if self._k_rot % 2 else size  # scale before turning upright
+            pixels = self._frame.to_ndarray(format=pixel_format, width=stored[0], height=stored[1],
+                                            interpolation="AREA")
+        if self._k_rot:
+            pixels = np.ascontiguousarray(np.rot90(pixels, self._k_rot))
+        return pixels
+
+
+def read_decoded(
+    path: PathLike,
+    start: float | None = None,
+    end: float | None = None,
+    settings: Settings | None = None,
+) -> Iterator[DecodedFrame]:
+    """As :func:`read_frames`, but yields :class:`DecodedFrame` s that are converted to pixels
+    only on request (same frames, indices, times, validation and errors)."""
+    settings = settings or load_settings()
+    info = probe_video(path, settings)
+    start, end = _validate_range(info, start, end)
+    return _iter_decoded(info, start, end, settings)
+
+
 def prefetch(frames: Iterable, depth: int = 8) -> Iterator:
     """Decode in a background thread so decoding and the consumer's work overlap on two cores."""
     buffer: queue.Queue = queue.Queue(maxsize=depth)
@@ -456,6 +519,11 @@ def _validate_range(info: VideoInfo, start: float | None, end: float | None) -> 
 def _iter_frames(
     info: VideoInfo, start: float, end: float, settings: Settings, max_side: int | None = None
 ) -> Iterator[Frame]:
+    for decoded in _iter_decoded(info, start, end, settings):
+        yield Frame(index=decoded.index, time=decoded.time, rgb=decoded.rgb(max_side))
+
+
+def _iter_decoded(info: VideoInfo, start: float, end: float, settings: Settings) -> Iterator[DecodedFrame]:
     frame_period = 1.0 / info.fps
     # Tolerance for "this frame is at `start`": timestamps are rounded to the stream time base.
     epsilon = min(1e-3, 0.01 * frame_period)
@@ -463,7 +531,7 @@ def _iter_frames(
     produced = 0
     while True:
         restart = False
-        for frame in _decode_span(info, start, end, seek, epsilon, settings, max_side):
+        for frame in _decode_span(info, start, end, seek, epsilon, settings):
             if frame is None:  # the seek landed after `start`: decode from the beginning instead
                 logger.debug("Seek in %s overshot %.3f s; decoding from the start", info.path, start)
                 restart, seek = True, False
@@ -495,8 +563,7 @@ def _decode_span(
     seek: bool,
     epsilon: float,
     settings: Settings,
-    max_side: int | None = None,
-) -> Iterator[Frame | None]:
+) -> Iterator[DecodedFrame | None]:
     """Decode one pass over the clip; yields ``None`` once if a seek overshot ``start``."""
     path = info.path
     container = _open_container(path)
@@ -547,14 +614,7 @@ def _decode_span(
                     )
                 if time < start - epsilon:
                     continue  # decoded only as a reference for later frames; skip the RGB conversion
-                size = _scaled_size(av_frame.width, av_frame.height, max_side)
-                if size is None:
-                    rgb = av_frame.to_ndarray(format="rgb24")
-                else:
-                    rgb = av_frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="AREA")
-                if k_rot:
-                    rgb = np.ascontiguousarray(np.rot90(rgb, k_rot))
-                yield Frame(index=index, time=time, rgb=rgb)
+                yield DecodedFrame(index, time, av_frame, k_rot)
     finally:
         container.close()
 

@@ -46,10 +46,11 @@ import cv2
 import numpy as np
 
 from random_people.files import sha256_file
-from random_people.media import prefetch, probe_video, read_frames
+from random_people.media import DecodedFrame, prefetch, probe_video, read_decoded
 from random_people.render.backgrounds import BackgroundError
 from random_people.render.plate_masks import AnyMasker, PersonTrack, PoseSegmentationMasker, dilate, frame_masks
-from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
+from random_people.render.registration import (IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp,
+                                                work_size)
 from random_people.render.streaming_median import SampledMedian
 from random_people.settings import Settings, load_settings
 
@@ -66,6 +67,10 @@ KEYFRAME_PERIOD = 0.1  # seconds between frames the segmenter runs on (masks are
 _RING = 0.08
 _GAIN_RANGE = (0.6, 1.6)
 _FILES = ("plate.png", "unseen.png", "masks.mp4", "plate.json")
+# How a build reads the clip (part of the cache key: a change here changes the plate's pixels).
+# "reference-frames-1": RGB only on every keyframe-interval-th frame (the median's samples and
+# the last-uncovered fill come from those), every frame registered on the decoder's luma.
+BUILD_METHOD = "reference-frames-1"
 
 
 @dataclass
@@ -128,7 +133,7 @@ def plate_key(source_sha256: str, start: float, end: float, track: PersonTrack, 
     digest.update(json.dumps({"format": PLATE_FORMAT, "source": source_sha256, "start": round(start, 4),
                               "end": round(end, 4), "masker": masker_id, "max_side": max_side,
                               "max_shift": max_shift, "inpaint": ["telea", INPAINT_RADIUS],
-                              "median": ["sampled", MEDIAN_SAMPLES]},
+                              "median": ["sampled", MEDIAN_SAMPLES], "build": BUILD_METHOD},
                              sort_keys=True).encode())
     digest.update(track.fingerprint())
     return digest.hexdigest()
@@ -238,13 +243,113 @@ def _located(plate: Plate, clip_path: Path) -> Plate:
     return plate
 
 
+class _StageClock:
+    """CPU seconds per stage of a build, for its report (``stats["stage_cpu_s"]``).
+
+    Each stage is timed in the thread it runs in (``time.thread_time``), so the three threads of
+    a build are told apart; what runs in threads Python does not see -- the decoder's frame
+    threads, x264's and MediaPipe's own workers -- is the process's CPU time minus the stages."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._process_start = time.process_time()
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.thread_time() - started
+
+    def timed(self, items: Iterator, name: str) -> Iterator:
+        """``items``, the time spent producing each counted to ``name`` (in the consuming thread)."""
+        iterator = iter(items)
+        while True:
+            with self.stage(name):
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
+
+    def report(self, per: float) -> dict[str, float]:
+        """CPU seconds per ``per`` (the video's duration) of every stage, the rest and the total."""
+        total = time.process_time() - self._process_start
+        figures = dict(self.seconds)
+        figures["other_threads"] = max(0.0, total - sum(self.seconds.values()))
+        figures["total"] = total
+        return {name: round(value / per, 3) for name, value in figures.items()}
+
+
+@dataclass
+class _Decoded:
+    """What the build keeps of a decoded frame once the decoder's picture is let go."""
+
+    time: float
+    grey: np.ndarray  # [h, w] uint8 luminance at registration's work size
+    rgb: np.ndarray | None  # [H, W, 3] plate-size pixels, on reference frames only
+
+
+class _PixelsOnDemand:
+    """A frame's plate-size RGB for the masker, converted only if it looks at the pixels.
+
+    The masker segments keyframes only; of every other frame it needs just the shape (its mask
+    is carried from the keyframes). Converting a 1080p frame to 640-px RGB costs about half as
+    much as decoding it, so frames that are not reference frames reach the masker as this:
+    ``shape`` and ``dtype`` at once, the pixels (``[...]`` or ``np.asarray``) converted on first use
+    -- a keyframe the masker places off the reference grid (after frames without landmarks) is
+    still segmented on its real pixels."""
+
+    def __init__(self, decoded: DecodedFrame, max_side: int) -> None:
+        width, height = decoded.scaled_size(max_side)
+        self.shape = (height, width, 3)
+        self.dtype = np.dtype(np.uint8)
+        self._decoded = decoded
+        self._max_side = max_side
+        self._pixels: np.ndarray | None = None
+
+    def pixels(self) -> np.ndarray:
+        if self._pixels is None:
+            self._pixels = self._decoded.rgb(self._max_side)
+            self._decoded.release()
+        return self._pixels
+
+    def __getitem__(self, key):
+        return self.pixels()[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.pixels() if dtype is None else self.pixels().astype(dtype)
+
+
+def _decoded_frames(clip_path: Path, start: float, end: float, settings: Settings, max_side: int,
+                    reference_every: int) -> Iterator[tuple[_Decoded, np.ndarray | _PixelsOnDemand]]:
+    """``(frame, pixels for the masker)`` of every frame: every ``reference_every``-th frame (from
+    the first) is a *reference frame*, converted to RGB here -- the median samples those and the
+    masker's keyframes fall on them -- while every frame gets the small grey copy registration
+    works on, straight from the decoder's luma plane."""
+    grey_size: tuple[int, int] | None = None
+    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings)):
+        width, height = decoded.scaled_size(max_side)
+        grey_size = grey_size or work_size((height, width))
+        grey = decoded.grey(grey_size)
+        if ordinal % reference_every == 0:
+            rgb = decoded.rgb(max_side)
+            decoded.release()
+            yield _Decoded(decoded.time, grey, rgb), rgb
+        else:
+            yield _Decoded(decoded.time, grey, None), _PixelsOnDemand(decoded, max_side)
+
+
 def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start: float, end: float,
                 settings: Settings, masker: AnyMasker, max_side: int, max_shift: float, report: Progress,
                 keyframe_every: int = 1) -> None:
-    """Decode the clip once: mask, register, write the mask and feed the sampled median, frame by frame."""
+    """Decode the clip once: mask and register every frame, write its mask, and feed the
+    reference frames (every ``keyframe_every``-th) to the sampled median."""
     from random_people.render.clip import MaskVideoWriter
 
     started = time.perf_counter()
+    clock = _StageClock()
     expected = max(1, int(round((end - start) * info.fps)))
     registrar = FrameRegistrar(max_shift, clip_path.name)
     median: SampledMedian | None = None
@@ -254,33 +359,38 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     covered = 0.0
 
     def with_landmarks(frames):
-        for frame in frames:
-            h, w = frame.rgb.shape[:2]
+        for frame, pixels in frames:
+            h, w = pixels.shape[:2]
             scale = (w / track.image_size[0], h / track.image_size[1])
-            yield frame, frame.rgb, _landmarks_for(track, frame.time, info.fps, scale)
+            yield frame, pixels, _landmarks_for(track, frame.time, info.fps, scale)
 
     try:
         # A deep queue: the first ~0.5 s, while MediaPipe loads, are spent decoding ahead.
-        frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side), depth=32)
+        frames = prefetch(clock.timed(_decoded_frames(clip_path, start, end, settings, max_side, keyframe_every),
+                                      "decoding"), depth=32)
         # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
         # and MediaPipe let go of the GIL while they work.
-        for frame, mask in prefetch(frame_masks(masker, with_landmarks(frames)), depth=4):
-            rgb = frame.rgb
-            h, w = rgb.shape[:2]
+        for frame, mask in prefetch(clock.timed(frame_masks(masker, with_landmarks(frames)), "masks"), depth=4):
+            h, w = mask.shape
             if median is None:
-                median = SampledMedian(h, w, expected, MEDIAN_SAMPLES, min_stride=keyframe_every)
+                median = SampledMedian(h, w, -(-expected // keyframe_every), MEDIAN_SAMPLES)
                 writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h, preset="ultrafast")
-            transform = registrar.register(rgb, mask, frame.time)
-            median.add(*_registered(rgb, mask, transform))
+            with clock.stage("registration"):
+                transform = registrar.register_grey(frame.grey, (h, w), mask, frame.time)
+            if frame.rgb is not None:
+                with clock.stage("median"):
+                    median.add(*_registered(frame.rgb, mask, transform))
             assert writer is not None
-            writer.write(mask.view(np.uint8) * np.uint8(255))
+            with clock.stage("writing_masks"):
+                writer.write(mask.view(np.uint8) * np.uint8(255))
             times.append(frame.time)
             transforms.append(transform)
             covered += float(mask.mean())
             if len(times) % 5 == 0:
                 report(0.95 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
         assert median is not None and writer is not None
-        writer.close()
+        with clock.stage("writing_masks"):
+            writer.close()
         writer = None
     except BaseException:
         if writer is not None:
@@ -288,14 +398,19 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
         raise
     pass_one = time.perf_counter() - started
     report(0.96, "Clean plate: median of the uncovered pixels, filling what the person never uncovered")
-    image, unseen = median.median()
-    image = inpaint(image, unseen)
-    cv2.imwrite(str(staging / "plate.png"), image[..., ::-1])
-    cv2.imwrite(str(staging / "unseen.png"), np.where(unseen, 255, 0).astype(np.uint8))
+    with clock.stage("median"):
+        image, unseen = median.median()
+    with clock.stage("inpainting"):
+        image = inpaint(image, unseen)
+        cv2.imwrite(str(staging / "plate.png"), image[..., ::-1])
+        cv2.imwrite(str(staging / "unseen.png"), np.where(unseen, 255, 0).astype(np.uint8))
     seconds = time.perf_counter() - started
+    video_seconds = max(len(times) / info.fps, 1e-9)
     masker_stats = getattr(masker, "stats", {})
     stats = {"frames": len(times), "seconds": round(seconds, 3), "pass_one_seconds": round(pass_one, 3),
-             "seconds_per_video_second": round(seconds / max(len(times) / info.fps, 1e-9), 3),
+             "seconds_per_video_second": round(seconds / video_seconds, 3),
+             "stage_cpu_s_per_video_s": clock.report(video_seconds),
+             "reference_frames": -(-len(times) // keyframe_every),
              "largest_shift_px": round(registrar.largest_shift, 2), "registration_fallbacks": registrar.fallbacks,
              "unregistered_frames": registrar.unregistered, "registered_by_flow": registrar.tracked,
              "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
