@@ -287,8 +287,12 @@ class _Decoded:
     """What the build keeps of a decoded frame once the decoder's picture is let go."""
 
     time: float
-    grey: np.ndarray  # [h, w] uint8 luminance at registration's work size
+    grey: np.ndarray | None  # [h, w] uint8 luminance at registration's work size (None: skipped by the decoder)
     rgb: np.ndarray | None  # [H, W, 3] plate-size pixels, on reference frames only
+
+    @property
+    def reference(self) -> bool:
+        return self.rgb is not None
 
 
 class _PixelsOnDemand:
@@ -299,12 +303,14 @@ class _PixelsOnDemand:
     much as decoding it, so frames that are not reference frames reach the masker as this:
     ``shape`` and ``dtype`` at once, the pixels (``[...]`` or ``np.asarray``) converted on first use
     -- a keyframe the masker places off the reference grid (after frames without landmarks) is
-    still segmented on its real pixels."""
+    still segmented on its real pixels. A frame the decoder skipped has none (``has_pixels``
+    False); the masker never makes it a keyframe."""
 
     def __init__(self, decoded: DecodedFrame, max_side: int) -> None:
         width, height = decoded.scaled_size(max_side)
         self.shape = (height, width, 3)
         self.dtype = np.dtype(np.uint8)
+        self.has_pixels = decoded.has_picture
         self._decoded = decoded
         self._max_side = max_side
         self._pixels: np.ndarray | None = None
@@ -322,23 +328,68 @@ class _PixelsOnDemand:
         return self.pixels() if dtype is None else self.pixels().astype(dtype)
 
 
+def reference_schedule(start: float, fps: float, every: int) -> Callable[[float], bool]:
+    """Whether the frame at a time (seconds) is a *reference frame* of a build from ``start``:
+    every ``every``-th frame from the first at or after ``start`` (on the clip's frame grid)."""
+    first = math.ceil(start * fps - 1e-6)
+    return lambda time_s: (round(time_s * fps) - first) % every == 0
+
+
 def _decoded_frames(clip_path: Path, start: float, end: float, settings: Settings, max_side: int,
-                    reference_every: int) -> Iterator[tuple[_Decoded, np.ndarray | _PixelsOnDemand]]:
-    """``(frame, pixels for the masker)`` of every frame: every ``reference_every``-th frame (from
-    the first) is a *reference frame*, converted to RGB here -- the median samples those and the
-    masker's keyframes fall on them -- while every frame gets the small grey copy registration
-    works on, straight from the decoder's luma plane."""
+                    is_reference: Callable[[float], bool]
+                    ) -> Iterator[tuple[_Decoded, np.ndarray | _PixelsOnDemand]]:
+    """``(frame, pixels for the masker)`` of every frame. Reference frames are converted to RGB
+    here -- the median samples those and the masker's keyframes fall on them; the decoder skips
+    the other frames where it can (non-reference B-frames), and every frame it decodes gets the
+    small grey copy registration works on, straight from its luma plane."""
     grey_size: tuple[int, int] | None = None
-    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings)):
+    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=is_reference)):
         width, height = decoded.scaled_size(max_side)
         grey_size = grey_size or work_size((height, width))
-        grey = decoded.grey(grey_size)
-        if ordinal % reference_every == 0:
+        grey = decoded.grey(grey_size) if decoded.has_picture else None
+        if decoded.has_picture and (ordinal == 0 or is_reference(decoded.time)):
             rgb = decoded.rgb(max_side)
             decoded.release()
             yield _Decoded(decoded.time, grey, rgb), rgb
         else:
             yield _Decoded(decoded.time, grey, None), _PixelsOnDemand(decoded, max_side)
+
+
+def _between_references(registrar: FrameRegistrar, frames: list[tuple[_Decoded, np.ndarray]],
+                        before: np.ndarray | None, after: np.ndarray | None, times: tuple[float, float] | None
+                        ) -> list[np.ndarray]:
+    """Registration of the frames between two reference frames (transforms ``before`` and
+    ``after``; None at the clip's ends): a camera still at both stays still in between (the
+    references are 0.1 s apart); otherwise every frame the decoder gave a picture is registered
+    on its own, and the others are interpolated between their registered neighbours."""
+    known = [t for t in (before, after) if t is not None]
+    if all(np.allclose(t, IDENTITY) for t in known):
+        return [IDENTITY.copy() for _ in frames]
+    out: list[np.ndarray | None] = []
+    for frame, mask in frames:
+        out.append(None if frame.grey is None else registrar.register_grey(frame.grey, mask.shape, mask, frame.time))
+    stamps = [frame.time for frame, _ in frames]
+    anchors = ([(times[0], before)] if before is not None and times else []) + \
+              [(t, m) for t, m in zip(stamps, out) if m is not None] + \
+              ([(times[1], after)] if after is not None and times else [])
+    for i, transform in enumerate(out):
+        if transform is None:
+            out[i] = _interpolated(anchors, stamps[i])
+    return out  # type: ignore[return-value]
+
+
+def _interpolated(anchors: list[tuple[float, np.ndarray]], time_s: float) -> np.ndarray:
+    """The 2x3 transform at ``time_s``, linear between the registered ``(time, transform)`` around it."""
+    if not anchors:
+        return IDENTITY.copy()
+    anchors = sorted(anchors, key=lambda a: a[0])
+    earlier = [a for a in anchors if a[0] <= time_s]
+    later = [a for a in anchors if a[0] > time_s]
+    if not earlier or not later:
+        return (earlier or later)[-1 if earlier else 0][1].copy()
+    (t0, m0), (t1, m1) = earlier[-1], later[0]
+    w = (time_s - t0) / (t1 - t0)
+    return (1.0 - w) * m0 + w * m1
 
 
 def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start: float, end: float,
@@ -364,9 +415,37 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             scale = (w / track.image_size[0], h / track.image_size[1])
             yield frame, pixels, _landmarks_for(track, frame.time, info.fps, scale)
 
+    is_reference = reference_schedule(start, info.fps, keyframe_every)
+    waiting: list[tuple[_Decoded, np.ndarray]] = []  # frames since the last reference frame
+    last_reference: tuple[float, np.ndarray] | None = None
+
+    def emit(frame: _Decoded, mask: np.ndarray, transform: np.ndarray) -> None:
+        nonlocal covered
+        assert median is not None and writer is not None
+        if frame.reference:
+            with clock.stage("median"):
+                median.add(*_registered(frame.rgb, mask, transform))
+        with clock.stage("writing_masks"):
+            writer.write(mask.view(np.uint8) * np.uint8(255))
+        times.append(frame.time)
+        transforms.append(transform)
+        covered += float(mask.mean())
+        if len(times) % 5 == 0:
+            report(0.95 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
+
+    def flush(after: tuple[float, np.ndarray] | None) -> None:
+        with clock.stage("registration"):
+            between = _between_references(registrar, waiting, last_reference and last_reference[1],
+                                          after and after[1],
+                                          (last_reference[0] if last_reference else -math.inf,
+                                           after[0] if after else math.inf))
+        for (frame, mask), transform in zip(waiting, between):
+            emit(frame, mask, transform)
+        waiting.clear()
+
     try:
         # A deep queue: the first ~0.5 s, while MediaPipe loads, are spent decoding ahead.
-        frames = prefetch(clock.timed(_decoded_frames(clip_path, start, end, settings, max_side, keyframe_every),
+        frames = prefetch(clock.timed(_decoded_frames(clip_path, start, end, settings, max_side, is_reference),
                                       "decoding"), depth=32)
         # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
         # and MediaPipe let go of the GIL while they work.
@@ -375,19 +454,16 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             if median is None:
                 median = SampledMedian(h, w, -(-expected // keyframe_every), MEDIAN_SAMPLES)
                 writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h, preset="ultrafast")
+            if not frame.reference:
+                waiting.append((frame, mask))
+                continue
             with clock.stage("registration"):
+                assert frame.grey is not None
                 transform = registrar.register_grey(frame.grey, (h, w), mask, frame.time)
-            if frame.rgb is not None:
-                with clock.stage("median"):
-                    median.add(*_registered(frame.rgb, mask, transform))
-            assert writer is not None
-            with clock.stage("writing_masks"):
-                writer.write(mask.view(np.uint8) * np.uint8(255))
-            times.append(frame.time)
-            transforms.append(transform)
-            covered += float(mask.mean())
-            if len(times) % 5 == 0:
-                report(0.95 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
+            flush((frame.time, transform))
+            emit(frame, mask, transform)
+            last_reference = (frame.time, transform)
+        flush(None)
         assert median is not None and writer is not None
         with clock.stage("writing_masks"):
             writer.close()

@@ -13,7 +13,37 @@ one constant value gets exactly that value back.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+
+# The median sorts the kept samples of this many image rows at a time (they stay in the CPU's
+# cache: twice as fast as sorting whole frames, or as numpy's per-pixel partition).
+_BAND_ROWS = 64
+
+
+@lru_cache(maxsize=64)
+def sorting_network(n: int) -> tuple[tuple[int, int], ...]:
+    """Comparators ``(i, j)``, ``i < j``, that sort ``n`` values: Batcher's odd-even merge sort
+    for the next power of two, without the comparators that reach past ``n`` (the missing
+    values count as +infinity there, so those never swap). Sorting a stack of images with it is
+    one ``np.minimum`` and one ``np.maximum`` per comparator over whole arrays, where numpy's
+    own sort along the stack pays its per-pixel overhead ~200,000 times per frame."""
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p) and i + j + k < n:
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return tuple(pairs)
 
 
 class SampledMedian:
@@ -99,20 +129,22 @@ class SampledMedian:
             raise RuntimeError("no frame was added")
         frames, valid = self._frames[: self._kept], self._valid[: self._kept]
         count = valid.sum(axis=0, dtype=np.int32)  # [H, W]
-        image = np.zeros(self.shape, np.uint8)
-        everywhere = count == self._kept
-        middle = (self._kept - 1) // 2
-        # Pixels every kept frame saw: a selection of the same rank everywhere.
-        image[everywhere] = np.partition(frames[:, everywhere], middle, axis=0)[middle]
-        # Pixels some frames covered: covered samples become 255 and sort last, so the rank-th
-        # value of the sorted column is the rank-th of the uncovered samples (ties are equal values).
-        some = ~everywhere & (count > 0)
-        if some.any():
-            part = np.where(valid[:, some][..., None], frames[:, some], np.uint8(255))  # [S, n, C]
-            part.sort(axis=0)
-            rank = (count[some] - 1) // 2
-            image[some] = np.take_along_axis(part, rank[None, :, None], axis=0)[0]
+        # Covered samples become 255 and sort last, so the rank-th value of the sorted column is
+        # the rank-th of the uncovered samples (ties are equal values): the lower median.
+        rank = np.maximum(count - 1, 0) // 2
+        image = np.empty(self.shape, np.uint8)
+        network = sorting_network(self._kept)
+        for y0 in range(0, self.shape[0], _BAND_ROWS):
+            rows = slice(y0, y0 + _BAND_ROWS)
+            band = [np.where(valid[k, rows, :, None], frames[k, rows], np.uint8(255)) for k in range(self._kept)]
+            spare = np.empty_like(band[0])
+            for i, j in network:  # min to i, max to j (the arrays swap places instead of being copied)
+                np.minimum(band[i], band[j], out=spare)
+                np.maximum(band[i], band[j], out=band[j])
+                band[i], spare = spare, band[i]
+            image[rows] = np.take_along_axis(np.stack(band), rank[None, rows, :, None], axis=0)[0]
         unsampled = count == 0
+        image[unsampled] = 0
         fill = unsampled & self._last_seen
         image[fill] = self._last[fill]
         return image, unsampled & ~self._last_seen
@@ -124,4 +156,4 @@ class SampledMedian:
         return kept + self._last.nbytes + self._last_seen.nbytes
 
 
-__all__ = ["SampledMedian"]
+__all__ = ["SampledMedian", "sorting_network"]
