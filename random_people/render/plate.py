@@ -71,6 +71,9 @@ _FILES = ("plate.png", "unseen.png", "masks.mp4", "plate.json")
 # "reference-frames-1": RGB only on every keyframe-interval-th frame (the median's samples and
 # the last-uncovered fill come from those), every frame registered on the decoder's luma.
 BUILD_METHOD = "reference-frames-1"
+# Let the decoder skip frames the build needs no picture of (see :func:`_decoded_frames`); the
+# plate and masks are the same either way for a still camera (tests switch it off to compare).
+SKIP_UNNEEDED_FRAMES = True
 
 
 @dataclass
@@ -335,19 +338,54 @@ def reference_schedule(start: float, fps: float, every: int) -> Callable[[float]
     return lambda time_s: (round(time_s * fps) - first) % every == 0
 
 
+class _ShakeWatch:
+    """Tells the decoder to stop skipping frames once the camera is seen to move.
+
+    Frames the decoder skipped have no picture to register, so between two reference frames
+    where the camera is not still their transform is interpolated. A shaking camera would then
+    misplace the plate in those frames, so this watches each reference frame as it is decoded
+    (the first frame's corners followed into it, no person mask yet: RANSAC leaves the person
+    out) and, from the first one that has moved, every frame is decoded and registered."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self._shape = shape
+        self._registrar = FrameRegistrar(max_shift=1.0)  # it only looks; refusing is the build's registrar's job
+        self.moved = False
+
+    def look(self, grey: np.ndarray, time_s: float) -> None:
+        if self.moved:
+            return
+        try:
+            transform = self._registrar.register_grey(grey, self._shape, None, time_s)
+        except CameraMotionError:
+            transform = None
+        if transform is None or not np.allclose(transform, IDENTITY):
+            self.moved = True
+            logger.info("The camera moves at %.2f s: every frame is decoded from here on", time_s)
+
+
 def _decoded_frames(clip_path: Path, start: float, end: float, settings: Settings, max_side: int,
-                    is_reference: Callable[[float], bool]
+                    is_reference: Callable[[float], bool], skip_frames: bool = True
                     ) -> Iterator[tuple[_Decoded, np.ndarray | _PixelsOnDemand]]:
     """``(frame, pixels for the masker)`` of every frame. Reference frames are converted to RGB
     here -- the median samples those and the masker's keyframes fall on them; the decoder skips
-    the other frames where it can (non-reference B-frames), and every frame it decodes gets the
-    small grey copy registration works on, straight from its luma plane."""
+    the other frames where it can (non-reference B-frames; until the camera moves, see
+    :class:`_ShakeWatch`), and every frame it decodes gets the small grey copy registration works
+    on, straight from its luma plane."""
     grey_size: tuple[int, int] | None = None
-    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=is_reference)):
+    watch: _ShakeWatch | None = None
+
+    def needed(time_s: float) -> bool:
+        return not skip_frames or is_reference(time_s) or (watch is not None and watch.moved)
+
+    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=needed)):
         width, height = decoded.scaled_size(max_side)
         grey_size = grey_size or work_size((height, width))
         grey = decoded.grey(grey_size) if decoded.has_picture else None
         if decoded.has_picture and (ordinal == 0 or is_reference(decoded.time)):
+            assert grey is not None
+            watch = watch or _ShakeWatch((height, width))
+            watch.look(grey, decoded.time)
             rgb = decoded.rgb(max_side)
             decoded.release()
             yield _Decoded(decoded.time, grey, rgb), rgb
@@ -408,6 +446,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     times: list[float] = []
     transforms: list[np.ndarray] = []
     covered = 0.0
+    reference_frames = skipped = 0
 
     def with_landmarks(frames):
         for frame, pixels in frames:
@@ -420,8 +459,10 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     last_reference: tuple[float, np.ndarray] | None = None
 
     def emit(frame: _Decoded, mask: np.ndarray, transform: np.ndarray) -> None:
-        nonlocal covered
+        nonlocal covered, reference_frames, skipped
         assert median is not None and writer is not None
+        reference_frames += frame.reference
+        skipped += frame.grey is None
         if frame.reference:
             with clock.stage("median"):
                 median.add(*_registered(frame.rgb, mask, transform))
@@ -445,7 +486,8 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
 
     try:
         # A deep queue: the first ~0.5 s, while MediaPipe loads, are spent decoding ahead.
-        frames = prefetch(clock.timed(_decoded_frames(clip_path, start, end, settings, max_side, is_reference),
+        frames = prefetch(clock.timed(_decoded_frames(clip_path, start, end, settings, max_side, is_reference,
+                                                      SKIP_UNNEEDED_FRAMES),
                                       "decoding"), depth=32)
         # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
         # and MediaPipe let go of the GIL while they work.
@@ -486,7 +528,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     stats = {"frames": len(times), "seconds": round(seconds, 3), "pass_one_seconds": round(pass_one, 3),
              "seconds_per_video_second": round(seconds / video_seconds, 3),
              "stage_cpu_s_per_video_s": clock.report(video_seconds),
-             "reference_frames": -(-len(times) // keyframe_every),
+             "reference_frames": reference_frames, "frames_skipped_by_decoder": skipped,
              "largest_shift_px": round(registrar.largest_shift, 2), "registration_fallbacks": registrar.fallbacks,
              "unregistered_frames": registrar.unregistered, "registered_by_flow": registrar.tracked,
              "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
