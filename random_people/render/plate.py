@@ -7,11 +7,17 @@ one. :func:`build_plate` makes that possible:
 1. **Masks** (:mod:`random_people.render.plate_masks`): the extracted person -- and only them;
    other people are part of the scene -- is masked in every frame, selected by their landmarks
    (segmented on keyframes about 0.1 s apart, carried along the skeleton in between).
-2. **Registration** (:mod:`random_people.render.registration`): every frame is registered to the
-   first; small shake is removed, a moving camera is refused (:class:`CameraMotionError`).
+2. **Registration** (:mod:`random_people.render.registration`): frames are registered to the
+   first (on a grey copy the decoder makes from its luma plane); small shake is removed, a moving
+   camera is refused (:class:`CameraMotionError`).
 3. **Median** (:class:`random_people.render.streaming_median.SampledMedian`): the exact per-pixel
-   median of the uncovered pixels of at most :data:`MEDIAN_SAMPLES` frames spread over the clip
-   (bounded memory, whatever the clip's length), the clip decoded once.
+   median of the uncovered pixels of at most :data:`MEDIAN_SAMPLES` reference frames spread over
+   the clip (bounded memory, whatever the clip's length), the clip decoded once.
+
+Only *reference frames* (every keyframe interval) are converted to RGB, and the decoder skips the
+frames nobody needs a picture of where it can (non-reference B-frames): see
+:func:`_decoded_frames`. Frames between two still reference frames are still; once the camera is
+seen to move, every frame is decoded and registered (:class:`_ShakeWatch`).
 4. **Inpainting**: pixels the person never uncovered are filled by OpenCV's Telea inpainting.
 
 The result is cached under ``<data_dir>/plates/<key>/`` (``plate.png``, ``unseen.png``,
@@ -69,7 +75,7 @@ _GAIN_RANGE = (0.6, 1.6)
 _FILES = ("plate.png", "unseen.png", "masks.mp4", "plate.json")
 # How a build reads the clip (part of the cache key: a change here changes the plate's pixels).
 # "reference-frames-1": RGB only on every keyframe-interval-th frame (the median's samples and
-# the last-uncovered fill come from those), every frame registered on the decoder's luma.
+# the last-uncovered fill come from those), registration on the decoder's luma.
 BUILD_METHOD = "reference-frames-1"
 # Let the decoder skip frames the build needs no picture of (see :func:`_decoded_frames`); the
 # plate and masks are the same either way for a still camera (tests switch it off to compare).
