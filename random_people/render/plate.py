@@ -296,7 +296,9 @@ class _Decoded:
     """What the build keeps of a decoded frame once the decoder's picture is let go."""
 
     time: float
-    grey: np.ndarray | None  # [h, w] uint8 luminance at registration's work size (None: skipped by the decoder)
+    decoded: bool  # False: the decoder skipped it (no picture)
+    grey: np.ndarray | None  # [h, w] uint8 luminance at registration's work size (reference frames, and
+    # every decoded frame once the camera has moved)
     rgb: np.ndarray | None  # [H, W, 3] plate-size pixels, on reference frames only
 
     @property
@@ -374,10 +376,10 @@ def _decoded_frames(clip_path: Path, start: float, end: float, settings: Setting
                     is_reference: Callable[[float], bool], skip_frames: bool = True
                     ) -> Iterator[tuple[_Decoded, np.ndarray | _PixelsOnDemand]]:
     """``(frame, pixels for the masker)`` of every frame. Reference frames are converted to RGB
-    here -- the median samples those and the masker's keyframes fall on them; the decoder skips
-    the other frames where it can (non-reference B-frames; until the camera moves, see
-    :class:`_ShakeWatch`), and every frame it decodes gets the small grey copy registration works
-    on, straight from its luma plane."""
+    here -- the median samples those and the masker's keyframes fall on them -- and get the small
+    grey copy registration works on, straight from the luma plane. The decoder skips the other
+    frames where it can (non-reference B-frames) until the camera is seen to move
+    (:class:`_ShakeWatch`); from then on every frame is decoded and gets its grey copy."""
     grey_size: tuple[int, int] | None = None
     watch: _ShakeWatch | None = None
 
@@ -387,16 +389,17 @@ def _decoded_frames(clip_path: Path, start: float, end: float, settings: Setting
     for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=needed)):
         width, height = decoded.scaled_size(max_side)
         grey_size = grey_size or work_size((height, width))
-        grey = decoded.grey(grey_size) if decoded.has_picture else None
         if decoded.has_picture and (ordinal == 0 or is_reference(decoded.time)):
-            assert grey is not None
+            grey = decoded.grey(grey_size)
             watch = watch or _ShakeWatch((height, width))
             watch.look(grey, decoded.time)
             rgb = decoded.rgb(max_side)
             decoded.release()
-            yield _Decoded(decoded.time, grey, rgb), rgb
+            yield _Decoded(decoded.time, True, grey, rgb), rgb
         else:
-            yield _Decoded(decoded.time, grey, None), _PixelsOnDemand(decoded, max_side)
+            moved = watch is not None and watch.moved
+            grey = decoded.grey(grey_size) if decoded.has_picture and moved else None
+            yield _Decoded(decoded.time, decoded.has_picture, grey, None), _PixelsOnDemand(decoded, max_side)
 
 
 def _between_references(registrar: FrameRegistrar, frames: list[tuple[_Decoded, np.ndarray]],
@@ -404,8 +407,9 @@ def _between_references(registrar: FrameRegistrar, frames: list[tuple[_Decoded, 
                         ) -> list[np.ndarray]:
     """Registration of the frames between two reference frames (transforms ``before`` and
     ``after``; None at the clip's ends): a camera still at both stays still in between (the
-    references are 0.1 s apart); otherwise every frame the decoder gave a picture is registered
-    on its own, and the others are interpolated between their registered neighbours."""
+    references are 0.1 s apart); otherwise every frame with a grey copy (decoded after the
+    :class:`_ShakeWatch` saw the camera move) is registered on its own, and the others are
+    interpolated between their registered neighbours."""
     known = [t for t in (before, after) if t is not None]
     if all(np.allclose(t, IDENTITY) for t in known):
         return [IDENTITY.copy() for _ in frames]
@@ -468,7 +472,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
         nonlocal covered, reference_frames, skipped
         assert median is not None and writer is not None
         reference_frames += frame.reference
-        skipped += frame.grey is None
+        skipped += not frame.decoded
         if frame.reference:
             with clock.stage("median"):
                 median.add(*_registered(frame.rgb, mask, transform))
