@@ -174,12 +174,14 @@ def test_masker_never_makes_a_keyframe_of_a_frame_without_pixels():
             assert self.has_pixels, "the masker looked at pixels the decoder skipped"
             return np.zeros(self.shape, np.uint8)[key]
 
-    landmarks = box_track([box_at(0, 10)]).landmarks[0].copy()
+    x0, y0, x1, y1 = box_at(0, 10)
+    landmarks = np.full((33, 2), np.nan)
+    landmarks[[11, 12, 23, 24]] = [(x1, y0), (x0, y0), (x0, y1), (x1, y1)]  # shoulders and hips
     keyframes = {}
     for has_pixels in (True, False):
         with PoseSegmentationMasker(keyframe_every=2) as masker:
             masks = list(masker.masks((i, Pixels(has_pixels), landmarks) for i in range(5)))
         assert [payload for payload, _ in masks] == list(range(5))
-        assert all(mask.shape == (128, 192) for _, mask in masks)
+        assert all(mask.shape == (128, 192) and mask.any() for _, mask in masks)
         keyframes[has_pixels] = masker.stats["keyframes"]
     assert keyframes == {True: 3, False: 0}
