@@ -185,3 +185,28 @@ def test_masker_never_makes_a_keyframe_of_a_frame_without_pixels():
         assert all(mask.shape == (128, 192) and mask.any() for _, mask in masks)
         keyframes[has_pixels] = masker.stats["keyframes"]
     assert keyframes == {True: 3, False: 0}
+
+
+def test_a_frame_not_sampled_fills_only_pixels_no_frame_showed():
+    from random_people.render.streaming_median import SampledMedian
+
+    shape = (6, 8)
+    frames = [np.full((*shape, 3), v, np.uint8) for v in (10, 20, 30)]
+    median = SampledMedian(*shape, expected_frames=2, max_samples=4)
+    covered = np.zeros(shape, bool)
+    covered[1:3, 1:3] = True  # the person, in both sampled frames
+    median.add(frames[0], ~covered)
+    assert not median.shows_unseen(np.ones(shape, bool) & ~covered)  # nothing new outside the person
+    everything = np.ones(shape, bool)
+    assert median.shows_unseen(everything)  # (1..2, 1..2) was never shown
+    later = covered.copy()
+    later[4:6, 5:8] = True  # the person also covers a place the first frame showed
+    median.add(frames[1], ~(covered | later))
+    shown_first_only = np.zeros(shape, bool)
+    shown_first_only[4:6, 5:8] = True
+    assert not median.shows_unseen(shown_first_only)  # the first frame showed it, outside the box then
+    median.fill(frames[2], everything)  # a frame that is not sampled, showing everything
+    assert not median.shows_unseen(everything)
+    image, unseen = median.median()
+    assert (image[1:3, 1:3] == 30).all() and not unseen.any()  # its value where no sampled frame showed the place
+    assert (image[0, 0] == 10).all() and (image[4:6, 5:8] == 10).all()  # the samples' median elsewhere (lower of 10, 20)

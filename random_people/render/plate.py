@@ -74,8 +74,9 @@ _RING = 0.08
 _GAIN_RANGE = (0.6, 1.6)
 _FILES = ("plate.png", "unseen.png", "masks.mp4", "plate.json")
 # How a build reads the clip (part of the cache key: a change here changes the plate's pixels).
-# "reference-frames-1": RGB only on every keyframe-interval-th frame (the median's samples and
-# the last-uncovered fill come from those), registration on the decoder's luma.
+# "reference-frames-1": RGB only on every keyframe-interval-th frame (the median's samples) and
+# on other decoded frames that show a pixel no frame did before (the fill), registration on the
+# decoder's luma.
 BUILD_METHOD = "reference-frames-1"
 # Let the decoder skip frames the build needs no picture of (see :func:`_decoded_frames`); the
 # plate and masks are the same either way for a still camera (tests switch it off to compare).
@@ -300,6 +301,9 @@ class _Decoded:
     grey: np.ndarray | None  # [h, w] uint8 luminance at registration's work size (reference frames, and
     # every decoded frame once the camera has moved)
     rgb: np.ndarray | None  # [H, W, 3] plate-size pixels, on reference frames only
+    # Another decoded frame's pixels, converted if the median wants them (it shows a pixel no
+    # frame before it did: see SampledMedian.fill); let go once the frame is done.
+    pixels: "_PixelsOnDemand | None" = None
 
     @property
     def reference(self) -> bool:
@@ -331,6 +335,11 @@ class _PixelsOnDemand:
             self._pixels = self._decoded.rgb(self._max_side)
             self._decoded.release()
         return self._pixels
+
+    def release(self) -> None:
+        """Let go of the decoder's picture and any converted pixels."""
+        self._decoded.release()
+        self._pixels = None
 
     def __getitem__(self, key):
         return self.pixels()[key]
@@ -399,7 +408,8 @@ def _decoded_frames(clip_path: Path, start: float, end: float, settings: Setting
         else:
             moved = watch is not None and watch.moved
             grey = decoded.grey(grey_size) if decoded.has_picture and moved else None
-            yield _Decoded(decoded.time, decoded.has_picture, grey, None), _PixelsOnDemand(decoded, max_side)
+            pixels = _PixelsOnDemand(decoded, max_side)
+            yield _Decoded(decoded.time, decoded.has_picture, grey, None, pixels if decoded.has_picture else None), pixels
 
 
 def _between_references(registrar: FrameRegistrar, frames: list[tuple[_Decoded, np.ndarray]],
@@ -456,7 +466,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     times: list[float] = []
     transforms: list[np.ndarray] = []
     covered = 0.0
-    reference_frames = skipped = 0
+    reference_frames = skipped = filled = 0
 
     def with_landmarks(frames):
         for frame, pixels in frames:
@@ -468,14 +478,25 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     waiting: list[tuple[_Decoded, np.ndarray]] = []  # frames since the last reference frame
     last_reference: tuple[float, np.ndarray] | None = None
 
+    def sample(frame: _Decoded, mask: np.ndarray, transform: np.ndarray) -> None:
+        """The median's part: a reference frame is added; another decoded frame is converted
+        only if it shows a pixel no frame before it and no reference frame up to the next one did."""
+        nonlocal filled
+        assert median is not None
+        with clock.stage("median"):
+            if frame.reference:
+                median.add(*_registered(frame.rgb, mask, transform))
+            elif frame.pixels is not None:
+                if median.shows_unseen(_registered_valid(mask, transform)):
+                    median.fill(*_registered(frame.pixels.pixels(), mask, transform))
+                    filled += 1
+                frame.pixels.release()
+
     def emit(frame: _Decoded, mask: np.ndarray, transform: np.ndarray) -> None:
         nonlocal covered, reference_frames, skipped
-        assert median is not None and writer is not None
+        assert writer is not None
         reference_frames += frame.reference
         skipped += not frame.decoded
-        if frame.reference:
-            with clock.stage("median"):
-                median.add(*_registered(frame.rgb, mask, transform))
         with clock.stage("writing_masks"):
             writer.write(mask.view(np.uint8) * np.uint8(255))
         times.append(frame.time)
@@ -485,12 +506,15 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             report(0.95 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
 
     def flush(after: tuple[float, np.ndarray] | None) -> None:
+        """Register, sample and write the frames waiting before the reference frame ``after``
+        (None: the end), which the median has already been given."""
         with clock.stage("registration"):
             between = _between_references(registrar, waiting, last_reference and last_reference[1],
                                           after and after[1],
                                           (last_reference[0] if last_reference else -math.inf,
                                            after[0] if after else math.inf))
         for (frame, mask), transform in zip(waiting, between):
+            sample(frame, mask, transform)
             emit(frame, mask, transform)
         waiting.clear()
 
@@ -512,6 +536,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             with clock.stage("registration"):
                 assert frame.grey is not None
                 transform = registrar.register_grey(frame.grey, (h, w), mask, frame.time)
+            sample(frame, mask, transform)  # before the frames waiting: they fill only what it does not show
             flush((frame.time, transform))
             emit(frame, mask, transform)
             last_reference = (frame.time, transform)
@@ -539,6 +564,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
              "seconds_per_video_second": round(seconds / video_seconds, 3),
              "stage_cpu_s_per_video_s": clock.report(video_seconds),
              "reference_frames": reference_frames, "frames_skipped_by_decoder": skipped,
+             "frames_converted_for_the_fill": filled,
              "largest_shift_px": round(registrar.largest_shift, 2), "registration_fallbacks": registrar.fallbacks,
              "unregistered_frames": registrar.unregistered, "registered_by_flow": registrar.tracked,
              "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
@@ -559,6 +585,13 @@ def _registered(rgb: np.ndarray, mask: np.ndarray, transform: np.ndarray) -> tup
     if np.allclose(transform, IDENTITY):
         return rgb, valid
     return warp(rgb, transform), warp(valid.astype(np.uint8), transform, nearest=True, fill=0) > 0
+
+
+def _registered_valid(mask: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """The frame's uncovered pixels in the first frame's coordinates."""
+    if np.allclose(transform, IDENTITY):
+        return ~mask
+    return warp((~mask).astype(np.uint8), transform, nearest=True, fill=0) > 0
 
 
 def load_plate(folder: Path) -> Plate:

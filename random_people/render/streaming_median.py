@@ -79,6 +79,9 @@ class SampledMedian:
         self._kept = 0
         self._last = np.zeros(self.shape, np.uint8)
         self._last_seen = np.zeros(self.shape[:2], bool)
+        # Pixels some frame showed uncovered (with or without their value in _last): those outside
+        # the box when it grew were uncovered in every frame before (the first one among them).
+        self._shown = np.zeros(self.shape[:2], bool)
         self._box: tuple[int, int, int, int] | None = None  # (y0, y1, x0, x1) around every pixel covered so far
         self.frames = 0
 
@@ -109,12 +112,40 @@ class SampledMedian:
             if self._box is not None:
                 box = (min(box[0], self._box[0]), max(box[1], self._box[1]), min(box[2], self._box[2]),
                        max(box[3], self._box[3]))
+            if box != self._box:
+                grown = np.ones(self.shape[:2], bool)
+                if self._box is not None:
+                    grown[self._box[0]:self._box[1], self._box[2]:self._box[3]] = False
+                if index > 0:  # the frames before this one showed the pixels the box takes in now
+                    self._shown[box[0]:box[1], box[2]:box[3]] |= grown[box[0]:box[1], box[2]:box[3]]
             self._box = box
         if self._box is not None:
             y0, y1, x0, x1 = self._box
             where = valid[y0:y1, x0:x1]
             np.copyto(self._last[y0:y1, x0:x1], frame[y0:y1, x0:x1], where=where[..., None])
             self._last_seen[y0:y1, x0:x1] |= where
+            self._shown[y0:y1, x0:x1] |= where
+
+    def shows_unseen(self, valid: np.ndarray) -> bool:
+        """Whether a frame uncovered where ``valid`` [H, W] shows a pixel that no frame given so
+        far showed uncovered (a frame that is not added can still give such pixels their value:
+        :meth:`fill`)."""
+        if self._box is None:
+            return False  # nothing covered yet: the first frame showed every pixel
+        y0, y1, x0, x1 = self._box
+        return bool((valid[y0:y1, x0:x1] & ~self._shown[y0:y1, x0:x1]).any())
+
+    def fill(self, frame: np.ndarray, valid: np.ndarray) -> None:
+        """A frame that is not added (not sampled): it gives its value to the pixels it shows
+        uncovered that no frame given so far showed -- the value such a pixel takes when no kept
+        frame shows it (a place the person leaves only briefly is not inpainted)."""
+        if self._box is None:
+            return
+        y0, y1, x0, x1 = self._box
+        where = valid[y0:y1, x0:x1] & ~self._shown[y0:y1, x0:x1]
+        np.copyto(self._last[y0:y1, x0:x1], frame[y0:y1, x0:x1], where=where[..., None])
+        self._last_seen[y0:y1, x0:x1] |= where
+        self._shown[y0:y1, x0:x1] |= where
 
     @property
     def samples(self) -> int:
@@ -153,7 +184,7 @@ class SampledMedian:
     def nbytes(self) -> int:
         """Bytes held by the kept frames and the per-pixel buffers (for memory reports)."""
         kept = self._kept * (int(np.prod(self.shape)) + self.shape[0] * self.shape[1])
-        return kept + self._last.nbytes + self._last_seen.nbytes
+        return kept + self._last.nbytes + self._last_seen.nbytes + self._shown.nbytes
 
 
 __all__ = ["SampledMedian", "sorting_network"]
