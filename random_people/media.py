@@ -469,8 +469,8 @@ def read_decoded(
     non-reference B-frames: half the frames of a typical 60 fps phone or camera clip, and a
     third of the decoding time). Every frame of the range is still yielded, in order, with its
     index and time (from its packet); a skipped one has ``has_picture`` False. Needed frames are
-    always decoded, bit-exact with decoding everything; so is every frame of a codec or clip that
-    cannot skip (no timestamps on the packets)."""
+    always decoded, bit-exact with decoding everything; so is every frame of a codec other than
+    H.264 and HEVC, and of packets without timestamps."""
     settings = settings or load_settings()
     info = probe_video(path, settings)
     start, end = _validate_range(info, start, end)
@@ -597,7 +597,8 @@ def _decode_span(
         k_rot = info.rotation // 90
         index: int | None = None if seek else -1  # running index; None until anchored after a seek
         last_time = -math.inf
-        skipping = _SkippedFrames(stream, start, epsilon, 0.5 / info.fps, needed) if needed is not None else None
+        skippable = needed is not None and stream.codec_context.name in _SKIPPABLE_CODECS
+        skipping = _SkippedFrames(stream, start, epsilon, 0.5 / info.fps, needed) if skippable else None
         stored_size: tuple[int, int] | None = None
         for packet in container.demux(stream):
             packet_time = (
@@ -648,6 +649,12 @@ def _decode_span(
                     yield DecodedFrame(index, time, picture, k_rot, stored_size or (stream.width, stream.height))
     finally:
         container.close()
+
+
+# Codecs whose decoders skip non-reference frames and where every packet is one displayed frame,
+# so a skipped frame is put back in its place by its packet's time (tested on x264 and x265
+# clips with B-pyramids). Other codecs decode every frame.
+_SKIPPABLE_CODECS = frozenset({"h264", "hevc"})
 
 
 class _SkippedFrames:

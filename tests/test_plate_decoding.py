@@ -19,16 +19,20 @@ from random_people.render.streaming_median import sorting_network
 KEYFRAME_EVERY = 3
 
 
-def write_h264_clip(path: Path, frames: int, offsets: list[tuple[int, int]] | None = None, fps: int = 30
-                    ) -> list[tuple]:
-    """The plate fixtures' walking red box over the park, as H.264 with B-frames in a pyramid
-    (x264's defaults for camera and phone clips: non-reference B-frames the decoder can skip)."""
+ENCODERS = {"libx264": {"crf": "12", "preset": "veryfast", "x264-params": "bframes=3:b-adapt=0:b-pyramid=normal"},
+            "libx265": {"crf": "12", "preset": "veryfast",
+                        "x265-params": "bframes=3:b-adapt=0:b-pyramid=1:log-level=none"}}
+
+
+def write_h264_clip(path: Path, frames: int, offsets: list[tuple[int, int]] | None = None, fps: int = 30,
+                    encoder: str = "libx264") -> list[tuple]:
+    """The plate fixtures' walking red box over the park, as H.264 (or HEVC) with B-frames in a
+    pyramid (as camera and phone clips: non-reference B-frames the decoder can skip)."""
     full = scene()
     offsets = offsets or [(0, 0)] * frames
     boxes = []
     container = av.open(str(path), "w")
-    stream = container.add_stream("libx264", rate=fps, options={"crf": "12", "preset": "veryfast",
-                                                               "x264-params": "bframes=3:b-adapt=0:b-pyramid=normal"})
+    stream = container.add_stream(encoder, rate=fps, options=ENCODERS[encoder])
     stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
     for i in range(frames):
         dx, dy = offsets[i]
@@ -79,9 +83,10 @@ def _build(clip: Path, boxes, tmp_path: Path, name: str, skip: bool, monkeypatch
     return plate, masker
 
 
-def test_decoder_skips_only_unneeded_frames_and_keeps_every_frame_in_its_place(tmp_path):
+@pytest.mark.parametrize("encoder", list(ENCODERS))
+def test_decoder_skips_only_unneeded_frames_and_keeps_every_frame_in_its_place(tmp_path, encoder):
     clip = tmp_path / "walk.mp4"
-    write_h264_clip(clip, frames=48)
+    write_h264_clip(clip, frames=48, encoder=encoder)
     for start, end in [(None, None), (0.4, 1.3)]:  # the second seeks to a keyframe before `start`
         every = list(read_decoded(clip, start, end))
         needed = lambda t: round(t * 30) % KEYFRAME_EVERY == 0  # noqa: E731
@@ -96,6 +101,14 @@ def test_decoder_skips_only_unneeded_frames_and_keeps_every_frame_in_its_place(t
                 assert np.array_equal(full.rgb(), part.rgb())
         with pytest.raises(RuntimeError, match="skipped by the decoder"):
             skipped[0].rgb()
+
+
+def test_other_codecs_decode_every_frame_when_asked_for_some(tmp_path):
+    from plate_fixtures import write_clip
+
+    write_clip(tmp_path / "walk.mkv", frames=12)  # FFV1
+    frames = list(read_decoded(tmp_path / "walk.mkv", needed=lambda t: False))
+    assert len(frames) == 12 and all(f.has_picture for f in frames)
 
 
 def test_still_camera_plate_is_the_same_with_frames_skipped(tmp_path, monkeypatch):
