@@ -125,6 +125,12 @@ def test_still_camera_plate_is_the_same_with_frames_skipped(tmp_path, monkeypatc
     assert np.array_equal(some.transforms, every.transforms)
     assert all(np.array_equal(a, b) for a, b in zip(some.masks(), every.masks()))
     assert np.array_equal(some.image, every.image) and np.array_equal(some.unseen, every.unseen)
+    # The build reports where its CPU went, stage by stage (per second of video).
+    stages = some.stats["stage_cpu_s_per_video_s"]
+    assert {"decoding", "masks", "registration", "median", "writing_masks", "inpainting", "other_threads",
+            "total"} <= set(stages)
+    assert all(v >= 0 for v in stages.values()) and stages["total"] > 0
+    assert stages["total"] >= sum(v for k, v in stages.items() if k != "total") - 0.01
 
 
 def test_shaking_camera_is_registered_frame_by_frame_once_the_decoder_sees_it(tmp_path, monkeypatch):
