@@ -325,7 +325,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
         # A deep queue: the first ~0.25 s, while MediaPipe loads, are spent decoding ahead (16 frames:
         # the non-reference ones hold the decoder's full-size picture, ~3 MB at 1080p, until masked).
         frames = prefetch(clock.timed(plate_frames(clip_path, start, end, settings, max_side, is_reference,
-                                                   SKIP_UNNEEDED_FRAMES), "decoding"), depth=16)
+                                                   SKIP_UNNEEDED_FRAMES, info), "decoding"), depth=16)
         # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
         # and MediaPipe let go of the GIL while they work.
         for frame, mask in prefetch(clock.timed(frame_masks(masker, with_landmarks(frames)), "masks"), depth=4):

@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from random_people.media import DecodedFrame, read_decoded
+from random_people.media import DecodedFrame, VideoInfo, read_decoded
 from random_people.render.registration import IDENTITY, CameraMotionError, FrameRegistrar, work_size
 from random_people.settings import Settings
 
@@ -166,8 +166,8 @@ class ShakeWatch:
 
 
 def plate_frames(clip_path: Path, start: float, end: float, settings: Settings, max_side: int,
-                    is_reference: Callable[[float], bool], skip_frames: bool = True
-                    ) -> Iterator[tuple[PlateFrame, np.ndarray | PixelsOnDemand]]:
+                 is_reference: Callable[[float], bool], skip_frames: bool = True, info: VideoInfo | None = None
+                 ) -> Iterator[tuple[PlateFrame, np.ndarray | PixelsOnDemand]]:
     """``(frame, pixels for the masker)`` of every frame. Reference frames are converted to RGB
     here -- the median samples those and the masker's keyframes fall on them -- and get the small
     grey copy registration works on, straight from the luma plane. The decoder skips the other
@@ -179,7 +179,7 @@ def plate_frames(clip_path: Path, start: float, end: float, settings: Settings, 
     def needed(time_s: float) -> bool:
         return not skip_frames or is_reference(time_s) or (watch is not None and watch.moved)
 
-    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=needed)):
+    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=needed, info=info)):
         width, height = decoded.scaled_size(max_side)
         grey_size = grey_size or work_size((height, width))
         if decoded.has_picture and (ordinal == 0 or is_reference(decoded.time)):
