@@ -53,16 +53,17 @@ class SampledMedian:
     A clean plate of a fixed camera does not need every frame in its median: a few dozen spread
     over the clip see the scene as well (each frame keeps its own real pixels outside the
     removed person anyway; frames a few hundredths of a second apart show nearly the same). So
-    every ``stride``-th frame is kept, a multiple of ``min_stride`` (the clean plate passes its
-    keyframe interval: those frames' masks were segmented, not carried), at most ``max_samples``
+    every ``stride``-th frame added is kept, a multiple of ``min_stride`` (the clean plate adds
+    only its reference frames, one per keyframe interval, whose masks were segmented), at most ``max_samples``
     of them (when a clip turns out longer than ``expected_frames``, every other kept frame is
     dropped and the stride doubled). Their exact lower median is a selection in memory at the
     end -- no second decoding of the clip, ``max_samples`` frames held (28 MB at 640x360).
 
-    A pixel that no kept frame shows uncovered, but some other frame does, gets the last value a
-    frame showed it with (so a place the person leaves only briefly is not inpainted). Only pixels
-    some frame so far covered are followed for that: a pixel outside all masks until a frame is
-    uncovered in the first frame, which is always kept.
+    A pixel that no kept frame shows uncovered, but some other frame does, gets the last value an
+    added frame showed it with, else the value of the first frame given to :meth:`fill` that
+    showed it (frames that are not added: so a place the person leaves only briefly is not
+    inpainted). Only pixels some frame so far covered are followed for that: a pixel outside all
+    masks until a frame is uncovered in the first frame, which is always kept.
     """
 
     def __init__(self, height: int, width: int, expected_frames: int, max_samples: int = 40,
