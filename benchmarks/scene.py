@@ -522,6 +522,11 @@ def main() -> None:
               f"mask vs every-frame segmentation: missed {m.get('missed_mean', float('nan')):.4f} "
               f"(p95 {m.get('missed_p95', float('nan')):.3f})  "
               f"inpaint PSNR telea {i.get('psnr_telea_db', float('nan')):.1f} dB")
+    for name, c in results["clips"].items():  # where a build's CPU goes (builds that report it)
+        if c["build"].get("stage_cpu_s_per_video_s"):
+            print(f"{name:26s} CPU-s per video-s by stage: " + ", ".join(
+                f"{stage} {value:.3f}" for stage, value in c["build"]["stage_cpu_s_per_video_s"].items()) +
+                f"; frames skipped by the decoder {c['build'].get('frames_skipped_by_decoder', 0)}")
     print("ghost rate per clip: " + ", ".join(f"{n} {r:.3f}" for n, r in results["ghost_rate"].items()))
     print(f"ghost rate over all frames: {results['ghost_rate_all']:.4f} (target <= 0.01)")
     if results.get("actor_swap"):

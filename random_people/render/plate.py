@@ -7,11 +7,17 @@ one. :func:`build_plate` makes that possible:
 1. **Masks** (:mod:`random_people.render.plate_masks`): the extracted person -- and only them;
    other people are part of the scene -- is masked in every frame, selected by their landmarks
    (segmented on keyframes about 0.1 s apart, carried along the skeleton in between).
-2. **Registration** (:mod:`random_people.render.registration`): every frame is registered to the
-   first; small shake is removed, a moving camera is refused (:class:`CameraMotionError`).
+2. **Registration** (:mod:`random_people.render.registration`): frames are registered to the
+   first (on a grey copy the decoder makes from its luma plane); small shake is removed, a moving
+   camera is refused (:class:`CameraMotionError`).
 3. **Median** (:class:`random_people.render.streaming_median.SampledMedian`): the exact per-pixel
-   median of the uncovered pixels of at most :data:`MEDIAN_SAMPLES` frames spread over the clip
-   (bounded memory, whatever the clip's length), the clip decoded once.
+   median of the uncovered pixels of at most :data:`MEDIAN_SAMPLES` reference frames spread over
+   the clip (bounded memory, whatever the clip's length), the clip decoded once.
+
+Only *reference frames* (every keyframe interval) are converted to RGB, and the decoder skips the
+frames nobody needs a picture of where it can (non-reference B-frames); frames between two still
+reference frames are still, and once the camera is seen to move every frame is decoded and
+registered: :mod:`random_people.render.plate_decoding`.
 4. **Inpainting**: pixels the person never uncovered are filled by OpenCV's Telea inpainting.
 
 The result is cached under ``<data_dir>/plates/<key>/`` (``plate.png``, ``unseen.png``,
@@ -46,8 +52,9 @@ import cv2
 import numpy as np
 
 from random_people.files import sha256_file
-from random_people.media import prefetch, probe_video, read_frames
+from random_people.media import prefetch, probe_video
 from random_people.render.backgrounds import BackgroundError
+from random_people.render.plate_decoding import PlateFrame, StageClock, plate_frames, reference_schedule, register_between
 from random_people.render.plate_masks import AnyMasker, PersonTrack, PoseSegmentationMasker, dilate, frame_masks
 from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
 from random_people.render.streaming_median import SampledMedian
@@ -66,6 +73,14 @@ KEYFRAME_PERIOD = 0.1  # seconds between frames the segmenter runs on (masks are
 _RING = 0.08
 _GAIN_RANGE = (0.6, 1.6)
 _FILES = ("plate.png", "unseen.png", "masks.mp4", "plate.json")
+# How a build reads the clip (part of the cache key: a change here changes the plate's pixels).
+# "reference-frames-1": RGB only on every keyframe-interval-th frame (the median's samples) and
+# on other decoded frames that show a pixel no frame did before (the fill), registration on the
+# decoder's luma.
+BUILD_METHOD = "reference-frames-1"
+# Let the decoder skip frames the build needs no picture of (see plate_decoding.plate_frames); the
+# plate and masks are the same either way for a still camera (tests switch it off to compare).
+SKIP_UNNEEDED_FRAMES = True
 
 
 @dataclass
@@ -128,7 +143,7 @@ def plate_key(source_sha256: str, start: float, end: float, track: PersonTrack, 
     digest.update(json.dumps({"format": PLATE_FORMAT, "source": source_sha256, "start": round(start, 4),
                               "end": round(end, 4), "masker": masker_id, "max_side": max_side,
                               "max_shift": max_shift, "inpaint": ["telea", INPAINT_RADIUS],
-                              "median": ["sampled", MEDIAN_SAMPLES]},
+                              "median": ["sampled", MEDIAN_SAMPLES], "build": BUILD_METHOD},
                              sort_keys=True).encode())
     digest.update(track.fingerprint())
     return digest.hexdigest()
@@ -241,10 +256,12 @@ def _located(plate: Plate, clip_path: Path) -> Plate:
 def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start: float, end: float,
                 settings: Settings, masker: AnyMasker, max_side: int, max_shift: float, report: Progress,
                 keyframe_every: int = 1) -> None:
-    """Decode the clip once: mask, register, write the mask and feed the sampled median, frame by frame."""
+    """Decode the clip once: mask and register every frame, write its mask, and feed the
+    reference frames (every ``keyframe_every``-th) to the sampled median."""
     from random_people.render.clip import MaskVideoWriter
 
     started = time.perf_counter()
+    clock = StageClock()
     expected = max(1, int(round((end - start) * info.fps)))
     registrar = FrameRegistrar(max_shift, clip_path.name)
     median: SampledMedian | None = None
@@ -252,35 +269,84 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     times: list[float] = []
     transforms: list[np.ndarray] = []
     covered = 0.0
+    reference_frames = skipped = filled = 0
 
     def with_landmarks(frames):
-        for frame in frames:
-            h, w = frame.rgb.shape[:2]
+        for frame, pixels in frames:
+            h, w = pixels.shape[:2]
             scale = (w / track.image_size[0], h / track.image_size[1])
-            yield frame, frame.rgb, _landmarks_for(track, frame.time, info.fps, scale)
+            yield frame, pixels, _landmarks_for(track, frame.time, info.fps, scale)
+
+    is_reference = reference_schedule(start, info.fps, keyframe_every)
+    waiting: list[tuple[PlateFrame, np.ndarray]] = []  # frames since the last reference frame
+    last_reference: tuple[float, np.ndarray] | None = None
+
+    def sample(frame: PlateFrame, mask: np.ndarray, transform: np.ndarray) -> None:
+        """The median's part: a reference frame is added; another decoded frame is converted
+        only if it shows a pixel no frame before it and no reference frame up to the next one did."""
+        nonlocal filled
+        assert median is not None
+        with clock.stage("median"):
+            if frame.reference:
+                median.add(*_registered(frame.rgb, mask, transform))
+            elif frame.pixels is not None:
+                if median.shows_unseen(_registered_valid(mask, transform)):
+                    median.fill(*_registered(frame.pixels.pixels(), mask, transform))
+                    filled += 1
+                frame.pixels.release()
+
+    def emit(frame: PlateFrame, mask: np.ndarray, transform: np.ndarray) -> None:
+        nonlocal covered, reference_frames, skipped
+        assert writer is not None
+        reference_frames += frame.reference
+        skipped += not frame.decoded
+        with clock.stage("writing_masks"):
+            writer.write(mask.view(np.uint8) * np.uint8(255))
+        times.append(frame.time)
+        transforms.append(transform)
+        covered += float(mask.mean())
+        if len(times) % 5 == 0:
+            report(0.95 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
+
+    def flush(after: tuple[float, np.ndarray] | None) -> None:
+        """Register, sample and write the frames waiting before the reference frame ``after``
+        (None: the end), which the median has already been given."""
+        with clock.stage("registration"):
+            between = register_between(registrar, waiting, last_reference and last_reference[1],
+                                          after and after[1],
+                                          (last_reference[0] if last_reference else -math.inf,
+                                           after[0] if after else math.inf))
+        for (frame, mask), transform in zip(waiting, between):
+            sample(frame, mask, transform)
+            emit(frame, mask, transform)
+        waiting.clear()
 
     try:
-        # A deep queue: the first ~0.5 s, while MediaPipe loads, are spent decoding ahead.
-        frames = prefetch(read_frames(clip_path, start, end, settings, max_side=max_side), depth=32)
+        # A deep queue: the first ~0.25 s, while MediaPipe loads, are spent decoding ahead (16 frames:
+        # the non-reference ones hold the decoder's full-size picture, ~3 MB at 1080p, until masked).
+        frames = prefetch(clock.timed(plate_frames(clip_path, start, end, settings, max_side, is_reference,
+                                                   SKIP_UNNEEDED_FRAMES, info), "decoding"), depth=16)
         # Three stages in three threads (decoding, masking, the rest), as numpy, OpenCV, PyAV
         # and MediaPipe let go of the GIL while they work.
-        for frame, mask in prefetch(frame_masks(masker, with_landmarks(frames)), depth=4):
-            rgb = frame.rgb
-            h, w = rgb.shape[:2]
+        for frame, mask in prefetch(clock.timed(frame_masks(masker, with_landmarks(frames)), "masks"), depth=4):
+            h, w = mask.shape
             if median is None:
-                median = SampledMedian(h, w, expected, MEDIAN_SAMPLES, min_stride=keyframe_every)
+                median = SampledMedian(h, w, -(-expected // keyframe_every), MEDIAN_SAMPLES)
                 writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h, preset="ultrafast")
-            transform = registrar.register(rgb, mask, frame.time)
-            median.add(*_registered(rgb, mask, transform))
-            assert writer is not None
-            writer.write(mask.view(np.uint8) * np.uint8(255))
-            times.append(frame.time)
-            transforms.append(transform)
-            covered += float(mask.mean())
-            if len(times) % 5 == 0:
-                report(0.95 * min(1.0, len(times) / expected), f"Clean plate: masking frame {len(times)} of ~{expected}")
+            if not frame.reference:
+                waiting.append((frame, mask))
+                continue
+            with clock.stage("registration"):
+                assert frame.grey is not None
+                transform = registrar.register_grey(frame.grey, (h, w), mask, frame.time)
+            sample(frame, mask, transform)  # before the frames waiting: they fill only what it does not show
+            flush((frame.time, transform))
+            emit(frame, mask, transform)
+            last_reference = (frame.time, transform)
+        flush(None)
         assert median is not None and writer is not None
-        writer.close()
+        with clock.stage("writing_masks"):
+            writer.close()
         writer = None
     except BaseException:
         if writer is not None:
@@ -288,14 +354,20 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
         raise
     pass_one = time.perf_counter() - started
     report(0.96, "Clean plate: median of the uncovered pixels, filling what the person never uncovered")
-    image, unseen = median.median()
-    image = inpaint(image, unseen)
-    cv2.imwrite(str(staging / "plate.png"), image[..., ::-1])
-    cv2.imwrite(str(staging / "unseen.png"), np.where(unseen, 255, 0).astype(np.uint8))
+    with clock.stage("median"):
+        image, unseen = median.median()
+    with clock.stage("inpainting"):
+        image = inpaint(image, unseen)
+        cv2.imwrite(str(staging / "plate.png"), image[..., ::-1])
+        cv2.imwrite(str(staging / "unseen.png"), np.where(unseen, 255, 0).astype(np.uint8))
     seconds = time.perf_counter() - started
+    video_seconds = max(len(times) / info.fps, 1e-9)
     masker_stats = getattr(masker, "stats", {})
     stats = {"frames": len(times), "seconds": round(seconds, 3), "pass_one_seconds": round(pass_one, 3),
-             "seconds_per_video_second": round(seconds / max(len(times) / info.fps, 1e-9), 3),
+             "seconds_per_video_second": round(seconds / video_seconds, 3),
+             "stage_cpu_s_per_video_s": clock.report(video_seconds),
+             "reference_frames": reference_frames, "frames_skipped_by_decoder": skipped,
+             "frames_converted_for_the_fill": filled,
              "largest_shift_px": round(registrar.largest_shift, 2), "registration_fallbacks": registrar.fallbacks,
              "unregistered_frames": registrar.unregistered, "registered_by_flow": registrar.tracked,
              "stabilised_frames": int(sum(not np.allclose(t, IDENTITY) for t in transforms)),
@@ -316,6 +388,13 @@ def _registered(rgb: np.ndarray, mask: np.ndarray, transform: np.ndarray) -> tup
     if np.allclose(transform, IDENTITY):
         return rgb, valid
     return warp(rgb, transform), warp(valid.astype(np.uint8), transform, nearest=True, fill=0) > 0
+
+
+def _registered_valid(mask: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """The frame's uncovered pixels in the first frame's coordinates."""
+    if np.allclose(transform, IDENTITY):
+        return ~mask
+    return warp((~mask).astype(np.uint8), transform, nearest=True, fill=0) > 0
 
 
 def load_plate(folder: Path) -> Plate:

@@ -445,7 +445,8 @@ class PoseSegmentationMasker:
                 box = landmark_box(landmarks, self.crop_margin, shape)
                 frame = _Pending(index, payload, landmarks, box)
                 segmented = None
-                if box is not None and index - last_attempt >= self.keyframe_every:
+                # A frame whose pixels the decoder skipped (``has_pixels`` False) is never a keyframe.
+                if box is not None and index - last_attempt >= self.keyframe_every and getattr(rgb, "has_pixels", True):
                     last_attempt = index
                     self.stats["keyframes"] += 1
                     segmented = self.segment(rgb, landmarks, box)

@@ -47,6 +47,14 @@ class CameraMotionError(BackgroundError):
     """The source camera moves too much for a clean plate (a pan, zoom or hand-held walk)."""
 
 
+def work_size(shape: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) registration runs at for frames of ``shape`` (H, W): the long side at most
+    :data:`_WORK_SIDE`."""
+    h, w = shape
+    scale = min(1.0, _WORK_SIDE / max(h, w))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
 def corner_shift(transform: np.ndarray, size: tuple[int, int]) -> float:
     """Largest displacement (pixels) of the frame's four corners under a 2x3 ``transform``."""
     w, h = size
@@ -81,21 +89,29 @@ class FrameRegistrar:
         self.fallbacks = 0  # frames without enough features (phase correlation tried)
         self.unregistered = 0  # of those, frames phase correlation could not place either
 
-    def _grey(self, rgb: np.ndarray, exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        h, w = rgb.shape[:2]
-        self._scale = min(1.0, _WORK_SIDE / max(h, w))
-        size = (max(1, round(w * self._scale)), max(1, round(h * self._scale)))
+    def register(self, rgb: np.ndarray, exclude: np.ndarray | None = None, time: float = 0.0) -> np.ndarray:
+        """The 2x3 transform taking ``rgb`` ([H, W, 3]) onto the first frame (see the class)."""
+        size = work_size(rgb.shape[:2])
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        if self._scale < 1.0:
+        if size != (rgb.shape[1], rgb.shape[0]):
             grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        return self.register_grey(grey, rgb.shape[:2], exclude, time)
+
+    def register_grey(self, grey: np.ndarray, shape: tuple[int, int], exclude: np.ndarray | None = None,
+                      time: float = 0.0) -> np.ndarray:
+        """As :meth:`register` for a frame of ``shape`` (H, W) given only as its luminance at
+        :func:`work_size` (a decoder makes that straight from the luma plane, far cheaper than
+        converting the frame to RGB first); ``exclude`` is at ``shape``. The transform is in the
+        pixels of ``shape``."""
+        h, w = shape
+        size = work_size(shape)
+        if grey.shape != (size[1], size[0]):
+            raise ValueError(f"grey must be {size[1]}x{size[0]} (work_size of {h}x{w}), got {grey.shape}")
+        self._scale = min(1.0, _WORK_SIDE / max(h, w))
         feature_mask = None
         if exclude is not None:
             small = cv2.resize(exclude.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
             feature_mask = np.where(small > 0, 0, 255).astype(np.uint8)
-        return grey, feature_mask
-
-    def register(self, rgb: np.ndarray, exclude: np.ndarray | None = None, time: float = 0.0) -> np.ndarray:
-        grey, feature_mask = self._grey(rgb, exclude)
         if self._reference is None:
             keypoints, descriptors = self._orb.detectAndCompute(grey, feature_mask)
             self._reference = (self._flat(grey, feature_mask), keypoints, descriptors)
@@ -109,7 +125,7 @@ class FrameRegistrar:
         else:
             keypoints, descriptors = self._orb.detectAndCompute(grey, feature_mask)
             transform = self._features(keypoints, descriptors)
-        return self._checked(transform, grey, feature_mask, rgb.shape[:2], time)
+        return self._checked(transform, grey, feature_mask, shape, time)
 
     @staticmethod
     def _flat(grey: np.ndarray, feature_mask: np.ndarray | None) -> np.ndarray:
@@ -221,4 +237,5 @@ def warp(image: np.ndarray, transform: np.ndarray, nearest: bool = False, fill: 
                           borderValue=0 if fill is None else fill)
 
 
-__all__ = ["CameraMotionError", "FrameRegistrar", "IDENTITY", "MAX_SHIFT", "corner_shift", "invert", "warp"]
+__all__ = ["CameraMotionError", "FrameRegistrar", "IDENTITY", "MAX_SHIFT", "corner_shift", "invert", "warp",
+           "work_size"]
