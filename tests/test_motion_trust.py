@@ -151,7 +151,8 @@ def test_outlier_frame_does_not_move_its_neighbours(woman):
 
     # The mechanism, with the joint-position 3D term (whose pull grows with the outlier): Huber
     # smoothness keeps the neighbours far better than a quadratic one (measured 3.3 vs 7.0 cm).
-    positions = dict(iterations=60, world_directions=False, weight_3d=1.0, weight_smooth=1.0, weight_root_smooth=None)
+    positions = dict(iterations=60, world_directions=False, weight_3d=1.0, weight_smooth=1.0, weight_root_smooth=None,
+                     world_along_ray=False)
     quadratic = neighbour_shift(FitConfig(**positions, smooth_huber_delta=0.0))
     huber = neighbour_shift(FitConfig(**positions, smooth_huber_delta=FitConfig().smooth_huber_delta))
     assert huber < 0.6 * quadratic, (huber, quadratic)
