@@ -36,7 +36,7 @@ class Settings:
     # Pose extraction.
     detector_max_side: int = 640  # frames are downscaled to this long side before MediaPipe
     min_detection_ratio: float = 0.2  # fewer frames with a person than this is "no person"
-    fit_iterations: int = 100
+    fit_iterations: int = 120  # the fit's optimiser steps (pose/fitting.py: FitConfig.iterations)
     # Bulk jobs.
     job_workers: int = 0  # worker processes of the local executor; 0 = one per CPU core
     job_heartbeat_s: float = 5.0  # how often a running task tells the log it is alive

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 EXTRACT = "extract"
 RENDER = "render"
 # Bump when extraction or rendering changes what a task writes: old outputs are then not reused.
-EXTRACTION_FORMAT = 1
+EXTRACTION_FORMAT = 2  # 2: the fit turns the world landmarks onto the ray to the person (issue 16)
 RENDER_FORMAT = 1
 GENERATOR_VERSION = f"random-people {random_people.__version__} lit"  # "lit": people shaded by their environment
 
