@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realism import DEFAULT_WORK, covering_identities, describe  # noqa: E402
+from realism import DEFAULT_WORK, covering_identities, describe, extra_young_children  # noqa: E402
 
 from random_people.avatar.identity import Garment, IdentitySpec  # noqa: E402
 from random_people.avatar.pipeline import render_motion_clip  # noqa: E402
@@ -83,6 +83,8 @@ def main() -> None:
     parser.add_argument("--case", required=True, help="IDENTITY_INDEX:CLIP:VIEW, e.g. 0:demo:a")
     parser.add_argument("--variants", default="asis")
     parser.add_argument("--camera-of", type=int, default=None, help="use this identity's camera seed")
+    parser.add_argument("--extra-young-children", type=int, default=2,
+                        help="realism.py's extra children, as identities 12, 13, ... (its --extra-young-children)")
     parser.add_argument("--long-side", type=int, default=512)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trim", default="0p3_1p3")
@@ -90,6 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     index, clip, view = args.case.split(":")
     specs = covering_identities(12, args.seed)
+    specs += extra_young_children(args.extra_young_children, args.seed, specs)  # indices 12, 13, ...
     base = specs[int(index)]
     camera_of = int(index) if args.camera_of is None else args.camera_of
     motion = load_motion(args.work_dir / "motions" / f"{clip}_{args.trim}.npz")
