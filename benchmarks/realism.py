@@ -14,6 +14,7 @@ JSON of all figures and a contact sheet PNG (identities x views, a mid-clip fram
 detector's skeleton in red over our labels in green) and prints their paths.
 
     python benchmarks/realism.py [--identities 12] [--seconds 2.5] [--fps 10] [--background NAME] [--unlit]
+    python benchmarks/realism.py --extra-young-children 2   # + two more children under 5, reported apart
     python benchmarks/realism.py --json new.json --compare benchmarks/results/realism_before.json
     python benchmarks/realism.py --compare-only OLD.json NEW.json
 
@@ -115,6 +116,21 @@ def covering_identities(n: int, seed: int) -> list[IdentitySpec]:
     return chosen
 
 
+def extra_young_children(n: int, seed: int, headline: list[IdentitySpec], under_years: float = 5.0) -> list[IdentitySpec]:
+    """``n`` more children under ``under_years`` from the same sampler draws, none of the headline set.
+
+    Reported apart from the headline (which stays :func:`covering_identities`): with one young
+    child in the balanced 12, the "children" group's figure is that one child's; a second one
+    tells "children" from "this child". Taken in the sampler's own order, so the choice is seeded
+    and not picked by result.
+    """
+    if n <= 0:
+        return []
+    draws = sample_identities(max(8 * len(headline), 144) * 4, seed, IdentityDistribution(mode="balanced"))
+    young = [s for s in draws if s not in headline and s.body.age_years < under_years]
+    return young[:n]
+
+
 def describe(spec: IdentitySpec) -> str:
     return (f"{spec.body.sex[0].upper()} {spec.body.age_years:.0f}y {spec.body.age_group} "
             f"MST{spec.appearance.skin_tone} {spec.appearance.skin_tone_group}")
@@ -145,14 +161,14 @@ def prepare_clips(args: argparse.Namespace, work: Path) -> list[SourceClip]:
 
 
 def render_and_judge(args: argparse.Namespace, specs: list[IdentitySpec], clips: list[SourceClip], work: Path,
-                     judges: dict[str, Judge]) -> tuple[list[RenderRecord], dict[str, float]]:
+                     judges: dict[str, Judge], first_index: int = 0) -> tuple[list[RenderRecord], dict[str, float]]:
     from random_people.avatar.pipeline import build_identity_avatar
 
     builds: dict[str, float] = {}
     build_times = []
     records: list[RenderRecord] = []
     out = work / "renders"
-    for i, spec in enumerate(specs):
+    for i, spec in enumerate(specs, start=first_index):
         t = time.perf_counter()
         build_identity_avatar(spec, args.gaussians)
         build_times.append(time.perf_counter() - t)
@@ -160,7 +176,7 @@ def render_and_judge(args: argparse.Namespace, specs: list[IdentitySpec], clips:
             for view in args.views:
                 records.append(render_one(args, spec, i, clip, view, out, judges))
                 r = records[-1]
-                print(f"  [{i + 1}/{len(specs)}] {describe(spec):32s} {clip.key:8s} ({view}) "
+                print(f"  [{i + 1}/{first_index + len(specs)}] {describe(spec):32s} {clip.key:8s} ({view}) "
                       f"{r.frames} frames {1000 * r.render_s / r.frames:6.0f} ms/frame  "
                       f"det {fmt(r.score.detection_rate)} pck {fmt(r.score.pck)} iou {fmt(r.score.mask_iou)}/{fmt(r.score.mask_iou_crop)}  "
                       + "  ".join(f"{m}: det {fmt(s.detection_rate)} pck {fmt(s.pck)}" for m, s in list(r.scores.items())[1:]),
@@ -298,6 +314,18 @@ def figures(args: argparse.Namespace, records: list[RenderRecord],
     }
 
 
+def extra_figures(records: list[RenderRecord], under_years: float) -> dict[str, Any]:
+    """The extra identities' figures: each one per clip/view and all of them pooled per view."""
+    return {
+        "definition": f"the first children under {under_years:g} years in the balanced sampler's draws (same seed) "
+                      "that are not in the headline set; reported apart, never pooled into the headline or groups",
+        "identities": [{"id": r.identity.id, "who": describe(r.identity), "clip": r.clip, "view": r.view,
+                        **r.score.summary()} for r in records],
+        "pooled": {view: pool(r.score for r in records if r.view == view).summary()
+                   for view in sorted({r.view for r in records})},
+    }
+
+
 def print_table(title: str, rows: dict[str, dict[str, Any]]) -> None:
     print(f"\n{title}")
     print(f"  {'':26s} {'frames':>6s} {'detect':>7s} {'PCK@0.1':>8s} {'PCK|det':>8s} {'PCK L/R':>8s} {'swapped':>8s} "
@@ -326,6 +354,11 @@ def print_report(result: dict[str, Any]) -> None:
     for name in ("by_skin_tone_group", "by_age_group", "by_sex"):
         group_rows = {f"{g} ({v})": s for g, views in result[name].items() for v, s in views.items()}
         print_table(name.replace("_", " "), group_rows)
+    extra = result.get("extra_identities")
+    if extra and extra["identities"]:
+        rows = {f"all extra ({v})": s for v, s in extra["pooled"].items()}
+        rows.update({f"  {e['who'].rsplit(' ', 1)[0]} {e['clip'][:4]}/{e['view']}": e for e in extra["identities"]})
+        print_table(f"Extra identities, NOT in the headline or the groups above ({extra['definition']})", rows)
     t = result["timing"]
     print("\nTiming")
     print(f"  load body model          {t['load_body_model_s']:.2f} s")
@@ -398,7 +431,7 @@ def sheet_tile(record: RenderRecord) -> tuple[np.ndarray | None, str]:
 
 
 def write_sheet(path: Path, records: list[RenderRecord], references: dict[str, tuple[ClipScore, Any]],
-                specs: list[IdentitySpec]) -> Path:
+                specs: list[IdentitySpec], extras: list[IdentitySpec] = ()) -> Path:
     """Row 1: the real people at size (a) with the detector's skeleton; then one row per identity."""
     rows = []
     real_row = []
@@ -411,12 +444,12 @@ def write_sheet(path: Path, records: list[RenderRecord], references: dict[str, t
             tile = draw_skeleton(image, None if verdict is None else verdict.keypoints, thickness=1)
         real_row.append((tile, f"REAL {key} (a)\nclip pck {fmt(score.pck)}"))
     rows.append(real_row)
-    for spec in specs:
+    for spec in [*specs, *extras]:
         row = []
         for record in (r for r in records if r.identity is spec):
             image, caption = sheet_tile(record)
             if not row:
-                caption = f"{describe(spec)}\n{caption}"
+                caption = f"{'EXTRA ' if spec in extras else ''}{describe(spec)}\n{caption}"
             row.append((image, caption))
         rows.append(row)
     return contact_sheet(rows, path, tile_height=240)
@@ -444,6 +477,10 @@ def main() -> None:
     parser.add_argument("--background", default=None,
                         help="background of every render (default: the pipeline's default, a shipped photograph)")
     parser.add_argument("--unlit", action="store_true", help="flat colours: the renderer without lighting")
+    parser.add_argument("--extra-young-children", type=int, default=0,
+                        help="also render this many more children under --young-under years (the sampler's next "
+                             "ones), reported apart from the headline")
+    parser.add_argument("--young-under", type=float, default=5.0)
     parser.add_argument("--gaussians", type=int, default=20000)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
@@ -473,6 +510,9 @@ def main() -> None:
     print(f"{len(specs)} identities (balanced sampler, seed {args.seed}):")
     for spec in specs:
         print(f"  {spec.id[:12]}  {describe(spec)}")
+    extras = extra_young_children(args.extra_young_children, args.seed, specs, args.young_under)
+    for spec in extras:
+        print(f"  {spec.id[:12]}  {describe(spec)}  (extra, not in the headline)")
     from random_people.body import load_body_model
 
     loading = time.perf_counter()
@@ -482,17 +522,21 @@ def main() -> None:
     judges = {mode: Judge(mode=mode, segmentation=k == 0) for k, mode in enumerate(args.modes)}
     try:
         records, builds = render_and_judge(args, specs, clips, work, judges)
+        extra_records = render_and_judge(args, extras, clips, work, judges, first_index=len(specs))[0] if extras else []
     finally:
         for judge in judges.values():
             judge.close()
     references = {mode: reference_scores(args, clips, mode, segment=k == 0) for k, mode in enumerate(args.modes)}
     result = figures(args, records, references, {"load_body_model_s": load_s, **builds}, clips)
     result["timing"]["total_s"] = time.perf_counter() - started
+    if extras:
+        result["extra_identities"] = extra_figures(extra_records, args.young_under)
 
     print_report(result)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1, default=str))
-    sheet = write_sheet(args.sheet or args.json.with_suffix(".png"), records, references[args.modes[0]], specs)
+    sheet = write_sheet(args.sheet or args.json.with_suffix(".png"), records + extra_records, references[args.modes[0]],
+                        specs, extras)
     print(f"\nJSON: {args.json}\ncontact sheet: {sheet}")
     if args.compare:
         print_compare(json.loads(args.compare.read_text()), result, args.compare.name, args.json.name)

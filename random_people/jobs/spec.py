@@ -74,7 +74,7 @@ output:
   max_seconds: 4            # clip length policy: null = the whole motion
   labels: [mask, keypoints, motion]
   shadow: true
-  harmonize: 0.3
+  harmonize: null           # 0..1; null: the renderer's default (0 over a picture, 0.3 in the clip's own scene)
   degrade: false
 review:
   min_fidelity: null        # e.g. 0.8: clips the judge scores below this are rejected automatically
@@ -130,7 +130,7 @@ class OutputSpec:
     max_frames: int | None = None
     labels: tuple[str, ...] = LABEL_OUTPUTS
     shadow: bool = True
-    harmonize: float = 0.3
+    harmonize: float | None = None  # None: render_motion_clip's default for the background
     degrade: bool = False
 
 
@@ -470,11 +470,11 @@ def _output(check: _Checker, data: Any) -> OutputSpec:
             check.fail(f"output.labels[{i}]",
                        f"unknown label output {brief(label)}; choose from {', '.join(LABEL_OUTPUTS)}.")
     shadow = check.boolean(raw.get("shadow", True), "output.shadow")
-    harmonize = check.number(raw.get("harmonize", 0.3), "output.harmonize", 0.0, 1.0)
+    harmonize = None if raw.get("harmonize") is None else check.number(raw["harmonize"], "output.harmonize", 0.0, 1.0)
     degrade = check.boolean(raw.get("degrade", False), "output.degrade")
     return OutputSpec(
         dir=directory, size=size, long_side=long_side, fps=fps, max_seconds=max_seconds, max_frames=max_frames,
-        labels=tuple(labels), shadow=bool(shadow), harmonize=0.3 if harmonize is None else harmonize,
+        labels=tuple(labels), shadow=bool(shadow), harmonize=harmonize,
         degrade=bool(degrade),
     )
 

@@ -219,7 +219,7 @@ def run_render(payload: dict[str, Any], settings: Settings, progress: Progress,
         camera_index=int(camera.get("index", 0)), camera_sampler=sampler,
         size=tuple(out["size"]) if out.get("size") else None, long_side=int(out["long_side"]),
         max_frames=frame_limit(out, fps), fps=fps, backend=settings_backend(settings), shadow=bool(out["shadow"]),
-        harmonize=float(out["harmonize"]), degrade=bool(out["degrade"]), progress=progress,
+        harmonize=None if out.get("harmonize") is None else float(out["harmonize"]), degrade=bool(out["degrade"]), progress=progress,
         source_clip=payload.get("source_clip"), settings=settings,
     )
     progress(1.0, "checking the clip with the judge")
