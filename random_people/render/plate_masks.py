@@ -26,6 +26,7 @@ person a few metres away, while the pose model's mask follows the silhouette.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, TypeVar, Union
@@ -34,6 +35,7 @@ import cv2
 import numpy as np
 
 from random_people.body.keypoints import MEDIAPIPE_LANDMARKS, SKELETON_EDGES
+from random_people.render.plate_limbs import LimbFinder
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ _SAME_TORSO_TORSOS = 0.25
 # cam03: 0.2 and 0.29).
 _CLOSE_LANDMARKS_TORSOS = 0.1
 _CLOSE_TORSO_TORSOS = 0.35
+# What the plate's cache key calls this way of masking (v5: limbs found from the scene's changes,
+# :mod:`random_people.render.plate_limbs`); bumped whenever the masks change.
+MASK_METHOD = "mediapipe-pose-segmentation-v5"
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,8 @@ class PoseSegmentationMasker:
     """
 
     def __init__(self, dilation: float = 0.04, crop_margin: float = 0.25, threshold: float = 0.5,
-                 keyframe_every: int = 1, max_carry: int | None = None, retry_neighbours: bool = True) -> None:
+                 keyframe_every: int = 1, max_carry: int | None = None, retry_neighbours: bool = True,
+                 find_limbs: bool = True) -> None:
         if keyframe_every < 1:
             raise ValueError(f"keyframe_every must be at least 1, got {keyframe_every}")
         self.dilation = dilation
@@ -311,6 +317,8 @@ class PoseSegmentationMasker:
         self._neighbour: np.ndarray | None = None
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
+        # Limbs beyond the landmarks and the segmentation (arms stretched out behind somebody who stays).
+        self._limbs = LimbFinder(threshold, self.stats, settle_frames=10 * self.keyframe_every) if find_limbs else None
 
     @property
     def _pose(self):
@@ -321,6 +329,8 @@ class PoseSegmentationMasker:
         self._pose.close()
         if self._retry_pose is not None:
             self._retry_pose.close()
+        if self._limbs is not None:
+            self._limbs.close()
 
     def __enter__(self) -> "PoseSegmentationMasker":
         return self
@@ -432,7 +442,34 @@ class PoseSegmentationMasker:
 
     def masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
               ) -> Iterator[tuple[Payload, np.ndarray]]:
-        """``(payload, mask)`` for every ``(payload, rgb, landmarks)``, in order (see the class)."""
+        """``(payload, mask)`` for every ``(payload, rgb, landmarks)``, in order (see the class),
+        with the limbs :class:`~random_people.render.plate_limbs.LimbFinder` finds beyond it."""
+        if self._limbs is None:
+            yield from self._body_masks(frames)
+            return
+        with_pixels = (((payload, rgb, landmarks), rgb, landmarks) for payload, rgb, landmarks in frames)
+        # The limbs found in a frame are added to the frames around it too (up to a keyframe period
+        # either way): an arm held out is found where it passes over scene that was seen before,
+        # and missed in the frames where it lies over scene nobody uncovered yet.
+        window: deque[list] = deque()  # [payload, mask, limbs or None]
+        for (payload, rgb, landmarks), mask in self._body_masks(with_pixels):
+            extended = self._limbs.extend(rgb, landmarks, mask)
+            limbs = None if extended is mask else extended & ~mask
+            for earlier in window:
+                if limbs is not None:
+                    earlier[1] = earlier[1] | limbs
+                if earlier[2] is not None:
+                    extended = extended | earlier[2]
+            window.append([payload, extended, limbs])
+            if len(window) > self.keyframe_every:
+                done = window.popleft()
+                yield done[0], done[1]
+        for payload, mask, _ in window:
+            yield payload, mask
+
+    def _body_masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
+                    ) -> Iterator[tuple[Payload, np.ndarray]]:
+        """The masks from the landmarks, the keyframes' segmentation and their carrying."""
         pending: list[_Pending] = []  # frames since the last keyframe
         previous: _Key | None = None
         last_attempt = -(10**9)
@@ -467,6 +504,6 @@ class PoseSegmentationMasker:
             yield waiting.payload, self._between(waiting, shape, (previous,))
 
 
-__all__ = ["AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
+__all__ = ["MASK_METHOD", "AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
            "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "same_torso", "torso_distance",
            "torso_length"]
