@@ -1,0 +1,105 @@
+"""Issue 14, the clip's own scene: limbs of the removed person that neither their landmarks nor the
+segmenter find are masked from how the scene looked before (``render/plate_limbs.py``).
+Pose2Sim ``Demo_MultiPerson`` cam03: from ~1.5 s the man stands behind the woman with his arms
+stretched out sideways; his landmarks put them by his sides and the segmentation stops at his
+shoulders, so main's plate left his left arm beside her head in the scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import fetch_pose2sim_clip
+
+
+def _person(x: float, y: float, torso: float = 60.0) -> np.ndarray:
+    """[33, 2] landmarks: shoulders at height ``y`` around ``x``, arms down, hips a torso below."""
+    points = np.full((33, 2), np.nan)
+    points[[11, 12]] = [(x + 0.3 * torso, y), (x - 0.3 * torso, y)]
+    points[[23, 24]] = [(x + 0.2 * torso, y + torso), (x - 0.2 * torso, y + torso)]
+    points[[13, 14]] = [(x + 0.35 * torso, y + 0.5 * torso), (x - 0.35 * torso, y + 0.5 * torso)]
+    points[[15, 16]] = [(x + 0.35 * torso, y + torso), (x - 0.35 * torso, y + torso)]
+    points[0] = (x, y - 0.5 * torso)
+    return points
+
+
+def _scene(height: int = 240, width: int = 320) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    base = rng.integers(40, 200, size=(height // 8, width // 8, 3), dtype=np.uint8)
+    return np.repeat(np.repeat(base, 8, axis=0), 8, axis=1)  # a blocky, textured static scene
+
+
+def test_an_arm_beyond_the_mask_is_found_and_a_far_change_or_new_light_is_not():
+    from random_people.render.plate_limbs import LimbFinder
+    from random_people.render.plate_masks import landmark_silhouette
+
+    scene = _scene()
+    points = _person(160, 100)
+    body = landmark_silhouette(points, scene.shape[:2])
+    finder = LimbFinder()
+    for _ in range(3):  # the scene as it is with the person standing there, arms down
+        frame = scene.copy()
+        frame[body] = (200, 150, 110)
+        assert (finder.extend(frame, points, body) == body).all()
+    # The arm goes out sideways (the landmarks still say it is down) and, far from the person,
+    # something else in the scene changes: only the arm is added.
+    frame = scene.copy()
+    frame[body] = (200, 150, 110)
+    frame[96:106, 100:130] = (200, 150, 110)  # the arm, left of the left shoulder (x 142)
+    frame[200:230, 280:310] = (10, 10, 10)  # far from the shoulders
+    mask = finder.extend(frame, points, body)
+    assert mask[96:106, 100:130].mean() > 0.95
+    assert not mask[200:230, 280:310].any()
+    assert not (mask & ~body)[:, 200:].any()
+    # The whole picture a third brighter (the camera's exposure): no limb.
+    brighter = np.clip(scene.astype(np.float32) * 1.3, 0, 255).astype(np.uint8)
+    brighter[body] = (200, 150, 110)
+    assert (finder.extend(brighter, points, body) == body).all()
+
+
+@pytest.fixture(scope="module")
+def cam03_plate(tmp_path_factory):
+    """cam03's clean plate as the product builds it after extracting without ``--person``:
+    (the plate, the frames at the plate's size, the man's track)."""
+    from random_people.media import probe_video, read_frames
+    from random_people.pose.extract import default_person_of_clip
+    from random_people.pose.filtering import filter_track
+    from random_people.pose.landmarks import detect_landmarks
+    from random_people.render.plate import DEFAULT_MAX_SIDE, build_plate
+    from random_people.render.plate_masks import PersonTrack
+    from random_people.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("data"))
+    clip = fetch_pose2sim_clip("Demo_MultiPerson", "cam03")
+    info = probe_video(clip, settings)
+    chosen, rest = default_person_of_clip(clip, settings=settings)
+    track = detect_landmarks(read_frames(clip, settings=settings, max_side=640), info.fps, (info.width, info.height),
+                             max_side=640, follow=chosen.landmarks_xy, others=[p.landmarks_xy for p in rest])
+    filtered = filter_track(track)
+    person = PersonTrack(track.frame_times, np.asarray(filtered.image_xy, np.float64), (info.width, info.height))
+    plate = build_plate(clip, person, settings=settings)
+    frames = [f.rgb for f in read_frames(clip, plate.start, plate.end, settings, max_side=DEFAULT_MAX_SIDE)]
+    return plate, frames
+
+
+def _skin(rgb: np.ndarray) -> np.ndarray:
+    colour = rgb.astype(int)
+    return (colour[..., 0] > colour[..., 1] + 15) & (colour[..., 1] > colour[..., 2] + 15) & (colour[..., 0] > 90)
+
+
+def test_the_mans_outstretched_arm_beside_the_womans_head_is_masked(cam03_plate):
+    """Frames 93-99 (1.55-1.65 s): his bare left arm reaches from behind her head to the left
+    edge of the picture (x 10-50, y 160-200 at the plate's 362x640). main masked none of it."""
+    plate, frames = cam03_plate
+    masks = list(plate.masks())
+    assert frames[0].shape[:2] == masks[0].shape == (640, 362)
+    covered = []
+    for index in range(93, 100):
+        arm = np.zeros(masks[index].shape, bool)
+        arm[160:200, 10:50] = _skin(frames[index][160:200, 10:50])
+        assert arm.sum() > 150, (index, arm.sum())  # it is there
+        covered.append((masks[index] & arm).sum() / arm.sum())
+    assert min(covered) > 0.9, covered
+    stats = plate.stats["masker"]
+    assert stats["limb_frames"] > 0 and stats["stayers_found"] > 0, stats
+
