@@ -265,6 +265,7 @@ def ghost_check(plate, track: PersonTrack, clip: Path,
     counts = {"original": 0, "cleaned": 0, "cleaned_any_match": 0, "cleaned_crop_stayers_only": 0}
     frames = 0
     ghost_frames: list[float] = []
+    crop_only_frames: list[float] = []  # the frames the count without the followed people calls ghosts
     stayer_frames = 0
     with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True) as pose:
         reader = read_frames(clip, plate.start, plate.end, max_side=DEFAULT_MAX_SIDE)
@@ -295,7 +296,9 @@ def ghost_check(plate, track: PersonTrack, clip: Path,
             def nearest_the_track(p: np.ndarray, people: list[np.ndarray]) -> bool:
                 return all(landmark_distance(p, points) < landmark_distance(p, s) for s in people)
 
-            counts["cleaned_crop_stayers_only"] += any(nearest_the_track(p, crop_stayers) for p in matches)
+            if any(nearest_the_track(p, crop_stayers) for p in matches):
+                counts["cleaned_crop_stayers_only"] += 1
+                crop_only_frames.append(round(frame.time, 2))
             ghosts = [p for p in matches if nearest_the_track(p, stayers)]
             if ghosts:
                 counts["cleaned"] += 1
@@ -305,7 +308,7 @@ def ghost_check(plate, track: PersonTrack, clip: Path,
             "found_in_cleaned_any_match": counts["cleaned_any_match"] / n,
             "found_in_cleaned_crop_stayers_only": counts["cleaned_crop_stayers_only"] / n,
             "others_followed": 0 if others is None else int(len(others[1])), "frames_with_others_nearby": stayer_frames,
-            "ghost_frame_times": ghost_frames[:40]}
+            "ghost_frame_times": ghost_frames[:40], "crop_stayers_only_frame_times": crop_only_frames[:40]}
 
 
 def mask_check(plate, track: PersonTrack, clip: Path) -> dict[str, Any]:

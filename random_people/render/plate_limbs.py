@@ -130,10 +130,16 @@ class LimbFinder:
     finds of the removed person beyond it. Frames must come in order (the scene memory follows
     the clip). ``stats`` counts the frames extended and the looks for people who stay."""
 
-    def __init__(self, threshold: float = 0.5, stats: dict | None = None, settle_frames: int = 30) -> None:
+    def __init__(self, threshold: float = 0.5, stats: dict | None = None, settle_frames: int = 30,
+                 look_every: int = 1) -> None:
         self.threshold = threshold
         self.memory = SceneMemory(settle_frames)
+        self.look_every = max(1, int(look_every))
         self._pose = None  # made on the first frame with candidates
+        # The people who stay, from the last look ([H, W] bool), and frames since: they are looked
+        # for at most every ``look_every`` frames (one pose model run, ~20-40 ms), grown in between.
+        self._stayers_seen: np.ndarray | None = None
+        self._since_look = 0
         self.stats = {} if stats is None else stats  # the masker's own, so the plate's stats show these
         for key in ("limb_frames", "limb_pixels", "stayer_looks", "stayers_found", "light_changes"):
             self.stats.setdefault(key, 0)
@@ -161,7 +167,7 @@ class LimbFinder:
             if changed.sum() > MAX_SHARE * region.sum():
                 self.stats["light_changes"] += 1
             elif changed.sum() >= min_area:
-                stayers = self._stayers(rgb, landmarks, ours, box, same_torso)
+                stayers = self._stayers_near(rgb, landmarks, ours, box, torso, same_torso)
                 limbs = _blobs(changed & ~stayers, min_area)
                 if limbs.any():
                     out = mask.copy()
@@ -177,7 +183,24 @@ class LimbFinder:
             x0, y0, x1, y1 = reach[1]
             near[y0:y1, x0:x1] &= changed_box
         self.memory.remember(rgb, covered | near, None if reach is None else reach[1])
+        self._since_look += 1
         return out
+
+    def _stayers_near(self, rgb: np.ndarray, landmarks: np.ndarray, ours: np.ndarray, box: tuple[int, int, int, int],
+                      torso: float, same_torso) -> np.ndarray:
+        """[box] bool: the people who stay, looked for afresh at most every ``look_every`` frames;
+        in between, the last look's, grown by a tenth of a torso for how far they may have moved."""
+        from random_people.render.plate_masks import dilate
+
+        x0, y0, x1, y1 = box
+        if self._stayers_seen is None or self._stayers_seen.shape != rgb.shape[:2] or \
+                self._since_look >= self.look_every:
+            found = self._stayers(rgb, landmarks, ours, box, same_torso)
+            self._stayers_seen = np.zeros(rgb.shape[:2], bool)
+            self._stayers_seen[y0:y1, x0:x1] = found
+            self._since_look = 0
+            return found
+        return dilate(self._stayers_seen, 1 + int(round(0.1 * torso)))[y0:y1, x0:x1]
 
     def _stayers(self, rgb: np.ndarray, landmarks: np.ndarray, ours: np.ndarray, box: tuple[int, int, int, int],
                  same_torso) -> np.ndarray:

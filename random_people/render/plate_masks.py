@@ -318,7 +318,8 @@ class PoseSegmentationMasker:
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
         # Limbs beyond the landmarks and the segmentation (arms stretched out behind somebody who stays).
-        self._limbs = LimbFinder(threshold, self.stats, settle_frames=10 * self.keyframe_every) if find_limbs else None
+        self._limbs = LimbFinder(threshold, self.stats, settle_frames=10 * self.keyframe_every,
+                                 look_every=self.keyframe_every) if find_limbs else None
 
     @property
     def _pose(self):
