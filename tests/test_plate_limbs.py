@@ -29,32 +29,68 @@ def _scene(height: int = 240, width: int = 320) -> np.ndarray:
     return np.repeat(np.repeat(base, 8, axis=0), 8, axis=1)  # a blocky, textured static scene
 
 
-def test_an_arm_beyond_the_mask_is_found_and_a_far_change_or_new_light_is_not():
+def _stayer_at(rows: slice, cols: slice):
+    """A stand-in for the look for people who stay: one person at a known place (the real look,
+    MediaPipe Pose, is exercised on cam03 below)."""
+    def find(rgb, landmarks, ours, box):
+        x0, y0, x1, y1 = box
+        full = np.zeros(rgb.shape[:2], bool)
+        full[rows, cols] = True
+        return full[y0:y1, x0:x1]
+    return find
+
+
+def _frames(scene, body, arm=None, far=None, gain=1.0):
+    frame = np.clip(scene.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    frame[body] = (200, 150, 110)
+    frame[60:150, 60:100] = (90, 90, 200)  # the person who stays, left of ours, standing still
+    if arm is not None:
+        frame[arm] = (200, 150, 110)
+    if far is not None:
+        frame[far] = (10, 10, 10)
+    return frame
+
+
+def test_an_arm_beyond_the_mask_beside_a_stayer_is_found_and_nothing_else():
     from random_people.render.plate_limbs import LimbFinder
     from random_people.render.plate_masks import landmark_silhouette
 
     scene = _scene()
     points = _person(160, 100)
     body = landmark_silhouette(points, scene.shape[:2])
-    finder = LimbFinder()
-    for _ in range(3):  # the scene as it is with the person standing there, arms down
-        frame = scene.copy()
-        frame[body] = (200, 150, 110)
-        assert (finder.extend(frame, points, body) == body).all()
-    # The arm goes out sideways (the landmarks still say it is down) and, far from the person,
-    # something else in the scene changes: only the arm is added.
-    frame = scene.copy()
-    frame[body] = (200, 150, 110)
-    frame[96:106, 100:130] = (200, 150, 110)  # the arm, left of the left shoulder (x 142)
-    frame[200:230, 280:310] = (10, 10, 10)  # far from the shoulders
+    stayer = (slice(60, 150), slice(60, 100))
+    finder = LimbFinder(find_stayers=_stayer_at(*stayer))
+    for _ in range(3):  # the scene as it is with both standing there, arms down
+        assert (finder.extend(_frames(scene, body), points, body) == body).all()
+    # His arm goes out sideways toward her (his landmarks still say it is down), she moves her
+    # hand, and far from him something else in the scene changes: only his arm is added.
+    arm = (slice(96, 106), slice(100, 130))  # left of his left shoulder (x 142), right of her
+    frame = _frames(scene, body, arm=arm, far=(slice(200, 230), slice(280, 310)))
+    frame[100:110, 85:100] = (250, 250, 250)  # her hand, inside her own mask
     mask = finder.extend(frame, points, body)
-    assert mask[96:106, 100:130].mean() > 0.95
+    assert mask[arm].mean() > 0.95
     assert not mask[200:230, 280:310].any()
-    assert not (mask & ~body)[:, 200:].any()
+    assert not mask[100:110, 60:95].any()  # hers stays hers
     # The whole picture a third brighter (the camera's exposure): no limb.
-    brighter = np.clip(scene.astype(np.float32) * 1.3, 0, 255).astype(np.uint8)
-    brighter[body] = (200, 150, 110)
+    brighter = _frames(scene, body, gain=1.3)
     assert (finder.extend(brighter, points, body) == body).all()
+
+
+def test_without_anybody_who_stays_nothing_is_added():
+    """Alone, a person's landmarks and segmentation hold their limbs: what changes around them is
+    light (the Sports2D demo's sun flaring through the leaves behind the man's arms)."""
+    from random_people.render.plate_limbs import LimbFinder
+    from random_people.render.plate_masks import landmark_silhouette
+
+    scene = _scene()
+    points = _person(160, 100)
+    body = landmark_silhouette(points, scene.shape[:2])
+    finder = LimbFinder(find_stayers=lambda rgb, landmarks, ours, box: np.zeros((box[3] - box[1], box[2] - box[0]), bool))
+    for _ in range(3):
+        finder.extend(_frames(scene, body), points, body)
+    frame = _frames(scene, body, arm=(slice(96, 106), slice(100, 130)))
+    assert (finder.extend(frame, points, body) == body).all()
+    assert finder.stats["stayer_looks"] == 0  # the stand-in was asked, not MediaPipe
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,10 @@ belongs to somebody who stays. So:
   exposure to the memory's) and are not already masked are candidates;
 * when there are any, the people who stay are looked for in the same crop with the removed
   person painted out (MediaPipe Pose with its segmentation, the bundled model, in video mode: it
-  tracks them between frames); their masks are taken off the candidates;
+  tracks them between frames; at most once a keyframe period); their masks are taken off the
+  candidates. With nobody there, nothing is added: alone, a person's landmarks and segmentation
+  hold their limbs, and what changes around them is light (the Sports2D demo's sun flaring
+  through the leaves behind the man's arms);
 * what remains, in blobs of at least :data:`MIN_AREA_TORSOS2` square torso lengths, is added to
   the mask. More than :data:`MAX_SHARE` of the reach region at once is a change of light, not a
   limb, and is ignored.
@@ -131,7 +134,10 @@ class LimbFinder:
     the clip). ``stats`` counts the frames extended and the looks for people who stay."""
 
     def __init__(self, threshold: float = 0.5, stats: dict | None = None, settle_frames: int = 30,
-                 look_every: int = 1) -> None:
+                 look_every: int = 1, find_stayers=None) -> None:
+        """``find_stayers(rgb, landmarks, ours, box) -> [box] bool`` finds the people who stay in
+        ``box`` with the removed person's mask ``ours`` painted out; default: MediaPipe Pose."""
+        self.find_stayers = find_stayers
         self.threshold = threshold
         self.memory = SceneMemory(settle_frames)
         self.look_every = max(1, int(look_every))
@@ -168,8 +174,11 @@ class LimbFinder:
                 self.stats["light_changes"] += 1
             elif changed.sum() >= min_area:
                 stayers = self._stayers_near(rgb, landmarks, ours, box, torso, same_torso)
-                limbs = _blobs(changed & ~stayers, min_area)
-                if limbs.any():
+                # Only beside somebody who stays: alone, the person's landmarks and segmentation
+                # hold their limbs, and what changes around them is light (the Sports2D demo's
+                # sun flaring through the leaves behind the man's arms).
+                limbs = _blobs(changed & ~stayers, min_area) if stayers.any() else None
+                if limbs is not None and limbs.any():
                     out = mask.copy()
                     out[y0:y1, x0:x1] |= dilate(limbs, 2 + int(round(0.05 * torso)))
                     self.stats["limb_frames"] += 1
@@ -195,7 +204,8 @@ class LimbFinder:
         x0, y0, x1, y1 = box
         if self._stayers_seen is None or self._stayers_seen.shape != rgb.shape[:2] or \
                 self._since_look >= self.look_every:
-            found = self._stayers(rgb, landmarks, ours, box, same_torso)
+            found = (self.find_stayers(rgb, landmarks, ours, box) if self.find_stayers is not None
+                     else self._stayers(rgb, landmarks, ours, box, same_torso))
             self._stayers_seen = np.zeros(rgb.shape[:2], bool)
             self._stayers_seen[y0:y1, x0:x1] = found
             self._since_look = 0
