@@ -146,6 +146,8 @@ class LimbFinder:
         # for at most every ``look_every`` frames (one pose model run, ~20-40 ms), grown in between.
         self._stayers_seen: np.ndarray | None = None
         self._since_look = 0
+        self._frame = 0
+        self._stayer_last_seen = -(10**9)  # the frame a person who stays was last found near ours
         self.stats = {} if stats is None else stats  # the masker's own, so the plate's stats show these
         for key in ("limb_frames", "limb_pixels", "stayer_looks", "stayers_found", "light_changes"):
             self.stats.setdefault(key, 0)
@@ -174,10 +176,14 @@ class LimbFinder:
                 self.stats["light_changes"] += 1
             elif changed.sum() >= min_area:
                 stayers = self._stayers_near(rgb, landmarks, ours, box, torso, same_torso)
-                # Only beside somebody who stays: alone, the person's landmarks and segmentation
-                # hold their limbs, and what changes around them is light (the Sports2D demo's
-                # sun flaring through the leaves behind the man's arms).
-                limbs = _blobs(changed & ~stayers, min_area) if stayers.any() else None
+                # Only beside somebody who stays (found now or within the last ``settle_frames``:
+                # the look misses a stayer half hidden behind ours): alone, the person's landmarks
+                # and segmentation hold their limbs, and what changes around them is light (the
+                # Sports2D demo's sun flaring through the leaves behind the man's arms).
+                if stayers.any():
+                    self._stayer_last_seen = self._frame
+                beside = self._frame - self._stayer_last_seen <= self.memory.settle_frames
+                limbs = _blobs(changed & ~stayers, min_area) if beside else None
                 if limbs is not None and limbs.any():
                     out = mask.copy()
                     out[y0:y1, x0:x1] |= dilate(limbs, 2 + int(round(0.05 * torso)))
@@ -193,6 +199,7 @@ class LimbFinder:
             near[y0:y1, x0:x1] &= changed_box
         self.memory.remember(rgb, covered | near, None if reach is None else reach[1])
         self._since_look += 1
+        self._frame += 1
         return out
 
     def _stayers_near(self, rgb: np.ndarray, landmarks: np.ndarray, ours: np.ndarray, box: tuple[int, int, int, int],
