@@ -11,7 +11,9 @@ neighbour painted out (and never masks where they were painted); when it still f
 what the neighbouring keyframes carry over). The result is the union of that segmentation and a
 silhouette drawn from the track's landmarks (thick limbs, torso polygon, head disc), so a body
 part the segmenter misses is still covered, then dilated: a ghost of an arm is worse than a few
-extra background pixels taken from the plate.
+extra background pixels taken from the plate. Limbs that neither the landmarks nor the segmenter
+find (arms stretched out behind somebody who stays) are added from how the static scene looked
+before (:mod:`random_people.render.plate_limbs`).
 
 Segmenting costs ~25 ms of CPU a frame, so only *keyframes* (about every 0.1 s) are segmented;
 the frames between get both neighbouring keyframes' masks carried along the skeleton
