@@ -32,8 +32,9 @@ def extraction(demo_clip, tmp_path_factory):
 def test_person_found_and_every_frame_fitted(extraction):
     result, steps = extraction
     motion = result.motion
-    # The demo has two walkers and MediaPipe jumps between them: the motion keeps the longest
-    # stretch of one person (frames 3-158), contiguous, with no frame dropped inside it.
+    # The demo has two people: the man on the roof (the largest in the first frame, followed) and
+    # a woman who walks in front of him at ~5.6 s, where he is lost for a moment; the motion keeps
+    # the longest stretch of him (0-5.6 s), contiguous, with no frame dropped inside it.
     assert result.summary["person_switches"] >= 1
     assert motion.num_frames >= 150
     assert np.allclose(np.diff(motion.frame_times), 1 / 30, atol=1e-3)
