@@ -17,9 +17,8 @@ belongs to somebody who stays. So:
   pixels that differ from that memory by more than :data:`DIFFERENCE` (after matching the frame's
   exposure to the memory's) and are not already masked are candidates;
 * when there are any, the people who stay are looked for in the same crop with the removed
-  person painted out (MediaPipe Pose with its segmentation, the bundled model, in video mode: it
-  tracks them between frames; at most once a keyframe period); their masks are taken off the
-  candidates. With nobody there, nothing is added: alone, a person's landmarks and segmentation
+  person painted out (MediaPipe Pose with its segmentation, the bundled model, on the single
+  picture; at most once a keyframe period); their masks are taken off the candidates. With nobody there, nothing is added: alone, a person's landmarks and segmentation
   hold their limbs, and what changes around them is light (the Sports2D demo's sun flaring
   through the leaves behind the man's arms);
 * what remains, in blobs of at least :data:`MIN_AREA_TORSOS2` square torso lengths, is added to
@@ -57,7 +56,11 @@ def reach_region(points: np.ndarray, shape: tuple[int, int], reach_torsos: float
                  ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """``(mask, box)``: the pixels within ``reach_torsos`` torso lengths of either shoulder of the
     person at ``points`` ([33, 2] pixels), as a bool mask of ``box`` (x0, y0, x1, y1, clipped to
-    ``shape``); None when the torso is unknown or tiny."""
+    ``shape``); None when the torso is unknown or tiny.
+
+    Not the legs: around the hips the people who stay move their own legs, and the look for them
+    (the removed person painted out) rarely finds somebody standing in front of them there, so on
+    cam03 the woman's jeans were taken for the man's legs and smeared."""
     torso = _torso(points)
     shoulders = points[list(_SHOULDERS)]
     if not np.isfinite(torso) or torso < 4 or not np.isfinite(shoulders).all():
@@ -223,14 +226,14 @@ class LimbFinder:
                  same_torso) -> np.ndarray:
         """[box] bool: the people who stay, found in the crop ``box`` with the removed person's
         mask ``ours`` painted out (one look; the graph tracks them between frames)."""
-        from random_people.render.plate_masks import _pose_graph, dilate, landmark_silhouette, torso_length
+        from random_people.render.plate_masks import dilate, landmark_silhouette, torso_length
 
         x0, y0, x1, y1 = box
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1]).copy()
         if (~ours).any():
             crop[ours] = np.median(crop[~ours], axis=0).astype(np.uint8)
         if self._pose is None:
-            self._pose = _pose_graph()
+            self._pose = _still_pose_graph()
         self.stats["stayer_looks"] += 1
         result = self._pose.process(crop)
         if result.pose_landmarks is None or result.segmentation_mask is None:
@@ -246,6 +249,17 @@ class LimbFinder:
         theirs = dilate(theirs, 2 + int(round(STAYER_REACH_TORSOS * max(torso_length(found[:, :2]), 1.0))))
         stayer = (result.segmentation_mask > self.threshold) & ~ours & theirs
         return dilate(stayer, 2 + int(round(STAYER_MARGIN * (y1 - y0))))
+
+
+def _still_pose_graph():
+    """MediaPipe Pose on single pictures, with its segmentation (the model bundled in the 0.10.21
+    wheel). Not video mode: the crop the stayers are looked for in moves with the removed person
+    and is looked at only every keyframe period, so tracking from the last look loses them
+    (measured on cam03: found once, then never again)."""
+    import mediapipe as mp
+
+    return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
+                                  min_detection_confidence=0.4)
 
 
 def _blobs(mask: np.ndarray, min_area: float) -> np.ndarray:
