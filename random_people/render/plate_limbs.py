@@ -110,7 +110,7 @@ class SceneMemory:
             take = take.copy()
             take[y0:y1, x0:x1] |= still >= self.settle_frames
             self._previous[y0:y1, x0:x1] = now
-        np.copyto(self.image, rgb, where=take[..., None])
+        cv2.copyTo(rgb, take.view(np.uint8), self.image)
         self.seen |= take
 
     def changed(self, rgb: np.ndarray, box: tuple[int, int, int, int], ignore: np.ndarray,
@@ -121,14 +121,16 @@ class SceneMemory:
         x0, y0, x1, y1 = box
         if self.image is None:
             return np.zeros((y1 - y0, x1 - x0), bool)
-        now = rgb[y0:y1, x0:x1].astype(np.float32)
-        before = self.image[y0:y1, x0:x1].astype(np.float32)
+        now = rgb[y0:y1, x0:x1]
+        before = self.image[y0:y1, x0:x1]
         seen = self.seen[y0:y1, x0:x1]
-        reference = seen & ~ignore
+        reference = (seen & ~ignore)[::4, ::4]  # every 16th pixel is plenty for the exposure
         if reference.sum() > 50:
-            gain = (np.median(before[reference], axis=0) + 1.0) / (np.median(now[reference], axis=0) + 1.0)
-            now *= np.clip(gain, 0.7, 1.4)
-        return (np.abs(now - before).max(axis=-1) > threshold) & seen
+            gain = ((np.median(before[::4, ::4][reference], axis=0) + 1.0) /
+                    (np.median(now[::4, ::4][reference], axis=0) + 1.0))
+            if np.abs(gain - 1.0).max() > 0.03:
+                now = cv2.convertScaleAbs(now.astype(np.float32) * np.clip(gain, 0.7, 1.4).astype(np.float32))
+        return (cv2.absdiff(now, before).max(axis=-1) > threshold) & seen
 
 
 class LimbFinder:
@@ -137,18 +139,21 @@ class LimbFinder:
     the clip). ``stats`` counts the frames extended and the looks for people who stay."""
 
     def __init__(self, threshold: float = 0.5, stats: dict | None = None, settle_frames: int = 30,
-                 look_every: int = 1, find_stayers=None) -> None:
+                 look_every: int = 1, find_stayers=None, every: int = 1) -> None:
         """``find_stayers(rgb, landmarks, ours, box) -> [box] bool`` finds the people who stay in
-        ``box`` with the removed person's mask ``ours`` painted out; default: MediaPipe Pose."""
+        ``box`` with the removed person's mask ``ours`` painted out; default: MediaPipe Pose.
+        Only every ``every``-th frame is looked at (the masker adds what is found to the frames
+        around it); ``settle_frames`` and ``look_every`` count all frames."""
         self.find_stayers = find_stayers
         self.threshold = threshold
-        self.memory = SceneMemory(settle_frames)
+        self.every = max(1, int(every))
+        self.memory = SceneMemory(max(1, settle_frames // self.every))
         self.look_every = max(1, int(look_every))
         self._pose = None  # made on the first frame with candidates
         # The people who stay, from the last look ([H, W] bool), and frames since: they are looked
         # for at most every ``look_every`` frames (one pose model run, ~20-40 ms), grown in between.
         self._stayers_seen: np.ndarray | None = None
-        self._since_look = 0
+        self._last_look = -(10**9)
         self._frame = 0
         self._stayer_last_seen = -(10**9)  # the frame a person who stays was last found near ours
         self.stats = {} if stats is None else stats  # the masker's own, so the plate's stats show these
@@ -163,6 +168,9 @@ class LimbFinder:
         """``mask`` ([H, W] bool, the removed person's) plus their limbs found beyond it."""
         from random_people.render.plate_masks import dilate, same_torso
 
+        self._frame += 1
+        if (self._frame - 1) % self.every:
+            return mask
         out = mask
         reach = None if landmarks is None else reach_region(landmarks, mask.shape)
         torso = 0.0 if reach is None else _torso(landmarks)
@@ -185,7 +193,7 @@ class LimbFinder:
                 # Sports2D demo's sun flaring through the leaves behind the man's arms).
                 if stayers.any():
                     self._stayer_last_seen = self._frame
-                beside = self._frame - self._stayer_last_seen <= self.memory.settle_frames
+                beside = self._frame - self._stayer_last_seen <= self.memory.settle_frames * self.every
                 limbs = _blobs(changed & ~stayers, min_area) if beside else None
                 if limbs is not None and limbs.any():
                     out = mask.copy()
@@ -201,8 +209,6 @@ class LimbFinder:
             x0, y0, x1, y1 = reach[1]
             near[y0:y1, x0:x1] &= changed_box
         self.memory.remember(rgb, covered | near, None if reach is None else reach[1])
-        self._since_look += 1
-        self._frame += 1
         return out
 
     def _stayers_near(self, rgb: np.ndarray, landmarks: np.ndarray, ours: np.ndarray, box: tuple[int, int, int, int],
@@ -213,12 +219,12 @@ class LimbFinder:
 
         x0, y0, x1, y1 = box
         if self._stayers_seen is None or self._stayers_seen.shape != rgb.shape[:2] or \
-                self._since_look >= self.look_every:
+                self._frame - self._last_look >= self.look_every:
             found = (self.find_stayers(rgb, landmarks, ours, box) if self.find_stayers is not None
                      else self._stayers(rgb, landmarks, ours, box, same_torso))
             self._stayers_seen = np.zeros(rgb.shape[:2], bool)
             self._stayers_seen[y0:y1, x0:x1] = found
-            self._since_look = 0
+            self._last_look = self._frame
             return found
         return dilate(self._stayers_seen, 1 + int(round(0.1 * torso)))[y0:y1, x0:x1]
 

@@ -320,8 +320,11 @@ class PoseSegmentationMasker:
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
         # Limbs beyond the landmarks and the segmentation (arms stretched out behind somebody who stays).
+        # Looked at every half keyframe period (what is found is added a whole period either way),
+        # the people who stay looked for every two periods: ~0.4 CPU-s per second of 60 fps video.
         self._limbs = LimbFinder(threshold, self.stats, settle_frames=10 * self.keyframe_every,
-                                 look_every=self.keyframe_every) if find_limbs else None
+                                 look_every=2 * self.keyframe_every, every=max(1, self.keyframe_every // 2)
+                                 ) if find_limbs else None
 
     @property
     def _pose(self):
