@@ -42,6 +42,9 @@ MAX_SHARE = 0.5  # more of the reach region changed at once: light, not a limb
 STAYER_MARGIN = 0.01  # a stayer's segmentation is grown by this share of the crop's height (hair, motion)
 STAYER_REACH_TORSOS = 0.1  # ... and kept within this many of their torso lengths of their own skeleton
 NOT_REMEMBERED_TORSOS = 0.3  # the scene is not remembered this close to the removed person's mask
+# Somebody who stays counts as beside the removed person for this many settle periods (~1 s each)
+# after they were last found there: the look misses a stayer half hidden behind or in front of them.
+BESIDE_SETTLES = 3
 
 _SHOULDERS = (11, 12)  # MediaPipe's left and right shoulder
 
@@ -92,8 +95,10 @@ class SceneMemory:
         self._previous: np.ndarray | None = None
         self._still: np.ndarray | None = None  # frames each pixel has held still (int16, capped)
 
-    def remember(self, rgb: np.ndarray, covered: np.ndarray, box: tuple[int, int, int, int] | None = None) -> None:
-        """Take ``rgb`` where ``covered`` is False, and inside ``box`` wherever it has settled."""
+    def remember(self, rgb: np.ndarray, covered: np.ndarray, box: tuple[int, int, int, int] | None = None,
+                 frames: int = 1) -> None:
+        """Take ``rgb`` where ``covered`` is False, and inside ``box`` wherever it has settled
+        (``frames``: how many frames on from the last picture remembered)."""
         if self.image is None or self.image.shape != rgb.shape:
             self.image = rgb.copy()
             self.seen = ~covered
@@ -106,7 +111,7 @@ class SceneMemory:
             now, before = rgb[y0:y1, x0:x1], self._previous[y0:y1, x0:x1]
             steady = cv2.absdiff(now, before).max(axis=-1) < 12
             still = self._still[y0:y1, x0:x1]
-            np.copyto(still, np.where(steady, np.minimum(still + 1, 10_000), 0).astype(np.int16))
+            np.copyto(still, np.where(steady, np.minimum(still + frames, 10_000), 0).astype(np.int16))
             take = take.copy()
             take[y0:y1, x0:x1] |= still >= self.settle_frames
             self._previous[y0:y1, x0:x1] = now
@@ -139,22 +144,21 @@ class LimbFinder:
     the clip). ``stats`` counts the frames extended and the looks for people who stay."""
 
     def __init__(self, threshold: float = 0.5, stats: dict | None = None, settle_frames: int = 30,
-                 look_every: int = 1, find_stayers=None, every: int = 1) -> None:
+                 look_every: int = 1, find_stayers=None) -> None:
         """``find_stayers(rgb, landmarks, ours, box) -> [box] bool`` finds the people who stay in
         ``box`` with the removed person's mask ``ours`` painted out; default: MediaPipe Pose.
-        Only every ``every``-th frame is looked at (the masker adds what is found to the frames
-        around it); ``settle_frames`` and ``look_every`` count all frames."""
+        ``settle_frames`` and ``look_every`` count the clip's frames (the caller may hand in only
+        some of them, with their indices)."""
         self.find_stayers = find_stayers
         self.threshold = threshold
-        self.every = max(1, int(every))
-        self.memory = SceneMemory(max(1, settle_frames // self.every))
+        self.memory = SceneMemory(settle_frames)
         self.look_every = max(1, int(look_every))
         self._pose = None  # made on the first frame with candidates
         # The people who stay, from the last look ([H, W] bool), and frames since: they are looked
         # for at most every ``look_every`` frames (one pose model run, ~20-40 ms), grown in between.
         self._stayers_seen: np.ndarray | None = None
         self._last_look = -(10**9)
-        self._frame = 0
+        self._frame = -1  # the index of the last frame handed in
         self._stayer_last_seen = -(10**9)  # the frame a person who stays was last found near ours
         self.stats = {} if stats is None else stats  # the masker's own, so the plate's stats show these
         for key in ("limb_frames", "limb_pixels", "stayer_looks", "stayers_found", "light_changes"):
@@ -164,13 +168,14 @@ class LimbFinder:
         if self._pose is not None:
             self._pose.close()
 
-    def extend(self, rgb: np.ndarray, landmarks: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
-        """``mask`` ([H, W] bool, the removed person's) plus their limbs found beyond it."""
+    def extend(self, rgb: np.ndarray, landmarks: np.ndarray | None, mask: np.ndarray,
+               index: int | None = None) -> np.ndarray:
+        """``mask`` ([H, W] bool, the removed person's) plus their limbs found beyond it.
+        ``index``: the frame's place in the clip (default: one after the last frame handed in)."""
         from random_people.render.plate_masks import dilate, same_torso
 
-        self._frame += 1
-        if (self._frame - 1) % self.every:
-            return mask
+        index = self._frame + 1 if index is None else int(index)
+        gap, self._frame = max(1, index - self._frame), index
         out = mask
         reach = None if landmarks is None else reach_region(landmarks, mask.shape)
         torso = 0.0 if reach is None else _torso(landmarks)
@@ -187,13 +192,13 @@ class LimbFinder:
                 self.stats["light_changes"] += 1
             elif changed.sum() >= min_area:
                 stayers = self._stayers_near(rgb, landmarks, ours, box, torso, same_torso)
-                # Only beside somebody who stays (found now or within the last ``settle_frames``:
-                # the look misses a stayer half hidden behind ours): alone, the person's landmarks
+                # Only beside somebody who stays (found now or within the last BESIDE_SETTLES
+                # settle periods: the look misses a stayer half hidden behind ours): alone, the person's landmarks
                 # and segmentation hold their limbs, and what changes around them is light (the
                 # Sports2D demo's sun flaring through the leaves behind the man's arms).
                 if stayers.any():
                     self._stayer_last_seen = self._frame
-                beside = self._frame - self._stayer_last_seen <= self.memory.settle_frames * self.every
+                beside = self._frame - self._stayer_last_seen <= BESIDE_SETTLES * self.memory.settle_frames
                 limbs = _blobs(changed & ~stayers, min_area) if beside else None
                 if limbs is not None and limbs.any():
                     out = mask.copy()
@@ -208,7 +213,7 @@ class LimbFinder:
         if changed_box is not None:
             x0, y0, x1, y1 = reach[1]
             near[y0:y1, x0:x1] &= changed_box
-        self.memory.remember(rgb, covered | near, None if reach is None else reach[1])
+        self.memory.remember(rgb, covered | near, None if reach is None else reach[1], gap)
         return out
 
     def _stayers_near(self, rgb: np.ndarray, landmarks: np.ndarray, ours: np.ndarray, box: tuple[int, int, int, int],

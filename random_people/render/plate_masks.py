@@ -320,11 +320,12 @@ class PoseSegmentationMasker:
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
         # Limbs beyond the landmarks and the segmentation (arms stretched out behind somebody who stays).
-        # Looked at every half keyframe period (what is found is added a whole period either way),
-        # the people who stay looked for every two periods: ~0.4 CPU-s per second of 60 fps video.
+        # Looked at every half keyframe period at most, and only on frames whose pixels are at hand
+        # (the plate build converts just its reference frames, one a keyframe period; what is found
+        # is added a whole period either way), the people who stay looked for every two periods.
         self._limbs = LimbFinder(threshold, self.stats, settle_frames=10 * self.keyframe_every,
-                                 look_every=2 * self.keyframe_every, every=max(1, self.keyframe_every // 2)
-                                 ) if find_limbs else None
+                                 look_every=2 * self.keyframe_every) if find_limbs else None
+        self._limb_every = max(1, self.keyframe_every // 2)
 
     @property
     def _pose(self):
@@ -458,8 +459,12 @@ class PoseSegmentationMasker:
         # either way): an arm held out is found where it passes over scene that was seen before,
         # and missed in the frames where it lies over scene nobody uncovered yet.
         window: deque[list] = deque()  # [payload, mask, limbs or None]
-        for (payload, rgb, landmarks), mask in self._body_masks(with_pixels):
-            extended = self._limbs.extend(rgb, landmarks, mask)
+        last_looked = -(10**9)
+        for index, ((payload, rgb, landmarks), mask) in enumerate(self._body_masks(with_pixels)):
+            extended = mask
+            if isinstance(rgb, np.ndarray) and index - last_looked >= self._limb_every:
+                last_looked = index
+                extended = self._limbs.extend(rgb, landmarks, mask, index)
             limbs = None if extended is mask else extended & ~mask
             for earlier in window:
                 if limbs is not None:
