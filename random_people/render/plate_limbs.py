@@ -219,18 +219,22 @@ class LimbFinder:
     def _stayers_near(self, rgb: np.ndarray, landmarks: np.ndarray, ours: np.ndarray, box: tuple[int, int, int, int],
                       torso: float, same_torso) -> np.ndarray:
         """[box] bool: the people who stay, looked for afresh at most every ``look_every`` frames;
-        in between, the last look's, grown by a tenth of a torso for how far they may have moved."""
+        in between, and when a look finds nobody within the time they count as beside
+        (:data:`BESIDE_SETTLES`: the look misses a stayer half hidden by ours), the last found,
+        grown by a tenth of a torso for how far they may have moved."""
         from random_people.render.plate_masks import dilate
 
         x0, y0, x1, y1 = box
-        if self._stayers_seen is None or self._stayers_seen.shape != rgb.shape[:2] or \
-                self._frame - self._last_look >= self.look_every:
+        fresh = self._stayers_seen is None or self._stayers_seen.shape != rgb.shape[:2]
+        if fresh or self._frame - self._last_look >= self.look_every:
             found = (self.find_stayers(rgb, landmarks, ours, box) if self.find_stayers is not None
                      else self._stayers(rgb, landmarks, ours, box, same_torso))
-            self._stayers_seen = np.zeros(rgb.shape[:2], bool)
-            self._stayers_seen[y0:y1, x0:x1] = found
             self._last_look = self._frame
-            return found
+            recent = self._frame - self._stayer_last_seen <= BESIDE_SETTLES * self.memory.settle_frames
+            if found.any() or fresh or not recent:
+                self._stayers_seen = np.zeros(rgb.shape[:2], bool)
+                self._stayers_seen[y0:y1, x0:x1] = found
+                return found
         return dilate(self._stayers_seen, 1 + int(round(0.1 * torso)))[y0:y1, x0:x1]
 
     def _stayers(self, rgb: np.ndarray, landmarks: np.ndarray, ours: np.ndarray, box: tuple[int, int, int, int],
