@@ -78,8 +78,8 @@ def test_the_changed_default_gets_a_new_extraction_key(tmp_path, demo_clip, sett
 
     spec = parse_spec(tiny_spec(demo_clip, tmp_path / "out", people=1))
     new_key = expand.expand_job(spec, settings).extract_tasks[0].key
-    assert expand.EXTRACTION_FORMAT >= 2
-    monkeypatch.setattr(expand, "EXTRACTION_FORMAT", 1)  # what main wrote before the default changed
+    assert expand.EXTRACTION_FORMAT >= 3
+    monkeypatch.setattr(expand, "EXTRACTION_FORMAT", 2)  # what main wrote before the default changed
     old_key = expand.expand_job(spec, settings).extract_tasks[0].key
     assert old_key != new_key
 
