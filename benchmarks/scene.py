@@ -66,7 +66,7 @@ MULTI_CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 
 
 def demo_motion(work: Path):
-    """The Sports2D demo's motion (whole clip; the extractor keeps the man's longest stretch)."""
+    """The Sports2D demo's motion (whole clip; extraction follows the largest person of the first frame, the man)."""
     from random_people.pose.extract import extract_clip
     from random_people.pose.motion import load_motion
     from random_people.settings import load_settings
@@ -82,18 +82,18 @@ def landmark_track(clip: Path, person: str | None = None) -> PersonTrack:
     """The tracked person's filtered 2D landmarks (detector + person selection, no body fit).
 
     ``person`` (as ``extract --person``: largest, leftmost, N, x,y) follows that person of the first
-    frame with everybody else tracked and painted out, as the product does when a person is chosen;
-    None keeps the single detector's longest stretch, which on Pose2Sim's cam03 drifts from the man
-    to the woman passing behind him."""
-    from random_people.pose.extract import pick_person
+    frame with everybody else tracked and painted out, as the product does; None does what
+    extraction does without ``--person`` (the largest person of the first frame, followed the same
+    way; before EXTRACTION_FORMAT 2 it kept the single detector's longest stretch, which on
+    Pose2Sim's cam03 drifted from the man to the woman passing behind him)."""
     from random_people.pose.filtering import filter_track
     from random_people.pose.landmarks import detect_landmarks
     from random_people.pose.tracking import keep_longest_person
 
     info = probe_video(clip)
     follow, others = None, []
-    if person is not None:
-        chosen, rest = pick_person(clip, person)
+    chosen, rest = _whom(clip, person)
+    if chosen is not None:
         follow, others = chosen.landmarks_xy, [p.landmarks_xy for p in rest]
     frames = read_frames(clip, max_side=640)
     track = keep_longest_person(detect_landmarks(frames, info.fps, (info.width, info.height), max_side=640,
@@ -103,7 +103,15 @@ def landmark_track(clip: Path, person: str | None = None) -> PersonTrack:
                        (info.width, info.height))
 
 
-def others_trails(clip: Path, person: str) -> tuple[np.ndarray, np.ndarray]:
+def _whom(clip: Path, person: str | None):
+    """(chosen PersonBox or None, the others) as extraction picks them: ``person`` of the first
+    frame, or without it the product's default (the largest; None when the first frame is empty)."""
+    from random_people.pose.extract import default_person_of_clip, pick_person
+
+    return pick_person(clip, person) if person is not None else default_person_of_clip(clip)
+
+
+def others_trails(clip: Path, person: str | None) -> tuple[np.ndarray, np.ndarray] | None:
     """``(frame_times [T], landmarks [K, T, 33, 2])``: where each *other* person of the first frame
     is in every frame (source pixels, NaN where lost), as the follower that extracts ``person``
     tracks them (each with their own detector, everybody else painted out of their crop).
@@ -112,12 +120,13 @@ def others_trails(clip: Path, person: str) -> tuple[np.ndarray, np.ndarray]:
     person (Pose2Sim cam03: the woman right in front of the man) the detector searching the
     original crop often finds only one of the two, and a stayer it never found there would
     otherwise pass for the removed person's ghost when she alone is found in the cleaned frame."""
-    from random_people.pose.extract import pick_person
     from random_people.pose.landmarks import PoseDetector
     from random_people.pose.tracking import follow_people
 
     info = probe_video(clip)
-    chosen, rest = pick_person(clip, person)
+    chosen, rest = _whom(clip, person)
+    if chosen is None:
+        return None
     times: list[float] = []
     people = follow_people(read_frames(clip, max_side=640), (info.width, info.height), chosen.landmarks_xy,
                            [p.landmarks_xy for p in rest], lambda: PoseDetector(max_side=640), info.fps,
@@ -256,6 +265,7 @@ def ghost_check(plate, track: PersonTrack, clip: Path,
     counts = {"original": 0, "cleaned": 0, "cleaned_any_match": 0, "cleaned_crop_stayers_only": 0}
     frames = 0
     ghost_frames: list[float] = []
+    crop_only_frames: list[float] = []  # the frames the count without the followed people calls ghosts
     stayer_frames = 0
     with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True) as pose:
         reader = read_frames(clip, plate.start, plate.end, max_side=DEFAULT_MAX_SIDE)
@@ -286,7 +296,9 @@ def ghost_check(plate, track: PersonTrack, clip: Path,
             def nearest_the_track(p: np.ndarray, people: list[np.ndarray]) -> bool:
                 return all(landmark_distance(p, points) < landmark_distance(p, s) for s in people)
 
-            counts["cleaned_crop_stayers_only"] += any(nearest_the_track(p, crop_stayers) for p in matches)
+            if any(nearest_the_track(p, crop_stayers) for p in matches):
+                counts["cleaned_crop_stayers_only"] += 1
+                crop_only_frames.append(round(frame.time, 2))
             ghosts = [p for p in matches if nearest_the_track(p, stayers)]
             if ghosts:
                 counts["cleaned"] += 1
@@ -296,7 +308,7 @@ def ghost_check(plate, track: PersonTrack, clip: Path,
             "found_in_cleaned_any_match": counts["cleaned_any_match"] / n,
             "found_in_cleaned_crop_stayers_only": counts["cleaned_crop_stayers_only"] / n,
             "others_followed": 0 if others is None else int(len(others[1])), "frames_with_others_nearby": stayer_frames,
-            "ghost_frame_times": ghost_frames[:40]}
+            "ghost_frame_times": ghost_frames[:40], "crop_stayers_only_frame_times": crop_only_frames[:40]}
 
 
 def mask_check(plate, track: PersonTrack, clip: Path) -> dict[str, Any]:
@@ -457,7 +469,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--person", default=None,
                         help="Pose2Sim clips: follow this person of the first frame (as extract --person) with the "
-                             "others tracked; default: the single detector's longest stretch")
+                             "others tracked; default: what extraction follows without --person (the largest)")
     parser.add_argument("--cameras", default=",".join(MULTI_CAMERAS), help="Pose2Sim cameras to build plates for")
     parser.add_argument("--no-demo", action="store_true", help="skip the Sports2D demo's plate")
     parser.add_argument("--json", type=Path, default=RESULTS / "scene.json", help="where the results go")
@@ -470,13 +482,14 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine_load_1min": round(os.getloadavg()[0], 2), "cores": os.cpu_count(), "clips": {}}
     motion = demo_motion(args.work)
-    clips = {} if args.no_demo else {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion), None)}
+    clips = {} if args.no_demo else {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion),
+                                                        others_trails(fetch_demo_clip(), None))}
     if args.skip_plates:
         previous = json.loads((RESULTS / "scene.json").read_text())
         results["clips"], clips = previous["clips"], {}
     for camera in args.cameras.split(",") if not args.skip_plates else ():
         path = fetch_pose2sim_clip("Demo_MultiPerson", camera)
-        others = None if args.person is None else others_trails(path, args.person)
+        others = others_trails(path, args.person)
         clips[f"pose2sim_multi_{camera}"] = (path, landmark_track(path, args.person), others)
     for name, (clip, track, others) in clips.items():
         print(f"== {name}: {clip.name}", flush=True)

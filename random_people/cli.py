@@ -206,8 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--body-model", choices=["anny", "smplx"], default=None, help="body model (default: settings)")
     extract.add_argument("--person", default=None,
                          help="whom to follow when several people are in the first frame (of --start): largest, "
-                              "leftmost, rightmost, N (1 = leftmost) or x,y (a pixel on them); default: whoever "
-                              "the detector finds first")
+                              "leftmost, rightmost, N (1 = leftmost) or x,y (a pixel on them); default: the largest, "
+                              "followed with the others tracked")
     extract.add_argument("--hands", action="store_true",
                          help="also find both hands (MediaPipe Hands on crops around the wrists) and fit the finger "
                               "and wrist rotations; about 2x slower")

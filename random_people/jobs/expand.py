@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 EXTRACT = "extract"
 RENDER = "render"
 # Bump when extraction or rendering changes what a task writes: old outputs are then not reused.
-EXTRACTION_FORMAT = 2  # 2: the fit turns the world landmarks onto the ray to the person (issue 16)
+# 2: the fit turns the world landmarks onto the ray to the person (issue 16)
+# 3: the default extraction follows the largest person of the first frame (pose/extract.py)
+EXTRACTION_FORMAT = 3
 RENDER_FORMAT = 1
 GENERATOR_VERSION = f"random-people {random_people.__version__} lit"  # "lit": people shaded by their environment
 

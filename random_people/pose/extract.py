@@ -7,6 +7,7 @@ already wrote are removed before the error propagates.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -44,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 HIGH_FIT_ERROR = 0.08  # 2D error above this fraction of the person's height flags a frame
+# Whom extraction follows when no person is chosen (see default_person), and the name of that
+# way of choosing and following, recorded in every motion's meta (jobs key their cached
+# extractions by jobs.expand.EXTRACTION_FORMAT, bumped with it).
+DEFAULT_PERSON = "largest"
+PERSON_FOLLOWING = "first-frame choice followed, others tracked (v2)"
 
 
 @dataclass
@@ -161,6 +167,42 @@ def pick_person(clip_path: str | Path, choice: str, *, start: float | None = Non
     return people[index], [p for i, p in enumerate(people) if i != index]
 
 
+def default_person(first_rgb: np.ndarray, image_size: tuple[int, int], clip_name: str = "the clip"
+                   ) -> tuple[PersonBox | None, list[PersonBox]]:
+    """Whom extraction follows without ``person``: the :data:`DEFAULT_PERSON` of ``first_rgb`` (the
+    first frame of the range as the detector sees it; ``image_size`` the source (width, height))
+    and the others, or ``(None, [])`` when it shows nobody.
+
+    Why not the single whole-frame detector any more: it follows whoever it finds first and, when
+    it loses them, whoever it finds next (Pose2Sim's cam03: from the man onto the woman passing
+    behind him), so the motion and the person a clean plate removes could be somebody else's for
+    part of the clip. Following one identity with everybody else tracked cannot drift. The people
+    are listed on the detector's own frame (not the larger one ``--person`` lists on), so the
+    listing costs no second decoding and overlaps the decoding of the next frames."""
+    people = list_people(first_rgb, image_size=image_size)
+    if not people:
+        logger.warning("Nobody was found in the first frame of %s: following whoever the detector finds (the "
+                       "longest stretch of one person is kept). Trim the clip (start) to where the person is "
+                       "visible to follow one person throughout.", clip_name)
+        return None, []
+    index = choose_person(people, DEFAULT_PERSON)
+    logger.info("Following person %d of %d (box %s), the %s in the first frame", index + 1, len(people),
+                people[index].as_list(), DEFAULT_PERSON)
+    return people[index], [p for i, p in enumerate(people) if i != index]
+
+
+def default_person_of_clip(clip_path: str | Path, *, start: float | None = None, end: float | None = None,
+                           settings: Settings | None = None) -> tuple[PersonBox | None, list[PersonBox]]:
+    """:func:`default_person` of the first frame of ``[start, end)``, decoded as extraction decodes it."""
+    settings = settings or load_settings()
+    info = probe_video(clip_path, settings)
+    first = next(iter(read_frames(clip_path, start=start, end=end, settings=settings,
+                                  max_side=settings.detector_max_side)), None)
+    if first is None:
+        return None, []
+    return default_person(first.rgb, (info.width, info.height), Path(clip_path).name)
+
+
 def extract_clip(
     clip_path: str | Path,
     output_dir: str | Path,
@@ -180,7 +222,8 @@ def extract_clip(
 
     ``person`` chooses whom to follow when several people are in the first frame of the range
     (``largest``, ``leftmost``, ``rightmost``, ``N`` counting from the left, or ``x,y`` pixels);
-    without it MediaPipe follows whoever it finds first.
+    without it the largest person of the first frame is followed (:func:`default_person`; the
+    single whole-frame detector only when the first frame shows nobody).
 
     ``hands`` also finds both hands (MediaPipe Hands on crops around the wrists, a second decoding
     pass at up to 1920 px) and fits the wrist and finger rotations (see ``pose/fingers.py``).
@@ -213,11 +256,17 @@ def extract_clip(
     timings: dict[str, float] = {"load_and_probe": time.perf_counter() - started}
     stage = time.perf_counter()
     chosen, others = None, []
+    report(0.05, "Finding the people in the first frame")
     if person is not None:
-        report(0.05, "Finding the people in the first frame")
         chosen, others = pick_person(clip_path, person, start=start, end=end, settings=settings)
+    # A deep queue: the frames after the first are decoded while the default person is looked for.
     frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings,
-                                   max_side=settings.detector_max_side))
+                                   max_side=settings.detector_max_side), depth=32)
+    if person is None:
+        first_frame = next(frames, None)
+        if first_frame is not None:
+            chosen, others = default_person(first_frame.rgb, (info.width, info.height), clip_path.name)
+            frames = itertools.chain([first_frame], frames)
     track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame,
                              follow=None if chosen is None else chosen.landmarks_xy,
                              others=[p.landmarks_xy for p in others])
@@ -264,6 +313,8 @@ def extract_clip(
         "person_switch_times": selection.switch_times,
         "flip_repair": flips.counts(),
         "person": person,
+        "person_followed": None if chosen is None else (person or DEFAULT_PERSON),
+        "person_following": PERSON_FOLLOWING if chosen is not None else "single detector, longest stretch (v1)",
         "person_box": None if chosen is None else chosen.as_list(),
         "person_lost_at": lost_at,
         "kept_time_range": [float(track.frame_times[0]), float(track.frame_times[-1])],

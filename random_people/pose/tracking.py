@@ -122,6 +122,10 @@ _HEAD = [_INDEX[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right
 SEEN = 0.3  # landmarks at least this visible count when comparing two detections
 SAME_PERSON_TORSOS = 0.5  # two listings this close (median landmark distance) are one person
 OTHERS_KEPT_SECONDS = 1.0  # another person lost this long is no longer searched for (they left)
+# Another person far from the chosen one (their boxes, grown by half their heights, apart) is
+# searched only every this many frames: they cannot reach the chosen person's crop in between,
+# and every search is a pose model run (the default extraction follows everybody of the first frame).
+FAR_OTHERS_EVERY = 3
 
 
 def torso_length(xy: np.ndarray) -> float:
@@ -175,7 +179,7 @@ class FollowedPerson:
     detector: object  # a PoseDetector in video mode, reset when it latched onto someone else
     missed: int = 0  # frames since the last accepted detection
     refused: int = 0  # detections refused because they were somebody else
-    trail: list = field(default_factory=list)  # per frame: [33, 2] source pixels, or None when not found
+    trail: list = field(default_factory=list)  # per frame: [33, 2] source pixels (last place if not searched) or None
 
 
 def follow_people(
@@ -197,7 +201,9 @@ def follow_people(
     searched person's own torso and head), and a detection is refused when it lies nearer
     somebody else's latest landmarks than the searched person's, or jumped too far from them.
     Others are searched before the chosen person, so the chosen one is searched with everybody's
-    current places painted out. A person lost for ``OTHERS_KEPT_SECONDS`` is dropped (they left).
+    current places painted out. A person lost for ``OTHERS_KEPT_SECONDS`` is dropped (they left);
+    one far from the chosen person is searched every ``FAR_OTHERS_EVERY`` frames (their trail
+    repeats their last place in between).
     """
     chosen = np.asarray(chosen, np.float32)
     seen = np.ones(len(chosen), np.float32)
@@ -210,7 +216,7 @@ def follow_people(
 
     keep_missed = max(5, int(OTHERS_KEPT_SECONDS * fps))
     try:
-        for frame in frames:
+        for number, frame in enumerate(frames):
             rgb = frame.rgb
             height, width = rgb.shape[:2]
             to_frame = np.array([width / image_size[0], height / image_size[1]], dtype=np.float32)
@@ -221,6 +227,9 @@ def follow_people(
             chosen_detection = None
             for k in [*active[1:], 0]:
                 person = people[k]
+                if k != 0 and number % FAR_OTHERS_EVERY and person.missed == 0 and _apart(person, people[0]):
+                    person.trail.append(person.xy)  # not searched: where they were last seen
+                    continue
                 region = follow_region(person.xy * to_frame, person.visibility, (width, height),
                                        margin=0.2 + 0.1 * min(person.missed, 8))
                 picture = _paint_out(rgb, region, [people[j].xy * to_frame for j in active if j != k],
@@ -270,6 +279,19 @@ def _paint_out(rgb: np.ndarray, region: tuple[int, int, int, int], others: list[
     picture = rgb.copy()
     picture[y0:y1, x0:x1][mask] = 127
     return picture
+
+
+def _apart(a: FollowedPerson, b: FollowedPerson) -> bool:
+    """Whether two people's landmark boxes, each grown by half its height, do not touch."""
+    from random_people.pose.people import box_from_landmarks
+
+    boxes = []
+    for person in (a, b):
+        x0, y0, x1, y1 = box_from_landmarks(person.xy, person.visibility)
+        pad = 0.5 * max(y1 - y0, x1 - x0)
+        boxes.append((x0 - pad, y0 - pad, x1 + pad, y1 + pad))
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes
+    return ax1 < bx0 or bx1 < ax0 or ay1 < by0 or by1 < ay0
 
 
 def _is_them(detection, k: int, people: list[FollowedPerson], active: list[int]) -> bool:

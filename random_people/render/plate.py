@@ -55,7 +55,7 @@ from random_people.files import sha256_file
 from random_people.media import prefetch, probe_video
 from random_people.render.backgrounds import BackgroundError
 from random_people.render.plate_decoding import PlateFrame, StageClock, plate_frames, reference_schedule, register_between
-from random_people.render.plate_masks import AnyMasker, PersonTrack, PoseSegmentationMasker, dilate, frame_masks
+from random_people.render.plate_masks import MASK_METHOD, AnyMasker, PersonTrack, PoseSegmentationMasker, dilate, frame_masks
 from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
 from random_people.render.streaming_median import SampledMedian
 from random_people.settings import Settings, load_settings
@@ -216,7 +216,7 @@ def build_plate(
     if masker is not None and not masker_id:
         raise ValueError("A custom masker needs a masker_id (it is part of the plate's cache key).")
     keyframe_every = max(1, int(round(KEYFRAME_PERIOD * info.fps)))
-    masker_id = masker_id or f"mediapipe-pose-segmentation-v4-keyframes-{keyframe_every}"
+    masker_id = masker_id or f"{MASK_METHOD}-keyframes-{keyframe_every}"
     source_sha256 = source_sha256 or sha256_file(clip_path)
     key = plate_key(source_sha256, start, end, track, masker_id, int(max_side), float(max_shift))
     folder = plates_dir(settings) / key[:24]

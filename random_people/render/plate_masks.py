@@ -11,7 +11,9 @@ neighbour painted out (and never masks where they were painted); when it still f
 what the neighbouring keyframes carry over). The result is the union of that segmentation and a
 silhouette drawn from the track's landmarks (thick limbs, torso polygon, head disc), so a body
 part the segmenter misses is still covered, then dilated: a ghost of an arm is worse than a few
-extra background pixels taken from the plate.
+extra background pixels taken from the plate. Limbs that neither the landmarks nor the segmenter
+find (arms stretched out behind somebody who stays) are added from how the static scene looked
+before (:mod:`random_people.render.plate_limbs`).
 
 Segmenting costs ~25 ms of CPU a frame, so only *keyframes* (about every 0.1 s) are segmented;
 the frames between get both neighbouring keyframes' masks carried along the skeleton
@@ -26,6 +28,7 @@ person a few metres away, while the pose model's mask follows the silhouette.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, TypeVar, Union
@@ -34,6 +37,7 @@ import cv2
 import numpy as np
 
 from random_people.body.keypoints import MEDIAPIPE_LANDMARKS, SKELETON_EDGES
+from random_people.render.plate_limbs import LimbFinder
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,9 @@ _SAME_TORSO_TORSOS = 0.25
 # cam03: 0.2 and 0.29).
 _CLOSE_LANDMARKS_TORSOS = 0.1
 _CLOSE_TORSO_TORSOS = 0.35
+# What the plate's cache key calls this way of masking (v5: limbs found from the scene's changes,
+# :mod:`random_people.render.plate_limbs`); bumped whenever the masks change.
+MASK_METHOD = "mediapipe-pose-segmentation-v5"
 
 
 @dataclass(frozen=True)
@@ -291,7 +298,8 @@ class PoseSegmentationMasker:
     """
 
     def __init__(self, dilation: float = 0.04, crop_margin: float = 0.25, threshold: float = 0.5,
-                 keyframe_every: int = 1, max_carry: int | None = None, retry_neighbours: bool = True) -> None:
+                 keyframe_every: int = 1, max_carry: int | None = None, retry_neighbours: bool = True,
+                 find_limbs: bool = True) -> None:
         if keyframe_every < 1:
             raise ValueError(f"keyframe_every must be at least 1, got {keyframe_every}")
         self.dilation = dilation
@@ -311,6 +319,13 @@ class PoseSegmentationMasker:
         self._neighbour: np.ndarray | None = None
         self.stats = {"keyframes": 0, "segmented": 0, "segmented_on_retry": 0, "missed": 0, "carried": 0,
                       "landmarks_only": 0, "no_person": 0}
+        # Limbs beyond the landmarks and the segmentation (arms stretched out behind somebody who stays).
+        # Looked at every half keyframe period at most, and only on frames whose pixels are at hand
+        # (the plate build converts just its reference frames, one a keyframe period; what is found
+        # is added a whole period either way), the people who stay looked for every two periods.
+        self._limbs = LimbFinder(threshold, self.stats, settle_frames=10 * self.keyframe_every,
+                                 look_every=2 * self.keyframe_every) if find_limbs else None
+        self._limb_every = max(1, self.keyframe_every // 2)
 
     @property
     def _pose(self):
@@ -321,6 +336,8 @@ class PoseSegmentationMasker:
         self._pose.close()
         if self._retry_pose is not None:
             self._retry_pose.close()
+        if self._limbs is not None:
+            self._limbs.close()
 
     def __enter__(self) -> "PoseSegmentationMasker":
         return self
@@ -432,7 +449,38 @@ class PoseSegmentationMasker:
 
     def masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
               ) -> Iterator[tuple[Payload, np.ndarray]]:
-        """``(payload, mask)`` for every ``(payload, rgb, landmarks)``, in order (see the class)."""
+        """``(payload, mask)`` for every ``(payload, rgb, landmarks)``, in order (see the class),
+        with the limbs :class:`~random_people.render.plate_limbs.LimbFinder` finds beyond it."""
+        if self._limbs is None:
+            yield from self._body_masks(frames)
+            return
+        with_pixels = (((payload, rgb, landmarks), rgb, landmarks) for payload, rgb, landmarks in frames)
+        # The limbs found in a frame are added to the frames around it too (up to a keyframe period
+        # either way): an arm held out is found where it passes over scene that was seen before,
+        # and missed in the frames where it lies over scene nobody uncovered yet.
+        window: deque[list] = deque()  # [payload, mask, limbs or None]
+        last_looked = -(10**9)
+        for index, ((payload, rgb, landmarks), mask) in enumerate(self._body_masks(with_pixels)):
+            extended = mask
+            if isinstance(rgb, np.ndarray) and index - last_looked >= self._limb_every:
+                last_looked = index
+                extended = self._limbs.extend(rgb, landmarks, mask, index)
+            limbs = None if extended is mask else extended & ~mask
+            for earlier in window:
+                if limbs is not None:
+                    earlier[1] = earlier[1] | limbs
+                if earlier[2] is not None:
+                    extended = extended | earlier[2]
+            window.append([payload, extended, limbs])
+            if len(window) > self.keyframe_every:
+                done = window.popleft()
+                yield done[0], done[1]
+        for payload, mask, _ in window:
+            yield payload, mask
+
+    def _body_masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
+                    ) -> Iterator[tuple[Payload, np.ndarray]]:
+        """The masks from the landmarks, the keyframes' segmentation and their carrying."""
         pending: list[_Pending] = []  # frames since the last keyframe
         previous: _Key | None = None
         last_attempt = -(10**9)
@@ -467,6 +515,6 @@ class PoseSegmentationMasker:
             yield waiting.payload, self._between(waiting, shape, (previous,))
 
 
-__all__ = ["AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
+__all__ = ["MASK_METHOD", "AnyMasker", "Masker", "PersonTrack", "PoseSegmentationMasker", "SequenceMasker", "dilate", "frame_masks",
            "landmark_box", "landmark_distance", "landmark_silhouette", "same_person", "same_torso", "torso_distance",
            "torso_length"]

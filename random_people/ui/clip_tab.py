@@ -119,7 +119,7 @@ def people_picture(clip_path: str | None, start: float | None, end: float | None
             note = f" **{exc}**"
     count = f"{len(people)} people" if len(people) != 1 else "1 person"
     message = (f"{count} in the first frame (numbered from the left). Click on the person to follow, or leave "
-               f"*Person* empty to let the detector choose.{note}")
+               f"*Person* empty to follow the largest.{note}")
     return draw_people(rgb, people, size, chosen), message
 
 
@@ -326,7 +326,7 @@ def build_clip_tab(settings: Settings, warmup: "BodyModelWarmup") -> dict[str, A
             c["label"] = gr.Textbox(label="Action name", placeholder="e.g. walking, drinking, sitting down",
                                     max_lines=1)
             c["person"] = gr.Textbox(label="Person", max_lines=1, elem_id="person-choice",
-                                     placeholder="empty: the detector's choice · largest · leftmost · 2 · x,y",
+                                     placeholder="empty: the largest · leftmost · rightmost · 2 · x,y",
                                      info="Whom to follow when several people are in view: click them in the picture below")
             c["people"] = gr.Image(label="First frame: click the person to follow", interactive=False, height=220,
                                    elem_id="people-picture")
