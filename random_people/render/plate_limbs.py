@@ -29,6 +29,8 @@ belongs to somebody who stays. So:
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -153,7 +155,15 @@ class LimbFinder:
         self.threshold = threshold
         self.memory = SceneMemory(settle_frames)
         self.look_every = max(1, int(look_every))
-        self._pose = None  # made on the first frame with candidates
+        self._pose = None  # taken from the loading below on the first look
+        # The still-picture pose graph is loaded (or taken from an earlier build of this process:
+        # it keeps no state between pictures) in a thread of its own while the clip is decoded:
+        # loading it costs ~0.25 s of one core, which held up the masks on the first look.
+        self._pose_loading: Future | None = None
+        if find_stayers is None:
+            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-pose-load")
+            self._pose_loading = loader.submit(borrow_still_pose_graph)
+            loader.shutdown(wait=False)
         # The people who stay, from the last look ([H, W] bool), and frames since: they are looked
         # for at most every ``look_every`` frames (one pose model run, ~20-40 ms), grown in between.
         self._stayers_seen: np.ndarray | None = None
@@ -165,8 +175,11 @@ class LimbFinder:
             self.stats.setdefault(key, 0)
 
     def close(self) -> None:
-        if self._pose is not None:
-            self._pose.close()
+        """Hands the still-picture pose graph back for the process's next build."""
+        if self._pose_loading is not None:
+            self._pose_loading.add_done_callback(_give_back)
+            self._pose_loading = None
+        self._pose = None
 
     def extend(self, rgb: np.ndarray, landmarks: np.ndarray | None, mask: np.ndarray,
                index: int | None = None) -> np.ndarray:
@@ -248,7 +261,11 @@ class LimbFinder:
         if (~ours).any():
             crop[ours] = np.median(crop[~ours], axis=0).astype(np.uint8)
         if self._pose is None:
-            self._pose = _still_pose_graph()
+            self._pose = (self._pose_loading.result() if self._pose_loading is not None
+                          else borrow_still_pose_graph())
+            if self._pose_loading is None:  # closed before: hand it back on the next close
+                self._pose_loading = Future()
+                self._pose_loading.set_result(self._pose)
         self.stats["stayer_looks"] += 1
         result = self._pose.process(crop)
         if result.pose_landmarks is None or result.segmentation_mask is None:
@@ -275,6 +292,37 @@ def _still_pose_graph():
 
     return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
                                   min_detection_confidence=0.4)
+
+
+# Still-picture pose graphs not in use, kept for the process's next build (bulk jobs build one plate
+# after another): a graph in single-picture mode keeps nothing from one picture to the next, so
+# which build used it before changes no result.
+_IDLE_STILL_GRAPHS: list = []
+_IDLE_LOCK = threading.Lock()
+_KEEP_IDLE = 1  # more builds at once make their own (each holds ~30 MB)
+
+
+def borrow_still_pose_graph():
+    """A still-picture pose graph (:func:`_still_pose_graph`), from the idle ones when there is
+    one, else made and warmed on a blank picture (its detector loads on the first picture)."""
+    with _IDLE_LOCK:
+        if _IDLE_STILL_GRAPHS:
+            return _IDLE_STILL_GRAPHS.pop()
+    graph = _still_pose_graph()
+    graph.process(np.zeros((64, 64, 3), np.uint8))
+    return graph
+
+
+def _give_back(loading: Future) -> None:
+    """Keeps the graph ``loading`` made for the next build (closes it when enough are kept)."""
+    if loading.cancelled() or loading.exception() is not None:
+        return
+    graph = loading.result()
+    with _IDLE_LOCK:
+        if len(_IDLE_STILL_GRAPHS) < _KEEP_IDLE and all(g is not graph for g in _IDLE_STILL_GRAPHS):
+            _IDLE_STILL_GRAPHS.append(graph)
+            return
+    graph.close()
 
 
 def _blobs(mask: np.ndarray, min_area: float) -> np.ndarray:
