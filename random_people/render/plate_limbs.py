@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import cv2
 import numpy as np
@@ -146,24 +146,24 @@ class LimbFinder:
     the clip). ``stats`` counts the frames extended and the looks for people who stay."""
 
     def __init__(self, threshold: float = 0.5, stats: dict | None = None, settle_frames: int = 30,
-                 look_every: int = 1, find_stayers=None) -> None:
+                 look_every: int = 1, find_stayers=None, pose_loading: Future | None = None) -> None:
         """``find_stayers(rgb, landmarks, ours, box) -> [box] bool`` finds the people who stay in
         ``box`` with the removed person's mask ``ours`` painted out; default: MediaPipe Pose.
         ``settle_frames`` and ``look_every`` count the clip's frames (the caller may hand in only
-        some of them, with their indices)."""
+        some of them, with their indices). ``pose_loading``: the still-picture pose graph being
+        loaded (:func:`borrow_still_pose_graph` in the caller's loading thread), else it is
+        taken on the first look."""
         self.find_stayers = find_stayers
         self.threshold = threshold
         self.memory = SceneMemory(settle_frames)
         self.look_every = max(1, int(look_every))
         self._pose = None  # taken from the loading below on the first look
-        # The still-picture pose graph is loaded (or taken from an earlier build of this process:
-        # it keeps no state between pictures) in a thread of its own while the clip is decoded:
-        # loading it costs ~0.25 s of one core, which held up the masks on the first look.
-        self._pose_loading: Future | None = None
-        if find_stayers is None:
-            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="still-pose-load")
-            self._pose_loading = loader.submit(borrow_still_pose_graph)
-            loader.shutdown(wait=False)
+        # The still-picture pose graph, or the caller's loading of it (loading costs ~0.25 s of one
+        # core, which held up the masks on the first look); handed back by close() for the
+        # process's next build (it keeps no state between pictures).
+        self._pose_loading: Future | None = pose_loading if find_stayers is None else None
+        if find_stayers is not None and pose_loading is not None:
+            pose_loading.add_done_callback(_give_back)  # not needed: kept for the next build
         # The people who stay, from the last look ([H, W] bool), and frames since: they are looked
         # for at most every ``look_every`` frames (one pose model run, ~20-40 ms), grown in between.
         self._stayers_seen: np.ndarray | None = None
