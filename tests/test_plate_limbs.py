@@ -141,3 +141,51 @@ def test_the_mans_outstretched_arm_beside_the_womans_head_is_masked(cam03_plate)
     stats = plate.stats["masker"]
     assert stats["limb_frames"] > 0 and stats["stayers_found"] > 0, stats
 
+
+
+def test_a_pixels_largest_channel_is_numpys():
+    from random_people.render.plate_limbs import _channel_max
+
+    image = np.random.default_rng(5).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
+    assert np.array_equal(_channel_max(image), image.max(axis=-1))
+    assert np.array_equal(_channel_max(image[5:30, 7:40]), image[5:30, 7:40].max(axis=-1))  # a crop's strides
+
+
+def test_the_still_pose_graph_is_kept_for_the_next_build_and_keeps_nothing_between_pictures():
+    """The look's pose graph is loaded in the masker's loading thread and handed back on close,
+    so a second build in the same process skips loading it -- which may change no mask: a graph
+    in single-picture mode finds the same person in a picture whatever it was shown before."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from random_people.media import read_frames
+    from random_people.render import plate_limbs
+    from random_people.render.plate_limbs import LimbFinder, borrow_still_pose_graph
+
+    with ThreadPoolExecutor(max_workers=1) as loader:
+        finder = LimbFinder(pose_loading=loader.submit(borrow_still_pose_graph))
+        graph = finder._pose_loading.result()
+    finder.close()
+    assert graph in plate_limbs._IDLE_STILL_GRAPHS
+    again = borrow_still_pose_graph()
+    assert again is graph and graph not in plate_limbs._IDLE_STILL_GRAPHS
+
+    frames = [f.rgb for _, f in zip(range(41), read_frames(fetch_pose2sim_clip("Demo_MultiPerson", "cam01"), max_side=640))]
+    crop, other = np.ascontiguousarray(frames[40][40:420, 60:360]), np.ascontiguousarray(frames[0][200:600, :])
+    first = graph.process(crop)
+    assert first.pose_landmarks is not None  # a person is there to be found
+    landmarks = np.array([(p.x, p.y) for p in first.pose_landmarks.landmark])
+    segmentation = first.segmentation_mask.copy()
+    graph.process(other)
+    graph.process(np.zeros((64, 64, 3), np.uint8))
+    second = graph.process(crop)
+    assert np.array_equal(np.array([(p.x, p.y) for p in second.pose_landmarks.landmark]), landmarks)
+    assert np.array_equal(second.segmentation_mask, segmentation)
+    plate_limbs._give_back(_done(graph))
+
+
+def _done(value):
+    from concurrent.futures import Future
+
+    future = Future()
+    future.set_result(value)
+    return future

@@ -29,6 +29,8 @@ belongs to somebody who stays. So:
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future
 
 import cv2
 import numpy as np
@@ -109,7 +111,7 @@ class SceneMemory:
         if box is not None:
             x0, y0, x1, y1 = box
             now, before = rgb[y0:y1, x0:x1], self._previous[y0:y1, x0:x1]
-            steady = cv2.absdiff(now, before).max(axis=-1) < 12
+            steady = _channel_max(cv2.absdiff(now, before)) < 12
             still = self._still[y0:y1, x0:x1]
             np.copyto(still, np.where(steady, np.minimum(still + frames, 10_000), 0).astype(np.int16))
             take = take.copy()
@@ -135,7 +137,7 @@ class SceneMemory:
                     (np.median(now[::4, ::4][reference], axis=0) + 1.0))
             if np.abs(gain - 1.0).max() > 0.03:
                 now = cv2.convertScaleAbs(now.astype(np.float32) * np.clip(gain, 0.7, 1.4).astype(np.float32))
-        return (cv2.absdiff(now, before).max(axis=-1) > threshold) & seen
+        return (_channel_max(cv2.absdiff(now, before)) > threshold) & seen
 
 
 class LimbFinder:
@@ -144,16 +146,24 @@ class LimbFinder:
     the clip). ``stats`` counts the frames extended and the looks for people who stay."""
 
     def __init__(self, threshold: float = 0.5, stats: dict | None = None, settle_frames: int = 30,
-                 look_every: int = 1, find_stayers=None) -> None:
+                 look_every: int = 1, find_stayers=None, pose_loading: Future | None = None) -> None:
         """``find_stayers(rgb, landmarks, ours, box) -> [box] bool`` finds the people who stay in
         ``box`` with the removed person's mask ``ours`` painted out; default: MediaPipe Pose.
         ``settle_frames`` and ``look_every`` count the clip's frames (the caller may hand in only
-        some of them, with their indices)."""
+        some of them, with their indices). ``pose_loading``: the still-picture pose graph being
+        loaded (:func:`borrow_still_pose_graph` in the caller's loading thread), else it is
+        taken on the first look."""
         self.find_stayers = find_stayers
         self.threshold = threshold
         self.memory = SceneMemory(settle_frames)
         self.look_every = max(1, int(look_every))
-        self._pose = None  # made on the first frame with candidates
+        self._pose = None  # taken from the loading below on the first look
+        # The still-picture pose graph, or the caller's loading of it (loading costs ~0.25 s of one
+        # core, which held up the masks on the first look); handed back by close() for the
+        # process's next build (it keeps no state between pictures).
+        self._pose_loading: Future | None = pose_loading if find_stayers is None else None
+        if find_stayers is not None and pose_loading is not None:
+            pose_loading.add_done_callback(_give_back)  # not needed: kept for the next build
         # The people who stay, from the last look ([H, W] bool), and frames since: they are looked
         # for at most every ``look_every`` frames (one pose model run, ~20-40 ms), grown in between.
         self._stayers_seen: np.ndarray | None = None
@@ -165,8 +175,11 @@ class LimbFinder:
             self.stats.setdefault(key, 0)
 
     def close(self) -> None:
-        if self._pose is not None:
-            self._pose.close()
+        """Hands the still-picture pose graph back for the process's next build."""
+        if self._pose_loading is not None:
+            self._pose_loading.add_done_callback(_give_back)
+            self._pose_loading = None
+        self._pose = None
 
     def extend(self, rgb: np.ndarray, landmarks: np.ndarray | None, mask: np.ndarray,
                index: int | None = None) -> np.ndarray:
@@ -188,9 +201,10 @@ class LimbFinder:
             changed = changed_box & region & ~ours
             changed = cv2.morphologyEx(changed.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
             min_area = MIN_AREA_TORSOS2 * torso * torso
-            if changed.sum() > MAX_SHARE * region.sum():
+            count = cv2.countNonZero(changed.view(np.uint8))
+            if count > MAX_SHARE * cv2.countNonZero(region.view(np.uint8)):
                 self.stats["light_changes"] += 1
-            elif changed.sum() >= min_area:
+            elif count >= min_area:
                 stayers = self._stayers_near(rgb, landmarks, ours, box, torso, same_torso)
                 # Only beside somebody who stays (found now or within the last BESIDE_SETTLES
                 # settle periods: the look misses a stayer half hidden behind ours): alone, the person's landmarks
@@ -248,7 +262,11 @@ class LimbFinder:
         if (~ours).any():
             crop[ours] = np.median(crop[~ours], axis=0).astype(np.uint8)
         if self._pose is None:
-            self._pose = _still_pose_graph()
+            self._pose = (self._pose_loading.result() if self._pose_loading is not None
+                          else borrow_still_pose_graph())
+            if self._pose_loading is None:  # closed before: hand it back on the next close
+                self._pose_loading = Future()
+                self._pose_loading.set_result(self._pose)
         self.stats["stayer_looks"] += 1
         result = self._pose.process(crop)
         if result.pose_landmarks is None or result.segmentation_mask is None:
@@ -275,6 +293,43 @@ def _still_pose_graph():
 
     return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True,
                                   min_detection_confidence=0.4)
+
+
+# Still-picture pose graphs not in use, kept for the process's next build (bulk jobs build one plate
+# after another): a graph in single-picture mode keeps nothing from one picture to the next, so
+# which build used it before changes no result.
+_IDLE_STILL_GRAPHS: list = []
+_IDLE_LOCK = threading.Lock()
+_KEEP_IDLE = 1  # more builds at once make their own (each holds ~30 MB)
+
+
+def borrow_still_pose_graph():
+    """A still-picture pose graph (:func:`_still_pose_graph`), from the idle ones when there is
+    one, else made and warmed on a blank picture (its detector loads on the first picture)."""
+    with _IDLE_LOCK:
+        if _IDLE_STILL_GRAPHS:
+            return _IDLE_STILL_GRAPHS.pop()
+    graph = _still_pose_graph()
+    graph.process(np.zeros((64, 64, 3), np.uint8))
+    return graph
+
+
+def _give_back(loading: Future) -> None:
+    """Keeps the graph ``loading`` made for the next build (closes it when enough are kept)."""
+    if loading.cancelled() or loading.exception() is not None:
+        return
+    graph = loading.result()
+    with _IDLE_LOCK:
+        if len(_IDLE_STILL_GRAPHS) < _KEEP_IDLE and all(g is not graph for g in _IDLE_STILL_GRAPHS):
+            _IDLE_STILL_GRAPHS.append(graph)
+            return
+    graph.close()
+
+
+def _channel_max(image: np.ndarray) -> np.ndarray:
+    """[H, W]: the largest of each pixel's three channels (``image.max(axis=-1)``, 20x faster:
+    numpy reduces a short last axis one pixel at a time)."""
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
 def _blobs(mask: np.ndarray, min_area: float) -> np.ndarray:

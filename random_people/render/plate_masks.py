@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from random_people.body.keypoints import MEDIAPIPE_LANDMARKS, SKELETON_EDGES
-from random_people.render.plate_limbs import LimbFinder
+from random_people.render.plate_limbs import LimbFinder, borrow_still_pose_graph
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +312,9 @@ class PoseSegmentationMasker:
         # own, so the clip's first frames are decoded meanwhile (a plate of a 2 s clip takes ~2 s).
         loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pose-load")
         self._pose_loading: Future = loader.submit(_pose_graph)
+        # Then, in the same thread (after the graph the first keyframe needs), the still-picture
+        # graph the limb finder looks for the people who stay with (every Pose2Sim camera needs it).
+        still_loading = loader.submit(borrow_still_pose_graph) if find_limbs else None
         loader.shutdown(wait=False)
         self._retry_pose = None  # a second detector, made on the first neighbour mix-up
         # Where the last keyframe's neighbour was ([H, W] bool): the next keyframe paints them out
@@ -324,7 +327,7 @@ class PoseSegmentationMasker:
         # (the plate build converts just its reference frames, one a keyframe period; what is found
         # is added a whole period either way), the people who stay looked for every two periods.
         self._limbs = LimbFinder(threshold, self.stats, settle_frames=10 * self.keyframe_every,
-                                 look_every=2 * self.keyframe_every) if find_limbs else None
+                                 look_every=2 * self.keyframe_every, pose_loading=still_loading) if find_limbs else None
         self._limb_every = max(1, self.keyframe_every // 2)
 
     @property
