@@ -34,20 +34,22 @@ def panning(frames: int, px_per_frame: float) -> list[tuple[int, int]]:
     return [(int(round(px_per_frame * i)), 0) for i in range(frames)]
 
 
-def write_clip(path: Path, frames: int = 40, offsets: list[tuple[int, int]] | None = None
-               ) -> tuple[np.ndarray, list[tuple]]:
-    """A lossless clip of the scene with a red rectangle walking across the view; returns the
-    background of the camera's first view and the rectangle of every frame. ``offsets[i]`` =
-    (dx, dy) moves the camera's view of frame ``i`` by that many pixels (a shake, or
-    :func:`panning`); by default it holds still. The rectangle stays where it is in the view."""
+
+def encode_walking_box(path: Path, frames: int, offsets: list[tuple[int, int]] | None, *, codec: str,
+                       pix_fmt: str, rate: int, options: dict[str, str] | None = None) -> list[tuple]:
+    """Encode the scene seen through a camera moved by ``offsets`` (still by default) with the red
+    rectangle walking across the view, in ``codec``; returns the rectangle of every frame.
+
+    One writer for every codec the plate tests need (lossless FFV1 for exact comparisons, H.264 and
+    HEVC with B-frames for the decoder's frame skipping)."""
     full = scene()
     offsets = offsets or [(0, 0)] * frames
     if any(abs(dx) > MARGIN or abs(dy) > MARGIN for dx, dy in offsets):
         raise ValueError(f"offsets beyond the scene's {MARGIN}-pixel margin")
     boxes = []
     container = av.open(str(path), "w")
-    stream = container.add_stream("ffv1", rate=int(FPS))
-    stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "bgr0"
+    stream = container.add_stream(codec, rate=rate, options=options or {})
+    stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, pix_fmt
     for i in range(frames):
         dx, dy = offsets[i]
         image = full[MARGIN + dy:MARGIN + dy + HEIGHT, MARGIN + dx:MARGIN + dx + WIDTH].copy()
@@ -61,6 +63,17 @@ def write_clip(path: Path, frames: int = 40, offsets: list[tuple[int, int]] | No
     for packet in stream.encode(None):
         container.mux(packet)
     container.close()
+    return boxes
+
+
+def write_clip(path: Path, frames: int = 40, offsets: list[tuple[int, int]] | None = None
+               ) -> tuple[np.ndarray, list[tuple]]:
+    """A lossless clip of the scene with a red rectangle walking across the view; returns the
+    background of the camera's first view and the rectangle of every frame. ``offsets[i]`` =
+    (dx, dy) moves the camera's view of frame ``i`` by that many pixels (a shake, or
+    :func:`panning`); by default it holds still. The rectangle stays where it is in the view."""
+    boxes = encode_walking_box(path, frames, offsets, codec="ffv1", pix_fmt="bgr0", rate=int(FPS))
+    full = scene()
     return full[MARGIN:MARGIN + HEIGHT, MARGIN:MARGIN + WIDTH].copy(), boxes
 
 

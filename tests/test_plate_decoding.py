@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
-from plate_fixtures import HEIGHT, MARGIN, WIDTH, box_at, box_masker, box_track, scene
+from plate_fixtures import box_at, box_masker, box_track, encode_walking_box
 from random_people.media import read_decoded
 from random_people.render import plate as plate_module
 from random_people.render.plate import build_plate
@@ -28,26 +27,8 @@ def write_h264_clip(path: Path, frames: int, offsets: list[tuple[int, int]] | No
                     encoder: str = "libx264") -> list[tuple]:
     """The plate fixtures' walking red box over the park, as H.264 (or HEVC) with B-frames in a
     pyramid (as camera and phone clips: non-reference B-frames the decoder can skip)."""
-    full = scene()
-    offsets = offsets or [(0, 0)] * frames
-    boxes = []
-    container = av.open(str(path), "w")
-    stream = container.add_stream(encoder, rate=fps, options=ENCODERS[encoder])
-    stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    for i in range(frames):
-        dx, dy = offsets[i]
-        image = full[MARGIN + dy:MARGIN + dy + HEIGHT, MARGIN + dx:MARGIN + dx + WIDTH].copy()
-        box = box_at(i, frames)
-        image[box[1]:box[3], box[0]:box[2]] = (200, 30, 30)
-        boxes.append(box)
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts = i
-        for packet in stream.encode(frame):
-            container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
-    container.close()
-    return boxes
+    return encode_walking_box(path, frames, offsets, codec=encoder, pix_fmt="yuv420p", rate=fps,
+                              options=ENCODERS[encoder])
 
 
 class KeyframeBoxMasker:
