@@ -487,16 +487,25 @@ def prefetch(frames: Iterable, depth: int = 8) -> Iterator:
     failure: list[BaseException] = []
     stop = threading.Event()
 
+    def hand_over(item: object) -> bool:
+        """Queue ``item`` unless the consumer has stopped (checked while the queue is full)."""
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for frame in frames:
-                if stop.is_set():
+                if not hand_over(frame):
                     return
-                buffer.put(frame)
         except BaseException as exc:  # re-raised in the consumer
             failure.append(exc)
         finally:
-            buffer.put(done)
+            hand_over(done)
 
     worker = threading.Thread(target=produce, name="decode", daemon=True)
     worker.start()
@@ -505,11 +514,11 @@ def prefetch(frames: Iterable, depth: int = 8) -> Iterator:
             yield item
     finally:
         stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                buffer.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
+        # A generator left unfinished in a reference cycle is closed by the garbage collector on
+        # whichever thread runs it, possibly this worker itself, which cannot wait for itself:
+        # there the stop flag alone ends it (the producer only ever waits with a timeout).
+        if worker is not threading.current_thread():
+            worker.join()
     if failure:
         raise failure[0]
 
