@@ -51,12 +51,6 @@ BESIDE_SETTLES = 3
 _SHOULDERS = (11, 12)  # MediaPipe's left and right shoulder
 
 
-def _torso(points: np.ndarray) -> float:
-    shoulders = np.nanmean(points[[11, 12]], axis=0)
-    hips = np.nanmean(points[[23, 24]], axis=0)
-    return float(np.linalg.norm(shoulders - hips))
-
-
 def reach_region(points: np.ndarray, shape: tuple[int, int], reach_torsos: float = REACH_TORSOS
                  ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """``(mask, box)``: the pixels within ``reach_torsos`` torso lengths of either shoulder of the
@@ -66,7 +60,9 @@ def reach_region(points: np.ndarray, shape: tuple[int, int], reach_torsos: float
     Not the legs: around the hips the people who stay move their own legs, and the look for them
     (the removed person painted out) rarely finds somebody standing in front of them there, so on
     cam03 the woman's jeans were taken for the man's legs and smeared."""
-    torso = _torso(points)
+    from random_people.render.plate_masks import torso_length  # plate_masks imports this module
+
+    torso = torso_length(points)
     shoulders = points[list(_SHOULDERS)]
     if not np.isfinite(torso) or torso < 4 or not np.isfinite(shoulders).all():
         return None
@@ -185,13 +181,13 @@ class LimbFinder:
                index: int | None = None) -> np.ndarray:
         """``mask`` ([H, W] bool, the removed person's) plus their limbs found beyond it.
         ``index``: the frame's place in the clip (default: one after the last frame handed in)."""
-        from random_people.render.plate_masks import dilate, same_torso
+        from random_people.render.plate_masks import dilate, same_torso, torso_length
 
         index = self._frame + 1 if index is None else int(index)
         gap, self._frame = max(1, index - self._frame), index
         out = mask
         reach = None if landmarks is None else reach_region(landmarks, mask.shape)
-        torso = 0.0 if reach is None else _torso(landmarks)
+        torso = 0.0 if reach is None else torso_length(landmarks)
         changed_box = None  # [box] where the frame differs from the remembered scene
         if reach is not None and self.memory.image is not None:
             region, box = reach
