@@ -122,10 +122,7 @@ class SampledMedian:
             self._box = box
         if self._box is not None:
             y0, y1, x0, x1 = self._box
-            where = valid[y0:y1, x0:x1]
-            np.copyto(self._last[y0:y1, x0:x1], frame[y0:y1, x0:x1], where=where[..., None])
-            self._last_seen[y0:y1, x0:x1] |= where
-            self._shown[y0:y1, x0:x1] |= where
+            self._remember(frame, valid[y0:y1, x0:x1])
 
     def shows_unseen(self, valid: np.ndarray) -> bool:
         """Whether a frame uncovered where ``valid`` [H, W] shows a pixel that no frame given so
@@ -143,7 +140,11 @@ class SampledMedian:
         if self._box is None:
             return
         y0, y1, x0, x1 = self._box
-        where = valid[y0:y1, x0:x1] & ~self._shown[y0:y1, x0:x1]
+        self._remember(frame, valid[y0:y1, x0:x1] & ~self._shown[y0:y1, x0:x1])
+
+    def _remember(self, frame: np.ndarray, where: np.ndarray) -> None:
+        """``frame``'s value becomes the last seen at ``where`` ([box] bool, inside the covered box)."""
+        y0, y1, x0, x1 = self._box
         np.copyto(self._last[y0:y1, x0:x1], frame[y0:y1, x0:x1], where=where[..., None])
         self._last_seen[y0:y1, x0:x1] |= where
         self._shown[y0:y1, x0:x1] |= where
