@@ -54,6 +54,9 @@ import numpy as np
 from random_people.files import sha256_file
 from random_people.media import prefetch, probe_video
 from random_people.render.backgrounds import BackgroundError
+# At import, not in the build: importing the renderer's clip module costs ~0.08 CPU-s, a tenth of
+# a short clip's build (a process that renders has it loaded anyway).
+from random_people.render.clip import MaskVideoWriter
 from random_people.render.plate_decoding import PlateFrame, StageClock, plate_frames, reference_schedule, register_between
 from random_people.render.plate_masks import MASK_METHOD, AnyMasker, PersonTrack, PoseSegmentationMasker, dilate, frame_masks
 from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
@@ -258,8 +261,6 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
                 keyframe_every: int = 1) -> None:
     """Decode the clip once: mask and register every frame, write its mask, and feed the
     reference frames (every ``keyframe_every``-th) to the sampled median."""
-    from random_people.render.clip import MaskVideoWriter
-
     started = time.perf_counter()
     clock = StageClock()
     expected = max(1, int(round((end - start) * info.fps)))

@@ -64,8 +64,10 @@ _SAME_TORSO_TORSOS = 0.25
 _CLOSE_LANDMARKS_TORSOS = 0.1
 _CLOSE_TORSO_TORSOS = 0.35
 # What the plate's cache key calls this way of masking (v5: limbs found from the scene's changes,
-# :mod:`random_people.render.plate_limbs`); bumped whenever the masks change.
-MASK_METHOD = "mediapipe-pose-segmentation-v5"
+# :mod:`random_people.render.plate_limbs`; v6: one video-mode graph for plain and painted-out
+# crops, reset by a blank picture between the two -- Pose2Sim cam03's masks changed); bumped
+# whenever the masks change.
+MASK_METHOD = "mediapipe-pose-segmentation-v6"
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,9 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
+_BLANK = np.zeros((64, 64, 3), np.uint8)  # a picture with nobody in it
+
+
 def _pose_graph():
     """MediaPipe Pose in video mode with its segmentation mask, no smoothing (the frames it sees
     are keyframes ~0.1 s apart). model_complexity=1 is the model shipped inside the 0.10.21
@@ -258,7 +263,7 @@ def _pose_graph():
     graph = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=False,
                                    enable_segmentation=True, smooth_segmentation=False,
                                    min_detection_confidence=0.4, min_tracking_confidence=0.4)
-    graph.process(np.zeros((64, 64, 3), np.uint8))  # its models load on the first picture (~0.1 s)
+    graph.process(_BLANK)  # its models load on the first picture (~0.1 s)
     return graph
 
 
@@ -316,7 +321,11 @@ class PoseSegmentationMasker:
         # graph the limb finder looks for the people who stay with (every Pose2Sim camera needs it).
         still_loading = loader.submit(borrow_still_pose_graph) if find_limbs else None
         loader.shutdown(wait=False)
-        self._retry_pose = None  # a second detector, made on the first neighbour mix-up
+        # What the video-mode graph looked at last: "plain" crops or crops with a neighbour
+        # "painted" out (None: nothing yet). One graph serves both: switching, it is shown a blank
+        # picture first, which drops the person it was tracking, so the next look starts with the
+        # person detector as a graph of its own would (a second graph cost ~0.1 CPU-s to load).
+        self._pose_looks: str | None = None
         # Where the last keyframe's neighbour was ([H, W] bool): the next keyframe paints them out
         # first and asks the second detector alone (one model run instead of two).
         self._neighbour: np.ndarray | None = None
@@ -337,8 +346,6 @@ class PoseSegmentationMasker:
 
     def close(self) -> None:
         self._pose.close()
-        if self._retry_pose is not None:
-            self._retry_pose.close()
         if self._limbs is not None:
             self._limbs.close()
 
@@ -371,7 +378,7 @@ class PoseSegmentationMasker:
             else:
                 segmentation = again[0]
         if segmentation is None:
-            result = self._pose.process(crop)
+            result = self._look(crop, "plain")
             found = self._found(result, box)
             if found is None:
                 return None
@@ -395,6 +402,16 @@ class PoseSegmentationMasker:
         full[y0:y1, x0:x1] = segmentation
         return full
 
+    def _look(self, crop: np.ndarray, kind: str):
+        """The video-mode graph's result on ``crop``, a "plain" crop or one with a neighbour
+        "painted" out. The graph tracks the person of its last look; when the last look was of
+        the other kind it is shown a blank picture first, so it looks for the person afresh
+        (its detector) -- what a separate graph for each kind, as before, did on its first look."""
+        if self._pose_looks is not None and self._pose_looks != kind:
+            self._pose.process(_BLANK)
+        self._pose_looks = kind
+        return self._pose.process(crop)
+
     def _without_neighbour(self, crop: np.ndarray, neighbour: np.ndarray, points: np.ndarray,
                            box: tuple[int, int, int, int], grow: float = 0.0
                            ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -409,13 +426,11 @@ class PoseSegmentationMasker:
         hide = neighbour & ~dilate(ours, 2)
         if hide.mean() < 0.01:
             return None  # they overlap ours almost entirely: nothing to paint out
-        if self._retry_pose is None:
-            # Video mode too: the painted-out crops of consecutive keyframes show the same person
-            # in the same place, so it tracks them instead of running the person detector each time.
-            self._retry_pose = _pose_graph()
         painted = crop.copy()
         painted[hide] = np.median(crop[~neighbour], axis=0).astype(np.uint8) if (~neighbour).any() else 127
-        result = self._retry_pose.process(painted)
+        # Video mode too: the painted-out crops of consecutive keyframes show the same person in
+        # the same place, so it tracks them instead of running the person detector each time.
+        result = self._look(painted, "painted")
         found = self._found(result, box)
         if found is None or not same_torso(found, points):
             return None
