@@ -105,3 +105,38 @@ def test_a_person_in_front_of_ours_is_not_masked_for_them(man_in_front_of_woman)
         assert hers_alone.sum() > 1000  # she shows beside him
         shares.append((mask & hers_alone).sum() / hers_alone.sum())
     assert np.median(shares) < 0.3, shares
+
+
+def test_one_pose_graph_serves_the_plain_and_the_painted_looks(man_in_front_of_woman, monkeypatch):
+    """The look with the neighbour painted out runs on the masker's own video-mode graph (a second
+    graph cost ~0.1 CPU-s to load), shown a blank picture when it switches between plain and
+    painted-out crops: the painted look right after a plain one finds what a fresh graph finds
+    (without the blank it would track the woman the plain look found)."""
+    from random_people.render import plate_masks
+
+    made = []
+    real_graph = plate_masks._pose_graph
+    monkeypatch.setattr(plate_masks, "_pose_graph", lambda: made.append(1) or real_graph())
+    frames, man, _ = man_in_front_of_woman
+    switches = []  # (painted crop, landmarks found) of each painted look right after a plain one
+    with plate_masks.PoseSegmentationMasker(keyframe_every=1, find_limbs=False) as masker:
+        real_look = masker._look
+
+        def look(crop, kind):
+            switched = kind == "painted" and masker._pose_looks == "plain"
+            result = real_look(crop, kind)
+            if switched:
+                switches.append((crop.copy(), result.pose_landmarks))
+            return result
+
+        masker._look = look
+        list(masker.masks((i, rgb, xy) for i, (rgb, xy) in enumerate(zip(frames, man))))
+        assert masker.stats["segmented_on_retry"] >= 1
+    assert len(made) == 1 and switches
+    for crop, found in switches:
+        with real_graph() as fresh:
+            again = fresh.process(crop).pose_landmarks
+        assert found is not None and again is not None
+        ours = np.array([(p.x, p.y) for p in found.landmark])
+        theirs = np.array([(p.x, p.y) for p in again.landmark])
+        assert np.abs(ours - theirs).max() < 1e-6

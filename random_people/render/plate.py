@@ -21,7 +21,7 @@ registered: :mod:`random_people.render.plate_decoding`.
 4. **Inpainting**: pixels the person never uncovered are filled by OpenCV's Telea inpainting.
 
 The result is cached under ``<data_dir>/plates/<key>/`` (``plate.png``, ``unseen.png``,
-``masks.mp4`` -- the per-frame masks, lossless -- and ``plate.json`` with the per-frame
+``masks.bin`` -- the per-frame masks, one bit a pixel (:mod:`~random_people.render.plate_mask_file`) -- and ``plate.json`` with the per-frame
 registration), addressed by the source clip's SHA-256, the time range, the person's landmarks
 and the build parameters, so every render of that clip (any person, any job) reuses it.
 
@@ -47,17 +47,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-import av
 import cv2
 import numpy as np
 
 from random_people.files import sha256_file
 from random_people.media import prefetch, probe_video
 from random_people.render.backgrounds import BackgroundError
-# At import, not in the build: importing the renderer's clip module costs ~0.08 CPU-s, a tenth of
-# a short clip's build (a process that renders has it loaded anyway).
-from random_people.render.clip import MaskVideoWriter
 from random_people.render.plate_decoding import PlateFrame, StageClock, plate_frames, reference_schedule, register_between
+from random_people.render.plate_mask_file import MaskFileWriter, read_masks
 from random_people.render.plate_masks import MASK_METHOD, AnyMasker, PersonTrack, PoseSegmentationMasker, dilate, frame_masks
 from random_people.render.registration import IDENTITY, MAX_SHIFT, CameraMotionError, FrameRegistrar, invert, warp
 from random_people.render.streaming_median import SampledMedian
@@ -66,7 +63,7 @@ from random_people.settings import Settings, load_settings
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-PLATE_FORMAT = 1
+PLATE_FORMAT = 2  # 2: masks as packed bits (masks.bin), not a lossless H.264 video (masks.mp4)
 DEFAULT_MAX_SIDE = 640  # the plate's long side; real pixels are used at full output resolution
 INPAINT_RADIUS = 6
 MEDIAN_SAMPLES = 40  # frames spread over the clip that the plate's median is taken over
@@ -75,7 +72,7 @@ KEYFRAME_PERIOD = 0.1  # seconds between frames the segmenter runs on (masks are
 # mask's height, at least 4 px) around the person, and limited to this range.
 _RING = 0.08
 _GAIN_RANGE = (0.6, 1.6)
-_FILES = ("plate.png", "unseen.png", "masks.mp4", "plate.json")
+_FILES = ("plate.png", "unseen.png", "masks.bin", "plate.json")
 # How a build reads the clip (part of the cache key: a change here changes the plate's pixels).
 # "reference-frames-1": RGB only on every keyframe-interval-th frame (the median's samples) and
 # on other decoded frames that show a pixel no frame did before (the fill), registration on the
@@ -107,7 +104,7 @@ class Plate:
 
     @property
     def masks_path(self) -> Path:
-        return self.folder / "masks.mp4"
+        return self.folder / "masks.bin"
 
     @property
     def size(self) -> tuple[int, int]:
@@ -119,11 +116,7 @@ class Plate:
 
     def masks(self) -> Iterator[np.ndarray]:
         """The removed person's mask of every frame, in order (``[h, w]`` bool), one in memory at a time."""
-        with av.open(str(self.masks_path)) as container:
-            for frame in container.decode(container.streams.video[0]):
-                plane = frame.planes[0]
-                luma = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-                yield luma[: self.image.shape[0], : self.image.shape[1]] > 127
+        return read_masks(self.masks_path)
 
     def describe(self) -> dict[str, object]:
         return {"plate": self.key, "source_sha256": self.source_sha256, "time_range": [self.start, self.end],
@@ -266,7 +259,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     expected = max(1, int(round((end - start) * info.fps)))
     registrar = FrameRegistrar(max_shift, clip_path.name)
     median: SampledMedian | None = None
-    writer: MaskVideoWriter | None = None
+    writer: MaskFileWriter | None = None
     times: list[float] = []
     transforms: list[np.ndarray] = []
     covered = 0.0
@@ -302,7 +295,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
         reference_frames += frame.reference
         skipped += not frame.decoded
         with clock.stage("writing_masks"):
-            writer.write(mask.view(np.uint8) * np.uint8(255))
+            writer.write(mask)
         times.append(frame.time)
         transforms.append(transform)
         covered += float(mask.mean())
@@ -333,7 +326,7 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
             h, w = mask.shape
             if median is None:
                 median = SampledMedian(h, w, -(-expected // keyframe_every), MEDIAN_SAMPLES)
-                writer = MaskVideoWriter(staging / "masks.mp4", info.fps, w, h, preset="ultrafast")
+                writer = MaskFileWriter(staging / "masks.bin", w, h)
             if not frame.reference:
                 waiting.append((frame, mask))
                 continue
