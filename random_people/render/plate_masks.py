@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from random_people.body.keypoints import MEDIAPIPE_LANDMARKS, SKELETON_EDGES
+from random_people.media import prefetch
 from random_people.render.plate_limbs import LimbFinder, borrow_still_pose_graph
 
 logger = logging.getLogger(__name__)
@@ -478,7 +479,9 @@ class PoseSegmentationMasker:
         # and missed in the frames where it lies over scene nobody uncovered yet.
         window: deque[list] = deque()  # [payload, mask, limbs or None]
         last_looked = -(10**9)
-        for index, ((payload, rgb, landmarks), mask) in enumerate(self._body_masks(with_pixels)):
+        # The body masks (segmenting keyframes, carrying between them) in a thread of their own: the
+        # limbs' looks and scene memory work on the frames before while the next keyframe is segmented.
+        for index, ((payload, rgb, landmarks), mask) in enumerate(prefetch(self._body_masks(with_pixels), depth=8)):
             extended = mask
             if isinstance(rgb, np.ndarray) and index - last_looked >= self._limb_every:
                 last_looked = index
