@@ -461,7 +461,6 @@ def read_decoded(
     settings: Settings | None = None,
     needed: Callable[[float], bool] | None = None,
     info: VideoInfo | None = None,
-    threaded: bool = True,
 ) -> Iterator[DecodedFrame]:
     """As :func:`read_frames`, but yields :class:`DecodedFrame` s that are converted to pixels
     only on request (same frames, indices, times, validation and errors).
@@ -474,12 +473,11 @@ def read_decoded(
     always decoded, bit-exact with decoding everything; so is every frame of a codec other than
     H.264 and HEVC, and of packets without timestamps. ``info``: the clip's :func:`probe_video`
     when the caller has it already (probing opens the clip and decodes its first frame: ~35 ms
-    of CPU for a 1080p clip). ``threaded=False`` decodes in one thread: ~10% less CPU, for a
-    reader whose decoding already runs beside other work (same pictures either way)."""
+    of CPU for a 1080p clip)."""
     settings = settings or load_settings()
     info = info or probe_video(path, settings)
     start, end = _validate_range(info, start, end)
-    return _iter_decoded(info, start, end, settings, needed, threaded)
+    return _iter_decoded(info, start, end, settings, needed)
 
 
 def prefetch(frames: Iterable, depth: int = 8) -> Iterator:
@@ -555,7 +553,7 @@ def _iter_frames(
 
 
 def _iter_decoded(info: VideoInfo, start: float, end: float, settings: Settings,
-                  needed: Callable[[float], bool] | None = None, threaded: bool = True) -> Iterator[DecodedFrame]:
+                  needed: Callable[[float], bool] | None = None) -> Iterator[DecodedFrame]:
     frame_period = 1.0 / info.fps
     # Tolerance for "this frame is at `start`": timestamps are rounded to the stream time base.
     epsilon = min(1e-3, 0.01 * frame_period)
@@ -563,7 +561,7 @@ def _iter_decoded(info: VideoInfo, start: float, end: float, settings: Settings,
     produced = 0
     while True:
         restart = False
-        for frame in _decode_span(info, start, end, seek, epsilon, settings, needed, threaded):
+        for frame in _decode_span(info, start, end, seek, epsilon, settings, needed):
             if frame is None:  # the seek landed after `start`: decode from the beginning instead
                 logger.debug("Seek in %s overshot %.3f s; decoding from the start", info.path, start)
                 restart, seek = True, False
@@ -596,16 +594,13 @@ def _decode_span(
     epsilon: float,
     settings: Settings,
     needed: Callable[[float], bool] | None = None,
-    threaded: bool = True,
 ) -> Iterator[DecodedFrame | None]:
     """Decode one pass over the clip; yields ``None`` once if a seek overshot ``start``."""
     path = info.path
     container = _open_container(path)
     try:
         stream = _video_stream(container, path)
-        # Frame + slice threads: ~2x faster on 2 cores. A reader that runs beside other work in a
-        # thread of its own (the clean plate's) decodes in one thread: ~10% less CPU.
-        stream.thread_type = "AUTO" if threaded else "NONE"
+        stream.thread_type = "AUTO"  # frame + slice threads: ~2x faster on 2 cores
         time_base = stream.time_base or Fraction(1, 1_000_000)
         stream_start = stream.start_time if stream.start_time is not None else 0
         if seek:

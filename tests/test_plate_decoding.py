@@ -121,7 +121,7 @@ def test_shaking_camera_is_registered_frame_by_frame_once_the_decoder_sees_it(tm
     clip = tmp_path / "shake.mp4"
     boxes = write_h264_clip(clip, frames=frames, offsets=shifts)
     every, _ = _build(clip, boxes, tmp_path, "every", False, monkeypatch)
-    some, some_masker = _build(clip, boxes, tmp_path, "some", True, monkeypatch)
+    some, _ = _build(clip, boxes, tmp_path, "some", True, monkeypatch)
     # The registration recovers each shaken frame's move when every frame is decoded ...
     errors = [np.abs(every.transforms[i][:, 2] - np.array(shifts[i])).max() for i in range(still, frames)]
     assert np.median(errors) < 0.5
@@ -129,12 +129,7 @@ def test_shaking_camera_is_registered_frame_by_frame_once_the_decoder_sees_it(tm
     # reference frame that showed the shake: fewer than a keyframe interval.
     differ = [i for i in range(frames) if np.abs(some.transforms[i] - every.transforms[i]).max() > 1e-6]
     assert len(differ) < KEYFRAME_EVERY and all(i >= still for i in differ)
-    # The still part was skipped where it could be (its non-reference B-frames), the shaking part
-    # only until the watch saw the shake (the decoder runs in one thread: it hands frames over as
-    # it decodes them, and the watch sees the first shaken reference frame at once).
-    skipped = some_masker.without_pixels
-    assert len(skipped) == some.stats["frames_skipped_by_decoder"] >= 4
-    assert sum(i < still for i in skipped) >= 4 and all(i < still + KEYFRAME_EVERY for i in skipped)
+    assert some.stats["frames_skipped_by_decoder"] >= 5  # the still part was skipped
 
 
 def test_still_frames_between_still_reference_frames_are_not_registered_again(tmp_path, monkeypatch):
@@ -215,17 +210,3 @@ def test_a_frame_not_sampled_fills_only_pixels_no_frame_showed():
     image, unseen = median.median()
     assert (image[1:3, 1:3] == 30).all() and not unseen.any()  # its value where no sampled frame showed the place
     assert (image[0, 0] == 10).all() and (image[4:6, 5:8] == 10).all()  # the samples' median elsewhere (lower of 10, 20)
-
-
-@pytest.mark.parametrize("encoder", list(ENCODERS))
-def test_decoding_in_one_thread_gives_the_same_pictures(tmp_path, encoder):
-    """The plate decodes in one thread (``read_decoded(threaded=False)``, ~10% less CPU than the
-    decoder's own threads): the same frames, times and pixels, skipping or not."""
-    clip = tmp_path / "walk.mp4"
-    write_h264_clip(clip, frames=30, encoder=encoder)
-    needed = lambda t: round(t * 30) % KEYFRAME_EVERY == 0  # noqa: E731
-    for wanted in (None, needed):
-        threads = list(read_decoded(clip, needed=wanted))
-        one = list(read_decoded(clip, needed=wanted, threaded=False))
-        assert [(f.index, f.time, f.has_picture) for f in threads] == [(f.index, f.time, f.has_picture) for f in one]
-        assert all(np.array_equal(a.rgb(), b.rgb()) for a, b in zip(threads, one) if a.has_picture)

@@ -179,10 +179,7 @@ def plate_frames(clip_path: Path, start: float, end: float, settings: Settings, 
     def needed(time_s: float) -> bool:
         return not skip_frames or is_reference(time_s) or (watch is not None and watch.moved)
 
-    # One decoding thread: the build decodes in a thread of its own beside the masking, on two cores
-    # (the decoder's own threads saved no time there and cost ~10% more CPU).
-    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=needed, info=info,
-                                                   threaded=False)):
+    for ordinal, decoded in enumerate(read_decoded(clip_path, start, end, settings, needed=needed, info=info)):
         width, height = decoded.scaled_size(max_side)
         grey_size = grey_size or work_size((height, width))
         if decoded.has_picture and (ordinal == 0 or is_reference(decoded.time)):

@@ -28,6 +28,7 @@ person a few metres away, while the pose model's mask follows the silhouette.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -481,7 +482,8 @@ class PoseSegmentationMasker:
         last_looked = -(10**9)
         # The body masks (segmenting keyframes, carrying between them) in a thread of their own: the
         # limbs' looks and scene memory work on the frames before while the next keyframe is segmented.
-        for index, ((payload, rgb, landmarks), mask) in enumerate(prefetch(self._body_masks(with_pixels), depth=8)):
+        for index, ((payload, rgb, landmarks), mask) in enumerate(prefetch(self._timed(self._body_masks(with_pixels)),
+                                                                           depth=8)):
             extended = mask
             if isinstance(rgb, np.ndarray) and index - last_looked >= self._limb_every:
                 last_looked = index
@@ -498,6 +500,21 @@ class PoseSegmentationMasker:
                 yield done[0], done[1]
         for payload, mask, _ in window:
             yield payload, mask
+
+    def _timed(self, items: Iterator) -> Iterator:
+        """``items``, the CPU time of this thread spent making them added to ``stats["body_masks_cpu_s"]``
+        (the plate's report counts it to its masks stage)."""
+        self.stats.setdefault("body_masks_cpu_s", 0.0)
+        iterator = iter(items)
+        while True:
+            started = time.thread_time()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            finally:
+                self.stats["body_masks_cpu_s"] += time.thread_time() - started
+            yield item
 
     def _body_masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
                     ) -> Iterator[tuple[Payload, np.ndarray]]:
