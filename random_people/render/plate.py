@@ -357,8 +357,6 @@ def _build_into(staging: Path, clip_path: Path, info, track: PersonTrack, start:
     seconds = time.perf_counter() - started
     video_seconds = max(len(times) / info.fps, 1e-9)
     masker_stats = getattr(masker, "stats", {})
-    # The masker's body masks are made in a thread of its own: counted to the masks stage too.
-    clock.seconds["masks"] = clock.seconds.get("masks", 0.0) + float(masker_stats.get("body_masks_cpu_s", 0.0))
     stats = {"frames": len(times), "seconds": round(seconds, 3), "pass_one_seconds": round(pass_one, 3),
              "seconds_per_video_second": round(seconds / video_seconds, 3),
              "stage_cpu_s_per_video_s": clock.report(video_seconds),

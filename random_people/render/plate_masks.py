@@ -28,7 +28,6 @@ person a few metres away, while the pose model's mask follows the silhouette.
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ import cv2
 import numpy as np
 
 from random_people.body.keypoints import MEDIAPIPE_LANDMARKS, SKELETON_EDGES
-from random_people.media import prefetch
 from random_people.render.plate_limbs import LimbFinder, borrow_still_pose_graph
 
 logger = logging.getLogger(__name__)
@@ -480,10 +478,7 @@ class PoseSegmentationMasker:
         # and missed in the frames where it lies over scene nobody uncovered yet.
         window: deque[list] = deque()  # [payload, mask, limbs or None]
         last_looked = -(10**9)
-        # The body masks (segmenting keyframes, carrying between them) in a thread of their own: the
-        # limbs' looks and scene memory work on the frames before while the next keyframe is segmented.
-        for index, ((payload, rgb, landmarks), mask) in enumerate(prefetch(self._timed(self._body_masks(with_pixels)),
-                                                                           depth=8)):
+        for index, ((payload, rgb, landmarks), mask) in enumerate(self._body_masks(with_pixels)):
             extended = mask
             if isinstance(rgb, np.ndarray) and index - last_looked >= self._limb_every:
                 last_looked = index
@@ -500,21 +495,6 @@ class PoseSegmentationMasker:
                 yield done[0], done[1]
         for payload, mask, _ in window:
             yield payload, mask
-
-    def _timed(self, items: Iterator) -> Iterator:
-        """``items``, the CPU time of this thread spent making them added to ``stats["body_masks_cpu_s"]``
-        (the plate's report counts it to its masks stage)."""
-        self.stats.setdefault("body_masks_cpu_s", 0.0)
-        iterator = iter(items)
-        while True:
-            started = time.thread_time()
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-            finally:
-                self.stats["body_masks_cpu_s"] += time.thread_time() - started
-            yield item
 
     def _body_masks(self, frames: Iterable[tuple[Payload, np.ndarray, np.ndarray | None]]
                     ) -> Iterator[tuple[Payload, np.ndarray]]:
