@@ -29,6 +29,11 @@ walking past; the man is removed, she stays) and the four static cameras of Pose
 
     python benchmarks/scene.py [--identities 3] [--render-seconds 2.0] [--fps 30] [--skip-render]
 
+Build speed against a baseline, alternated build by build (make the baseline a worktree first,
+e.g. ``git worktree add ../base main``; the tracks of an earlier run in ``--work`` are reused)::
+
+    python benchmarks/scene.py --alternate ../base --rounds 3 --cameras cam01,cam04 --work DIR
+
 Figures go to stdout and ``benchmarks/results/scene.json``.
 """
 
@@ -186,17 +191,56 @@ def build_child(clip: str, track_path: str, data_dir: str) -> None:
                       "rss_before_build_mb": baseline_mb, **plate.stats}))
 
 
-def build(clip: Path, track: PersonTrack, work: Path, name: str) -> dict[str, Any]:
+def build(clip: Path, track: PersonTrack, work: Path, name: str, code: Path = REPO) -> dict[str, Any]:
+    """One plate built from scratch in a child process running the code in ``code`` (a checkout
+    of this repository: this one, or a baseline's worktree)."""
     track_path = work / "tracks" / f"{name}.npz"
     track_path.parent.mkdir(parents=True, exist_ok=True)
     save_track(track, track_path)
     data_dir = work / "data" / name
     subprocess.run(["rm", "-rf", str(data_dir)], check=True)
     load_before = os.getloadavg()[0]
-    out = subprocess.run([sys.executable, __file__, "--build", str(clip), str(track_path), str(data_dir)],
-                         check=True, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    out = subprocess.run([sys.executable, str(code / "benchmarks" / "scene.py"), "--build", str(clip), str(track_path),
+                          str(data_dir)], check=True, capture_output=True, text=True, cwd=str(code), env=env)
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "load_1min_before": round(load_before, 2),
             "load_1min_after": round(os.getloadavg()[0], 2)}
+
+
+def alternate(clips: dict[str, tuple[Path, PersonTrack]], base: Path, rounds: int, work: Path, out: Path) -> None:
+    """Builds only: the baseline checkout ``base`` and this one, alternated build by build for
+    ``rounds`` rounds (the shared machine's speed changes by the minute; only builds timed in the
+    same minutes compare). Every build is a JSON line in ``out``; the medians and new/base ratios
+    are printed with the load and peak RSS."""
+    records: list[dict[str, Any]] = []
+    with out.open("a") as lines:
+        for round_ in range(rounds):
+            for name, (clip, track) in clips.items():
+                for label, code in (("base", base), ("new", REPO)):
+                    built = build(clip, track, work, name, code)
+                    record = {"round": round_, "clip": name, "code": label, "checkout": str(code),
+                              **{k: built[k] for k in ("build_s_per_video_s", "cpu_s_per_video_s", "peak_rss_mb",
+                                                       "load_1min_before", "load_1min_after")},
+                              "stage_cpu_s_per_video_s": built.get("stage_cpu_s_per_video_s")}
+                    records.append(record)
+                    lines.write(json.dumps(record) + "\n")
+                    lines.flush()
+                    print(f"round {round_} {name:24s} {label:4s} wall {record['build_s_per_video_s']:.2f} "
+                          f"cpu {record['cpu_s_per_video_s']:.2f} s per video-s  rss {record['peak_rss_mb']:.0f} MB  "
+                          f"load {record['load_1min_before']:.1f}", flush=True)
+    print("\n== alternated builds: median over rounds (new/base)")
+    for name in clips:
+        figures = {}
+        for label in ("base", "new"):
+            mine = [r for r in records if r["clip"] == name and r["code"] == label]
+            figures[label] = {key: float(np.median([r[key] for r in mine]))
+                              for key in ("build_s_per_video_s", "cpu_s_per_video_s", "peak_rss_mb")}
+        loads = [r["load_1min_before"] for r in records if r["clip"] == name]
+        b, n = figures["base"], figures["new"]
+        print(f"{name:24s} wall {b['build_s_per_video_s']:.2f} -> {n['build_s_per_video_s']:.2f} "
+              f"({n['build_s_per_video_s'] / b['build_s_per_video_s']:.2f}x)  cpu {b['cpu_s_per_video_s']:.2f} -> "
+              f"{n['cpu_s_per_video_s']:.2f} ({n['cpu_s_per_video_s'] / b['cpu_s_per_video_s']:.2f}x) s per video-s  "
+              f"peak rss {b['peak_rss_mb']:.0f} -> {n['peak_rss_mb']:.0f} MB  load {min(loads):.1f}-{max(loads):.1f}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -473,6 +517,11 @@ def main() -> None:
     parser.add_argument("--cameras", default=",".join(MULTI_CAMERAS), help="Pose2Sim cameras to build plates for")
     parser.add_argument("--no-demo", action="store_true", help="skip the Sports2D demo's plate")
     parser.add_argument("--json", type=Path, default=RESULTS / "scene.json", help="where the results go")
+    parser.add_argument("--alternate", type=Path, default=None, metavar="BASE_CHECKOUT",
+                        help="builds only: alternate plate builds of this checkout and BASE_CHECKOUT (a worktree of "
+                             "the baseline), --rounds times; JSON lines to --jsonl, medians and ratios printed")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jsonl", type=Path, default=RESULTS / "scene_build_alternated.jsonl")
     args = parser.parse_args()
     if args.build:
         logging.basicConfig(level=logging.WARNING)
@@ -483,14 +532,23 @@ def main() -> None:
     results: dict[str, Any] = {"machine_load_1min": round(os.getloadavg()[0], 2), "cores": os.cpu_count(), "clips": {}}
     motion = demo_motion(args.work)
     clips = {} if args.no_demo else {"sports2d_demo": (fetch_demo_clip(), PersonTrack.from_motion(motion),
-                                                        others_trails(fetch_demo_clip(), None))}
+                                                        None if args.alternate else others_trails(fetch_demo_clip(), None))}
     if args.skip_plates:
         previous = json.loads((RESULTS / "scene.json").read_text())
         results["clips"], clips = previous["clips"], {}
     for camera in args.cameras.split(",") if not args.skip_plates else ():
         path = fetch_pose2sim_clip("Demo_MultiPerson", camera)
+        if args.alternate:  # builds only: the tracks of an earlier run in --work are reused
+            saved = args.work / "tracks" / f"pose2sim_multi_{camera}.npz"
+            track = read_track(saved) if saved.exists() else landmark_track(path, args.person)
+            clips[f"pose2sim_multi_{camera}"] = (path, track, None)
+            continue
         others = others_trails(path, args.person)
         clips[f"pose2sim_multi_{camera}"] = (path, landmark_track(path, args.person), others)
+    if args.alternate:
+        alternate({name: (clip, track) for name, (clip, track, _) in clips.items()}, args.alternate.resolve(),
+                   args.rounds, args.work, args.jsonl)
+        return
     for name, (clip, track, others) in clips.items():
         print(f"== {name}: {clip.name}", flush=True)
         built = build(clip, track, args.work, name)
