@@ -3,8 +3,9 @@
 A plate keeps the removed person's mask of every frame (each background frame takes the plate
 only inside it). They were a lossless H.264 video; encoding it took ~0.08 CPU-s per 100 frames
 at 640x360 (x264's threads), ~5% of building a 1.7-s 60 fps clip's plate, and every render
-decoded it again. Packed bits through zlib (level 1) are as exact, take a tenth of the CPU both
-ways, and stay small (a person's mask is a few long runs: ~1-3 KB a frame).
+decoded it again. Packed bits through zlib (level 1) are as exact and as small (Pose2Sim cam04's
+100 masks at 362x640: 181 KB against 188), and take an eighth of the CPU to write (0.011 s
+against 0.085) and a third to read (0.005 against 0.017).
 
 Layout: ``MAGIC``, then height and width (two little-endian uint32), then per frame a uint32
 byte count and that many bytes of ``zlib(np.packbits(mask))``. Read one frame at a time.
