@@ -47,17 +47,30 @@ EXCLUDED = -1  # inside the head (eye sockets, mouth): never sampled
 # they stand off the skin (metres). ``flare`` adds offset towards the hem (skirts).
 # A "dress" is a top whose lower part also covers the hips and thighs as a flared skirt
 # (DRESS_SKIRT), drawn over whatever bottom is given (usually "none" or leggings).
+#
+# ``hang`` (sleeves and trouser legs): a loose garment's tube does not follow the limb as it
+# narrows -- a trouser leg falls straight from the knee past the calf to a hem far wider than
+# the ankle, a t-shirt sleeve's opening is wider than the arm at its hem. ``hang_from`` is where
+# along the limb the tube's width is set (its skin radius plus ``offset``) and ``hang`` is the
+# share of that radius the tube keeps below it, down to the hem (1 = straight, 0 = skin-tight as
+# before). Measured garments (regular fit, adult): jeans/chinos keep a 38-42 cm leg opening over
+# a 22-25 cm ankle (2-3 cm off the skin at the hem), 44-46 cm at a 38 cm knee; a t-shirt
+# sleeve's 36-40 cm opening over a 28-31 cm upper arm (1.5-2 cm); shorts' 55-60 cm hem over a
+# 45 cm thigh above the knee; a long-sleeve tee's sleeve tapers to a 20-24 cm cuff over a
+# 16-17 cm wrist. ``hang_max`` caps the standoff at the measured hem ease (adult metres, scaled
+# with height): a limb's cross-section is not a circle round its bone, so a radius difference
+# alone overshoots where the bone sits off-centre. Leggings and tanks have no hang.
 TOP_TYPES: dict[str, dict[str, float]] = {
     "tank": {"sleeve": 0.0, "offset": 0.010},
-    "tshirt": {"sleeve": 0.40, "offset": 0.013},
-    "longsleeve": {"sleeve": 0.93, "offset": 0.013},
-    "hoodie": {"sleeve": 0.95, "offset": 0.025},
-    "dress": {"sleeve": 0.25, "offset": 0.012},
+    "tshirt": {"sleeve": 0.40, "offset": 0.013, "hang_from": 0.12, "hang": 0.95, "hang_max": 0.02},
+    "longsleeve": {"sleeve": 0.93, "offset": 0.013, "hang_from": 0.55, "hang": 0.80, "hang_max": 0.015},
+    "hoodie": {"sleeve": 0.95, "offset": 0.025, "hang_from": 0.55, "hang": 0.85, "hang_max": 0.03},
+    "dress": {"sleeve": 0.25, "offset": 0.012, "hang_from": 0.12, "hang": 0.95, "hang_max": 0.02},
 }
 DRESS_SKIRT: dict[str, float] = {"length": 0.5, "offset": 0.016, "flare": 0.07}
 BOTTOM_TYPES: dict[str, dict[str, float]] = {
-    "shorts": {"length": 0.45, "offset": 0.013, "flare": 0.0},
-    "trousers": {"length": 1.0, "offset": 0.013, "flare": 0.0},
+    "shorts": {"length": 0.45, "offset": 0.013, "flare": 0.0, "hang_from": 0.3, "hang": 0.95, "hang_max": 0.022},
+    "trousers": {"length": 1.0, "offset": 0.013, "flare": 0.0, "hang_from": 0.5, "hang": 0.92, "hang_max": 0.028},
     "skirt": {"length": 0.45, "offset": 0.018, "flare": 0.06},
     "long_skirt": {"length": 0.88, "offset": 0.018, "flare": 0.10},
     "leggings": {"length": 1.0, "offset": 0.004, "flare": 0.0},  # skin-tight by design
@@ -320,6 +333,47 @@ def front_neckline(points: np.ndarray, normals: np.ndarray, trunk: np.ndarray, g
     return front & (points[:, 2] > base_z - NECKLINE_DEPTH_M * size * (1.0 - across ** 2))
 
 
+def limb_radius(points: np.ndarray, side: np.ndarray, joints: tuple[np.ndarray, np.ndarray, np.ndarray],
+                t: np.ndarray) -> np.ndarray:
+    """[N] distance of each point from its limb's bone axis (metres): root -> middle joint for the
+    first half (``t`` < middle's position), middle -> end joint below it (rest pose)."""
+    root, middle, end = joints
+    k = np.where(side > 0, 0, 1)
+    upper = t < _along(middle[k], side, root, end)
+    start = np.where(upper[:, None], root[k], middle[k])
+    stop = np.where(upper[:, None], middle[k], end[k])
+    axis = stop - start
+    u = np.clip(((points - start) * axis).sum(axis=1) / np.maximum((axis * axis).sum(axis=1), 1e-12), 0.0, 1.0)
+    return np.linalg.norm(points - (start + u[:, None] * axis), axis=1)
+
+
+def hanging_offset(points: np.ndarray, side: np.ndarray, t: np.ndarray, covered: np.ndarray,
+                   joints: tuple[np.ndarray, np.ndarray, np.ndarray], garment: dict[str, float],
+                   scale: float = 1.0, band: float = 0.08) -> np.ndarray:
+    """[N] offsets of a sleeve or trouser leg that hangs as a tube (see ``hang`` above); 0 outside ``covered``.
+
+    The tube's radius is set where ``hang_from`` lies along the limb (median skin radius of the
+    covered points within ``band`` of it, per side, plus the garment's offset); below that it
+    keeps ``hang`` times that radius, never comes closer to the skin than ``offset`` and stands
+    at most ``hang_max`` * ``scale`` off it (``scale``: the body's height over an adult's 1.7 m)."""
+    base = float(garment["offset"])
+    out = np.where(covered, base, 0.0)
+    hang, start = float(garment.get("hang", 0.0)), float(garment.get("hang_from", 1.0))
+    if hang <= 0 or not covered.any():
+        return out
+    radius = limb_radius(points, side, joints, t)
+    for sign in (1, -1):
+        limb = covered & (side == sign)
+        near = limb & (np.abs(t - start) < band)
+        if near.sum() < 8:
+            continue
+        tube = hang * (float(np.median(radius[near])) + base)
+        below = limb & (t > start)
+        limit = max(base, float(garment.get("hang_max", np.inf)) * scale)
+        out[below] = np.clip(tube - radius[below], base, limit)
+    return out
+
+
 def surface_parts(
     points: np.ndarray,  # [N, 3] rest positions of Gaussians
     normals: np.ndarray,  # [N, 3] rest normals of their triangles
@@ -342,6 +396,7 @@ def surface_parts(
     arm_t = _along(points, side, geometry.shoulder, geometry.wrist)
     leg_t = _along(points, side, geometry.hip, geometry.ankle)
     overlap = 0.02 * geometry.height / 1.7
+    size = geometry.height / 1.7
     in_top = (trunk & (points[:, 2] >= geometry.waist_z - overlap)) | (arm & (arm_t < top["sleeve"]))
     in_bottom = (trunk & ~in_top) | (leg & (leg_t < bottom["length"]) & (group != GROUPS.index("foot")))
     in_top &= ~front_neckline(points, normals, trunk, geometry)  # bare skin, neither top nor bottom
@@ -360,12 +415,19 @@ def surface_parts(
 
     part[in_bottom] = BOTTOM
     offset[in_bottom] = flared(in_bottom, bottom)
+    legs = (geometry.hip, geometry.knee, geometry.ankle)
+    trouser_legs = in_bottom & leg & (group != GROUPS.index("foot"))
+    offset[trouser_legs] = np.maximum(
+        offset[trouser_legs], hanging_offset(points, side, leg_t, trouser_legs, legs, bottom, size)[trouser_legs])
     if appearance.top_type == "dress":
         skirt = (trunk & ~in_top) | (leg & (leg_t < DRESS_SKIRT["length"]) & (group != GROUPS.index("foot")))
         part[skirt] = TOP
         offset[skirt] = flared(skirt, DRESS_SKIRT)
     part[in_top] = TOP
     offset[in_top] = top["offset"]
+    sleeves = in_top & arm
+    arms = (geometry.shoulder, geometry.elbow, geometry.wrist)
+    offset[sleeves] = hanging_offset(points, side, arm_t, sleeves, arms, top, size)[sleeves]
     if "sole" in shoes:
         foot_points = group == GROUPS.index("foot")
         lowest = points[foot_points, 2].min(initial=np.inf)

@@ -1,0 +1,101 @@
+"""How well can selfie segmentation do on a person of our render size at all? Its ceiling at size (a).
+
+``benchmarks/realism.py`` compares the selfie segmenter's crop mask with *our* exact mask of a
+rendered person. Its real-people yardstick compares the segmenter on the real person, scaled down
+to the render's size, with MediaPipe Pose's mask of them at full resolution -- another model,
+which disagrees with the segmenter even on large people. This script asks the question that
+yardstick leaves open, on the real people of both source clips:
+
+* ``full``: the segmenter on a crop around the person at full resolution (the person is 3-4x
+  larger than at (a)) against MediaPipe Pose's own full-resolution mask: how much the two
+  real-trained models disagree when nothing is small;
+* ``self``: the segmenter on the crop at size (a) against *its own* full-resolution crop mask,
+  scaled down: how much of its answer it loses purely because the person is small. The
+  full-resolution mask is the best reference there is offline (no human masks ship with these
+  clips); where the two masks differ the small one is wrong about a real person, so this is an
+  optimistic ceiling: against an exact mask the segmenter can only do worse at that size;
+* ``pose``: the same small crop against Pose's mask (``realism.py``'s yardstick, for reference).
+
+``--renders DIR`` adds the same ``self`` measure for rendered clips of a ``realism.py`` work
+folder, re-rendered at ``--upscale`` times the size (same identity, motion and camera) -- whether
+our people lose more to smallness than real people do. That part re-renders, so it is slower.
+
+    python benchmarks/realism_segmenter_ceiling.py [--frames 30] [--long-side 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import fetch_demo_clip, fetch_pose2sim_clip  # noqa: E402
+
+from random_people.judge.detectors import PoseJudge, SegmentationJudge, person_crop_box  # noqa: E402
+from random_people.judge.metrics import PROBABILITY_THRESHOLD, mask_iou  # noqa: E402
+from random_people.judge.reference import scaled_size  # noqa: E402
+from random_people.media import probe_video, read_frames  # noqa: E402
+
+
+def real_ceiling(clip: Path, long_side: int, start: float, end: float, frames: int) -> dict[str, float]:
+    """Mean per-frame IoUs (``full``, ``self``, ``pose``; see the module docstring) on one real clip."""
+    info = probe_video(clip)
+    width, height = scaled_size(info.width, info.height, long_side)
+    rows = {"full": [], "self": [], "pose": []}
+    heights = []
+    with PoseJudge(mode="video", segmentation=True) as full_pose, PoseJudge(mode="video") as small_pose, \
+            SegmentationJudge(0) as segmenter:
+        for number, frame in enumerate(read_frames(clip, start=start, end=end)):
+            if number >= frames:
+                break
+            rgb = frame.rgb
+            full_h, full_w = rgb.shape[:2]
+            small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+            full = full_pose.detect(rgb)
+            found = small_pose.detect(small)
+            if full is None or full.segmentation is None or found is None:
+                continue
+            pose_full = full.segmentation >= PROBABILITY_THRESHOLD
+            seg_full = segmenter.segment_crop(rgb, person_crop_box(full, full_w, full_h))
+            rows["full"].append(mask_iou(seg_full >= PROBABILITY_THRESHOLD, pose_full) or 0.0)
+            seg_small = segmenter.segment_crop(small, person_crop_box(found, width, height)) >= PROBABILITY_THRESHOLD
+            reference = cv2.resize(seg_full, (width, height), interpolation=cv2.INTER_AREA) >= PROBABILITY_THRESHOLD
+            pose_small = cv2.resize(full.segmentation, (width, height), interpolation=cv2.INTER_AREA) \
+                >= PROBABILITY_THRESHOLD
+            rows["self"].append(mask_iou(seg_small, reference) or 0.0)
+            rows["pose"].append(mask_iou(seg_small, pose_small) or 0.0)
+            found_rows = np.flatnonzero(reference.any(axis=1))
+            heights.append(float(found_rows[-1] - found_rows[0] + 1) if found_rows.size else 0.0)
+    out = {k: float(np.mean(v)) if v else float("nan") for k, v in rows.items()}
+    out.update(frames=len(rows["self"]), size=[width, height], height_px=float(np.median(heights)) if heights else 0.0,
+               full_size=[info.width, info.height])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--long-side", type=int, default=512)
+    parser.add_argument("--start", type=float, default=0.3)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    results = {}
+    for name, clip in (("demo", fetch_demo_clip()), ("pose2sim", fetch_pose2sim_clip())):
+        figures = real_ceiling(clip, args.long_side, args.start, args.start + args.seconds, args.frames)
+        results[name] = figures
+        print(f"real {name:9s} at {figures['size'][0]}x{figures['size'][1]} (person ~{figures['height_px']:.0f} px, "
+              f"full {figures['full_size'][0]}x{figures['full_size'][1]}), {figures['frames']} frames: "
+              f"segmenter vs Pose at full res {figures['full']:.3f} | small crop vs its own full-res crop "
+              f"{figures['self']:.3f} | small crop vs Pose {figures['pose']:.3f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
