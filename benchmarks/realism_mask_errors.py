@@ -125,6 +125,12 @@ def transformed(rgb: np.ndarray, transform: str) -> np.ndarray:
         return rgb
     if kind == "blur":
         return cv2.GaussianBlur(rgb, (0, 0), float(value))
+    if kind == "degrade":  # the compositor's camera degradation (noise + JPEG), seeded
+        from random_people.render.composite import DegradeSpec, add_noise, jpeg_roundtrip
+
+        spec = DegradeSpec()
+        noisy = add_noise(rgb, spec.noise_sigma, np.random.default_rng(int(rgb.sum()) % 2**32))
+        return jpeg_roundtrip(noisy, int(spec.jpeg_quality))
     raise ValueError(f"unknown transform {transform!r}")
 
 
@@ -160,7 +166,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--match", default="", help="only clips whose name contains this")
     parser.add_argument("--transform", default="none",
-                        help="what-if on the segmenter's input: none, blur:SIGMA (whole frame), padsquare "
+                        help="what-if on the segmenter's input: none, blur:SIGMA (whole frame), degrade (noise + JPEG), padsquare "
                              "(a crop clipped by the frame padded to a square, not stretched)")
     parser.add_argument("--max-frames", type=int, default=None, help="first N frames of each clip")
     args = parser.parse_args()

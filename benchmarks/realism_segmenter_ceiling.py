@@ -16,11 +16,14 @@ yardstick leaves open, on the real people of both source clips:
   optimistic ceiling: against an exact mask the segmenter can only do worse at that size;
 * ``pose``: the same small crop against Pose's mask (``realism.py``'s yardstick, for reference).
 
-``--renders DIR`` adds the same ``self`` measure for rendered clips of a ``realism.py`` work
-folder, re-rendered at ``--upscale`` times the size (same identity, motion and camera) -- whether
-our people lose more to smallness than real people do. That part re-renders, so it is slower.
+``--pair SMALL.mp4 BIG.mp4`` (repeatable) does the same for a rendered person: one benchmark
+case at size (a) and the same case re-rendered larger (``realism_variants.py --long-side 1536``:
+same identity, motion and camera, labels 3x), judged the same way, plus what real people cannot
+give -- the segmenter against our exact mask at both sizes: whether our people lose more to
+smallness than real people do, and what the segmenter scores on them when they are large.
 
     python benchmarks/realism_segmenter_ceiling.py [--frames 30] [--long-side 512]
+    python benchmarks/realism_segmenter_ceiling.py --pair work/renders/02_x_demo_a.mp4 /tmp/big/2_demo_a_y.mp4
 """
 
 from __future__ import annotations
@@ -77,6 +80,41 @@ def real_ceiling(clip: Path, long_side: int, start: float, end: float, frames: i
     return out
 
 
+def rendered_ceiling(small_clip: Path, big_clip: Path) -> dict[str, float]:
+    """Mean per-frame IoUs of one rendered case at two sizes (see the module docstring)."""
+    from random_people.judge.inputs import read_label_arrays, read_mask_frames, read_video_frames
+    from random_people.judge.metrics import MASK_THRESHOLD
+
+    clips = {}
+    for key, clip in (("small", small_clip), ("big", big_clip)):
+        stem = clip.with_suffix("")
+        labels = read_label_arrays(f"{stem}_labels.npz")
+        frames = list(range(labels.num_frames))
+        clips[key] = (labels, read_video_frames(clip, frames), read_mask_frames(f"{stem}_mask.mp4", frames))
+    (small_labels, small_frames, small_masks), (big_labels, big_frames, big_masks) = clips["small"], clips["big"]
+    width, height = small_labels.image_size
+    big_w, big_h = big_labels.image_size
+    rows = {"small_vs_label": [], "big_vs_label": [], "self": []}
+    with PoseJudge(mode="video") as small_pose, PoseJudge(mode="video") as big_pose, SegmentationJudge(0) as segmenter:
+        for index in range(min(small_labels.num_frames, big_labels.num_frames)):
+            small, big = small_frames[index][:height, :width], big_frames[index][:big_h, :big_w]
+            found_small, found_big = small_pose.detect(small), big_pose.detect(big)
+            if found_small is None or found_big is None:
+                continue
+            label_small = small_masks[index][:height, :width] >= MASK_THRESHOLD
+            label_big = big_masks[index][:big_h, :big_w] >= MASK_THRESHOLD
+            seg_small = segmenter.segment_crop(small, person_crop_box(found_small, width, height)) >= PROBABILITY_THRESHOLD
+            seg_big = segmenter.segment_crop(big, person_crop_box(found_big, big_w, big_h))
+            reference = cv2.resize(seg_big, (width, height), interpolation=cv2.INTER_AREA) >= PROBABILITY_THRESHOLD
+            rows["small_vs_label"].append(mask_iou(seg_small, label_small) or 0.0)
+            rows["big_vs_label"].append(mask_iou(seg_big >= PROBABILITY_THRESHOLD, label_big) or 0.0)
+            rows["self"].append(mask_iou(seg_small, reference) or 0.0)
+    out = {k: float(np.mean(v)) if v else float("nan") for k, v in rows.items()}
+    out.update(frames=len(rows["self"]), size=[width, height], big_size=[big_w, big_h],
+               height_px=float(np.nanmedian(small_labels.bbox[:, 3] - small_labels.bbox[:, 1])))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=30)
@@ -84,8 +122,22 @@ def main() -> None:
     parser.add_argument("--start", type=float, default=0.3)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--pair", nargs=2, type=Path, action="append", default=[], metavar=("SMALL", "BIG"),
+                        help="a rendered case at size (a) and the same case rendered larger")
+    parser.add_argument("--no-real", action="store_true", help="only the --pair cases")
     args = parser.parse_args()
     results = {}
+    for small_clip, big_clip in args.pair:
+        figures = rendered_ceiling(small_clip, big_clip)
+        results[f"rendered:{small_clip.name}"] = figures
+        print(f"rendered {small_clip.name} at {figures['size'][0]}x{figures['size'][1]} (person ~{figures['height_px']:.0f} px) "
+              f"and {figures['big_size'][0]}x{figures['big_size'][1]}, {figures['frames']} frames: segmenter vs our mask "
+              f"small {figures['small_vs_label']:.3f}, large {figures['big_vs_label']:.3f} | small crop vs its own "
+              f"large crop {figures['self']:.3f}", flush=True)
+    if args.no_real:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+        return
     for name, clip in (("demo", fetch_demo_clip()), ("pose2sim", fetch_pose2sim_clip())):
         figures = real_ceiling(clip, args.long_side, args.start, args.start + args.seconds, args.frames)
         results[name] = figures

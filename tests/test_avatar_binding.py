@@ -211,3 +211,57 @@ def test_corrupt_sidecar_is_a_clear_error(tmp_path, avatar):
         load_avatar(tmp_path / "missing.ply")
     assert math.isfinite(float(avatar.meta["spacing_m"]))
     assert int((avatar.binding.part == EYES).sum()) >= 0
+
+
+def test_hanging_offset_keeps_a_tube_below_where_it_hangs_from():
+    """A synthetic cone of a limb: 6 cm round at the knee, 3 cm at the ankle. Below the knee a
+    trouser leg keeps ``hang`` x (knee radius + offset), capped at ``hang_max``; above it, and with
+    no hang (leggings), it follows the skin at its offset."""
+    from random_people.avatar.appearance import hanging_offset
+
+    rng = np.random.default_rng(0)
+    joints = tuple(np.array([[0.1, 0.0, z], [-0.1, 0.0, z]]) for z in (0.9, 0.5, 0.1))  # hip, knee, ankle
+    t = rng.uniform(0.0, 1.0, 4000)
+    z = 0.9 - 0.8 * t
+    radius = np.where(t < 0.5, 0.06, 0.06 - 0.03 * (t - 0.5) / 0.5)
+    angle = rng.uniform(0, 2 * np.pi, t.size)
+    side = np.where(np.arange(t.size) % 2 == 0, 1, -1)
+    points = np.stack([0.1 * side + radius * np.cos(angle), radius * np.sin(angle), z], axis=1)
+    covered = np.ones(t.size, bool)
+    garment = {"offset": 0.013, "hang_from": 0.5, "hang": 0.9, "hang_max": 0.05}
+    offset = hanging_offset(points, side, t, covered, joints, garment)
+    assert np.allclose(offset[t < 0.5], 0.013)
+    below = t > 0.5
+    expected = np.clip(0.9 * (0.06 + 0.013) - radius[below], 0.013, 0.05)
+    assert np.allclose(offset[below], expected, atol=2e-3)
+    assert offset[t > 0.95].mean() > 0.03  # the hem stands ~3.5 cm off a 3 cm ankle
+    capped = hanging_offset(points, side, t, covered, joints, {**garment, "hang_max": 0.02}, scale=1.0)
+    assert capped.max() <= 0.02 + 1e-12 and capped[t > 0.95].min() > 0.019
+    child = hanging_offset(points, side, t, covered, joints, {**garment, "hang_max": 0.02}, scale=0.5)
+    assert np.allclose(child, 0.013)  # a child's cap (1 cm) is below the base offset
+    tight = hanging_offset(points, side, t, covered, joints, {"offset": 0.004})
+    assert np.allclose(tight, 0.004)
+    assert (hanging_offset(points, side, t, ~covered, joints, garment) == 0).all()
+
+
+def test_trouser_legs_hang_loose_where_leggings_cling(anny):
+    """Built avatars: at the ankle a trouser leg stands clearly further off the skin than at the
+    thigh (it falls straight from the knee); leggings stay at their skin-tight offset everywhere."""
+    shape = anny.shape_from_phenotype()
+    body = anny.prepare(shape).rest_joints
+    knee_z = float(body[anny.bone_index("lowerleg01.L"), 2])
+    ankle_z = float(body[anny.bone_index("foot.L"), 2])
+    built = {kind: build_avatar(anny, shape, AppearanceParams(bottom_type=kind), seed=0, n_gaussians=8000)
+             for kind in ("trousers", "leggings")}
+    trousers = built["trousers"]
+    bottom = trousers.binding.part == BOTTOM
+    rest = trousers.binding.offset
+    z = trousers.canonical().means[:, 2]
+    thigh = bottom & (z > knee_z + 0.1)
+    ankle = bottom & (z < ankle_z + 0.12) & (z > ankle_z)
+    assert int(ankle.sum()) > 20
+    assert float(rest[thigh].median()) == pytest.approx(0.013, abs=1e-6)
+    assert float(rest[ankle].median()) > 0.02
+    assert float(rest[bottom].max()) <= 0.028 * 1.2  # within the measured hem ease (adult, scaled)
+    leggings = built["leggings"]
+    assert torch.allclose(leggings.binding.offset[leggings.binding.part == BOTTOM], torch.tensor(0.004, dtype=rest.dtype))
