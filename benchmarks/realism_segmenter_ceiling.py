@@ -45,20 +45,40 @@ from random_people.judge.reference import scaled_size  # noqa: E402
 from random_people.media import probe_video, read_frames  # noqa: E402
 
 
-def real_ceiling(clip: Path, long_side: int, start: float, end: float, frames: int) -> dict[str, float]:
-    """Mean per-frame IoUs (``full``, ``self``, ``pose``; see the module docstring) on one real clip."""
+def encoded(frames: list[np.ndarray], fps: float, crf: int) -> list[np.ndarray]:
+    """The frames after an H.264 round trip at ``crf`` (yuv420p, as rendered clips are written)."""
+    import tempfile
+
+    from random_people.judge.inputs import read_video_frames
+    from random_people.media import VideoWriter
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scaled.mp4"
+        with VideoWriter(path, fps, frames[0].shape[1], frames[0].shape[0], crf=crf) as writer:
+            for frame in frames:
+                writer.write(frame)
+        decoded = read_video_frames(path, range(len(frames)))
+    return [decoded[i][: frames[0].shape[0], : frames[0].shape[1]] for i in range(len(frames))]
+
+
+def real_ceiling(clip: Path, long_side: int, start: float, end: float, frames: int,
+                 crf: int | None = None) -> dict[str, float]:
+    """Mean per-frame IoUs (``full``, ``self``, ``pose``; see the module docstring) on one real clip.
+
+    With ``crf`` the scaled-down frames go through the H.264 round trip a rendered clip goes
+    through (:class:`random_people.media.VideoWriter` at that CRF) before they are judged."""
     info = probe_video(clip)
     width, height = scaled_size(info.width, info.height, long_side)
+    originals = [frame.rgb for number, frame in zip(range(frames), read_frames(clip, start=start, end=end))]
+    smalls = [cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA) for rgb in originals]
+    if crf is not None:
+        smalls = encoded(smalls, info.fps, crf)
     rows = {"full": [], "self": [], "pose": []}
     heights = []
     with PoseJudge(mode="video", segmentation=True) as full_pose, PoseJudge(mode="video") as small_pose, \
             SegmentationJudge(0) as segmenter:
-        for number, frame in enumerate(read_frames(clip, start=start, end=end)):
-            if number >= frames:
-                break
-            rgb = frame.rgb
+        for rgb, small in zip(originals, smalls):
             full_h, full_w = rgb.shape[:2]
-            small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
             full = full_pose.detect(rgb)
             found = small_pose.detect(small)
             if full is None or full.segmentation is None or found is None:
@@ -76,7 +96,7 @@ def real_ceiling(clip: Path, long_side: int, start: float, end: float, frames: i
             heights.append(float(found_rows[-1] - found_rows[0] + 1) if found_rows.size else 0.0)
     out = {k: float(np.mean(v)) if v else float("nan") for k, v in rows.items()}
     out.update(frames=len(rows["self"]), size=[width, height], height_px=float(np.median(heights)) if heights else 0.0,
-               full_size=[info.width, info.height])
+               full_size=[info.width, info.height], crf=crf)
     return out
 
 
@@ -125,6 +145,8 @@ def main() -> None:
     parser.add_argument("--pair", nargs=2, type=Path, action="append", default=[], metavar=("SMALL", "BIG"),
                         help="a rendered case at size (a) and the same case rendered larger")
     parser.add_argument("--no-real", action="store_true", help="only the --pair cases")
+    parser.add_argument("--crf", type=int, action="append", default=[],
+                        help="also judge the real clips after an H.264 round trip at this CRF (repeatable)")
     args = parser.parse_args()
     results = {}
     for small_clip, big_clip in args.pair:
@@ -138,10 +160,11 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
         return
-    for name, clip in (("demo", fetch_demo_clip()), ("pose2sim", fetch_pose2sim_clip())):
-        figures = real_ceiling(clip, args.long_side, args.start, args.start + args.seconds, args.frames)
-        results[name] = figures
-        print(f"real {name:9s} at {figures['size'][0]}x{figures['size'][1]} (person ~{figures['height_px']:.0f} px, "
+    for (name, clip), crf in ((c, crf) for c in (("demo", fetch_demo_clip()), ("pose2sim", fetch_pose2sim_clip()))
+                              for crf in (None, *args.crf)):
+        figures = real_ceiling(clip, args.long_side, args.start, args.start + args.seconds, args.frames, crf)
+        results[name if crf is None else f"{name}@crf{crf}"] = figures
+        print(f"real {name:9s} {'unencoded' if crf is None else f'crf {crf}':9s} at {figures['size'][0]}x{figures['size'][1]} (person ~{figures['height_px']:.0f} px, "
               f"full {figures['full_size'][0]}x{figures['full_size'][1]}), {figures['frames']} frames: "
               f"segmenter vs Pose at full res {figures['full']:.3f} | small crop vs its own full-res crop "
               f"{figures['self']:.3f} | small crop vs Pose {figures['pose']:.3f}", flush=True)
