@@ -59,6 +59,17 @@ def _identities_dir(args: argparse.Namespace) -> Path:
     return Path(args.identities_dir) if args.identities_dir else load_settings().data_dir / "identities"
 
 
+def _crf(text: str) -> int:
+    """``--crf``: refused at parse time, before any model loads, when it is not 0..51."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 (lossless) to 51, got {text!r}") from None
+    if not 0 <= value <= 51:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0 (lossless) to 51")
+    return value
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from random_people.render.scene_file import DEFAULT_BACKGROUND, parse_size, render_scene_file
 
@@ -72,7 +83,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             background=args.background or DEFAULT_BACKGROUND, size=parse_size(args.size) if args.size else None,
             fps=args.fps,
             frames=args.frames, backend=args.backend, shadow=args.shadow, harmonize=args.harmonize,
-            degrade=args.degrade, progress=progress,
+            degrade=args.degrade, crf=args.crf, progress=progress,
         )
     return _print_clip(result)
 
@@ -93,7 +104,7 @@ def _render_motion(args: argparse.Namespace) -> int:
         result = render_motion_clip(
             motion, spec, output.parent, name=output.stem, background=args.background,
             camera=camera, seed=args.seed, size=args.size, max_frames=args.frames, backend=args.backend,
-            progress=progress, lit=not args.unlit, source_clip=args.source_clip,
+            progress=progress, lit=not args.unlit, source_clip=args.source_clip, crf=args.crf,
         )
     return _print_clip(result)
 
@@ -251,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--shadow", action="store_true", help="contact shadow under the feet keypoints")
     render.add_argument("--harmonize", type=float, default=0.0, help="0..1: match the person's colours to the background")
     render.add_argument("--degrade", action="store_true", help="camera-like edge blur, noise and JPEG artefacts")
+    render.add_argument("--crf", type=_crf, default=None,
+                        help="H.264 quality, 0 (lossless) to 51 (default 12: a small person's hands survive; "
+                             "larger values give smaller files)")
     render.add_argument("-o", "--output", required=True, help="video to write (.mp4); mask and labels go beside it")
     render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     render.set_defaults(handler=_cmd_render)

@@ -137,6 +137,24 @@ def test_expansion_is_deterministic_and_content_addressed(tmp_path, demo_clip, s
     assert not {t.key for t in reseeded.render_tasks} & {t.key for t in first.render_tasks}
 
 
+def test_output_crf_is_checked_and_changes_the_render_tasks_only_when_set(tmp_path, demo_clip, settings):
+    """``output.crf`` is the rendered clips' H.264 quality: unset leaves the renderer's default
+    (and the task keys it had), a value reaches the render payload and gives new keys."""
+    data = tiny_spec(demo_clip, tmp_path / "out", people=1, sampled_cameras=0, backgrounds=["#808080"])
+    assert parse_spec(data).output.crf is None
+    default = expand_job(parse_spec(data), settings)
+    data["output"]["crf"] = 18
+    chosen = expand_job(parse_spec(data), settings)
+    assert chosen.render_tasks[0].payload["output"]["crf"] == 18
+    assert chosen.render_tasks[0].key != default.render_tasks[0].key
+    assert "crf" not in default.render_tasks[0].payload["output"]
+    for bad, message in ((52, "52 is outside [0, 51]"), (12.5, "expected a whole number")):
+        data["output"]["crf"] = bad
+        with pytest.raises(JobSpecError, match=r"output\.crf") as caught:
+            parse_spec(data)
+        assert message in str(caught.value)
+
+
 def test_unknown_saved_identity_and_background_stop_the_job_before_queueing(tmp_path, demo_clip, settings):
     data = tiny_spec(demo_clip, tmp_path / "out")
     data["identities"] = {"saved": ["0123456789ab"]}

@@ -244,10 +244,12 @@ def test_cli_render_end_to_end(tmp_path):
 
     # A static cloud without transforms: one frame by default, from the front.
     still = tmp_path / "still.mp4"
-    done = run_cli("render", "--gaussians", str(ply), "--size", "96x64", "-q", "-o", str(still))
+    done = run_cli("render", "--gaussians", str(ply), "--size", "96x64", "--crf", "30", "-q", "-o", str(still))
     assert done.returncode == 0, done.stderr
     assert video_info(still)[3:] == (1, (96, 64))
-    assert load_labels(tmp_path / "still_labels.npz").meta["camera"]["kind"] == "front"
+    still_meta = load_labels(tmp_path / "still_labels.npz").meta
+    assert still_meta["camera"]["kind"] == "front"
+    assert still_meta["encode"] == {"codec": "h264", "crf": 30}  # --crf reaches the encoder
 
 
 
@@ -266,6 +268,9 @@ def test_cli_render_errors_are_exit_codes(tmp_path, capsys):
     assert "exactly one of bone_transforms" in capsys.readouterr().err
     assert main(["render", "--gaussians", str(ply), "--camera", "sideways", "-q", "-o", str(tmp_path / "x.mp4")]) == 3
     assert "Unknown camera spec" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse refuses it before anything is rendered
+        main(["render", "--gaussians", str(ply), "--crf", "60", "-q", "-o", str(tmp_path / "crf.mp4")])
+    assert "60 is outside 0 (lossless) to 51" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ply", "frames.npz", "person.ply"]
 
 

@@ -229,6 +229,7 @@ def render_motion_clip(
     shadow: bool = True,
     harmonize: float | None = None,
     degrade: bool = False,
+    crf: int | None = None,
     source_clip: str | Path | None = None,
     settings=None,
     lit: bool = True,
@@ -248,7 +249,9 @@ def render_motion_clip(
     ``shadow``, ``harmonize`` and ``degrade`` (camera-like blur, noise and JPEG artefacts).
     ``harmonize`` (0..1) moves the person's colour statistics toward the background's; None (the
     default) is :data:`HARMONIZE_PICTURE` (0) over a picture or colour and
-    :data:`HARMONIZE_OWN_SCENE` over the clip's own scene (see the constants for why).
+    :data:`HARMONIZE_OWN_SCENE` over the clip's own scene (see the constants for why). ``crf`` is
+    the clip's H.264 quality (None: ``render.clip.RENDER_CRF``, high enough that a small person's
+    hands and shoes survive the encoder; larger values give smaller files).
 
     Lighting (``lit``, on by default): the person is shaded by the light of the place the
     background shows (:func:`random_people.render.environments.lighting_for_background`: a shipped
@@ -340,6 +343,7 @@ def render_motion_clip(
         frames, view, backdrop, output_dir, name, width=width, height=height, fps=out_fps,
         backend=backend, harmonize=harmonize, ground_plane=plane if shadow else None, lighting=light, up=plane[1],
         degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
+        **({"crf": int(crf)} if crf is not None else {}),
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
               "background": background_id(background) if isinstance(background, (str, Path)) else None,

@@ -186,6 +186,7 @@ def _output_settings(spec: JobSpec) -> dict[str, Any]:
     return {"size": list(out.size) if out.size else None, "long_side": out.long_side, "fps": out.fps,
             "max_seconds": out.max_seconds, "max_frames": out.max_frames, "shadow": out.shadow,
             "harmonize": out.harmonize, "degrade": out.degrade, "labels": sorted(out.labels),
+            **({"crf": out.crf} if out.crf is not None else {}),
             "format": RENDER_FORMAT}
 
 

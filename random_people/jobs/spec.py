@@ -75,6 +75,7 @@ output:
   labels: [mask, keypoints, motion]
   shadow: true
   harmonize: null           # 0..1; null: the renderer's default (0 over a picture, 0.3 in the clip's own scene)
+  crf: null                 # H.264 quality 0 (lossless)..51; null: the renderer's default (12)
   degrade: false
 review:
   min_fidelity: null        # e.g. 0.8: clips the judge scores below this are rejected automatically
@@ -132,6 +133,7 @@ class OutputSpec:
     shadow: bool = True
     harmonize: float | None = None  # None: render_motion_clip's default for the background
     degrade: bool = False
+    crf: int | None = None  # None: render.clip.RENDER_CRF
 
 
 @dataclass(frozen=True)
@@ -452,7 +454,7 @@ def _check_sampler(check: _Checker, sampler: Mapping[str, Any]) -> None:
 
 def _output(check: _Checker, data: Any) -> OutputSpec:
     allowed = ("dir", "size", "long_side", "fps", "max_seconds", "max_frames", "labels", "shadow", "harmonize",
-               "degrade")
+               "degrade", "crf")
     raw = check.mapping(data, "output", allowed)
     directory = _output_dir(check, raw["dir"]) if raw.get("dir") is not None else None
     size = None
@@ -472,10 +474,11 @@ def _output(check: _Checker, data: Any) -> OutputSpec:
     shadow = check.boolean(raw.get("shadow", True), "output.shadow")
     harmonize = None if raw.get("harmonize") is None else check.number(raw["harmonize"], "output.harmonize", 0.0, 1.0)
     degrade = check.boolean(raw.get("degrade", False), "output.degrade")
+    crf = None if raw.get("crf") is None else check.integer(raw["crf"], "output.crf", 0, 51)
     return OutputSpec(
         dir=directory, size=size, long_side=long_side, fps=fps, max_seconds=max_seconds, max_frames=max_frames,
         labels=tuple(labels), shadow=bool(shadow), harmonize=harmonize,
-        degrade=bool(degrade),
+        degrade=bool(degrade), crf=crf,
     )
 
 

@@ -220,6 +220,7 @@ def run_render(payload: dict[str, Any], settings: Settings, progress: Progress,
         size=tuple(out["size"]) if out.get("size") else None, long_side=int(out["long_side"]),
         max_frames=frame_limit(out, fps), fps=fps, backend=settings_backend(settings), shadow=bool(out["shadow"]),
         harmonize=None if out.get("harmonize") is None else float(out["harmonize"]), degrade=bool(out["degrade"]), progress=progress,
+        crf=None if out.get("crf") is None else int(out["crf"]),
         source_clip=payload.get("source_clip"), settings=settings,
     )
     progress(1.0, "checking the clip with the judge")

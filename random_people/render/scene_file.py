@@ -420,6 +420,7 @@ def render_scene_file(
     shadow: bool = False,
     harmonize: float = 0.0,
     degrade: bool = False,
+    crf: int | None = None,
     progress: Progress | None = None,
 ) -> ClipResult:
     """Render ``gaussians_path`` (a 3DGS ``.ply``) to ``output`` (``.mp4``) with mask and labels beside it.
@@ -430,7 +431,8 @@ def render_scene_file(
     512x512; ``fps`` to the file's, else 30. ``shadow`` draws a contact shadow under the feet
     keypoints (it needs ankle/heel/toe keypoints in the transforms file); ``harmonize`` (0..1) and
     ``degrade`` (default :class:`~random_people.render.composite.DegradeSpec`) are the
-    compositor's colour matching and camera-like imperfections.
+    compositor's colour matching and camera-like imperfections; ``crf`` the clip's H.264 quality
+    (None: ``render.clip.RENDER_CRF``).
     """
     output = Path(output)
     if output.suffix.lower() != ".mp4":
@@ -475,5 +477,6 @@ def render_scene_file(
         frame_inputs(), cameras, backdrop, output.parent, output.stem,
         width=width, height=height, fps=clip_fps, backend=backend, harmonize=harmonize,
         degrade=DegradeSpec() if degrade else None, ground_plane=ground, seed=seed, meta=meta, total=total,
+        **({"crf": int(crf)} if crf is not None else {}),
         progress=progress,
     )
