@@ -72,8 +72,20 @@ class FitConfig:
     # 4-view capture directions at this weight scored 3.5-8.7 mm better on every view than
     # positions at 10 : 1 (see benchmarks/pose_accuracy.py).
     world_directions: bool = True
-    weight_3d: float = 0.25
+    weight_3d: float = 0.125
     weight_2d: float = 10.0
+    # What the 3D term takes from the detector's world landmarks: only how far each limb bone
+    # (upper and lower arms and legs) points toward or away from the camera; its direction across
+    # the image is the image bone's (``depth_only_directions``). The image landmarks are measured;
+    # the world landmarks' in-image directions are a second, worse guess of the same thing, and
+    # where they disagree the two terms pull against each other. With that conflict gone the 3D
+    # term needs half the weight (0.125 instead of 0.25: 2D : 3D = 80 : 1).
+    world_depth_only: bool = True
+    # MediaPipe's world landmarks are flatter in depth than the body: against Pose2Sim's 4-view
+    # reference the spread of the limb bones' depth component is 0.44 / 0.43 / 0.31 / 0.24
+    # (MediaPipe) against 0.48 / 0.44 / 0.36 / 0.35 (reference), per view. Their depth about the
+    # hips is stretched by this factor before bone directions are taken.
+    world_depth_scale: float = 1.4
     # MediaPipe predicts its world landmarks from a crop around the person, so their axes are those
     # of a camera looking straight at the person, not the real camera's: for someone 10 degrees off
     # the optical axis they are turned 10 degrees. True turns them onto the ray through the hips
@@ -166,6 +178,44 @@ def world_along_ray(world: np.ndarray, image_xy: np.ndarray, intrinsics: np.ndar
     """
     rotations = ray_rotations(image_xy[:, list(centre)].mean(1), intrinsics)
     return np.einsum("tij,tkj->tki", rotations, world).astype(world.dtype)
+
+
+# Bones whose 3D direction takes only its depth from the world landmarks (``world_depth_only``).
+_DEPTH_ONLY_EDGES = frozenset(
+    (f"{side}_{a}", f"{side}_{b}") for side in ("left", "right")
+    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle")))
+
+
+def stretch_depth(directions: torch.Tensor, scale: float) -> torch.Tensor:
+    """Unit directions [..., 3] with their depth (z) component stretched by ``scale``, renormalised."""
+    if scale == 1.0:
+        return directions
+    stretched = directions * torch.tensor([1.0, 1.0, scale], dtype=directions.dtype)
+    return stretched / stretched.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+
+
+def depth_only_directions(directions: torch.Tensor, pixels: torch.Tensor, parent: torch.Tensor, child: torch.Tensor,
+                          intrinsics: torch.Tensor) -> torch.Tensor:
+    """Bone directions [T, E, 3] (camera axes) keeping the depth component s of ``directions`` and
+    turned within the image onto the image bone from ``pixels`` [T, K, 2] of ``parent`` to ``child``.
+
+    A bone with unit direction d at normalised image position n (its midpoint's ray) is seen in
+    the image along d_xy - s n; solving |d_xy| = sqrt(1 - s^2) with d_xy - s n along the image
+    bone u gives d_xy = s n + l u, l = -s (n.u) + sqrt(s^2 (n.u)^2 - s^2 |n|^2 + 1 - s^2). Bones
+    with no image direction (coincident or missing ends) keep ``directions``.
+    """
+    focal = torch.stack([intrinsics[0, 0], intrinsics[1, 1]])
+    ray = (0.5 * (pixels[:, parent] + pixels[:, child]) - intrinsics[:2, 2]) / focal  # [T, E, 2]
+    image = pixels[:, child] - pixels[:, parent]
+    length = image.norm(dim=-1, keepdim=True)
+    u = image / length.clamp(min=1e-9)
+    s = directions[..., 2:3]
+    nu = (ray * u).sum(-1, keepdim=True)
+    root = (s**2 * nu**2 - s**2 * (ray**2).sum(-1, keepdim=True) + 1 - s**2).clamp(min=0.0)
+    out = torch.cat([s * ray + (-s * nu + root.sqrt()) * u, s], dim=-1)
+    out = out / out.norm(dim=-1, keepdim=True).clamp(min=1e-9)
+    usable = (length > 1e-6) & torch.isfinite(out).all(-1, keepdim=True)
+    return torch.where(usable, out, directions)
 
 
 def procrustes_errors(predicted: np.ndarray, target: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -452,7 +502,13 @@ def _fit_motion(
     edge_parent = torch.tensor([a for a, _ in edges])
     edge_child = torch.tensor([b for _, b in edges])
     world_bones = world_observed[:, edge_child] - world_observed[:, edge_parent]
-    world_dirs = world_bones / world_bones.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+    world_dirs = stretch_depth(world_bones / world_bones.norm(dim=-1, keepdim=True).clamp(min=1e-6),
+                               config.world_depth_scale)
+    if config.world_depth_only:
+        limb = torch.tensor([(names[a], names[b]) in _DEPTH_ONLY_EDGES for a, b in edges])
+        in_image = depth_only_directions(world_dirs[:, limb], pixels, edge_parent[limb], edge_child[limb], intrinsics)
+        world_dirs = world_dirs.clone()
+        world_dirs[:, limb] = in_image
     edge_weights = torch.minimum(weights[:, edge_parent], weights[:, edge_child])
     edge_weight_sum = edge_weights.sum().clamp(min=1e-6)
     edge_length2 = ((rest_keypoints[edge_child] - rest_keypoints[edge_parent]) ** 2).sum(-1).detach()
