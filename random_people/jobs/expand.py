@@ -40,7 +40,8 @@ RENDER = "render"
 # Bump when extraction or rendering changes what a task writes: old outputs are then not reused.
 # 2: the fit turns the world landmarks onto the ray to the person (issue 16)
 # 3: the default extraction follows the largest person of the first frame (pose/extract.py)
-EXTRACTION_FORMAT = 3
+# 4: the fit takes only the limbs' depth from the world landmarks, stretched; world window 0.8 s (issue 16)
+EXTRACTION_FORMAT = 4
 RENDER_FORMAT = 1
 GENERATOR_VERSION = f"random-people {random_people.__version__} lit"  # "lit": people shaded by their environment
 

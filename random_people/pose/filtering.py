@@ -88,12 +88,16 @@ def _median_torso(image_xy: np.ndarray, valid: np.ndarray) -> float:
 
 
 def filter_track(track: LandmarkTrack, window_seconds: float = 0.25,
-                 world_window_seconds: float = 0.4) -> FilteredLandmarks:
+                 world_window_seconds: float = 0.8) -> FilteredLandmarks:
     """Outlier-rejected, gap-filled, smoothed copy of a detector track.
 
     The metric world landmarks get a longer window than the image landmarks: their depth is the
     detector's guess and wanders from frame to frame, while the image landmarks are measured and
-    fix the 2D fit (see ``benchmarks/pose_accuracy.py`` for the effect on 3D accuracy).
+    fix the 2D fit (see ``benchmarks/pose_accuracy.py`` for the effect on 3D accuracy). The fit
+    takes only the limbs' depth from the world landmarks (``FitConfig.world_depth_only``), so
+    their window is long (0.8 s; it was 0.4 s while the fit also took their directions across the
+    image): with the shorter one the stretched depth's noise reached the body (Sports2D demo
+    jitter 11.8 instead of 11.3 mm/frame^2).
     """
     valid = track.detected
     # Only wild points count as outliers: far from their running median both for this landmark's

@@ -83,9 +83,10 @@ class FitConfig:
     world_depth_only: bool = True
     # MediaPipe's world landmarks are flatter in depth than the body: against Pose2Sim's 4-view
     # reference the spread of the limb bones' depth component is 0.44 / 0.43 / 0.31 / 0.24
-    # (MediaPipe) against 0.48 / 0.44 / 0.36 / 0.35 (reference), per view. Their depth about the
-    # hips is stretched by this factor before bone directions are taken.
-    world_depth_scale: float = 1.4
+    # (MediaPipe) against 0.48 / 0.44 / 0.36 / 0.35 (reference), per view. The bone directions'
+    # depth component is stretched by this factor (then renormalised). 1.3-1.8 all help; 1.6 with
+    # the world landmarks' 0.8 s smoothing window (``filter_track``).
+    world_depth_scale: float = 1.6
     # MediaPipe predicts its world landmarks from a crop around the person, so their axes are those
     # of a camera looking straight at the person, not the real camera's: for someone 10 degrees off
     # the optical axis they are turned 10 degrees. True turns them onto the ray through the hips
