@@ -67,10 +67,10 @@ class FitConfig:
     learning_rate: float = 0.08
     horizontal_fov_degrees: float = 55.0  # assumed when the clip carries no calibration
     # The 3D term compares bone directions with the detector's world landmarks (True) or joint
-    # positions (False, the old form). 2D : 3D = 10 : 0.25 with directions (10 : 1 with positions):
-    # the image landmarks are measured, the world landmarks' depth is guessed. On Pose2Sim's
-    # 4-view capture directions at this weight scored 3.5-8.7 mm better on every view than
-    # positions at 10 : 1 (see benchmarks/pose_accuracy.py).
+    # positions (False, the old form). 2D : 3D was 10 : 0.25 with whole directions (10 : 1 with
+    # positions): the image landmarks are measured, the world landmarks' depth is guessed. On
+    # Pose2Sim's 4-view capture whole directions at 0.25 scored 3.5-8.7 mm better on every view
+    # than positions at 10 : 1 (see benchmarks/pose_accuracy.py); with ``world_depth_only`` 0.125.
     world_directions: bool = True
     weight_3d: float = 0.125
     weight_2d: float = 10.0
@@ -84,8 +84,10 @@ class FitConfig:
     # MediaPipe's world landmarks are flatter in depth than the body: against Pose2Sim's 4-view
     # reference the spread of the limb bones' depth component is 0.44 / 0.43 / 0.31 / 0.24
     # (MediaPipe) against 0.48 / 0.44 / 0.36 / 0.35 (reference), per view. The bone directions'
-    # depth component is stretched by this factor (then renormalised). 1.3-1.8 all help; 1.6 with
-    # the world landmarks' 0.8 s smoothing window (``filter_track``).
+    # depth component is stretched by this factor (then renormalised). 1.3-1.8 all help there; 1.6
+    # with the world landmarks' 0.8 s smoothing window (``filter_track``). A correction measured on
+    # one real capture: on the rendered round trip (our own avatars) it costs the jumping jacks
+    # 2-7 mm (README, "How accurate is the 3D motion"); 1.0 turns it off.
     world_depth_scale: float = 1.6
     # MediaPipe predicts its world landmarks from a crop around the person, so their axes are those
     # of a camera looking straight at the person, not the real camera's: for someone 10 degrees off
