@@ -630,7 +630,9 @@ def _skin(
     beard_shadow = 0.35 if appearance.facial_hair == "stubble" else 0.55
     rgb = rgb + (hair_rgb[None] * 0.6 - rgb) * (beard_shadow * sample.facial_hair)[:, None]
     rgb = _low_pass(rgb, sample.points, head, sample.footprint)
-    return rgb, skin_sheen(face.tzone, face.lips, appearance.age_years)
+    # Skin under hair has no sheen of its own: a glossy scalp between strands reads as a bald head.
+    sheen = skin_sheen(face.tzone, face.lips, appearance.age_years) * (1.0 - np.clip(sample.scalp, 0.0, 1.0))
+    return rgb, sheen
 
 
 def _hem_weights(sample: SurfaceSample) -> np.ndarray:

@@ -299,7 +299,8 @@ class _HairContext:
         area = float((self.areas * (weights > 0)).sum())
         return points, self.normals[triangle], math.sqrt(max(area, 1e-6) / max(count, 1))
 
-    def bind(self, strands: hair_strands.Strands, colors: np.ndarray, specular: float, opacity: float) -> SurfaceBinding:
+    def bind(self, strands: hair_strands.Strands, colors: np.ndarray, specular: float | np.ndarray,
+             opacity: float) -> SurfaceBinding:
         triangle, bary, offset, quat, scales = hair_strands.bind_points(
             strands.means, strands.rotations, strands.scales, self.vertices, self.faces_np, self.candidates,
             self.frames, self.sizes)
@@ -346,7 +347,7 @@ def _scalp_hair(context: _HairContext, appearance: AppearanceParams, n_hair: int
     grey = appearance.hair_rgb[0] > 0.2 and abs(appearance.hair_rgb[0] - appearance.hair_rgb[2]) < 0.05
     colors = hair_strands.strand_colors(strands, np.array(appearance.hair_rgb), grey,
                                         geometry.head_top_z - 0.2 * head_h, 0.12 * head_h, rng)
-    return context.bind(strands, colors, hair_strands.HAIR_SPECULAR, 0.92)
+    return context.bind(strands, colors, hair_strands.strand_specular(strands, seed), 0.92)
 
 
 def _join_strands(pieces: list[hair_strands.Strands]) -> hair_strands.Strands:

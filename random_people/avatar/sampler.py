@@ -93,6 +93,15 @@ _HAIR_STYLE_PREF: dict[str, dict[str, float]] = {
     "male": {"bald": 0.05, "buzz": 0.2, "short": 0.45, "medium": 0.12, "long": 0.05, "bun": 0.02, "curly": 0.08},
     "female": {"bald": 0.01, "buzz": 0.03, "short": 0.15, "medium": 0.25, "long": 0.3, "bun": 0.14, "curly": 0.12},
 }
+# Children under 6: a toddler seen from behind must read as a child with hair. A buzz cut's
+# 1 cm strands lie flat on the scalp and, on a small head at a distance, look like a bald dome
+# (worse when hair and skin are alike in colour), so young children get none (from 6 years the
+# older children's preferences apply); no bald toddlers; fine short or medium hair is the common case.
+YOUNG_CHILD_YEARS = 6.0
+_YOUNG_CHILD_HAIR_PREF: dict[str, dict[str, float]] = {
+    "male": {"bald": 0.0, "buzz": 0.0, "short": 0.62, "medium": 0.17, "long": 0.03, "bun": 0.0, "curly": 0.18},
+    "female": {"bald": 0.0, "buzz": 0.0, "short": 0.22, "medium": 0.34, "long": 0.22, "bun": 0.08, "curly": 0.14},
+}
 _TOP_PREF = {
     "male": {"tshirt": 0.4, "longsleeve": 0.3, "tank": 0.1, "hoodie": 0.2, "dress": 0.0},
     "female": {"tshirt": 0.3, "longsleeve": 0.25, "tank": 0.1, "hoodie": 0.15, "dress": 0.2},
@@ -359,6 +368,10 @@ def _hair_color_prior(ancestry: Mapping[str, float], age_years: float) -> dict[s
 
 
 def _hair_style_prior(sex: str, age_years: float) -> dict[str, float]:
+    """Style preferences by sex and age: no bald children or teens, more bald older men, and
+    young children's own preferences (:data:`_YOUNG_CHILD_HAIR_PREF`)."""
+    if age_years < YOUNG_CHILD_YEARS:
+        return dict(_YOUNG_CHILD_HAIR_PREF[sex])
     prefs = dict(_HAIR_STYLE_PREF[sex])
     group = age_group(age_years)
     if group in ("child", "teen"):
