@@ -14,6 +14,11 @@ from random_people.avatar.identity import HAIR_COLORS, AppearanceSpec, Garment, 
 from random_people.avatar.skin import linear_to_lab, monk_albedo, srgb_to_linear
 
 SKIN_MATCH_DELTA_E = 18.0  # a limb this close in colour to the face is bare skin
+# Hair is named grey or white only when its colour has almost no chroma: the named greys have
+# C*ab 2.5-3.3, pigmented hair 10-50. Lightness alone cannot tell grey from sunlit brown or
+# blonde (see :func:`name_hair_color`).
+GREY_HAIR_MAX_CHROMA = 7.0
+UNPIGMENTED_HAIR = ("black", "grey", "white")
 
 
 def to_hex(linear: np.ndarray) -> str:
@@ -29,6 +34,28 @@ def _lab(linear: np.ndarray) -> np.ndarray:
 
 def _median(colors: np.ndarray, select: np.ndarray) -> np.ndarray | None:
     return np.median(colors[select], axis=0) if np.count_nonzero(select) >= 5 else None
+
+
+def name_hair_color(scalp_albedo: np.ndarray) -> str:
+    """The :data:`HAIR_COLORS` name of captured scalp colours [n, 3] (linear albedo).
+
+    Why not the nearest name to the median colour: the captured albedo keeps the clip's exposure,
+    and the crown carries the sun's sheen (the shading removal models diffuse light only, and hair
+    is the glossiest surface of a person), so sunlit brown hair came out light and pale (L* 63,
+    C* 13) and was named "grey". So: the darker half of the scalp's colours (the sheen is in the
+    lighter half), grey or white only below :data:`GREY_HAIR_MAX_CHROMA`, and otherwise the nearest
+    pigmented name, hue and chroma counting twice as much as lightness.
+    """
+    lab = linear_to_lab(np.asarray(scalp_albedo, np.float64).reshape(-1, 3))
+    darker = lab[lab[:, 0] <= np.median(lab[:, 0])]
+    L, a, b = np.median(darker, axis=0)
+    names = {name: _lab(srgb_to_linear(np.array(hex_to_rgb(hex_), np.float64) / 255.0))
+             for name, hex_ in HAIR_COLORS.items()}
+    if float(np.hypot(a, b)) < GREY_HAIR_MAX_CHROMA:
+        return min(UNPIGMENTED_HAIR, key=lambda name: abs(float(names[name][0]) - L))
+    pigmented = [name for name in HAIR_COLORS if name not in UNPIGMENTED_HAIR[1:]]
+    weights = np.array([0.5, 1.0, 1.0])
+    return min(pigmented, key=lambda name: float(np.linalg.norm((names[name] - (L, a, b)) * weights)))
 
 
 def vertex_groups(faces: np.ndarray, triangle_group: np.ndarray, count: int) -> np.ndarray:
@@ -74,12 +101,7 @@ def summarise_looks(albedo: np.ndarray, seen: np.ndarray, groups: np.ndarray, re
     bottom_colour = _median(albedo, group("pelvis", "upperleg"))
     shoe_colour = _median(albedo, group("foot"))
     tone = min(range(1, 11), key=lambda t: float(np.linalg.norm(_lab(np.array(monk_albedo(t))) - skin_lab)))
-    hair = _median(albedo, scalp)
-    hair_name = "black"
-    if hair is not None:
-        hair_lab = _lab(hair)
-        hair_name = min(HAIR_COLORS, key=lambda name: float(np.linalg.norm(
-            _lab(srgb_to_linear(np.array(hex_to_rgb(HAIR_COLORS[name]), np.float64) / 255.0)) - hair_lab)))
+    hair_name = name_hair_color(albedo[scalp]) if np.count_nonzero(scalp) >= 5 else "black"
     grey = np.array([0.2, 0.2, 0.2])
     return AppearanceSpec(
         skin_tone=tone,
