@@ -1,6 +1,6 @@
 """Write the review contact sheet (identities x views) of the current avatar appearance.
 
-    python scripts/look_sheet.py -o sheet.png [--tile 256] [--no-light] [--seed 7]
+    python scripts/look_sheet.py -o sheet.png [--tile 256] [--no-light | --studio] [--seed 7] [--specs specs.json]
 
 Rows are :func:`random_people.avatar.sheets.review_identities` (all skin-tone groups, child to
 elder, both sexes); columns front, side, back, face close-up and the person at ~70 px.
@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated row numbers (0-based) to draw")
     parser.add_argument("--specs", default="", help="a JSON list of identity specs to draw instead of the review set")
     parser.add_argument("--no-light", action="store_true", help="plain colours (no preview light)")
+    parser.add_argument("--studio", action="store_true",
+                        help="the product's studio lighting (highlights, occlusion) instead of the preview light")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     if args.specs:
@@ -40,7 +42,7 @@ def main() -> None:
         specs = [specs[int(i)] for i in args.only.split(",")]
     avatars = [build_identity_avatar(spec) for spec in specs]
     contact_sheet(avatars, specs, args.output, SheetOptions(tile=args.tile, views=tuple(args.views.split(",")),
-                                                          preview_light=not args.no_light))
+                                                          preview_light=not args.no_light, studio_light=args.studio))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ neighbour so the pixels the detector sees are visible).
 The sheet renders the avatar's colours as they are (albedo, unless the renderer shades them) and,
 with ``preview_light=True``, under a fixed soft key + ambient light computed from each Gaussian's
 normal so that relief and albedo contrast can be judged before a real lighting model is applied.
-That preview light exists only here; it is not what clips are rendered with.
+That preview light exists only here; it is not what clips are rendered with. ``studio_light=True``
+uses the product's own lighting instead (the thumbnails' neutral studio light, with ambient
+occlusion and specular highlights, fixed to the front camera so the back view is lit from
+behind the person): what a highlight on hair or skin really looks like is only visible there.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class SheetOptions:
     tile: int = 256
     views: tuple[str, ...] = VIEWS
     preview_light: bool = True
+    studio_light: bool = False  # the product's lighting (overrides preview_light)
 
 
 def _camera(eye: np.ndarray, target: np.ndarray, size: int, fov_deg: float) -> Camera:
@@ -113,14 +117,22 @@ def preview_shade(gaussians: Gaussians, camera: Camera) -> Gaussians:
     return replace(gaussians, colors=(gaussians.colors * irradiance[:, None]).clamp(0.0, 1.0))
 
 
-def render_view(avatar: Avatar, view: str, size: int, preview_light: bool = True) -> np.ndarray:
+def render_view(avatar: Avatar, view: str, size: int, preview_light: bool = True,
+                studio_light: bool = False) -> np.ndarray:
     """One view of the rest-pose avatar as uint8 sRGB [size, size, 3] over the sheet's backdrop."""
     from random_people.render.composite import composite
     from random_people.render.rasterize import rasterize
 
     camera = view_camera(avatar, view, size)
     gaussians = avatar.canonical()
-    if preview_light:
+    if studio_light:
+        from random_people.render.environments import studio_light as studio
+        from random_people.render.lighting import camera_forward, light_gaussians
+
+        front = view_camera(avatar, "front", size)
+        gaussians = light_gaussians(gaussians, studio(avatar.seed), camera, up_world=np.array([0.0, 0.0, 1.0]),
+                                    forward_world=camera_forward(front))
+    elif preview_light:
         gaussians = preview_shade(gaussians, camera)
     render = rasterize(gaussians, camera, with_extras=False, backend="cpu")
     backdrop = np.empty((size, size, 3), dtype=np.uint8)
@@ -160,7 +172,7 @@ def contact_sheet(
         y = row * (tile + label_h)
         draw.text((4, y + 2), f"{spec.id}  {describe(spec)}", fill=(0, 0, 0))
         for col, view in enumerate(views):
-            image = render_view(avatar, view, tile, options.preview_light)
+            image = render_view(avatar, view, tile, options.preview_light, options.studio_light)
             sheet.paste(Image.fromarray(image), (col * tile, y + label_h))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
