@@ -94,6 +94,12 @@ HAIR_STYLES: dict[str, dict[str, Any]] = {
     "curly": {"share": 0.16, "low": 0.45, "bun": 0.0},
 }
 PATTERNS = PATTERN_NAMES
+# Specular weights of the eyes. The renderer's highlight lobe is broad (for skin and cloth), so the
+# eye's sharp catchlight becomes a spot of that width: kept moderate over the cornea (iris, pupil)
+# and faint over the sclera. 0.9 over the whole eyeball turned lit eyes into white glowing blobs
+# with no iris to be seen (face close-ups, studio and environment light).
+EYE_CORNEA_SPECULAR = 0.04
+EYE_SCLERA_SPECULAR = 0.01
 IRIS_COLORS = tuple(IRIS_ALBEDO)
 SEXES = ("female", "male")
 
@@ -547,11 +553,11 @@ def surface_albedo(
     if skin.any():
         colors[skin], specular[skin] = _skin(sample.take(skin), geometry, face_geometry, appearance, features, seed)
 
-    # Eyes: sclera, iris (the identity's colour), pupil; the wet cornea is very glossy.
+    # Eyes: sclera, iris (the identity's colour), pupil; a catchlight on the cornea.
     eyes = part == EYES
     if eyes.any():
-        colors[eyes], _ = eye_albedo(sample.points[eyes], face_geometry, features, appearance.iris)
-        specular[eyes] = 0.9
+        colors[eyes], region = eye_albedo(sample.points[eyes], face_geometry, features, appearance.iris)
+        specular[eyes] = np.where(region > 0, EYE_CORNEA_SPECULAR, EYE_SCLERA_SPECULAR)
 
     # Garments: print, folds, seams, hems.
     hem = _hem_weights(sample)
