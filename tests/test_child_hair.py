@@ -116,3 +116,21 @@ def test_same_toddler_same_hair():
     assert np.array_equal(a.binding.specular.numpy(), b.binding.specular.numpy())
     assert np.array_equal(a.binding.colors.numpy(), b.binding.colors.numpy())
     assert math.isfinite(float(a.binding.specular.sum()))
+
+
+def test_a_fringe_over_the_forehead_has_little_sheen(anny):
+    """Locks lying on the forehead face the camera and a frontal key light at once; with the crown's
+    sheen they drew a grey-blue smear across the face (a fringe keeps a quarter of it)."""
+    from random_people.avatar.hair import HAIR_SPECULAR, STRAND_SPECULAR_MAX
+
+    avatar = _build(anny, _toddler("medium", "dark_brown"))
+    hair = (avatar.binding.part == HAIR).numpy()
+    from random_people.render.reference import quat_to_rotmat
+
+    gaussians = avatar.canonical()
+    normals = quat_to_rotmat(gaussians.quats / gaussians.quats.norm(dim=1, keepdim=True))[:, :, 2].numpy()[hair]
+    weights = avatar.binding.specular.numpy()[hair]
+    front = normals[:, 1] < -0.8  # facing forwards (the body faces -y)
+    assert front.sum() > 20
+    assert weights[front].mean() < 0.45 * weights[~front].mean()
+    assert weights.max() <= HAIR_SPECULAR * STRAND_SPECULAR_MAX + 1e-6

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-HAIR_SPECULAR = 0.12  # mean specular weight of scalp hair (skin's sheen is 0.04, eyes 0.9)
-STRAND_SPECULAR_SPREAD = 1.0  # sigma of the per-strand log-normal factor (mean 1)
+HAIR_SPECULAR = 0.08  # typical specular weight of scalp hair (skin's sheen is 0.04-0.09)
+STRAND_SPECULAR_SPREAD = 0.8  # sigma of the per-strand log-normal factor
+STRAND_SPECULAR_MAX = 2.5  # no strand more than this times HAIR_SPECULAR
 
 
 @dataclass(frozen=True)
@@ -213,14 +214,18 @@ def strand_colors(
 
 def strand_specular(strands: Strands, seed: int, mean: float = HAIR_SPECULAR) -> np.ndarray:
     """[N] specular weight of each hair Gaussian: ``mean`` times a per-strand log-normal factor
-    (mean 1, most strands below it), a little less towards the tips (see the module docstring).
+    (most strands below 1, none above :data:`STRAND_SPECULAR_MAX`), a little less towards the
+    tips (see the module docstring). Strands lying on the forehead (a fringe, facing forwards,
+    -y) keep a quarter of it: thin locks over the skin facing the camera and a frontal key light
+    at once drew a grey-blue smear across the face; the brightest strands are capped likewise.
 
     Seeded on its own stream (not the builder's), so the rest of an avatar does not move."""
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EC])
     n_strands = int(strands.strand.max()) + 1 if len(strands.strand) else 0
     sigma = STRAND_SPECULAR_SPREAD
-    factor = rng.lognormal(-0.5 * sigma * sigma, sigma, n_strands)
-    return mean * factor[strands.strand] * (1.0 - 0.3 * strands.position)
+    factor = np.minimum(rng.lognormal(-0.5 * sigma * sigma, sigma, n_strands), STRAND_SPECULAR_MAX)
+    facing_front = np.clip((-strands.rotations[:, 1, 2] - 0.5) / 0.3, 0.0, 1.0)  # outward normal's -y
+    return mean * factor[strands.strand] * (1.0 - 0.3 * strands.position) * (1.0 - 0.75 * facing_front)
 
 
 def bind_points(
