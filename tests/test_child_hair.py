@@ -94,7 +94,8 @@ def _back_of_head(avatar, size: int = 160):
 
 
 def test_dark_hair_from_behind_has_no_round_white_highlight(anny):
-    """The old look (one specular weight 0.35 on all hair) fails this; hair sheen broken into strands passes."""
+    """The old look (one specular weight 0.35 on all hair: 7 % of the head's pixels) fails this; hair
+    sheen broken into strands passes."""
     avatar = _build(anny, _toddler())
     rgb, covered, _ = _back_of_head(avatar)
     luminance = rgb @ np.array([0.2126, 0.7152, 0.0722])
@@ -105,7 +106,7 @@ def test_dark_hair_from_behind_has_no_round_white_highlight(anny):
     hair = avatar.binding.part == HAIR
     skin_under_hair = (avatar.binding.part == SKIN).numpy() & (avatar.canonical().means[:, 2].numpy()
                                                                 > float(avatar.rest_vertices[:, 2].max()) - 0.04)
-    assert float(avatar.binding.specular[skin_under_hair].max()) < 1e-6  # no glossy scalp between strands
+    assert float(avatar.binding.specular[skin_under_hair].max()) < 0.1  # skin sheen, nothing glossy
     weights = avatar.binding.specular[hair].numpy()
     assert weights.std() > 0.5 * weights.mean()  # per-strand sheen, not one value
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-HAIR_SPECULAR = 0.08  # typical specular weight of scalp hair (skin's sheen is 0.04-0.09)
+HAIR_SPECULAR = 0.16  # typical specular weight of scalp hair (skin's sheen is 0.04-0.09; was 0.35 on every strand)
 STRAND_SPECULAR_SPREAD = 0.8  # sigma of the per-strand log-normal factor
 STRAND_SPECULAR_MAX = 2.5  # no strand more than this times HAIR_SPECULAR
 
