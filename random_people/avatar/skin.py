@@ -129,4 +129,4 @@ def skin_sheen(tzone: np.ndarray, lips: np.ndarray, age_years: float) -> np.ndar
     """[N] specular strength in [0, 1] (a lighting model's optional input): faint everywhere
     (0.04), stronger on the forehead/nose T-zone and the lips, a little drier with age."""
     dryness = 1.0 - 0.3 * np.clip((age_years - 40.0) / 40.0, 0.0, 1.0)
-    return np.clip((0.04 + 0.05 * tzone + 0.10 * lips) * dryness, 0.0, 1.0)
+    return np.clip((0.04 + 0.10 * tzone + 0.14 * lips) * dryness, 0.0, 1.0)
