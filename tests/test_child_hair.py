@@ -49,6 +49,8 @@ def test_young_children_are_sampled_with_real_hair():
     assert len(styles) >= 4
     older = sample_identities(240, 3, IdentityDistribution(age_range=(25.0, 60.0), female_ratio=0.0))
     assert "buzz" in {p.appearance.hair_style for p in older}  # the rule is about young children only
+    only_buzz = sample_identities(5, 3, IdentityDistribution(age_range=(1.0, 5.0), hair_styles={"buzz": 1.0}))
+    assert {p.appearance.hair_style for p in only_buzz} == {"buzz"}  # an explicit choice is kept
 
 
 def test_a_toddlers_crown_and_back_of_head_are_covered_by_hair(anny):

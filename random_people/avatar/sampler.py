@@ -95,13 +95,13 @@ _HAIR_STYLE_PREF: dict[str, dict[str, float]] = {
 }
 # Children under 6: a toddler seen from behind must read as a child with hair. A buzz cut's
 # 1 cm strands lie flat on the scalp and, on a small head at a distance, look like a bald dome
-# (worse when hair and skin are alike in colour), so young children get none (from 6 years the
-# older children's preferences apply); no bald toddlers; fine short or medium hair is the common case.
+# (worse when hair and skin are alike in colour), so a young child drawn with a buzz cut (or bald)
+# gets short hair instead, when the distribution allows it. A replacement, not new weights: every
+# other child keeps the style the same seed always gave (re-weighting moved the uniform draw
+# across the styles and changed children who had hair already).
 YOUNG_CHILD_YEARS = 6.0
-_YOUNG_CHILD_HAIR_PREF: dict[str, dict[str, float]] = {
-    "male": {"bald": 0.0, "buzz": 0.0, "short": 0.62, "medium": 0.17, "long": 0.03, "bun": 0.0, "curly": 0.18},
-    "female": {"bald": 0.0, "buzz": 0.0, "short": 0.22, "medium": 0.34, "long": 0.22, "bun": 0.08, "curly": 0.14},
-}
+_YOUNG_CHILD_REPLACED = ("buzz", "bald")
+_YOUNG_CHILD_STYLE = "short"
 _TOP_PREF = {
     "male": {"tshirt": 0.4, "longsleeve": 0.3, "tank": 0.1, "hoodie": 0.2, "dress": 0.0},
     "female": {"tshirt": 0.3, "longsleeve": 0.25, "tank": 0.1, "hoodie": 0.15, "dress": 0.2},
@@ -368,10 +368,7 @@ def _hair_color_prior(ancestry: Mapping[str, float], age_years: float) -> dict[s
 
 
 def _hair_style_prior(sex: str, age_years: float) -> dict[str, float]:
-    """Style preferences by sex and age: no bald children or teens, more bald older men, and
-    young children's own preferences (:data:`_YOUNG_CHILD_HAIR_PREF`)."""
-    if age_years < YOUNG_CHILD_YEARS:
-        return dict(_YOUNG_CHILD_HAIR_PREF[sex])
+    """Style preferences by sex and age: no bald children or teens, more bald older men."""
     prefs = dict(_HAIR_STYLE_PREF[sex])
     group = age_group(age_years)
     if group in ("child", "teen"):
@@ -430,6 +427,9 @@ def _draw(
         tones = in_group
     skin = int(_pick(rng, tones))
     hair_style = _pick(rng, dist.hair_styles or _uniform(HAIR_STYLES), _hair_style_prior(sex, age))
+    if (age < YOUNG_CHILD_YEARS and hair_style in _YOUNG_CHILD_REPLACED
+            and (dist.hair_styles is None or dist.hair_styles.get(_YOUNG_CHILD_STYLE, 0.0) > 0)):
+        hair_style = _YOUNG_CHILD_STYLE
     hair_color = _pick(rng, dist.hair_colors or _uniform(HAIR_COLORS), _hair_color_prior(ancestry, age))
     top = _pick(rng, dist.tops, _TOP_PREF[sex])
     bottom = "none" if top == "dress" else _pick(rng, dist.bottoms, _BOTTOM_PREF[sex])
