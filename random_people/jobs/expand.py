@@ -42,7 +42,7 @@ RENDER = "render"
 # 3: the default extraction follows the largest person of the first frame (pose/extract.py)
 # 4: the fit takes only the limbs' depth from the world landmarks, stretched; world window 0.8 s (issue 16)
 EXTRACTION_FORMAT = 4
-# 2: the look of every identity changed (hair sheen per strand, eyes, skin sheen; issue 13)
+# 2: the look of every identity with hair changed (hair sheen per strand; issue 13)
 RENDER_FORMAT = 2
 GENERATOR_VERSION = f"random-people {random_people.__version__} lit"  # "lit": people shaded by their environment
 
