@@ -555,7 +555,7 @@ def surface_albedo(
     if skin.any():
         colors[skin], specular[skin] = _skin(sample.take(skin), geometry, face_geometry, appearance, features, seed)
 
-    # Eyes: sclera, iris (the identity's colour), pupil; a catchlight on the cornea.
+    # Eyes: sclera, iris (the identity's colour), pupil; glossy (see EYE_CORNEA_SPECULAR).
     eyes = part == EYES
     if eyes.any():
         colors[eyes], region = eye_albedo(sample.points[eyes], face_geometry, features, appearance.iris)
@@ -640,7 +640,7 @@ def _skin(
     rgb = _low_pass(rgb, sample.points, head, sample.footprint)
     # Skin under hair is the hair's base layer (coloured like it above) and keeps skin's faint sheen:
     # with none, the real-trained detector lost a 2-year-old's head on one benchmark case (PCK
-    # 0.98 -> 0.92 with the same hair), so the round shine is broken up on the strands instead.
+    # 0.98 -> 0.88), so the round shine is broken up on the strands instead.
     return rgb, skin_sheen(face.tzone, face.lips, appearance.age_years)
 
 
