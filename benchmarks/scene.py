@@ -355,10 +355,18 @@ def ghost_check(plate, track: PersonTrack, clip: Path,
             "ghost_frame_times": ghost_frames[:40], "crop_stayers_only_frame_times": crop_only_frames[:40]}
 
 
-def mask_check(plate, track: PersonTrack, clip: Path) -> dict[str, Any]:
+def mask_check(plate, track: PersonTrack, clip: Path,
+               others: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """The plate's masks (segmented on keyframes, carried in between) against segmenting every
     frame (the same masker with ``keyframe_every=1``): the share of the every-frame mask each
-    plate mask misses (what could show as a ghost) and adds (plate where real pixels were)."""
+    plate mask misses (what could show as a ghost) and adds (plate where real pixels were).
+
+    With ``others`` (:func:`others_trails`), also how much of **the people who stay** the plate's
+    mask takes (``stayer_erased``, see :func:`_stayer_pixels`): the plate replaces those pixels,
+    so parts of somebody who stays vanish -- which the ghost check, looking for the removed
+    person, cannot see (issue 14: the removed woman's limb masks on cam01's man who stays)."""
+    import mediapipe as mp
+
     from random_people.render.plate import _landmarks_for
     from random_people.render.plate_masks import PoseSegmentationMasker, frame_masks
 
@@ -367,19 +375,81 @@ def mask_check(plate, track: PersonTrack, clip: Path) -> dict[str, Any]:
     def items():
         for frame in read_frames(clip, plate.start, plate.end, max_side=DEFAULT_MAX_SIDE):
             h, w = frame.rgb.shape[:2]
-            yield None, frame.rgb, _landmarks_for(track, frame.time, fps, (w / track.image_size[0],
-                                                                          h / track.image_size[1]))
+            yield (frame.time, frame.rgb), frame.rgb, _landmarks_for(track, frame.time, fps, (w / track.image_size[0],
+                                                                                             h / track.image_size[1]))
 
     missed, added = [], []
-    with PoseSegmentationMasker(keyframe_every=1) as every:
-        for (_, full), ours in zip(frame_masks(every, items()), plate.masks()):
+    stayer_px = erased_px = 0
+    erased_frames: list[tuple[float, float]] = []  # (time, share) where > 2% of a stayer is taken
+    with PoseSegmentationMasker(keyframe_every=1) as every, \
+            mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True) as pose:
+        for ((time_, rgb), full), ours in zip(frame_masks(every, items()), plate.masks()):
             if full.any():
                 missed.append(float((full & ~ours).sum() / full.sum()))
                 added.append(float((ours & ~full).sum() / full.sum()))
+            if others is None:
+                continue
+            h, w = rgb.shape[:2]
+            at = int(np.argmin(np.abs(others[0] - time_)))
+            scale = np.array([w / track.image_size[0], h / track.image_size[1]])
+            for person in others[1]:
+                theirs = _stayer_pixels(pose, rgb, person[at] * scale, full)
+                if theirs is None:
+                    continue
+                taken = int((theirs & ours).sum())
+                stayer_px += int(theirs.sum())
+                erased_px += taken
+                if taken > 0.02 * theirs.sum():
+                    erased_frames.append((round(float(time_), 2), round(taken / float(theirs.sum()), 3)))
     if not missed:
         return {"frames": 0}
-    return {"frames": len(missed), "missed_mean": float(np.mean(missed)), "missed_p95": float(np.percentile(missed, 95)),
-            "missed_max": float(np.max(missed)), "added_mean": float(np.mean(added))}
+    result = {"frames": len(missed), "missed_mean": float(np.mean(missed)),
+              "missed_p95": float(np.percentile(missed, 95)), "missed_max": float(np.max(missed)),
+              "added_mean": float(np.mean(added))}
+    if others is not None:
+        result.update({"stayer_erased": erased_px / max(1, stayer_px), "stayer_px": stayer_px,
+                       "stayer_erased_frames": len(erased_frames),
+                       "stayer_erased_worst": sorted(erased_frames, key=lambda f: -f[1])[:10]})
+    return result
+
+
+def _stayer_pixels(pose, rgb: np.ndarray, points: np.ndarray, removed: np.ndarray) -> np.ndarray | None:
+    """[H, W] bool: a person who stays, at landmarks ``points`` ([33, 2], from the follower), as
+    MediaPipe Pose's segmentation sees them in a crop around them (still-picture mode, the bundled
+    model) -- only when the person it finds there is them (:func:`same_person`), only near their
+    own skeleton (the segmenter spreads onto a person beside them), and not where the removed
+    person's every-frame mask ``removed`` is (where the removed person is in front, masking them
+    is right). None when they are not in the frame or not found."""
+    from random_people.render.plate_masks import dilate, landmark_silhouette, torso_length
+
+    if not np.isfinite(points).all(axis=1).sum() >= 8:
+        return None
+    box = _crop_box(points, rgb.shape[:2])
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1]).copy()
+    painted = dilate(removed, 2)[y0:y1, x0:x1]  # the removed person out, so the look finds the stayer
+    if painted.any() and (~painted).any():
+        crop[painted] = np.median(crop[~painted], axis=0).astype(np.uint8)
+    for _ in range(3):  # somebody else found first (the removed person's remains, a third person): out, again
+        result = pose.process(crop)
+        if result.pose_landmarks is None or result.segmentation_mask is None:
+            return None
+        found = np.array([(p.x * (x1 - x0) + x0, p.y * (y1 - y0) + y0, p.visibility)
+                          for p in result.pose_landmarks.landmark])
+        if same_person(found, points):
+            break
+        other = dilate(result.segmentation_mask > 0.3, 4)
+        if other.mean() < 0.005 or other.all():
+            return None
+        crop[other] = np.median(crop[~other], axis=0).astype(np.uint8)
+    else:
+        return None
+    near = dilate(landmark_silhouette(points, rgb.shape[:2]), 2 + int(round(0.15 * torso_length(points))))
+    theirs = np.zeros(rgb.shape[:2], bool)
+    theirs[y0:y1, x0:x1] = result.segmentation_mask > 0.5
+    return theirs & near & ~dilate(removed, 2)
 
 
 def inpainting_psnr(plate, placements: int = 6) -> dict[str, Any]:
@@ -553,7 +623,7 @@ def main() -> None:
         print(f"== {name}: {clip.name}", flush=True)
         built = build(clip, track, args.work, name)
         plate = load_plate(Path(built["folder"]))
-        figures = {"build": built, "ghost": ghost_check(plate, track, clip, others), "masks": mask_check(plate, track, clip),
+        figures = {"build": built, "ghost": ghost_check(plate, track, clip, others), "masks": mask_check(plate, track, clip, others),
                    "inpainting": inpainting_psnr(plate)}
         results["clips"][name] = figures
         cv2.imwrite(str(args.work / f"plate_{name}.png"), plate.image[..., ::-1])
@@ -592,6 +662,8 @@ def main() -> None:
               f"(anyone matching the track {g.get('found_in_cleaned_any_match', float('nan')):.3f})  "
               f"mask vs every-frame segmentation: missed {m.get('missed_mean', float('nan')):.4f} "
               f"(p95 {m.get('missed_p95', float('nan')):.3f})  "
+              f"stayer erased {m.get('stayer_erased', float('nan')):.4f} "
+              f"({m.get('stayer_erased_frames', 0)} frames > 2%)  "
               f"inpaint PSNR telea {i.get('psnr_telea_db', float('nan')):.1f} dB")
     for name, c in results["clips"].items():  # where a build's CPU goes (builds that report it)
         if c["build"].get("stage_cpu_s_per_video_s"):

@@ -47,6 +47,12 @@ NOT_REMEMBERED_TORSOS = 0.3  # the scene is not remembered this close to the rem
 # Somebody who stays counts as beside the removed person for this many settle periods (~1 s each)
 # after they were last found there: the look misses a stayer half hidden behind or in front of them.
 BESIDE_SETTLES = 3
+# A blob of change counts as the removed person's limb only where it touches their mask grown by
+# this many pixels plus this share of their torso (the candidates start 2 px out, and the opening
+# that cleans them shaves a pixel more).
+ATTACH_PIXELS = 4
+ATTACH_TORSOS = 0.05
+LINK_TORSOS = 0.1  # blobs of change closer than this count as one limb
 
 _SHOULDERS = (11, 12)  # MediaPipe's left and right shoulder
 
@@ -211,6 +217,9 @@ class LimbFinder:
                 beside = self._frame - self._stayer_last_seen <= BESIDE_SETTLES * self.memory.settle_frames
                 limbs = _blobs(changed & ~stayers, min_area) if beside else None
                 if limbs is not None and limbs.any():
+                    seed = dilate(mask[y0:y1, x0:x1], ATTACH_PIXELS + int(round(ATTACH_TORSOS * torso)))
+                    limbs = _attached(limbs, seed, stayers, int(round(LINK_TORSOS * torso)))
+                if limbs is not None and limbs.any():
                     out = mask.copy()
                     out[y0:y1, x0:x1] |= dilate(limbs, 2 + int(round(0.05 * torso)))
                     self.stats["limb_frames"] += 1
@@ -326,6 +335,33 @@ def _channel_max(image: np.ndarray) -> np.ndarray:
     """[H, W]: the largest of each pixel's three channels (``image.max(axis=-1)``, 20x faster:
     numpy reduces a short last axis one pixel at a time)."""
     return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
+
+
+def _attached(limbs: np.ndarray, seed: np.ndarray, stayers: np.ndarray, gap: int = 0) -> np.ndarray:
+    """The blobs of ``limbs`` (all [box] bool) attached to the removed person: touching ``seed``
+    (their mask grown by :data:`ATTACH_PIXELS` + :data:`ATTACH_TORSOS` torso lengths) with at
+    least as many pixels as they touch ``stayers`` (the people who stay, grown the same).
+    Blobs less than ``gap`` pixels apart count as one (an arm whose change from the scene breaks
+    where it crosses something of its own colour).
+
+    A limb is attached to its body: a blob of change that floats free of the removed person is
+    somebody else's movement (on Pose2Sim's cam01, the man who stays: his shin, thigh, hand and
+    head, ~1.5 torso lengths from the removed woman, where his own segmentation missed him or the
+    scene memory had just taken him for scene); and one that lies along somebody who stays more
+    than along the removed person is that person's (his arm over her head, where his
+    segmentation stopped short)."""
+    from random_people.render.plate_masks import dilate
+
+    linked = dilate(limbs, gap) if gap > 0 else limbs
+    count, labels = cv2.connectedComponents(linked.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return limbs
+    grow = ATTACH_PIXELS
+    theirs = np.bincount(labels[limbs & dilate(stayers, grow)], minlength=count) if stayers.any() else np.zeros(count, int)
+    ours = np.bincount(labels[limbs & seed], minlength=count)
+    keep = (ours > 0) & (ours >= theirs)
+    keep[0] = False
+    return keep[labels] & limbs
 
 
 def _blobs(mask: np.ndarray, min_area: float) -> np.ndarray:
