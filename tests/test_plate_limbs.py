@@ -76,6 +76,38 @@ def test_an_arm_beyond_the_mask_beside_a_stayer_is_found_and_nothing_else():
     assert (finder.extend(brighter, points, body) == body).all()
 
 
+def test_a_stayers_limb_that_floats_free_of_the_removed_person_is_not_taken_for_theirs():
+    """Issue 14, cam01: the man who stays swings his shin and hand ~1.2-1.5 torso lengths from the
+    removed woman's shoulder, where his own segmentation misses them: changes from the scene
+    within her reach, beside somebody who stays -- but attached to him, not to her. They must not
+    enter her mask (main's plate replaced parts of him); her own arm, attached, still must."""
+    from random_people.render.plate_limbs import REACH_TORSOS, LimbFinder
+    from random_people.render.plate_masks import landmark_silhouette
+
+    scene = _scene()
+    points = _person(160, 100)  # torso 60 px; right shoulder at x 142, y 100
+    body = landmark_silhouette(points, scene.shape[:2])
+    stayer = (slice(60, 150), slice(60, 100))
+    finder = LimbFinder(find_stayers=_stayer_at(*stayer))
+    for _ in range(3):
+        finder.extend(_frames(scene, body), points, body)
+    shin = (slice(165, 185), slice(92, 112))  # floats: ~1.2 torso from her shoulder, clear of both
+    along = (slice(70, 110), slice(100, 124))  # lies along the stayer, short of her arm
+    assert not body[shin].any() and not body[along].any()
+    assert np.hypot(142 - 112, 165 - 100) < REACH_TORSOS * 60  # within her reach: a candidate
+    frame = _frames(scene, body, arm=None, far=shin)
+    frame[along] = (10, 10, 10)
+    mask = finder.extend(frame, points, body)
+    assert not mask[shin].any()  # main's plate: all of it
+    assert mask[along].mean() < 0.2
+    assert finder.stats["limb_frames"] == 0
+    # Her own arm out sideways toward the stayer, attached at her shoulder: still hers.
+    arm = (slice(96, 106), slice(100, 134))
+    mask = finder.extend(_frames(scene, body, arm=arm, far=shin), points, body)
+    assert mask[arm].mean() > 0.95
+    assert not mask[shin].any()
+
+
 def test_without_anybody_who_stays_nothing_is_added():
     """Alone, a person's landmarks and segmentation hold their limbs: what changes around them is
     light (the Sports2D demo's sun flaring through the leaves behind the man's arms)."""

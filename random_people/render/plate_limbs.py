@@ -218,7 +218,7 @@ class LimbFinder:
                 limbs = _blobs(changed & ~stayers, min_area) if beside else None
                 if limbs is not None and limbs.any():
                     seed = dilate(mask[y0:y1, x0:x1], ATTACH_PIXELS + int(round(ATTACH_TORSOS * torso)))
-                    limbs = _attached(limbs, seed, stayers, int(round(LINK_TORSOS * torso)))
+                    limbs = _attached(limbs, seed, int(round(LINK_TORSOS * torso)))
                 if limbs is not None and limbs.any():
                     out = mask.copy()
                     out[y0:y1, x0:x1] |= dilate(limbs, 2 + int(round(0.05 * torso)))
@@ -337,29 +337,24 @@ def _channel_max(image: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
-def _attached(limbs: np.ndarray, seed: np.ndarray, stayers: np.ndarray, gap: int = 0) -> np.ndarray:
-    """The blobs of ``limbs`` (all [box] bool) attached to the removed person: touching ``seed``
-    (their mask grown by :data:`ATTACH_PIXELS` + :data:`ATTACH_TORSOS` torso lengths) with at
-    least as many pixels as they touch ``stayers`` (the people who stay, grown the same).
-    Blobs less than ``gap`` pixels apart count as one (an arm whose change from the scene breaks
-    where it crosses something of its own colour).
+def _attached(limbs: np.ndarray, seed: np.ndarray, gap: int = 0) -> np.ndarray:
+    """The blobs of ``limbs`` (both [box] bool) that touch ``seed`` (the removed person's mask
+    grown by :data:`ATTACH_PIXELS` + :data:`ATTACH_TORSOS` torso lengths). Blobs less than
+    ``gap`` pixels apart count as one: an arm's change from the scene breaks where it crosses
+    something of its own colour (cam03: the man's hand beyond the window frame).
 
     A limb is attached to its body: a blob of change that floats free of the removed person is
     somebody else's movement (on Pose2Sim's cam01, the man who stays: his shin, thigh, hand and
     head, ~1.5 torso lengths from the removed woman, where his own segmentation missed him or the
-    scene memory had just taken him for scene); and one that lies along somebody who stays more
-    than along the removed person is that person's (his arm over her head, where his
-    segmentation stopped short)."""
+    scene memory had just taken him for scene)."""
     from random_people.render.plate_masks import dilate
 
     linked = dilate(limbs, gap) if gap > 0 else limbs
     count, labels = cv2.connectedComponents(linked.view(np.uint8), connectivity=8)
     if count <= 1:
         return limbs
-    grow = ATTACH_PIXELS
-    theirs = np.bincount(labels[limbs & dilate(stayers, grow)], minlength=count) if stayers.any() else np.zeros(count, int)
-    ours = np.bincount(labels[limbs & seed], minlength=count)
-    keep = (ours > 0) & (ours >= theirs)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[limbs & seed])] = True
     keep[0] = False
     return keep[labels] & limbs
 
