@@ -52,8 +52,6 @@ BESIDE_SETTLES = 3
 # that cleans them shaves a pixel more).
 ATTACH_PIXELS = 4
 ATTACH_TORSOS = 0.05
-LINK_TORSOS = 0.0  # blobs of change closer than this count as one limb
-ATTACH_SHOULDER_TORSOS = 0.7  # ... within this many torso lengths of a shoulder (an arm's root)
 
 _SHOULDERS = (11, 12)  # MediaPipe's left and right shoulder
 
@@ -83,18 +81,6 @@ def reach_region(points: np.ndarray, shape: tuple[int, int], reach_torsos: float
     for x, y in shoulders:
         cv2.circle(region, (int(round(x - x0)), int(round(y - y0))), int(round(radius)), 1, -1)
     return region.astype(bool), (x0, y0, x1, y1)
-
-
-def shoulder_region(points: np.ndarray, box: tuple[int, int, int, int], torsos: float) -> np.ndarray:
-    """[box] bool: the pixels within ``torsos`` torso lengths of either shoulder of ``points``."""
-    from random_people.render.plate_masks import torso_length
-
-    x0, y0, x1, y1 = box
-    region = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    radius = int(round(torsos * torso_length(points)))
-    for x, y in points[list(_SHOULDERS)]:
-        cv2.circle(region, (int(round(x - x0)), int(round(y - y0))), radius, 1, -1)
-    return region.astype(bool)
 
 
 class SceneMemory:
@@ -231,9 +217,7 @@ class LimbFinder:
                 limbs = _blobs(changed & ~stayers, min_area) if beside else None
                 if limbs is not None and limbs.any():
                     grow = ATTACH_PIXELS + int(round(ATTACH_TORSOS * torso))
-                    joints = shoulder_region(landmarks, box, ATTACH_SHOULDER_TORSOS)
-                    limbs = _attached(limbs, dilate(mask[y0:y1, x0:x1], grow) & joints,
-                                      int(round(LINK_TORSOS * torso)))
+                    limbs = _attached(limbs, dilate(mask[y0:y1, x0:x1], grow))
                 if limbs is not None and limbs.any():
                     out = mask.copy()
                     out[y0:y1, x0:x1] |= dilate(limbs, 2 + int(round(0.05 * torso)))
@@ -352,29 +336,21 @@ def _channel_max(image: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
-def _attached(limbs: np.ndarray, root: np.ndarray, gap: int = 0) -> np.ndarray:
-    """The blobs of ``limbs`` attached to the removed person: touching ``root`` (both [box]
-    bool; their mask grown by :data:`ATTACH_PIXELS` + :data:`ATTACH_TORSOS` torso lengths, within
-    :data:`ATTACH_SHOULDER_TORSOS` of a shoulder). Blobs less than ``gap`` pixels apart count
-    as one: an arm's change from the scene breaks where it crosses something of its own colour.
+def _attached(limbs: np.ndarray, ours: np.ndarray) -> np.ndarray:
+    """The blobs of ``limbs`` that touch ``ours`` (both [box] bool; the removed person's mask grown
+    by :data:`ATTACH_PIXELS` + :data:`ATTACH_TORSOS` torso lengths).
 
-    A limb is attached to its body, and an arm at the shoulder: a blob of change that floats
-    free of the removed person, or touches them only at the head, the hips or the edge of their
-    mask's margin, is somebody else's movement. On Pose2Sim's cam01 the man who stays has his
-    shin, thigh, hand and head there (~1.5 torso lengths from the removed woman's shoulders, where
-    his own segmentation missed him or the scene memory had just taken him for scene); measured,
-    the blobs of him touched her mask 0.77-1.35 torso lengths from her shoulders, the man's arms
-    on cam03 touched his 0.36-0.59 from his."""
-    from random_people.render.plate_masks import dilate
-
-    linked = dilate(limbs, gap) if gap > 0 else limbs
-    count, labels = cv2.connectedComponents(linked.view(np.uint8), connectivity=8)
+    A limb is attached to its body: a blob of change that floats free of the removed person is
+    somebody else's movement. On Pose2Sim's cam01 the man who stays had his shin, thigh, hand and
+    head taken for the removed woman's limbs ~1.5 torso lengths from her, where his own
+    segmentation missed him or the scene memory had just taken him for scene."""
+    count, labels = cv2.connectedComponents(limbs.view(np.uint8), connectivity=8)
     if count <= 1:
         return limbs
     keep = np.zeros(count, bool)
-    keep[np.unique(labels[limbs & root])] = True
+    keep[np.unique(labels[limbs & ours])] = True
     keep[0] = False
-    return keep[labels] & limbs
+    return keep[labels]
 
 
 def _blobs(mask: np.ndarray, min_area: float) -> np.ndarray:

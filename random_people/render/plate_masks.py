@@ -67,7 +67,7 @@ _CLOSE_TORSO_TORSOS = 0.35
 # :mod:`random_people.render.plate_limbs`; v6: one video-mode graph for plain and painted-out
 # crops, reset by a blank picture between the two -- Pose2Sim cam03's masks changed); bumped
 # whenever the masks change.
-MASK_METHOD = "mediapipe-pose-segmentation-v6"
+MASK_METHOD = "mediapipe-pose-segmentation-v7"
 
 
 @dataclass(frozen=True)
