@@ -18,6 +18,12 @@ walking past; the man is removed, she stays) and the four static cameras of Pose
   original frames is the baseline. Reported per clip.
 * **Masks**: the plate's masks (keyframes segmented, carried in between) against segmenting
   every frame: the share of the every-frame mask they miss.
+* **Stayer erased** (clips with people who stay): the share of them the plate's masks take, so
+  the plate replaces them: each other person of the first frame, followed through the clip, is
+  segmented by MediaPipe Pose (still-picture mode, the bundled model) in a crop around them with
+  the removed person's every-frame mask painted out, kept near their own skeleton and outside
+  that mask (where the removed person is in front of them, masking them is right). It includes
+  the removed person's body-mask margin where the two touch; the ghost check cannot see it.
 * **Inpainting PSNR where it can be known**: a person-shaped hole (a frame's mask) moved to where
   the person never goes is inpainted the same way (Telea; Navier-Stokes for comparison) and
   compared with the real plate pixels there.
