@@ -21,8 +21,8 @@ belongs to somebody who stays. So:
   picture; at most once a keyframe period); their masks are taken off the candidates. With nobody there, nothing is added: alone, a person's landmarks and segmentation
   hold their limbs, and what changes around them is light (the Sports2D demo's sun flaring
   through the leaves behind the man's arms);
-* what remains, in blobs of at least :data:`MIN_AREA_TORSOS2` square torso lengths, is added to
-  the mask. More than :data:`MAX_SHARE` of the reach region at once is a change of light, not a
+* what remains, in blobs of at least :data:`MIN_AREA_TORSOS2` square torso lengths that touch the
+  removed person's mask (:func:`_attached`: a limb is attached to its body), is added to the mask. More than :data:`MAX_SHARE` of the reach region at once is a change of light, not a
   limb, and is ignored.
 """
 
