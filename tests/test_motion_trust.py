@@ -301,6 +301,23 @@ def test_ray_rotation_turns_the_optical_axis_onto_the_pixel_ray():
     assert abs(angle - 20.0) < 1e-6 and abs(rotations[1][1, 1] - 1.0) < 1e-9
 
 
+def _landmarks_seeing(names: list[str], pixels: np.ndarray, world: np.ndarray):
+    """MediaPipe-style landmarks that see exactly ``pixels`` and ``world`` ([frames, joints, 2|3],
+    joints named ``names``), every one visible: the detector's output for a known body."""
+    from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
+    from random_people.pose.filtering import FilteredLandmarks
+
+    frames, landmarks = len(pixels), len(MEDIAPIPE_LANDMARKS)
+    image_xy = np.zeros((frames, landmarks, 2), np.float32)
+    world_landmarks = np.zeros((frames, landmarks, 3), np.float32)
+    visibility = np.zeros((frames, landmarks), np.float32)
+    for k, name in enumerate(names):
+        j = MEDIAPIPE_LANDMARKS.index(name)
+        image_xy[:, j], world_landmarks[:, j], visibility[:, j] = pixels[:, k], world[:, k], 1.0
+    return FilteredLandmarks(image_xy=image_xy, world=world_landmarks, visibility=visibility,
+                             filled=np.zeros(frames, bool))
+
+
 def test_world_landmarks_seen_straight_on_are_turned_back_into_the_camera(woman):
     """MediaPipe reports an off-centre person's world landmarks as if the camera looked straight
     at them. Built that way from a known body (the woman's fitted motion) moved to 3 m, 15 degrees
@@ -310,7 +327,6 @@ def test_world_landmarks_seen_straight_on_are_turned_back_into_the_camera(woman)
     pulled off by the turn."""
     from random_people.body import load_body_model
     from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
-    from random_people.pose.filtering import FilteredLandmarks
     from random_people.pose.fitting import (
         FitConfig, fit_motion, pinhole_intrinsics, procrustes_errors, ray_rotations, world_along_ray)
 
@@ -328,14 +344,8 @@ def test_world_landmarks_seen_straight_on_are_turned_back_into_the_camera(woman)
     pixels = (truth[..., :2] / truth[..., 2:]) * intrinsics[0, 0] + intrinsics[:2, 2]
     seen_straight_on = np.einsum("tji,tkj->tki", ray_rotations(pixels[:, hips].mean(1), intrinsics), truth - centre)
 
-    frames, landmarks = len(truth), len(MEDIAPIPE_LANDMARKS)
-    image_xy = np.zeros((frames, landmarks, 2), np.float32)
-    world = np.zeros((frames, landmarks, 3), np.float32)
-    visibility = np.zeros((frames, landmarks), np.float32)
-    for k, name in enumerate(names):
-        j = MEDIAPIPE_LANDMARKS.index(name)
-        image_xy[:, j], world[:, j], visibility[:, j] = pixels[:, k], seen_straight_on[:, k], 1.0
-    observed = FilteredLandmarks(image_xy=image_xy, world=world, visibility=visibility, filled=np.zeros(frames, bool))
+    observed = _landmarks_seeing(names, pixels, seen_straight_on)
+    image_xy, world = observed.image_xy, observed.world
     mp_hips = (MEDIAPIPE_LANDMARKS.index("left_hip"), MEDIAPIPE_LANDMARKS.index("right_hip"))
     turned = world_along_ray(world, image_xy, intrinsics, mp_hips)
     np.testing.assert_allclose(turned[:, [MEDIAPIPE_LANDMARKS.index(n) for n in names]], truth - centre, atol=1e-4)
@@ -414,8 +424,6 @@ def test_limb_depth_from_world_landmarks_and_direction_from_the_image(woman):
     where the 3D term places the limbs, taking only their depth from it is closer than taking
     the turned directions whole."""
     from random_people.body import load_body_model
-    from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
-    from random_people.pose.filtering import FilteredLandmarks
     from random_people.pose.fitting import FitConfig, fit_motion, pinhole_intrinsics, procrustes_errors
 
     motion = woman.motion
@@ -438,15 +446,7 @@ def test_limb_depth_from_world_landmarks_and_direction_from_the_image(woman):
                 world[:, names.index(f"{side}_{joint}"), :2] = pivot + np.concatenate(
                     [cos * offset[:, :1] - sin * offset[:, 1:], sin * offset[:, :1] + cos * offset[:, 1:]], axis=1)
 
-    frames, landmarks = len(truth), len(MEDIAPIPE_LANDMARKS)
-    image_xy = np.zeros((frames, landmarks, 2), np.float32)
-    world_landmarks = np.zeros((frames, landmarks, 3), np.float32)
-    visibility = np.zeros((frames, landmarks), np.float32)
-    for k, name in enumerate(names):
-        j = MEDIAPIPE_LANDMARKS.index(name)
-        image_xy[:, j], world_landmarks[:, j], visibility[:, j] = pixels[:, k], world[:, k], 1.0
-    observed = FilteredLandmarks(image_xy=image_xy, world=world_landmarks, visibility=visibility,
-                                 filled=np.zeros(frames, bool))
+    observed = _landmarks_seeing(names, pixels, world)
     model = load_body_model()
 
     def error(**options) -> float:
