@@ -301,6 +301,19 @@ def test_ray_rotation_turns_the_optical_axis_onto_the_pixel_ray():
     assert abs(angle - 20.0) < 1e-6 and abs(rotations[1][1, 1] - 1.0) < 1e-9
 
 
+def _known_body(motion):
+    """``(size, intrinsics, names, hips, truth)`` of a fitted motion taken as a known body: its image
+    size, the fit's default pinhole camera for it, its joint names, the hip joints' indices and its
+    3D keypoints (camera coordinates, float64)."""
+    from random_people.pose.fitting import FitConfig, pinhole_intrinsics
+
+    size = motion.image_size
+    intrinsics = pinhole_intrinsics(*size, FitConfig().horizontal_fov_degrees)
+    names = list(motion.keypoint_names)
+    hips = [names.index("left_hip"), names.index("right_hip")]
+    return size, intrinsics, names, hips, motion.keypoints_3d.astype(np.float64)
+
+
 def _landmarks_seeing(names: list[str], pixels: np.ndarray, world: np.ndarray):
     """MediaPipe-style landmarks that see exactly ``pixels`` and ``world`` ([frames, joints, 2|3],
     joints named ``names``), every one visible: the detector's output for a known body."""
@@ -328,14 +341,9 @@ def test_world_landmarks_seen_straight_on_are_turned_back_into_the_camera(woman)
     from random_people.body import load_body_model
     from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
     from random_people.pose.fitting import (
-        FitConfig, fit_motion, pinhole_intrinsics, procrustes_errors, ray_rotations, world_along_ray)
+        FitConfig, fit_motion, procrustes_errors, ray_rotations, world_along_ray)
 
-    motion = woman.motion
-    size = motion.image_size
-    intrinsics = pinhole_intrinsics(*size, FitConfig().horizontal_fov_degrees)
-    names = list(motion.keypoint_names)
-    hips = [names.index("left_hip"), names.index("right_hip")]
-    truth = motion.keypoints_3d.astype(np.float64)
+    size, intrinsics, names, hips, truth = _known_body(woman.motion)
     centre = truth[:, hips].mean(1, keepdims=True)
     # Move the body (as a whole, every frame by the same shift) to 15 degrees up and left of the axis.
     target = np.array([-np.tan(np.radians(15.0)), -np.tan(np.radians(15.0)), 1.0]) * 3.0
@@ -424,14 +432,9 @@ def test_limb_depth_from_world_landmarks_and_direction_from_the_image(woman):
     where the 3D term places the limbs, taking only their depth from it is closer than taking
     the turned directions whole."""
     from random_people.body import load_body_model
-    from random_people.pose.fitting import FitConfig, fit_motion, pinhole_intrinsics, procrustes_errors
+    from random_people.pose.fitting import FitConfig, fit_motion, procrustes_errors
 
-    motion = woman.motion
-    size = motion.image_size
-    intrinsics = pinhole_intrinsics(*size, FitConfig().horizontal_fov_degrees)
-    names = list(motion.keypoint_names)
-    hips = [names.index("left_hip"), names.index("right_hip")]
-    truth = motion.keypoints_3d.astype(np.float64)
+    size, intrinsics, names, hips, truth = _known_body(woman.motion)
     pixels = (truth[..., :2] / truth[..., 2:]) * intrinsics[0, 0] + intrinsics[:2, 2]
     world = truth - truth[:, hips].mean(1, keepdims=True)
     world[..., 2] /= 1.4
