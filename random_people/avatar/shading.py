@@ -23,7 +23,8 @@ from random_people.render.types import Gaussians
 
 __all__ = ["SPECULAR_BY_PART", "specular_weights", "bake_binding_occlusion", "RestOcclusion", "with_shading"]
 
-SPECULAR_BY_PART = {"skin": 0.04, "hair": 0.03, "eyes": 0.3, "shoes": 0.1}
+# eyes: the sclera's (appearance.EYE_SCLERA_SPECULAR); 0.3 over the whole eyeball lit it white (issue 13)
+SPECULAR_BY_PART = {"skin": 0.04, "hair": 0.03, "eyes": 0.05, "shoes": 0.1}
 
 
 def specular_weights(binding: SurfaceBinding) -> torch.Tensor:

@@ -43,7 +43,8 @@ RENDER = "render"
 # 4: the fit takes only the limbs' depth from the world landmarks, stretched; world window 0.8 s (issue 16)
 EXTRACTION_FORMAT = 4
 # 2: the look of every identity with hair changed (hair sheen per strand; issue 13)
-RENDER_FORMAT = 2
+# 3: lit eyes: a small catchlight at the cornea's apex instead of gloss over the whole eyeball (issue 13)
+RENDER_FORMAT = 3
 GENERATOR_VERSION = f"random-people {random_people.__version__} lit"  # "lit": people shaded by their environment
 
 HashFile = Callable[[Path], str]
