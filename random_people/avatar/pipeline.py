@@ -342,8 +342,7 @@ def render_motion_clip(
     return render_clip(
         frames, view, backdrop, output_dir, name, width=width, height=height, fps=out_fps,
         backend=backend, harmonize=harmonize, ground_plane=plane if shadow else None, lighting=light, up=plane[1],
-        degrade=DegradeSpec() if degrade else None, seed=seed, total=count,
-        **({"crf": int(crf)} if crf is not None else {}),
+        degrade=DegradeSpec() if degrade else None, seed=seed, total=count, crf=crf,
         meta={"identity": spec.to_dict(), "identity_id": spec.id, "motion_source": motion.source_name,
               "motion_sha256": motion.source_sha256, "action_label": motion.action_label, "camera": camera,
               "background": background_id(background) if isinstance(background, (str, Path)) else None,

@@ -243,7 +243,7 @@ def render_clip(
     progress: Progress | None = None,
     lighting: EnvironmentLight | None = None,
     up: np.ndarray | None = None,
-    crf: int = RENDER_CRF,
+    crf: int | None = None,
 ) -> ClipResult:
     """Render, composite, label and encode ``frames``; returns the paths of the three files.
 
@@ -261,11 +261,12 @@ def render_clip(
     the ground plane's normal, else the camera's up) and it turns with the camera, so what the
     background shows lies behind the person. Without it the Gaussians' colours are used as they are.
 
-    ``crf`` is the clip's H.264 quality (:data:`RENDER_CRF` by default; 0 is lossless).
+    ``crf`` is the clip's H.264 quality (None: :data:`RENDER_CRF`; 0 is lossless).
 
     Raises :class:`RenderError` (and writes nothing) when no frame is given or when every
     rendered frame is empty, i.e. the camera does not see the subject.
     """
+    crf = RENDER_CRF if crf is None else int(crf)
     if not name or Path(name).name != name or name.startswith("."):
         raise RenderError(f"Clip name must be a plain file name without folders, got {name!r}.")
     if width <= 0 or height <= 0:
@@ -284,7 +285,7 @@ def render_clip(
         "composite": {"harmonize": harmonize, "degrade": None if degrade is None else dataclasses.asdict(degrade),
                       "shadow_strength": shadow_strength if ground_plane is not None else 0.0,
                       "color_space": color_space},
-        "occlusion_tolerance": occlusion_tolerance, "encode": {"codec": "h264", "crf": int(crf)},
+        "occlusion_tolerance": occlusion_tolerance, "encode": {"codec": "h264", "crf": crf},
         "lighting": None if lighting is None else lighting.describe(), **dict(meta or {}),
     }
     if up is None and ground_plane is not None:
@@ -298,7 +299,7 @@ def render_clip(
         # A full disk anywhere below (video, mask, labels, their temp files) is DiskFullError; the
         # staging folder goes in `finally`, so nothing is left.
         with disk_full_errors(finals[0]), contextlib.ExitStack() as stack:
-            video = stack.enter_context(VideoWriter(staged[0], fps, width, height, crf=int(crf)))
+            video = stack.enter_context(VideoWriter(staged[0], fps, width, height, crf=crf))
             labels_writer = stack.enter_context(LabelsWriter(staged[2], fps, clip_meta))
             mask_video = MaskVideoWriter(staged[1], fps, width, height)
             stack.callback(mask_video.abort)

@@ -476,7 +476,6 @@ def render_scene_file(
     return render_clip(
         frame_inputs(), cameras, backdrop, output.parent, output.stem,
         width=width, height=height, fps=clip_fps, backend=backend, harmonize=harmonize,
-        degrade=DegradeSpec() if degrade else None, ground_plane=ground, seed=seed, meta=meta, total=total,
-        **({"crf": int(crf)} if crf is not None else {}),
+        degrade=DegradeSpec() if degrade else None, ground_plane=ground, seed=seed, meta=meta, total=total, crf=crf,
         progress=progress,
     )
