@@ -428,7 +428,7 @@ def _stayer_pixels(pose, rgb: np.ndarray, points: np.ndarray, removed: np.ndarra
     is right). None when they are not in the frame or not found."""
     from random_people.render.plate_masks import dilate, landmark_silhouette, torso_length
 
-    if not np.isfinite(points).all(axis=1).sum() >= 8:
+    if np.isfinite(points).all(axis=1).sum() < 8:  # too few landmarks to find them by
         return None
     box = _crop_box(points, rgb.shape[:2])
     if box is None:
