@@ -89,11 +89,6 @@ def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") 
     if target.exists():
         return target
     return _wheel_member(_pose2sim_wheel(), f"Pose2Sim/{demo}/videos/{camera}.mp4", target)
-    with zipfile.ZipFile(_pose2sim_wheel()) as wheel:
-        partial = target.with_suffix(".part")
-        partial.write_bytes(wheel.read(f"Pose2Sim/{demo}/videos/{camera}.mp4"))
-        partial.replace(target)
-    return target
 
 
 @pytest.fixture(scope="session")
