@@ -9,14 +9,25 @@ joints (median and mean over frames, mm) and the share of frames whose torso fac
 way, for the fitted motion and for MediaPipe's world landmarks on the same frames. Writes a
 contact sheet (truth green, fit red) to ``benchmarks/results/pose_round_trip.png``.
 
-(b) Real multi-view (Pose2Sim's Demo_MultiPerson: 4 calibrated static cameras, 60 fps, 100
-frames, two people): every view is extracted on its own, following the same man (``--person
-x,y`` on him in the first frame of each view). The reference is the detector's 2D landmarks of
-all four views triangulated with the Qualisys calibration (a joint is kept only where at least 3
-views agree within 40 px). Each single-view result is scored against it the same way.
+(b) Real multi-view, two captures from the pose2sim wheel, each filmed by the same 4 calibrated
+static cameras (Qualisys calibration, 60 fps, 100 frames): ``multiperson`` (Demo_MultiPerson, two
+people; every view follows the man, ``--person x,y`` on him in the first frame) and
+``singleperson`` (Demo_SinglePerson, the same man alone turning into a lunge, arms out; the
+default pick, the largest person). Every view is extracted on its own. The reference is the
+detector's 2D landmarks of all four views triangulated with the calibration (a joint is kept
+only where at least 3 views agree within 40 px); its reprojection error per view is printed and
+a contact sheet of it reprojected on every view is written to
+``benchmarks/results/pose_reference_<capture>.png``. Each single-view result is scored against
+it the same way, per capture and view.
+
+Ablations (this script only, not library options): ``--fit-override KEY=VALUE`` sets a
+``FitConfig`` field for every extraction, ``--world-window SECONDS`` the world landmarks'
+smoothing window.
 
     python benchmarks/pose_accuracy.py [--identities 2] [--round-trip-views front,side,back,high]
-                                       [--views 1,2,3,4] [--skip-real | --skip-round-trip] [--json PATH]
+                                       [--captures multiperson,singleperson] [--views 1,2,3,4]
+                                       [--skip-real | --skip-round-trip] [--fit-override KEY=VALUE ...]
+                                       [--world-window SECONDS] [--json PATH]
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +48,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 # A pixel on the man (blue cap) in the first frame of each view, source resolution 1088x1920.
 MAN_IN_FIRST_FRAME = {1: "400,700", 2: "520,800", 3: "600,800", 4: "420,900"}
+
+
+@dataclass(frozen=True)
+class RealCapture:
+    """One of Pose2Sim's calibrated 4-camera demos, and whom to follow in each view."""
+
+    name: str  # as given to --captures and written to the JSON
+    demo: str  # folder in the pose2sim wheel (tests/conftest.py: fetch_pose2sim_demo)
+    person: dict[int, str | None]  # ``extract_clip(person=...)`` per view; None: the default (largest)
+    about: str
+
+
+# Both were filmed in the same room by the same 4 cameras with the same calibration file (byte for
+# byte); the second is the one the fit settings were NOT chosen on.
+REAL_CAPTURES = {
+    "multiperson": RealCapture("multiperson", "Demo_MultiPerson", MAN_IN_FIRST_FRAME,
+                               "two people, following the man in the blue cap"),
+    "singleperson": RealCapture("singleperson", "Demo_SinglePerson", {1: None, 2: None, 3: None, 4: None},
+                                "the same man alone (a bystander far behind in cam01/cam02), turning into a lunge"),
+}
+
+# Limb skeleton drawn on the reference contact sheet (pairs of LIMB_JOINTS names).
+LIMB_EDGES = (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"), ("left_shoulder", "left_hip"),
+              ("right_shoulder", "right_hip"), ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+              ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"), ("left_hip", "left_knee"),
+              ("left_knee", "left_ankle"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"))
 
 
 def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[str, float]:
@@ -58,22 +96,80 @@ def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[
     return out
 
 
-def real_multiview(views: list[int], settings) -> dict:
-    from conftest import fetch_pose2sim_multiperson
+def reference_per_view(cameras, pixels: np.ndarray, reference) -> dict[str, dict[str, float]]:
+    """How well the triangulated reference explains each view's own detections: median
+    reprojection error (px) where the view was used, the share of kept joints it was used for,
+    and the median error over all kept joints it detected (voted out or not)."""
+    kept = np.isfinite(reference.points).all(-1)
+    out = {}
+    for v, camera in enumerate(cameras):
+        projected = camera.project(np.where(kept[..., None], reference.points, 0.0))
+        error = np.linalg.norm(projected - pixels[v], axis=-1)
+        used = reference.views_used[..., v] & kept
+        detected = kept & np.isfinite(pixels[v]).all(-1)
+        out[f"cam0{v + 1}"] = {"reprojection_px_used": float(np.median(error[used])) if used.any() else float("nan"),
+                               "used_share": float(used.sum() / max(kept.sum(), 1)),
+                               "reprojection_px_all": float(np.median(error[detected])) if detected.any() else float("nan")}
+    return out
+
+
+def reference_sheet(capture: RealCapture, videos: list[Path], cameras, pixels: np.ndarray, reference,
+                    path: Path, rows: int = 3, shrink: int = 4) -> None:
+    """Contact sheet: the reference reprojected into every view (green) over the view's own
+    detection (red), at ``rows`` moments of the clip; one column per view."""
+    import cv2
+
+    from random_people.media import read_frames
+    from random_people.pose.accuracy import LIMB_JOINTS
+
+    frames = reference.points.shape[0]
+    moments = [int(round(f)) for f in np.linspace(0.1, 0.9, rows) * (frames - 1)]
+    tiles: dict[tuple[int, int], np.ndarray] = {}
+    for v, (video, camera) in enumerate(zip(videos, cameras)):
+        projected = camera.project(reference.points)
+        for frame in read_frames(video):
+            if frame.index not in moments:
+                continue
+            image = frame.rgb.copy()
+            for points, colour in ((pixels[v, frame.index], (230, 0, 0)), (projected[frame.index], (0, 220, 0))):
+                for a, b in LIMB_EDGES:
+                    pa, pb = points[LIMB_JOINTS.index(a)], points[LIMB_JOINTS.index(b)]
+                    if np.isfinite(pa).all() and np.isfinite(pb).all():
+                        cv2.line(image, tuple(int(x) for x in pa), tuple(int(x) for x in pb), colour, 6)
+            image = cv2.resize(image, (image.shape[1] // shrink, image.shape[0] // shrink), interpolation=cv2.INTER_AREA)
+            cv2.putText(image, f"{capture.name} cam0{v + 1} frame {frame.index}", (6, 20), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.5, (255, 255, 255), 1)
+            tiles[(moments.index(frame.index), v)] = image
+    ordered = [tiles.get((r, v), np.zeros((1, 1, 3), np.uint8)) for r in range(rows) for v in range(len(videos))]
+    _write_sheet(ordered, len(videos), path)
+
+
+def real_multiview(capture: RealCapture, views: list[int], settings) -> dict:
+    """Extract every view of ``capture`` on its own, triangulate the reference from all four
+    views' detections, score the requested views against it."""
+    from conftest import fetch_pose2sim_demo
 
     from random_people.pose.accuracy import LIMB_INDEX
     from random_people.pose.extract import extract_clip
     from random_people.pose.multiview import read_qualisys_calibration, triangulate
 
-    demo = fetch_pose2sim_multiperson()
-    cameras = read_qualisys_calibration(demo / "calibration" / "Calib.qca.txt")
+    demo = fetch_pose2sim_demo(capture.demo)
+    calibrated = read_qualisys_calibration(demo / "calibration" / "Calib.qca.txt")
+    videos = [demo / "videos" / f"cam0{view}.mp4" for view in range(1, 5)]
     results = {}
     with tempfile.TemporaryDirectory() as out:
         for view in range(1, 5):
             started = time.perf_counter()
-            results[view] = extract_clip(demo / "videos" / f"cam0{view}.mp4", out, name=f"cam{view}",
-                                         person=MAN_IN_FIRST_FRAME[view], settings=settings, make_preview=False)
-            print(f"  extracted cam0{view}: {results[view].motion.num_frames} frames in {time.perf_counter() - started:.1f} s")
+            results[view] = extract_clip(videos[view - 1], out, name=f"{capture.name}_cam{view}",
+                                         person=capture.person[view], settings=settings, make_preview=False)
+            print(f"  extracted {capture.name} cam0{view}: {results[view].motion.num_frames} frames in "
+                  f"{time.perf_counter() - started:.1f} s (person {capture.person[view] or 'default: largest'})")
+    # A video shipped at another size than it was calibrated at is a letterboxed copy (see letterboxed).
+    cameras = [camera.letterboxed(results[v + 1].track.image_size) for v, camera in enumerate(calibrated)]
+    for camera, original in zip(cameras, calibrated):
+        if camera is not original:
+            print(f"  {original.name}: video {camera.size[0]}x{camera.size[1]}, calibrated at "
+                  f"{original.size[0]}x{original.size[1]}: letterboxed intrinsics")
     fps = results[1].motion.fps
     frames = max(int(np.rint(r.motion.frame_times[-1] * fps)) + 1 for r in results.values())
     pixels = np.full((4, frames, len(LIMB_INDEX), 2), np.nan)
@@ -85,16 +181,28 @@ def real_multiview(views: list[int], settings) -> dict:
         confidence[view - 1, index[detected]] = result.track.visibility[detected][:, LIMB_INDEX]
     reference = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=40.0)
     kept = np.isfinite(reference.points).all(-1)
-    print(f"reference: {kept.mean():.0%} of limb joints triangulated from >= 3 agreeing views, "
-          f"median reprojection {np.nanmedian(reference.reprojection_px):.1f} px; "
-          f"views used per joint {reference.views_used.sum(-1)[kept].mean():.2f}")
-    print(f"{'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | {'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
-    out = {"reference_kept": float(kept.mean()), "views": {}}
+    frames_scored = kept.sum(-1) >= 8
+    per_view = reference_per_view(cameras, pixels, reference)
+    print(f"reference ({capture.name}): {kept.mean():.0%} of limb joints triangulated from >= 3 agreeing views "
+          f"({frames_scored.sum()} of {frames} frames keep >= 8 of 12), median reprojection "
+          f"{np.nanmedian(reference.reprojection_px):.1f} px; views used per joint {reference.views_used.sum(-1)[kept].mean():.2f}")
+    for name, figures in per_view.items():
+        print(f"  {name}: reprojection {figures['reprojection_px_used']:.1f} px where used ({figures['used_share']:.0%} of "
+              f"kept joints), {figures['reprojection_px_all']:.1f} px over all it detected")
+    sheet = SHEET.parent / f"pose_reference_{capture.name}.png"
+    reference_sheet(capture, videos, cameras, pixels, reference, sheet)
+    print(f"contact sheet (reference reprojected green, each view's detection red): {sheet}")
+    print(f"{'capture':12} {'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | "
+          f"{'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
+    out = {"demo": capture.demo, "about": capture.about, "reference_kept": float(kept.mean()),
+           "reference_frames": int(frames_scored.sum()), "reference_views": per_view,
+           "person": {f"cam0{v}": capture.person[v] for v in range(1, 5)}, "views": {}}
     for view in views:
         s = score_view(results[view], reference.points, cameras[view - 1], fps)
         out["views"][f"cam0{view}"] = s
-        print(f"cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} {s['fit_flipped']:>8.0%} | "
-              f"{s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} {s['mediapipe_flipped']:>8.0%}")
+        print(f"{capture.name:12} cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} "
+              f"{s['fit_flipped']:>8.0%} | {s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} "
+              f"{s['mediapipe_flipped']:>8.0%}")
     return out
 
 
@@ -200,22 +308,82 @@ def round_trip(settings, identities: int, views: list[str], size: tuple[int, int
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--views", default="1,2,3,4", help="views of the real capture to score")
-    parser.add_argument("--round-trip-views", default="front,side,back,high", help="camera angles of the round trip")
-    parser.add_argument("--identities", type=int, default=2, help="sampled people per motion in the round trip")
-    parser.add_argument("--skip-real", action="store_true", help="only the rendered round trip")
-    parser.add_argument("--skip-round-trip", action="store_true", help="only the real multi-view capture")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-
-    from random_people.settings import load_settings
+def parse_fit_overrides(pairs: list[str]) -> dict:
+    """``key=value`` strings -> FitConfig keyword arguments, values typed like the field's default
+    (``None`` allowed); an unknown key or a bad value is a clear error."""
+    import dataclasses
 
     from random_people.pose.fitting import FitConfig
 
-    figures: dict = {"fit_config": FitConfig().__dict__}
+    defaults = {f.name: getattr(FitConfig(), f.name) for f in dataclasses.fields(FitConfig)}
+    overrides = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        key = key.strip()
+        if not separator or key not in defaults:
+            raise SystemExit(f"--fit-override {pair!r}: expected key=value with key one of {', '.join(defaults)}")
+        default, text = defaults[key], text.strip()
+        try:
+            if text.lower() == "none":
+                value = None
+            elif isinstance(default, bool):
+                value = {"true": True, "1": True, "false": False, "0": False}[text.lower()]
+            elif isinstance(default, int):
+                value = int(text)
+            else:
+                value = float(text)
+        except (KeyError, ValueError):
+            raise SystemExit(f"--fit-override {pair!r}: {text!r} is not a valid {type(default).__name__}") from None
+        overrides[key] = value
+    return overrides
+
+
+def apply_fit_overrides(overrides: dict, world_window_seconds: float | None) -> dict:
+    """Make every extraction in this process use FitConfig(..., **overrides) and, when given, the
+    world landmarks' smoothing window, by rebinding the names ``pose/extract.py`` calls (an
+    ablation switch for this benchmark only, not a library option). Returns the settings in effect."""
+    import functools
+    import inspect
+
+    from random_people.pose import extract
+    from random_people.pose.filtering import filter_track
+    from random_people.pose.fitting import FitConfig
+
+    if overrides:
+        extract.FitConfig = lambda **kwargs: FitConfig(**{**kwargs, **overrides})
+    if world_window_seconds is not None:
+        extract.filter_track = functools.partial(filter_track, world_window_seconds=world_window_seconds)
+    window = inspect.signature(extract.filter_track).parameters["world_window_seconds"].default
+    return {"fit_config": FitConfig(**overrides).__dict__, "world_window_seconds": window}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--captures", default=",".join(REAL_CAPTURES),
+                        help=f"real 4-view captures to score ({', '.join(REAL_CAPTURES)})")
+    parser.add_argument("--views", default="1,2,3,4", help="views of each real capture to score")
+    parser.add_argument("--round-trip-views", default="front,side,back,high", help="camera angles of the round trip")
+    parser.add_argument("--identities", type=int, default=2, help="sampled people per motion in the round trip")
+    parser.add_argument("--skip-real", action="store_true", help="only the rendered round trip")
+    parser.add_argument("--skip-round-trip", action="store_true", help="only the real multi-view captures")
+    parser.add_argument("--fit-override", action="append", default=[], metavar="KEY=VALUE",
+                        help="ablation: a FitConfig field for every extraction (repeatable), e.g. world_depth_scale=1.0")
+    parser.add_argument("--world-window", type=float, default=None, metavar="SECONDS",
+                        help="ablation: the world landmarks' smoothing window (filter_track's world_window_seconds)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    captures = [c.strip() for c in args.captures.split(",") if c.strip()]
+    if unknown := [c for c in captures if c not in REAL_CAPTURES]:
+        raise SystemExit(f"--captures: unknown {', '.join(unknown)}; choose from {', '.join(REAL_CAPTURES)}")
+
+    from random_people.settings import load_settings
+
+    figures: dict = apply_fit_overrides(parse_fit_overrides(args.fit_override), args.world_window)
+    figures["fit_overrides"] = args.fit_override
+    if args.fit_override or args.world_window is not None:
+        print(f"ablation: {' '.join(args.fit_override)}"
+              f"{f' world window {args.world_window} s' if args.world_window is not None else ''}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as data:
         settings = load_settings(data_dir=Path(data))
@@ -224,8 +392,13 @@ def main() -> None:
             figures["round_trip"] = round_trip(settings, args.identities, args.round_trip_views.split(","), (384, 512),
                                                Path(data))
         if not args.skip_real:
-            print("(b) Real multi-view: Pose2Sim Demo_MultiPerson, single-view extraction vs 4-view triangulation")
-            figures["real_multiview"] = real_multiview([int(v) for v in args.views.split(",")], settings)
+            figures["real_multiview"] = {}
+            for name in captures:
+                capture = REAL_CAPTURES[name]
+                print(f"(b) Real multi-view: Pose2Sim {capture.demo} ({capture.about}), "
+                      "single-view extraction vs 4-view triangulation")
+                figures["real_multiview"][name] = real_multiview(capture, [int(v) for v in args.views.split(",")],
+                                                                 settings)
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["seconds"] = time.perf_counter() - started
     print(f"peak RSS: {figures['peak_rss_mb']:.0f} MB")

@@ -54,7 +54,8 @@ def fetch_demo_clip() -> Path:
 
 
 POSE2SIM_VERSION = "0.10.49"
-POSE2SIM_DEMO = "Pose2Sim/Demo_MultiPerson"
+# The wheel's calibrated 4-camera demos (Demo_Batch/Trial_1 and Trial_2 are copies of these two).
+POSE2SIM_DEMOS = ("Demo_MultiPerson", "Demo_SinglePerson")
 
 
 def _pose2sim_wheel() -> Path:
@@ -62,21 +63,35 @@ def _pose2sim_wheel() -> Path:
     return _cached_wheel("pose2sim", POSE2SIM_VERSION)
 
 
-def fetch_pose2sim_multiperson() -> Path:
-    """Return the folder of Pose2Sim's ``Demo_MultiPerson`` (4 calibrated views of two people,
-    ``videos/cam01..04.mp4`` + ``calibration/Calib.qca.txt``), unpacked once from its PyPI wheel."""
-    target = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / POSE2SIM_DEMO
-    if (target / "calibration" / "Calib.qca.txt").exists() and len(list((target / "videos").glob("cam0*.mp4"))) == 4:
+def fetch_pose2sim_demo(name: str = "Demo_MultiPerson") -> Path:
+    """Return the folder of one of Pose2Sim's calibrated demos, unpacked once from its PyPI wheel:
+    ``videos/cam01..04.mp4`` + ``calibration/Calib.qca.txt`` (Qualisys), nothing else.
+
+    ``Demo_MultiPerson``: two people (the man in a blue cap, a woman walking past), 100 frames.
+    ``Demo_SinglePerson``: the same man alone turning into a lunge with his arms out, 100 frames;
+    same room, cameras and calibration file (cam01 and cam02 of it are letterboxed to 1080 px wide,
+    see ``benchmarks/pose_accuracy.py``). Both 60 fps, portrait 1088x1920.
+    """
+    if name not in POSE2SIM_DEMOS:
+        raise ValueError(f"Unknown Pose2Sim demo {name!r}; choose one of {', '.join(POSE2SIM_DEMOS)}.")
+    prefix = f"Pose2Sim/{name}"
+    target = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / prefix
+    calibration = target / "calibration" / "Calib.qca.txt"
+    if calibration.exists() and len(list((target / "videos").glob("cam0*.mp4"))) == 4:
         return target
-    with zipfile.ZipFile(_pose2sim_wheel()) as wheel:
-        for member in wheel.namelist():
-            if member.startswith(POSE2SIM_DEMO + "/videos/") or member.startswith(POSE2SIM_DEMO + "/calibration/"):
-                destination = CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / member
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                partial = destination.with_suffix(".part")
-                partial.write_bytes(wheel.read(member))
-                partial.replace(destination)
+    wheel_path = _pose2sim_wheel()
+    with zipfile.ZipFile(wheel_path) as wheel:
+        members = [m for m in wheel.namelist()
+                   if (m.startswith(prefix + "/videos/") and m.endswith(".mp4")) or m == f"{prefix}/calibration/Calib.qca.txt"]
+    for member in members:
+        _wheel_member(wheel_path, member, CACHE_DIR / "pose2sim" / POSE2SIM_VERSION / member)
     return target
+
+
+def fetch_pose2sim_multiperson() -> Path:
+    """The folder of Pose2Sim's ``Demo_MultiPerson`` (see :func:`fetch_pose2sim_demo`)."""
+    return fetch_pose2sim_demo("Demo_MultiPerson")
+
 
 def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") -> Path:
     """Return the path of one of Pose2Sim's demo videos (a real person, 1080x1920, 60 fps, 1.7 s).

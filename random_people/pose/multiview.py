@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,23 @@ class CalibratedCamera:
         if finite.any():
             out[finite] = cv2.undistortPoints(flat[finite], self.intrinsics, self.distortion)[:, 0]
         return out.reshape(*np.shape(pixels)[:-1], 2)
+
+    def letterboxed(self, size: tuple[int, int]) -> CalibratedCamera:
+        """This camera as seen through a copy of its video resized to fit ``size`` (width,
+        height) with its aspect ratio kept and centred, black bars filling the rest.
+
+        Pose2Sim's ``Demo_SinglePerson`` ships cam01 and cam02 at 1080x1920 although they were
+        calibrated at 1088x1920: the picture is scaled by 1080/1088 with 7 black rows above and
+        below (matched against the calibration's own extrinsics images). Scaling the intrinsics
+        is exact, since lens distortion acts before them, on normalised coordinates.
+        """
+        if tuple(size) == tuple(self.size):
+            return self
+        scale = min(size[0] / self.size[0], size[1] / self.size[1])
+        offset_x = (size[0] - scale * self.size[0]) / 2
+        offset_y = (size[1] - scale * self.size[1]) / 2
+        to_video = np.array([[scale, 0.0, offset_x], [0.0, scale, offset_y], [0.0, 0.0, 1.0]])
+        return replace(self, size=(int(size[0]), int(size[1])), intrinsics=to_video @ self.intrinsics)
 
 
 def read_qualisys_calibration(path: str | Path) -> list[CalibratedCamera]:
