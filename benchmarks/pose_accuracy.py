@@ -353,7 +353,8 @@ def apply_fit_overrides(overrides: dict, world_window_seconds: float | None) -> 
         extract.FitConfig = lambda **kwargs: FitConfig(**{**kwargs, **overrides})
     if world_window_seconds is not None:
         extract.filter_track = functools.partial(filter_track, world_window_seconds=world_window_seconds)
-    window = inspect.signature(extract.filter_track).parameters["world_window_seconds"].default
+    parameter = inspect.signature(extract.filter_track).parameters.get("world_window_seconds")
+    window = None if parameter is None else parameter.default
     return {"fit_config": FitConfig(**overrides).__dict__, "world_window_seconds": window}
 
 
