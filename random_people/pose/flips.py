@@ -54,6 +54,8 @@ class FlipCosts:
     image_jump: float = 3.0  # per torso length of mean labelled-joint motion in the image
     world_jump: float = 2.0  # per torso length of mean labelled-joint motion in 3D (hip-centred)
     change: float = 0.3  # per frame not as detected
+    bridge: float = 1.5  # per frame the chain steps over (see repair_flips)
+    max_bridge: int = 3  # most consecutive frames the chain may step over
 
 
 @dataclass
@@ -121,6 +123,102 @@ def anatomy_agreement(world: np.ndarray, visibility: np.ndarray) -> np.ndarray:
     return total
 
 
+def _transition_costs(variants, facing: np.ndarray, torso_image: np.ndarray, torso_world: np.ndarray, lag: int,
+                      costs: FlipCosts) -> np.ndarray:
+    """[n, k, k] cost of hypothesis a at detected frame t-lag then b at frame t (zero for t < lag)."""
+    n, k = len(facing), len(variants)
+    out = np.zeros((n, k, k))
+    if n <= lag:
+        return out
+    for a in range(k):
+        wa, xa, _ = variants[a]
+        for b in range(k):
+            wb, xb, _ = variants[b]
+            turn = 1.0 - (facing[:-lag, a] * facing[lag:, b]).sum(-1)
+            jump_image = np.linalg.norm(xb[lag:, _TRACKED] - xa[:-lag, _TRACKED], axis=-1).mean(-1) / torso_image[lag:]
+            jump_world = np.linalg.norm(wb[lag:, _TRACKED] - wa[:-lag, _TRACKED], axis=-1).mean(-1) / torso_world[lag:]
+            out[lag:, a, b] = (costs.facing_turn * turn + costs.image_jump * jump_image
+                               + costs.world_jump * jump_world)
+    return out
+
+
+def _chain(unary: np.ndarray, pairwise: np.ndarray) -> np.ndarray:
+    """Cheapest hypothesis sequence of a plain chain: unary [m, k], pairwise [m, k, k] (row 0 unused)."""
+    m, k = unary.shape
+    total = unary[0].copy()
+    back = np.zeros((m, k), dtype=np.int64)
+    for t in range(1, m):
+        candidates = total[:, None] + pairwise[t]  # [a, b]
+        back[t] = candidates.argmin(0)
+        total = candidates.min(0) + unary[t]
+    path = np.zeros(m, dtype=np.int64)
+    path[-1] = int(total.argmin())
+    for t in range(m - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def _bridged_chain(unary: np.ndarray, pairwise: list[np.ndarray], bridge: float) -> tuple[np.ndarray, np.ndarray]:
+    """Viterbi over frames where the chain may step over up to ``len(pairwise) - 1`` frames.
+
+    unary [n, k]; pairwise[lag - 1] [n, k, k]: hypothesis a at frame t - lag then b at t. A
+    bridged frame costs ``bridge`` plus its cheapest unary (its own evidence is kept, only its
+    links to its neighbours are dropped); frames before the first and after the last kept one
+    may be bridged too. Returns (path [n] on the kept frames, kept [n] bool).
+    """
+    n, k = unary.shape
+    most = len(pairwise)
+    skip = bridge + unary.min(1)  # [n] cost of bridging each frame
+    skipped_before = np.concatenate([[0.0], np.cumsum(skip)])  # skipped_before[t] = sum(skip[:t])
+    total = np.full((n, k), np.inf)
+    back_frame = np.full((n, k), -1, dtype=np.int64)
+    back_hypothesis = np.zeros((n, k), dtype=np.int64)
+    for t in range(n):
+        if t < most:  # the chain starts here, every earlier frame bridged
+            total[t] = skipped_before[t]
+        for lag in range(1, min(most, t) + 1):
+            candidates = total[t - lag][:, None] + pairwise[lag - 1][t] + (skipped_before[t] - skipped_before[t - lag + 1])
+            best = candidates.min(0)
+            better = best < total[t]
+            total[t] = np.where(better, best, total[t])
+            back_frame[t] = np.where(better, t - lag, back_frame[t])
+            back_hypothesis[t] = np.where(better, candidates.argmin(0), back_hypothesis[t])
+        total[t] += unary[t]
+    ends = range(max(0, n - most), n)
+    end = min(ends, key=lambda t: total[t].min() + skipped_before[n] - skipped_before[t + 1])
+    path = np.zeros(n, dtype=np.int64)
+    kept = np.zeros(n, dtype=bool)
+    t, h = end, int(total[end].argmin())
+    while t >= 0:
+        path[t], kept[t] = h, True
+        t, h = back_frame[t, h], back_hypothesis[t, h]
+    return path, kept
+
+
+def _fill_bridged(path: np.ndarray, kept: np.ndarray, unary: np.ndarray, pairwise: np.ndarray) -> np.ndarray:
+    """Choose the hypotheses of bridged frames: a plain chain through each bridged run, tied to
+    the kept frames on either side (their choice fixed)."""
+    path = path.copy()
+    n = len(path)
+    t = 0
+    while t < n:
+        if kept[t]:
+            t += 1
+            continue
+        end = t
+        while end < n and not kept[end]:
+            end += 1
+        lo, hi = max(t - 1, 0), min(end, n - 1)  # include the kept neighbours
+        local = unary[lo:hi + 1].copy()
+        if kept[lo]:
+            local[0] = np.where(np.arange(local.shape[1]) == path[lo], 0.0, np.inf)
+        if kept[hi]:
+            local[-1] = np.where(np.arange(local.shape[1]) == path[hi], 0.0, np.inf)
+        path[lo:hi + 1] = _chain(local, pairwise[lo:hi + 1])
+        t = end
+    return path
+
+
 def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRepair:
     """Choose per frame which mirror of the detection is the body (Viterbi); return the repaired track."""
     costs = costs or FlipCosts()
@@ -140,27 +238,10 @@ def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRe
     for h, (w, xy, vis) in enumerate(variants):
         unary[:, h] = -costs.anatomy * anatomy_agreement(w, vis) + (costs.change if h else 0.0)
         facing[:, h] = facing_direction(w)
-    # pairwise[t, a, b]: cost of hypothesis a at detected frame t-1 then b at frame t.
-    pairwise = np.zeros((n, k, k))
-    for a in range(k):
-        wa, xa, _ = variants[a]
-        for b in range(k):
-            wb, xb, _ = variants[b]
-            turn = 1.0 - (facing[:-1, a] * facing[1:, b]).sum(-1)
-            jump_image = np.linalg.norm(xb[1:, _TRACKED] - xa[:-1, _TRACKED], axis=-1).mean(-1) / torso_image[1:]
-            jump_world = np.linalg.norm(wb[1:, _TRACKED] - wa[:-1, _TRACKED], axis=-1).mean(-1) / torso_world[1:]
-            pairwise[1:, a, b] = (costs.facing_turn * turn + costs.image_jump * jump_image
-                                  + costs.world_jump * jump_world)
-    total = unary[0].copy()
-    back = np.zeros((n, k), dtype=np.int64)
-    for t in range(1, n):
-        candidates = total[:, None] + pairwise[t]  # [a, b]
-        back[t] = candidates.argmin(0)
-        total = candidates.min(0) + unary[t]
-    path = np.zeros(n, dtype=np.int64)
-    path[-1] = int(total.argmin())
-    for t in range(n - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
+    pairwise = [_transition_costs(variants, facing, torso_image, torso_world, lag, costs)
+                for lag in range(1, costs.max_bridge + 2)]
+    path, kept = _bridged_chain(unary, pairwise, costs.bridge)
+    path = _fill_bridged(path, kept, unary, pairwise[0])
     choice[detected] = path
     new_world, new_image, new_visibility = track.world.copy(), track.image_xy.copy(), track.visibility.copy()
     for h in range(1, k):
