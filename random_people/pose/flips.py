@@ -14,6 +14,16 @@ spreads a flip into its neighbours, so the choice is made here, discretely, for 
 * a small cost for leaving the detector's answer, so nothing changes without evidence.
 
 A Viterbi pass over the detected frames picks the cheapest sequence of hypotheses.
+
+The chain may step over up to ``FlipCosts.max_bridge`` frames (at ``FlipCosts.bridge`` each),
+comparing the frames on either side directly. Why: MediaPipe rarely flips in one clean step; it
+turns through a frame or two where the left and right joints collapse onto each other or only
+the arms are swapped. Such a frame costs about the same under every hypothesis on both sides, so
+a chain through it carries no evidence across, and the per-frame cost of leaving the detector's
+answer decided the frames after it: a flip at the end of a clip (one edge, no return) stayed
+flipped (the rendered round trip's back view, jumping jacks with the arms going overhead,
+frames 55-59 of 60), and with one such frame on each side even a flip in the middle did. The
+bridged frames then take the hypothesis that agrees best with the kept frames on either side.
 """
 
 from __future__ import annotations
@@ -54,7 +64,7 @@ class FlipCosts:
     image_jump: float = 3.0  # per torso length of mean labelled-joint motion in the image
     world_jump: float = 2.0  # per torso length of mean labelled-joint motion in 3D (hip-centred)
     change: float = 0.3  # per frame not as detected
-    bridge: float = 1.5  # per frame the chain steps over (see repair_flips)
+    bridge: float = 0.5  # per frame the chain steps over (its own best unary cost is added too)
     max_bridge: int = 3  # most consecutive frames the chain may step over
 
 
@@ -142,22 +152,6 @@ def _transition_costs(variants, facing: np.ndarray, torso_image: np.ndarray, tor
     return out
 
 
-def _chain(unary: np.ndarray, pairwise: np.ndarray) -> np.ndarray:
-    """Cheapest hypothesis sequence of a plain chain: unary [m, k], pairwise [m, k, k] (row 0 unused)."""
-    m, k = unary.shape
-    total = unary[0].copy()
-    back = np.zeros((m, k), dtype=np.int64)
-    for t in range(1, m):
-        candidates = total[:, None] + pairwise[t]  # [a, b]
-        back[t] = candidates.argmin(0)
-        total = candidates.min(0) + unary[t]
-    path = np.zeros(m, dtype=np.int64)
-    path[-1] = int(total.argmin())
-    for t in range(m - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
-
-
 def _bridged_chain(unary: np.ndarray, pairwise: list[np.ndarray], bridge: float) -> tuple[np.ndarray, np.ndarray]:
     """Viterbi over frames where the chain may step over up to ``len(pairwise) - 1`` frames.
 
@@ -195,27 +189,22 @@ def _bridged_chain(unary: np.ndarray, pairwise: list[np.ndarray], bridge: float)
     return path, kept
 
 
-def _fill_bridged(path: np.ndarray, kept: np.ndarray, unary: np.ndarray, pairwise: np.ndarray) -> np.ndarray:
-    """Choose the hypotheses of bridged frames: a plain chain through each bridged run, tied to
-    the kept frames on either side (their choice fixed)."""
+def _fill_bridged(path: np.ndarray, kept: np.ndarray, unary: np.ndarray, pairwise: list[np.ndarray]) -> np.ndarray:
+    """Choose the hypothesis of each bridged frame against the kept frames on either side of its
+    run (compared directly, over the lag between them), not through its bridged neighbours:
+    those are the frames the chain found unreliable."""
     path = path.copy()
-    n = len(path)
-    t = 0
-    while t < n:
-        if kept[t]:
-            t += 1
-            continue
-        end = t
-        while end < n and not kept[end]:
-            end += 1
-        lo, hi = max(t - 1, 0), min(end, n - 1)  # include the kept neighbours
-        local = unary[lo:hi + 1].copy()
-        if kept[lo]:
-            local[0] = np.where(np.arange(local.shape[1]) == path[lo], 0.0, np.inf)
-        if kept[hi]:
-            local[-1] = np.where(np.arange(local.shape[1]) == path[hi], 0.0, np.inf)
-        path[lo:hi + 1] = _chain(local, pairwise[lo:hi + 1])
-        t = end
+    kept_frames = np.flatnonzero(kept)
+    for s in np.flatnonzero(~kept):
+        cost = unary[s].copy()
+        before, after = kept_frames[kept_frames < s], kept_frames[kept_frames > s]
+        if len(before):
+            p = before[-1]
+            cost += pairwise[s - p - 1][s, path[p], :]
+        if len(after):
+            q = after[0]
+            cost += pairwise[q - s - 1][q, :, path[q]]
+        path[s] = int(cost.argmin())
     return path
 
 
@@ -241,7 +230,7 @@ def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRe
     pairwise = [_transition_costs(variants, facing, torso_image, torso_world, lag, costs)
                 for lag in range(1, costs.max_bridge + 2)]
     path, kept = _bridged_chain(unary, pairwise, costs.bridge)
-    path = _fill_bridged(path, kept, unary, pairwise[0])
+    path = _fill_bridged(path, kept, unary, pairwise)
     choice[detected] = path
     new_world, new_image, new_visibility = track.world.copy(), track.image_xy.copy(), track.visibility.copy()
     for h in range(1, k):
