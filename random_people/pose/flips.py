@@ -133,7 +133,7 @@ def anatomy_agreement(world: np.ndarray, visibility: np.ndarray) -> np.ndarray:
     return total
 
 
-def _transition_costs(variants, facing: np.ndarray, torso_image: np.ndarray, torso_world: np.ndarray, lag: int,
+def _transition_costs(variants: list[tuple[np.ndarray, np.ndarray, np.ndarray]], facing: np.ndarray, torso_image: np.ndarray, torso_world: np.ndarray, lag: int,
                       costs: FlipCosts) -> np.ndarray:
     """[n, k, k] cost of hypothesis a at detected frame t-lag then b at frame t (zero for t < lag)."""
     n, k = len(facing), len(variants)
@@ -209,7 +209,8 @@ def _fill_bridged(path: np.ndarray, kept: np.ndarray, unary: np.ndarray, pairwis
 
 
 def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRepair:
-    """Choose per frame which mirror of the detection is the body (Viterbi); return the repaired track."""
+    """Choose per frame which mirror of the detection is the body (Viterbi, stepping over up to
+    ``costs.max_bridge`` unreliable frames at a time); return the repaired track."""
     costs = costs or FlipCosts()
     detected = np.flatnonzero(track.detected)
     choice = np.zeros(track.num_frames, dtype=np.int64)
