@@ -171,7 +171,8 @@ def _bridged_chain(unary: np.ndarray, pairwise: list[np.ndarray], bridge: float)
         if t < most:  # the chain starts here, every earlier frame bridged
             total[t] = skipped_before[t]
         for lag in range(1, min(most, t) + 1):
-            candidates = total[t - lag][:, None] + pairwise[lag - 1][t] + (skipped_before[t] - skipped_before[t - lag + 1])
+            bridged = skipped_before[t] - skipped_before[t - lag + 1]  # the lag - 1 frames stepped over
+            candidates = total[t - lag][:, None] + pairwise[lag - 1][t] + bridged
             best = candidates.min(0)
             better = best < total[t]
             total[t] = np.where(better, best, total[t])
