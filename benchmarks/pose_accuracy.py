@@ -78,7 +78,8 @@ LIMB_EDGES = (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"), ("
 
 def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[str, float]:
     """PA-MPJPE (mm) and flipped share of the fit and of MediaPipe's world landmarks for one view."""
-    from random_people.pose.accuracy import LIMB_INDEX, LIMB_JOINTS, flipped_frames, pa_mpjpe
+    from random_people.pose.accuracy import LIMB_INDEX, LIMB_JOINTS, flipped_frames, limb_depth_agreement, pa_mpjpe
+    from random_people.pose.fitting import world_along_ray
 
     motion = result.motion
     frames = np.rint(motion.frame_times * fps).astype(int)
@@ -93,7 +94,31 @@ def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[
         out[f"{label}_median_mm"] = float(np.nanmedian(errors))
         out[f"{label}_mean_mm"] = float(np.nanmean(errors))
         out[f"{label}_flipped"] = float(flipped_frames(predicted[scored], truth[scored]).mean())
+    # Where the depth goes wrong, bone by bone: MediaPipe's world landmarks as the fit sees them
+    # (turned onto the ray through the hips, in the camera's axes) and the fit, against the reference.
+    hips = [LIMB_JOINTS.index("left_hip"), LIMB_JOINTS.index("right_hip")]
+    turned = world_along_ray(mediapipe, result.track.image_xy[:, LIMB_INDEX], motion.camera_intrinsics.astype(np.float64),
+                             tuple(hips))
+    out["limb_depth"] = {"fit": limb_depth_agreement(fitted, truth), "mediapipe": limb_depth_agreement(turned, truth)}
     return out
+
+
+def limb_depth_line(figures: dict) -> str:
+    """One line per view from :func:`score_view`'s ``limb_depth``: the median over the 8 limb bones of
+    the depth ratio (1 = as deep as the reference, below = flatter), the sign agreement pooled over
+    the bones' clear frames, and the flattest bone of the fit."""
+    parts = []
+    for label in ("fit", "mediapipe"):
+        bones = figures["limb_depth"][label]
+        ratio = np.nanmedian([b["depth_ratio"] for b in bones.values()])
+        clear = sum(b["clear_frames"] for b in bones.values())
+        agree = sum(b["sign_agreement"] * b["clear_frames"] for b in bones.values() if b["clear_frames"]) / max(clear, 1)
+        parts.append(f"{'fit' if label == 'fit' else 'MediaPipe'} depth ratio {ratio:.2f}, sign {agree:.0%}")
+    fit = figures["limb_depth"]["fit"]
+    flattest = min(fit, key=lambda name: np.nan_to_num(fit[name]["depth_ratio"], nan=np.inf))
+    parts.append(f"flattest: {flattest} fit {fit[flattest]['depth_ratio']:.2f} / MediaPipe "
+                 f"{figures['limb_depth']['mediapipe'][flattest]['depth_ratio']:.2f}")
+    return "; ".join(parts)
 
 
 def reference_per_view(cameras, pixels: np.ndarray, reference) -> dict[str, dict[str, float]]:
@@ -203,6 +228,7 @@ def real_multiview(capture: RealCapture, views: list[int], settings) -> dict:
         print(f"{capture.name:12} cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} "
               f"{s['fit_flipped']:>8.0%} | {s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} "
               f"{s['mediapipe_flipped']:>8.0%}")
+        print(f"{'':12} limb depth vs reference: {limb_depth_line(s)}")
     return out
 
 

@@ -65,6 +65,52 @@ def flipped_frames(predicted: np.ndarray, truth: np.ndarray, threshold_degrees: 
     return np.nan_to_num(cosine, nan=1.0) < np.cos(np.radians(threshold_degrees))
 
 
+# The eight limb bones whose depth the fit takes from the detector (upper and lower arms and legs),
+# named for reports, as (parent, child) pairs of LIMB_JOINTS.
+LIMB_BONES: dict[str, tuple[str, str]] = {
+    f"{side}_{bone}": (f"{side}_{a}", f"{side}_{b}") for side in ("left", "right")
+    for bone, a, b in (("upper_arm", "shoulder", "elbow"), ("forearm", "elbow", "wrist"),
+                       ("thigh", "hip", "knee"), ("shin", "knee", "ankle"))}
+
+
+def limb_depth_agreement(predicted: np.ndarray, truth: np.ndarray, min_depth: float = 0.3) -> dict[str, dict[str, float]]:
+    """How far each limb bone of ``predicted`` points toward or away from the camera, against ``truth``.
+
+    Both [T, 12, 3] :data:`LIMB_JOINTS` in the same camera's axes (z away from the camera). Per
+    bone of :data:`LIMB_BONES` (frames where either bone is missing are skipped):
+
+    * ``depth_ratio``: root-mean-square depth component (z of the unit bone direction) of the
+      prediction over the truth's: below 1 the prediction is flatter than the truth, above 1 deeper;
+    * ``sign_agreement``: share of the frames where the truth's bone clearly leaves the image plane
+      (|z| > ``min_depth``) in which the prediction points the same way (NaN if there are none);
+    * ``depth_error``: mean absolute difference of the depth components;
+    * ``frames`` and ``clear_frames``: how many frames each figure stands on.
+
+    Why: PA-MPJPE says how wrong a pose is, not where. Single-view depth fails in two ways, a limb
+    flattened or one pointing the wrong way, and they need different cures.
+    """
+    out = {}
+    for name, (parent, child) in LIMB_BONES.items():
+        a, b = LIMB_JOINTS.index(parent), LIMB_JOINTS.index(child)
+        depth = []
+        for points in (predicted, truth):
+            bone = points[:, b] - points[:, a]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                depth.append(bone[:, 2] / np.linalg.norm(bone, axis=-1))
+        guess, real = depth
+        seen = np.isfinite(guess) & np.isfinite(real)
+        clear = seen & (np.abs(real) > min_depth)
+        rms_real = np.sqrt(np.mean(real[seen] ** 2)) if seen.any() else np.nan
+        out[name] = {
+            "frames": int(seen.sum()),
+            "clear_frames": int(clear.sum()),
+            "depth_ratio": float(np.sqrt(np.mean(guess[seen] ** 2)) / rms_real) if seen.any() and rms_real > 0 else float("nan"),
+            "sign_agreement": float(np.mean(np.sign(guess[clear]) == np.sign(real[clear]))) if clear.any() else float("nan"),
+            "depth_error": float(np.mean(np.abs(guess[seen] - real[seen]))) if seen.any() else float("nan"),
+        }
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Round trip with exact truth: render a known motion, extract it again, compare
 # ---------------------------------------------------------------------------------------------
