@@ -79,7 +79,6 @@ LIMB_EDGES = (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"), ("
 def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[str, float]:
     """PA-MPJPE (mm) and flipped share of the fit and of MediaPipe's world landmarks for one view."""
     from random_people.pose.accuracy import LIMB_INDEX, LIMB_JOINTS, flipped_frames, limb_depth_agreement, pa_mpjpe
-    from random_people.pose.fitting import world_along_ray
 
     motion = result.motion
     frames = np.rint(motion.frame_times * fps).astype(int)
@@ -94,13 +93,21 @@ def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[
         out[f"{label}_median_mm"] = float(np.nanmedian(errors))
         out[f"{label}_mean_mm"] = float(np.nanmean(errors))
         out[f"{label}_flipped"] = float(flipped_frames(predicted[scored], truth[scored]).mean())
-    # Where the depth goes wrong, bone by bone: MediaPipe's world landmarks as the fit sees them
-    # (turned onto the ray through the hips, in the camera's axes) and the fit, against the reference.
-    hips = [LIMB_JOINTS.index("left_hip"), LIMB_JOINTS.index("right_hip")]
-    turned = world_along_ray(mediapipe, result.track.image_xy[:, LIMB_INDEX], motion.camera_intrinsics.astype(np.float64),
-                             tuple(hips))
-    out["limb_depth"] = {"fit": limb_depth_agreement(fitted, truth), "mediapipe": limb_depth_agreement(turned, truth)}
+    # Where the depth goes wrong, bone by bone, for the fit and for MediaPipe as the fit sees it.
+    out["limb_depth"] = {"fit": limb_depth_agreement(fitted, truth),
+                         "mediapipe": limb_depth_agreement(mediapipe_as_fitted(result), truth)}
     return out
+
+
+def mediapipe_as_fitted(result) -> np.ndarray:
+    """[T, 12, 3] MediaPipe's world limb landmarks of an extraction turned onto the ray through the
+    hips, in the camera's axes with the fit's assumed intrinsics: the depth the fit is given."""
+    from random_people.pose.accuracy import LIMB_INDEX, LIMB_JOINTS
+    from random_people.pose.fitting import world_along_ray
+
+    hips = (LIMB_JOINTS.index("left_hip"), LIMB_JOINTS.index("right_hip"))
+    return world_along_ray(result.track.world[:, LIMB_INDEX], result.track.image_xy[:, LIMB_INDEX],
+                           result.motion.camera_intrinsics.astype(np.float64), hips)
 
 
 def limb_depth_line(figures: dict) -> str:
@@ -286,7 +293,7 @@ def round_trip(settings, identities: int, views: list[str], size: tuple[int, int
     from random_people.avatar.pipeline import render_motion_clip
     from random_people.avatar.sampler import IdentityDistribution, sample_identities
     from random_people.pose.accuracy import (
-        LIMB_INDEX, ROUND_TRIP_VIEWS, facing_azimuth, limb_points, score_against_truth, view_sampler)
+        LIMB_INDEX, ROUND_TRIP_VIEWS, facing_azimuth, limb_depth_agreement, limb_points, score_against_truth, view_sampler)
     from random_people.pose.extract import extract_clip
     from random_people.render.labels import load_labels
 
@@ -310,10 +317,11 @@ def round_trip(settings, identities: int, views: list[str], size: tuple[int, int
                 result = extract_clip(clip.video_path, work, name=f"rt_{spec.id}_{view}_x", settings=settings,
                                       make_preview=False)
                 index = np.rint(result.motion.frame_times * labels.fps).astype(int)
-                row = pooled.setdefault(view, {"truth": [], "fit": [], "mediapipe": []})
+                row = pooled.setdefault(view, {"truth": [], "fit": [], "mediapipe": [], "mediapipe_as_fitted": []})
                 row["truth"].append(truth[index])
                 row["fit"].append(limb_points(result.motion.keypoints_3d, result.motion.keypoint_names))
                 row["mediapipe"].append(result.track.world[:, LIMB_INDEX])
+                row["mediapipe_as_fitted"].append(mediapipe_as_fitted(result))
                 fit = score_against_truth(row["fit"][-1], row["truth"][-1])
                 tiles.append(_sheet_tile(clip.video_path, labels, result.motion, f"{motion_name}, {view}"))
                 print(f"  {motion_name:13} {spec.id[:10]:10} {view:5}: fit {fit['median_mm']:5.1f} mm, "
@@ -328,9 +336,12 @@ def round_trip(settings, identities: int, views: list[str], size: tuple[int, int
         truth = np.concatenate(row["truth"])
         fit = score_against_truth(np.concatenate(row["fit"]), truth)
         mp = score_against_truth(np.concatenate(row["mediapipe"]), truth)
-        out["views"][view] = {"fit": fit, "mediapipe": mp}
+        out["views"][view] = {"fit": fit, "mediapipe": mp, "limb_depth": {
+            "fit": limb_depth_agreement(np.concatenate(row["fit"]), truth),
+            "mediapipe": limb_depth_agreement(np.concatenate(row["mediapipe_as_fitted"]), truth)}}
         print(f"{view:6} {fit['frames']:>6} {fit['median_mm']:>8.1f} mm {fit['mean_mm']:>7.1f} {fit['flipped']:>8.1%} | "
               f"{mp['median_mm']:>13.1f} mm {mp['mean_mm']:>7.1f} {mp['flipped']:>8.1%}")
+        print(f"{'':6} limb depth vs truth: {limb_depth_line(out['views'][view])}")
     return out
 
 
