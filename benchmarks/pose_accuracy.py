@@ -76,9 +76,11 @@ LIMB_EDGES = (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"), ("
               ("left_knee", "left_ankle"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"))
 
 
-def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[str, float]:
-    """PA-MPJPE (mm) and flipped share of the fit and of MediaPipe's world landmarks for one view."""
-    from random_people.pose.accuracy import LIMB_INDEX, LIMB_JOINTS, flipped_frames, limb_depth_agreement, pa_mpjpe
+def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict:
+    """PA-MPJPE (mm: median, its 95 % interval over the clip's frames, mean), flipped share and
+    per-bone limb depth of the fit and of MediaPipe's world landmarks for one view."""
+    from random_people.pose.accuracy import (
+        LIMB_INDEX, LIMB_JOINTS, flipped_frames, limb_depth_agreement, median_interval, pa_mpjpe)
 
     motion = result.motion
     frames = np.rint(motion.frame_times * fps).astype(int)
@@ -93,6 +95,7 @@ def score_view(result, reference_world: np.ndarray, camera, fps: float) -> dict[
         out[f"{label}_median_mm"] = float(np.nanmedian(errors))
         out[f"{label}_mean_mm"] = float(np.nanmean(errors))
         out[f"{label}_flipped"] = float(flipped_frames(predicted[scored], truth[scored]).mean())
+        out[f"{label}_median_interval_mm"] = list(median_interval(errors))
     # Where the depth goes wrong, bone by bone, for the fit and for MediaPipe as the fit sees it.
     out["limb_depth"] = {"fit": limb_depth_agreement(fitted, truth),
                          "mediapipe": limb_depth_agreement(mediapipe_as_fitted(result), truth)}
@@ -235,6 +238,8 @@ def real_multiview(capture: RealCapture, views: list[int], settings) -> dict:
         print(f"{capture.name:12} cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} "
               f"{s['fit_flipped']:>8.0%} | {s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} "
               f"{s['mediapipe_flipped']:>8.0%}")
+        low, high = s["fit_median_interval_mm"]
+        print(f"{'':12} fit median's 95 % interval over the clip's frames (blocks of 10): {low:.1f}-{high:.1f} mm")
         print(f"{'':12} limb depth vs reference: {limb_depth_line(s)}")
     return out
 

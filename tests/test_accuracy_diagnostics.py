@@ -1,4 +1,5 @@
-"""The per-bone limb depth diagnostic of the accuracy benchmark (random_people.pose.accuracy)."""
+"""The accuracy benchmark's diagnostics (random_people.pose.accuracy): per-bone limb depth, and
+how far a view's median can move by chance."""
 
 import numpy as np
 
@@ -61,3 +62,32 @@ def test_missing_frames_are_skipped():
     assert figures["right_forearm"]["frames"] == 40
     assert figures["left_thigh"]["frames"] == 35 and figures["left_shin"]["frames"] == 35
     assert abs(figures["left_thigh"]["depth_ratio"] - 1.0) < 1e-9
+
+
+def test_median_interval_holds_the_median_and_widens_with_the_spread():
+    from random_people.pose.accuracy import median_interval
+
+    rng = np.random.default_rng(1)
+    calm = 50.0 + rng.normal(scale=2.0, size=100)
+    wild = 50.0 + rng.normal(scale=20.0, size=100)
+    low, high = median_interval(calm)
+    assert low <= np.median(calm) <= high
+    wide_low, wide_high = median_interval(wild)
+    assert wide_high - wide_low > 4 * (high - low)
+    assert median_interval(np.full(40, 7.0)) == (7.0, 7.0)
+    assert median_interval(calm) == (low, high)  # seeded: the same figures every run
+    with_gaps = np.concatenate([calm, [np.nan] * 5])
+    assert median_interval(with_gaps) == (low, high)
+    assert all(np.isnan(median_interval(np.array([np.nan]))))
+
+
+def test_median_interval_counts_runs_of_frames_not_single_frames():
+    """A clip whose error sits high for one long stretch: resampling single frames mixes the
+    stretch away and claims a narrow interval; runs of frames keep it and say how unsure it is."""
+    from random_people.pose.accuracy import median_interval
+
+    errors = np.concatenate([np.full(40, 40.0), np.full(60, 80.0)])
+    errors += np.random.default_rng(2).normal(scale=1.0, size=100)
+    single_low, single_high = median_interval(errors, block=1)
+    run_low, run_high = median_interval(errors, block=20)
+    assert run_high - run_low > single_high - single_low
