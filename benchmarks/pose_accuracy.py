@@ -18,7 +18,12 @@ detector's 2D landmarks of all four views triangulated with the calibration (a j
 only where at least 3 views agree within 40 px); its reprojection error per view is printed and
 a contact sheet of it reprojected on every view is written to
 ``benchmarks/results/pose_reference_<capture>.png``. Each single-view result is scored against
-it the same way, per capture and view.
+it the same way, per capture and view, with the 95 % interval of each view's median over the
+clip's frames (``accuracy.median_interval``).
+
+Both parts also print, per view, how deep the fit's and MediaPipe's 8 limb bones are against the
+truth and how often they point the right way (``accuracy.limb_depth_agreement``; per bone in the
+JSON): where single-view depth goes wrong, which PA-MPJPE alone does not say.
 
 Ablations (this script only, not library options): ``--fit-override KEY=VALUE`` sets a
 ``FitConfig`` field for every extraction, ``--world-window SECONDS`` the world landmarks'
