@@ -15,11 +15,17 @@ people; every view follows the man, ``--person x,y`` on him in the first frame) 
 ``singleperson`` (Demo_SinglePerson, the same man alone turning into a lunge, arms out; the
 default pick, the largest person). Every view is extracted on its own. The reference is the
 detector's 2D landmarks of all four views triangulated with the calibration (a joint is kept
-only where at least 3 views agree within 40 px); its reprojection error per view is printed and
-a contact sheet of it reprojected on every view is written to
-``benchmarks/results/pose_reference_<capture>.png``. Each single-view result is scored against
-it the same way, per capture and view, with the 95 % interval of each view's median over the
-clip's frames (``accuracy.median_interval``).
+only where at least 3 views agree within 40 px). ``--reference`` says how: ``consistent`` (the
+default) first chooses each view's left/right labels so the views agree (a view whose detector
+swapped sides is relabelled, not voted out) and low-passes the result at 6 Hz without delay;
+``relabelled`` without the low-pass; ``legacy`` as first built (raw labels, no filter);
+``smoothed`` legacy with the low-pass. Each reference's reprojection error per view is printed,
+a contact sheet of the main one reprojected on every view is written to
+``benchmarks/results/pose_reference_<capture>.png`` and one of the frames where it differs most
+from ``legacy`` to ``pose_reference_change_<capture>.png``. With both captures (the same
+performance filmed twice) the references are also compared with each other. Each single-view
+result is scored against every reference, per capture and view, with the 95 % interval of each
+view's median over the clip's frames (``accuracy.median_interval``).
 
 Both parts also print, per view, how deep the fit's and MediaPipe's 8 limb bones are against the
 truth and how often they point the right way (``accuracy.limb_depth_agreement``; per bone in the
@@ -31,6 +37,7 @@ smoothing window.
 
     python benchmarks/pose_accuracy.py [--identities 2] [--round-trip-views front,side,back,high]
                                        [--captures multiperson,singleperson] [--views 1,2,3,4]
+                                       [--reference consistent,relabelled,smoothed,legacy]
                                        [--skip-real | --skip-round-trip] [--fit-override KEY=VALUE ...]
                                        [--world-window SECONDS] [--json PATH]
 """
@@ -184,14 +191,26 @@ def reference_sheet(capture: RealCapture, videos: list[Path], cameras, pixels: n
     _write_sheet(ordered, len(videos), path)
 
 
-def real_multiview(capture: RealCapture, views: list[int], settings) -> dict:
-    """Extract every view of ``capture`` on its own, triangulate the reference from all four
-    views' detections, score the requested views against it."""
+@dataclass
+class CaptureViews:
+    """Every view of one real capture extracted on its own, and the detections the reference is
+    triangulated from (the detector's raw 2D limb landmarks, before any repair)."""
+
+    results: dict  # view number (1..4) -> ExtractResult
+    videos: list[Path]
+    cameras: list  # CalibratedCamera per view, letterboxed to the video's size where needed
+    pixels: np.ndarray  # [4, frames, 12, 2] distorted pixels, NaN where not detected
+    confidence: np.ndarray  # [4, frames, 12] MediaPipe visibility, 0 where not detected
+    fps: float
+
+
+def extract_capture(capture: RealCapture, settings) -> CaptureViews:
+    """Extract every view of ``capture`` on its own and collect the detections of all four."""
     from conftest import fetch_pose2sim_demo
 
     from random_people.pose.accuracy import LIMB_INDEX
     from random_people.pose.extract import extract_clip
-    from random_people.pose.multiview import read_qualisys_calibration, triangulate
+    from random_people.pose.multiview import read_qualisys_calibration
 
     demo = fetch_pose2sim_demo(capture.demo)
     calibrated = read_qualisys_calibration(demo / "calibration" / "Calib.qca.txt")
@@ -219,34 +238,218 @@ def real_multiview(capture: RealCapture, views: list[int], settings) -> dict:
         detected = result.track.detected
         pixels[view - 1, index[detected]] = result.track.image_xy[detected][:, LIMB_INDEX]
         confidence[view - 1, index[detected]] = result.track.visibility[detected][:, LIMB_INDEX]
-    reference = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=40.0)
-    kept = np.isfinite(reference.points).all(-1)
-    frames_scored = kept.sum(-1) >= 8
-    per_view = reference_per_view(cameras, pixels, reference)
-    print(f"reference ({capture.name}): {kept.mean():.0%} of limb joints triangulated from >= 3 agreeing views "
-          f"({frames_scored.sum()} of {frames} frames keep >= 8 of 12), median reprojection "
-          f"{np.nanmedian(reference.reprojection_px):.1f} px; views used per joint {reference.views_used.sum(-1)[kept].mean():.2f}")
-    for name, figures in per_view.items():
-        print(f"  {name}: reprojection {figures['reprojection_px_used']:.1f} px where used ({figures['used_share']:.0%} of "
-              f"kept joints), {figures['reprojection_px_all']:.1f} px over all it detected")
-    sheet = SHEET.parent / f"pose_reference_{capture.name}.png"
-    reference_sheet(capture, videos, cameras, pixels, reference, sheet)
-    print(f"contact sheet (reference reprojected green, each view's detection red): {sheet}")
-    print(f"{'capture':12} {'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | "
-          f"{'MediaPipe median':>16} {'mean':>7} {'flipped':>8}")
-    out = {"demo": capture.demo, "about": capture.about, "reference_kept": float(kept.mean()),
-           "reference_frames": int(frames_scored.sum()), "reference_views": per_view,
-           "person": {f"cam0{v}": capture.person[v] for v in range(1, 5)}, "views": {}}
-    for view in views:
-        s = score_view(results[view], reference.points, cameras[view - 1], fps)
-        out["views"][f"cam0{view}"] = s
-        print(f"{capture.name:12} cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} "
-              f"{s['fit_flipped']:>8.0%} | {s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} "
-              f"{s['mediapipe_flipped']:>8.0%}")
-        low, high = s["fit_median_interval_mm"]
-        print(f"{'':12} fit median's 95 % interval over the clip's frames (blocks of 10): {low:.1f}-{high:.1f} mm")
-        print(f"{'':12} limb depth vs reference: {limb_depth_line(s)}")
+    return CaptureViews(results, videos, cameras, pixels, confidence, fps)
+
+
+# How the reference is triangulated (--reference). "legacy": the detections as labelled, a joint
+# kept where >= 3 views agree within 40 px (views that swapped left and right are voted out);
+# "relabelled": each view's left/right labels chosen so the views agree (Viterbi over the clip),
+# same rule after; "consistent" (default): relabelled, then a 6 Hz zero-phase low-pass;
+# "smoothed": legacy with the same low-pass (to tell the two steps apart).
+REFERENCES = ("consistent", "relabelled", "smoothed", "legacy")
+REFERENCE_FRAME_RANGES = {"all": (0, None), "0-39": (0, 40), "40-79": (40, 80), "80-99": (80, None)}
+
+
+@dataclass
+class Reference:
+    """A triangulated reference and the detections as it labelled them."""
+
+    kind: str
+    triangulation: object  # random_people.pose.multiview.Triangulation
+    pixels: np.ndarray  # [4, frames, 12, 2] the detections with the reference's left/right labels
+
+
+def build_reference(kind: str, extracted: CaptureViews) -> Reference:
+    """Triangulate the reference of one capture the way ``kind`` (one of REFERENCES) says."""
+    from random_people.pose.accuracy import LIMB_JOINTS
+    from random_people.pose.multiview import (
+        Triangulation, apply_left_right, left_right_groups, smooth_points, triangulate, triangulate_consistent)
+
+    cameras, pixels, confidence = extracted.cameras, extracted.pixels, extracted.confidence
+    if kind in ("legacy", "smoothed"):
+        reference = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=40.0)
+        if kind == "smoothed":
+            reference = Triangulation(smooth_points(reference.points, extracted.fps, cutoff_hz=6.0),
+                                      reference.views_used, reference.reprojection_px)
+        return Reference(kind, reference, pixels)
+    # The whole body's labels at once: per arm/leg groups measured no better (see README).
+    body = [sum(left_right_groups(LIMB_JOINTS, {"arms": ("shoulder", "elbow", "wrist"),
+                                                "legs": ("hip", "knee", "ankle")}), [])]
+    reference = triangulate_consistent(cameras, pixels, confidence, groups=body, min_views=3, max_error_px=40.0)
+    labelled = apply_left_right(pixels, reference.swapped, body)
+    if kind == "consistent":
+        reference = Triangulation(smooth_points(reference.points, extracted.fps, cutoff_hz=6.0),
+                                  reference.views_used, reference.reprojection_px, reference.swapped)
+    return Reference(kind, reference, labelled)
+
+
+def references_agreement(first: np.ndarray, second: np.ndarray, offset: int = 1,
+                         joints: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    """How closely two references of the same performance agree: ``first``'s frame i against
+    ``second``'s frame i - ``offset`` (Demo_MultiPerson's frame i is Demo_SinglePerson's i - 1),
+    per range of ``second``'s frames: median PA-MPJPE and median MPJPE in the shared world frame
+    (mm), over the joints both kept (and ``joints`` [frames - offset, 12] where given)."""
+    from random_people.pose.accuracy import pa_mpjpe
+
+    a, b = first[offset:], second[:len(second) - offset]
+    count = min(len(a), len(b))
+    a, b = a[:count].copy(), b[:count].copy()
+    if joints is not None:
+        a[~joints[:count]], b[~joints[:count]] = np.nan, np.nan
+    both = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+    aligned = pa_mpjpe(a, b) * 1000
+    distance = np.where(both, np.linalg.norm(np.nan_to_num(a - b), axis=-1), 0.0)
+    with np.errstate(invalid="ignore"):
+        world = np.where(both.sum(-1) >= 8, distance.sum(-1) / both.sum(-1), np.nan) * 1000
+    out = {}
+    for name, (start, stop) in REFERENCE_FRAME_RANGES.items():
+        rows = slice(start, stop)
+        out[name] = {"pa_mpjpe_mm": float(np.nanmedian(aligned[rows])), "mpjpe_mm": float(np.nanmedian(world[rows])),
+                     "frames": int(np.isfinite(aligned[rows]).sum())}
     return out
+
+
+def print_agreement(references: dict[str, dict[str, Reference]]) -> dict:
+    """The two captures' references against each other, per reference kind: on the joints each
+    kept, and on the joints every kind kept in both (so a kind is not flattered by dropping hard
+    joints, nor penalised for keeping them)."""
+    kinds = list(references["multiperson"])
+    points = {k: (references["multiperson"][k].triangulation.points, references["singleperson"][k].triangulation.points)
+              for k in kinds}
+    common = np.logical_and.reduce([np.isfinite(mp[1:]).all(-1) & np.isfinite(sp[:-1]).all(-1)
+                                    for mp, sp in points.values()])
+    print("references of the two captures against each other (MultiPerson frame i vs SinglePerson i-1; "
+          "median PA-MPJPE / MPJPE in the world frame, mm, by SinglePerson frame range)")
+    print(f"{'reference':12} {'joints':7} " + " ".join(f"{name:>13}" for name in REFERENCE_FRAME_RANGES))
+    out = {}
+    for kind, (mp, sp) in points.items():
+        out[kind] = {"own_joints": references_agreement(mp, sp), "common_joints": references_agreement(mp, sp, joints=common)}
+        for label, figures in out[kind].items():
+            print(f"{kind:12} {label.split('_')[0]:7} " + " ".join(
+                f"{f['pa_mpjpe_mm']:5.1f} / {f['mpjpe_mm']:5.1f}" for f in figures.values()))
+    out["common_joint_share"] = float(common.mean())
+    return out
+
+
+def reference_change_sheet(capture: RealCapture, extracted: CaptureViews, new: Reference, old: Reference,
+                           path: Path, rows: int = 3, shrink: int = 4) -> list[int]:
+    """Contact sheet of the frames where two references differ most (mean joint distance over the
+    joints both kept, frames at least 5 apart): each view's detection (white, as detected), the old
+    reference reprojected (red) and the new one (green). Returns the frames shown."""
+    import cv2
+
+    from random_people.media import read_frames
+    from random_people.pose.accuracy import LIMB_JOINTS
+
+    a, b = new.triangulation.points, old.triangulation.points
+    distance = np.nanmean(np.where((np.isfinite(a) & np.isfinite(b)).all(-1), np.linalg.norm(a - b, axis=-1), np.nan), -1)
+    only_one = (np.isfinite(a).all(-1) != np.isfinite(b).all(-1)).sum(-1)
+    score = np.nan_to_num(distance) + 0.05 * only_one  # a joint only one of them kept counts as 5 cm
+    moments: list[int] = []
+    for t in np.argsort(-score):
+        if all(abs(int(t) - m) >= 5 for m in moments):
+            moments.append(int(t))
+        if len(moments) == rows:
+            break
+    moments.sort()
+    tiles: dict[tuple[int, int], np.ndarray] = {}
+    for v, (video, camera) in enumerate(zip(extracted.videos, extracted.cameras)):
+        projected = {kind: camera.project(ref.triangulation.points) for kind, ref in (("old", old), ("new", new))}
+        for frame in read_frames(video):
+            if frame.index not in moments:
+                continue
+            image = frame.rgb.copy()
+            for points, colour, width in ((extracted.pixels[v, frame.index], (255, 255, 255), 3),
+                                          (projected["old"][frame.index], (230, 0, 0), 6),
+                                          (projected["new"][frame.index], (0, 220, 0), 6)):
+                for a_name, b_name in LIMB_EDGES:
+                    pa, pb = points[LIMB_JOINTS.index(a_name)], points[LIMB_JOINTS.index(b_name)]
+                    if np.isfinite(pa).all() and np.isfinite(pb).all():
+                        cv2.line(image, tuple(int(x) for x in pa), tuple(int(x) for x in pb), colour, width)
+                # The left wrist and ankle marked, so a left/right swap shows.
+                for name in ("left_wrist", "left_ankle"):
+                    p = points[LIMB_JOINTS.index(name)]
+                    if np.isfinite(p).all():
+                        cv2.circle(image, tuple(int(x) for x in p), 3 * width, colour, -1)
+            image = cv2.resize(image, (image.shape[1] // shrink, image.shape[0] // shrink), interpolation=cv2.INTER_AREA)
+            t = frame.index
+            cv2.putText(image, f"{capture.name} cam0{v + 1} frame {t}", (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                        (255, 255, 255), 1)
+            cv2.putText(image, f"{distance[t] * 1000:.0f} mm apart" if np.isfinite(distance[t]) else "", (6, 40),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+            tiles[(moments.index(t), v)] = image
+    ordered = [tiles.get((r, v), np.zeros((1, 1, 3), np.uint8)) for r in range(rows) for v in range(len(extracted.videos))]
+    _write_sheet(ordered, len(extracted.videos), path)
+    return moments
+
+
+def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list[str]) -> tuple[dict, dict]:
+    """Extract every view of ``capture`` on its own, triangulate the references (``kinds``, the
+    first is the main one) from all four views' detections, score the requested views against
+    each. Returns the figures and the references (to compare captures)."""
+    extracted = extract_capture(capture, settings)
+    results, videos, cameras, fps = extracted.results, extracted.videos, extracted.cameras, extracted.fps
+    frames = extracted.pixels.shape[1]
+    out = {"demo": capture.demo, "about": capture.about, "reference": kinds[0],
+           "person": {f"cam0{v}": capture.person[v] for v in range(1, 5)}, "by_reference": {}}
+    references = {}
+    for kind in kinds:
+        references[kind] = built = build_reference(kind, extracted)
+        reference = built.triangulation
+        kept = np.isfinite(reference.points).all(-1)
+        frames_scored = kept.sum(-1) >= 8
+        per_view = reference_per_view(cameras, built.pixels, reference)
+        swapped = "" if reference.swapped is None else (
+            "; left/right relabelled in " + ", ".join(f"cam0{v + 1} {int(reference.swapped[:, v].any(-1).sum())}"
+                                                      for v in range(4)) + " frames")
+        print(f"reference {kind} ({capture.name}): {kept.mean():.1%} of limb joints triangulated from >= 3 agreeing "
+              f"views ({frames_scored.sum()} of {frames} frames keep >= 8 of 12), views used per joint "
+              f"{reference.views_used.sum(-1)[kept].mean():.2f}{swapped}")
+        for name, figures in per_view.items():
+            print(f"  {name}: reprojection {figures['reprojection_px_used']:.1f} px where used ({figures['used_share']:.0%} "
+                  f"of kept joints), {figures['reprojection_px_all']:.1f} px over all it detected")
+        figures = {"kept": float(kept.mean()), "frames": int(frames_scored.sum()),
+                   "views_per_joint": float(reference.views_used.sum(-1)[kept].mean()), "reference_views": per_view,
+                   "relabelled_frames": None if reference.swapped is None else
+                   {f"cam0{v + 1}": int(reference.swapped[:, v].any(-1).sum()) for v in range(4)}, "views": {}}
+        if kind == kinds[0]:
+            sheet = SHEET.parent / f"pose_reference_{capture.name}.png"
+            reference_sheet(capture, videos, cameras, built.pixels, reference, sheet)
+            print(f"contact sheet (reference reprojected green, each view's detection with the reference's labels red): {sheet}")
+        print(f"{'capture':12} {'view':6} {'frames':>6} {'fit median':>11} {'mean':>7} {'flipped':>8} | "
+              f"{'MediaPipe median':>16} {'mean':>7} {'flipped':>8}   (reference {kind})")
+        for view in views:
+            s = score_view(results[view], reference.points, cameras[view - 1], fps)
+            figures["views"][f"cam0{view}"] = s
+            print(f"{capture.name:12} cam0{view:<2} {s['frames']:>6} {s['fit_median_mm']:>8.1f} mm {s['fit_mean_mm']:>7.1f} "
+                  f"{s['fit_flipped']:>8.0%} | {s['mediapipe_median_mm']:>13.1f} mm {s['mediapipe_mean_mm']:>7.1f} "
+                  f"{s['mediapipe_flipped']:>8.0%}")
+            low, high = s["fit_median_interval_mm"]
+            print(f"{'':12} fit median's 95 % interval over the clip's frames (blocks of 10): {low:.1f}-{high:.1f} mm")
+            print(f"{'':12} limb depth vs reference: {limb_depth_line(s)}")
+        if kind != "legacy" and "legacy" in kinds:
+            # The same fits on only the frames the legacy reference could score (>= 8 joints), so
+            # a change of score is not just a change of which frames are scored.
+            legacy = build_reference("legacy", extracted).triangulation.points
+            scorable = (np.isfinite(legacy).all(-1).sum(-1) >= 8)[:, None, None]
+            figures["views_on_legacy_frames"] = {}
+            line = []
+            for view in views:
+                s = score_view(results[view], np.where(scorable, reference.points, np.nan), cameras[view - 1], fps)
+                figures["views_on_legacy_frames"][f"cam0{view}"] = s
+                line.append(f"cam0{view} fit {s['fit_median_mm']:.1f} / MediaPipe {s['mediapipe_median_mm']:.1f} mm")
+            print(f"  on the {int(scorable.sum())} frames the legacy reference scores: " + ", ".join(line))
+        out["by_reference"][kind] = figures
+    # The main reference's figures also where earlier versions of this JSON had them.
+    main = out["by_reference"][kinds[0]]
+    out.update({"reference_kept": main["kept"], "reference_frames": main["frames"],
+                "reference_views": main["reference_views"], "views": main["views"]})
+    if "legacy" in kinds and kinds[0] != "legacy":
+        sheet = SHEET.parent / f"pose_reference_change_{capture.name}.png"
+        moments = reference_change_sheet(capture, extracted, references[kinds[0]], references["legacy"], sheet)
+        print(f"contact sheet (frames {moments} where the references differ most; detection white, legacy red, "
+              f"{kinds[0]} green, dots on the left wrist and ankle): {sheet}")
+    return out, references
 
 
 # Truth motions of the round trip: fitted from real clips, then taken as exact.
@@ -410,6 +613,9 @@ def main() -> None:
     parser.add_argument("--captures", default=",".join(REAL_CAPTURES),
                         help=f"real 4-view captures to score ({', '.join(REAL_CAPTURES)})")
     parser.add_argument("--views", default="1,2,3,4", help="views of each real capture to score")
+    parser.add_argument("--reference", default="consistent,legacy",
+                        help=f"how the real captures' references are triangulated, comma-separated, the first is the "
+                             f"main one, every one is scored ({', '.join(REFERENCES)})")
     parser.add_argument("--round-trip-views", default="front,side,back,high", help="camera angles of the round trip")
     parser.add_argument("--identities", type=int, default=2, help="sampled people per motion in the round trip")
     parser.add_argument("--skip-real", action="store_true", help="only the rendered round trip")
@@ -424,6 +630,9 @@ def main() -> None:
     captures = [c.strip() for c in args.captures.split(",") if c.strip()]
     if unknown := [c for c in captures if c not in REAL_CAPTURES]:
         raise SystemExit(f"--captures: unknown {', '.join(unknown)}; choose from {', '.join(REAL_CAPTURES)}")
+    kinds = [k.strip() for k in args.reference.split(",") if k.strip()]
+    if not kinds or (unknown := [k for k in kinds if k not in REFERENCES]):
+        raise SystemExit(f"--reference: expected a comma-separated list of {', '.join(REFERENCES)}, got {args.reference!r}")
 
     from random_people.settings import load_settings
 
@@ -441,12 +650,15 @@ def main() -> None:
                                                Path(data))
         if not args.skip_real:
             figures["real_multiview"] = {}
+            references = {}
             for name in captures:
                 capture = REAL_CAPTURES[name]
                 print(f"(b) Real multi-view: Pose2Sim {capture.demo} ({capture.about}), "
                       "single-view extraction vs 4-view triangulation")
-                figures["real_multiview"][name] = real_multiview(capture, [int(v) for v in args.views.split(",")],
-                                                                 settings)
+                figures["real_multiview"][name], references[name] = real_multiview(
+                    capture, [int(v) for v in args.views.split(",")], settings, kinds)
+            if {"multiperson", "singleperson"} <= set(references):
+                figures["references_agreement"] = print_agreement(references)
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["seconds"] = time.perf_counter() - started
     print(f"peak RSS: {figures['peak_rss_mb']:.0f} MB")
