@@ -38,8 +38,17 @@ from random_people.pose.landmarks import LandmarkTrack
 
 logger = logging.getLogger(__name__)
 
-HYPOTHESES = ("as_detected", "depth_mirrored", "labels_swapped", "mirrored_and_swapped")
+WHOLE_BODY = ("as_detected", "depth_mirrored", "labels_swapped", "mirrored_and_swapped")
 _I = {name: i for i, name in enumerate(MEDIAPIPE_LANDMARKS)}
+# The legs below the hips (knees, ankles, heels, toes) and everything else (face, arms, torso with
+# the hips): MediaPipe can turn the upper part round while it keeps the legs (a spin seen from the
+# side, Pose2Sim cam03), and the reverse.
+LEGS = np.array([i for i, n in enumerate(MEDIAPIPE_LANDMARKS) if any(k in n for k in ("knee", "ankle", "heel", "foot"))])
+UPPER = np.setdiff1d(np.arange(len(MEDIAPIPE_LANDMARKS)), LEGS)
+# Split hypotheses: the upper part under one whole-body hypothesis, the legs under its twin
+# (depth-mirrored AND swapped against it: turned round), (upper, legs) in WHOLE_BODY's indices.
+SPLITS = ((3, 0), (0, 3), (2, 1), (1, 2))
+HYPOTHESES = WHOLE_BODY + tuple(f"upper_{WHOLE_BODY[u]}_legs_{WHOLE_BODY[l]}" for u, l in SPLITS)
 
 
 def _swap_name(name: str) -> str:
@@ -65,6 +74,10 @@ class FlipCosts:
     world_jump: float = 2.0  # per torso length of mean labelled-joint motion in 3D (hip-centred)
     change: float = 0.3  # per frame not as detected
     bridge: float = 0.5  # per frame the chain steps over (its own best unary cost is added too)
+    split: float = 0.6  # per frame with the upper part and the legs under different hypotheses (on top of change)
+    legs_apart: float = 1.0  # per unit of the knees' left/right order disagreeing with the hips' (3D)
+    spin: float = 3.0  # per fastest-human-spin of facing turn beyond it (a body turns at most ~900 deg/s)
+    max_spin_deg_per_s: float = 900.0
     max_bridge: int = 3  # most consecutive frames the chain may step over
 
 
@@ -83,7 +96,15 @@ class FlipRepair:
 
 def apply_hypothesis(world: np.ndarray, image_xy: np.ndarray, visibility: np.ndarray, hypothesis: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One frame's (or a stack's, landmarks on axis -2/-1) landmarks under ``hypothesis``."""
+    """One frame's (or a stack's, landmarks on axis -2/-1) landmarks under ``hypothesis`` (an index
+    into HYPOTHESES: a whole-body one, or a split: the upper part and the legs each under their own)."""
+    if hypothesis >= len(WHOLE_BODY):
+        upper, legs = SPLITS[hypothesis - len(WHOLE_BODY)]
+        world_u, image_u, visibility_u = (a.copy() for a in apply_hypothesis(world, image_xy, visibility, upper))
+        world_l, image_l, visibility_l = apply_hypothesis(world, image_xy, visibility, legs)
+        world_u[..., LEGS, :], image_u[..., LEGS, :] = world_l[..., LEGS, :], image_l[..., LEGS, :]
+        visibility_u[..., LEGS] = visibility_l[..., LEGS]
+        return world_u, image_u, visibility_u
     if hypothesis in (1, 3):
         hips = world[..., [_I["left_hip"], _I["right_hip"]], :].mean(-2, keepdims=True)
         world = world.copy()
@@ -133,8 +154,18 @@ def anatomy_agreement(world: np.ndarray, visibility: np.ndarray) -> np.ndarray:
     return total
 
 
+def legs_crossed(world: np.ndarray) -> np.ndarray:
+    """[T] how far the knees' left/right order disagrees with the hips' in 3D: 0 when the left knee
+    is on the left hip's side, up to 1 when the thighs cross fully (a hip adducts ~30 degrees at
+    most, so a real body keeps its knees on their own hips' sides). Turning the whole body
+    leaves it unchanged; turning only the legs or only the upper part flips its sign."""
+    knees = _unit(world[:, _I["left_knee"]] - world[:, _I["right_knee"]])
+    hips = _unit(world[:, _I["left_hip"]] - world[:, _I["right_hip"]])
+    return np.clip(-(knees * hips).sum(-1), 0.0, 1.0)
+
+
 def _transition_costs(variants: list[tuple[np.ndarray, np.ndarray, np.ndarray]], facing: np.ndarray, torso_image: np.ndarray, torso_world: np.ndarray, lag: int,
-                      costs: FlipCosts) -> np.ndarray:
+                      costs: FlipCosts, max_turn: np.ndarray | None = None) -> np.ndarray:
     """[n, k, k] cost of hypothesis a at detected frame t-lag then b at frame t (zero for t < lag)."""
     n, k = len(facing), len(variants)
     out = np.zeros((n, k, k))
@@ -149,6 +180,9 @@ def _transition_costs(variants: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
             jump_world = np.linalg.norm(wb[lag:, _TRACKED] - wa[:-lag, _TRACKED], axis=-1).mean(-1) / torso_world[lag:]
             out[lag:, a, b] = (costs.facing_turn * turn + costs.image_jump * jump_image
                                + costs.world_jump * jump_world)
+            if max_turn is not None:  # faster than a body can turn: [n - lag] radians allowed over the lag
+                angle = np.arccos(np.clip(1.0 - turn, -1.0, 1.0))
+                out[lag:, a, b] += costs.spin * np.clip(angle - max_turn[lag:], 0.0, None) / max_turn[lag:]
     return out
 
 
@@ -209,14 +243,10 @@ def _fill_bridged(path: np.ndarray, kept: np.ndarray, unary: np.ndarray, pairwis
     return path
 
 
-def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRepair:
-    """Choose per frame which mirror of the detection is the body (Viterbi, stepping over up to
-    ``costs.max_bridge`` unreliable frames at a time); return the repaired track."""
-    costs = costs or FlipCosts()
-    detected = np.flatnonzero(track.detected)
-    choice = np.zeros(track.num_frames, dtype=np.int64)
-    if len(detected) == 0:
-        return FlipRepair(track, choice)
+def hypothesis_costs(track: LandmarkTrack, detected: np.ndarray, costs: FlipCosts
+                     ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], np.ndarray, list[np.ndarray]]:
+    """The detected frames under every hypothesis, their per-frame costs [n, k] and the transition
+    costs per lag (``pairwise[lag - 1]`` [n, k, k])."""
     world, image, visibility = track.world[detected], track.image_xy[detected], track.visibility[detected]
     variants = [apply_hypothesis(world, image, visibility, h) for h in range(len(HYPOTHESES))]
     torso_world = np.linalg.norm(world[:, [_I["left_shoulder"], _I["right_shoulder"]]].mean(1)
@@ -227,10 +257,30 @@ def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRe
     unary = np.zeros((n, k))
     facing = np.zeros((n, k, 3))
     for h, (w, xy, vis) in enumerate(variants):
-        unary[:, h] = -costs.anatomy * anatomy_agreement(w, vis) + (costs.change if h else 0.0)
+        unary[:, h] = (-costs.anatomy * anatomy_agreement(w, vis) + costs.legs_apart * legs_crossed(w)
+                       + (costs.change if h else 0.0) + (costs.split if h >= len(WHOLE_BODY) else 0.0))
         facing[:, h] = facing_direction(w)
-    pairwise = [_transition_costs(variants, facing, torso_image, torso_world, lag, costs)
-                for lag in range(1, costs.max_bridge + 2)]
+    times = track.frame_times[detected]
+    pairwise = []
+    for lag in range(1, costs.max_bridge + 2):
+        max_turn = None
+        if costs.spin > 0 and len(times) > lag:
+            elapsed = np.concatenate([np.full(lag, np.inf), times[lag:] - times[:-lag]])
+            max_turn = np.radians(costs.max_spin_deg_per_s) * elapsed.clip(1e-3)
+        pairwise.append(_transition_costs(variants, facing, torso_image, torso_world, lag, costs, max_turn))
+    return variants, unary, pairwise
+
+
+def repair_flips(track: LandmarkTrack, costs: FlipCosts | None = None) -> FlipRepair:
+    """Choose per frame which mirror of the detection is the body (Viterbi, stepping over up to
+    ``costs.max_bridge`` unreliable frames at a time); return the repaired track."""
+    costs = costs or FlipCosts()
+    detected = np.flatnonzero(track.detected)
+    choice = np.zeros(track.num_frames, dtype=np.int64)
+    if len(detected) == 0:
+        return FlipRepair(track, choice)
+    variants, unary, pairwise = hypothesis_costs(track, detected, costs)
+    k = len(HYPOTHESES)
     path, kept = _bridged_chain(unary, pairwise, costs.bridge)
     path = _fill_bridged(path, kept, unary, pairwise)
     choice[detected] = path
