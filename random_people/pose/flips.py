@@ -6,11 +6,19 @@ Gradient descent in the fit cannot jump between such mirror solutions, and tempo
 spreads a flip into its neighbours, so the choice is made here, discretely, for every frame:
 
 * hypotheses per frame: as detected; depth-mirrored body (z -> -z about the hips); left/right
-  labels swapped (2D, 3D and visibility); both.
+  labels swapped (2D, 3D and visibility); both; and split ones, where the upper part (face, arms,
+  torso with the hips) and the legs (knees down) are under hypotheses that are each other's twin
+  (turned round), at an extra cost per frame and a cost for knees whose left/right order
+  disagrees with the hips' (thighs crossing, which a hip cannot do).
 * a per-frame anatomy cost: the direction the torso faces by its handedness (left shoulder and
   hip vs right) must agree with where the nose, the feet and the bent knees point;
 * a transition cost for continuity: the facing direction turns smoothly, and each labelled
-  joint moves little between frames, in the image and in 3D;
+  joint moves little between frames, in the image and in 3D; and a steep cost for a facing that
+  turns faster than a body can spin (``FlipCosts.max_spin_deg_per_s``). Why: seen from the side,
+  MediaPipe "spins" a man who does not turn (Pose2Sim Demo_MultiPerson cam03, frames 61-74): its
+  torso turns round over two frames (~3000 deg/s), stays turned, then snaps back in one frame. The
+  turn-in looked as smooth as a real turn, so only the snap-back frame was mended and the stretch
+  stayed flipped (10 % of cam03's frames against the 4-view reference; 0 % now).
 * a small cost for leaving the detector's answer, so nothing changes without evidence.
 
 A Viterbi pass over the detected frames picks the cheapest sequence of hypotheses.
