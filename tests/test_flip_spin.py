@@ -5,7 +5,7 @@ torso turns round smoothly (100 degrees and more per frame at 60 fps, 3000 deg/s
 turned-round twin for a stretch, then snaps back in one frame. The turn-in is as smooth to the
 chain as a real turn, so the old repair only mended the snap-back frame and left the stretch
 flipped (10 % of cam03's frames against the multi-view reference). No body turns faster than
-~900 deg/s, so the facing's turn over beyond that between frames is now paid for. The first
+~1500 deg/s, so a facing turn beyond that between frames is now paid for. The first
 test runs on that real clip; the second checks that a real turn at human speed is left alone.
 """
 
@@ -72,13 +72,13 @@ def test_false_spin_on_the_real_side_view_is_turned_back(man_spinning_track):
 
 
 def test_a_real_turn_at_human_speed_is_kept(man_from_behind_track):  # noqa: F811
-    """A body turning round at 600 deg/s (10 degrees a frame at 60 fps) is left as detected: the
+    """A body turning round at 900 deg/s (15 degrees a frame at 60 fps) is left as detected: the
     spin cost only charges turns faster than a body can make."""
     from random_people.pose.flips import repair_flips
 
     track = man_from_behind_track
     world = track.world.copy()
     for t in range(track.num_frames):
-        world[t] = _turned_about_vertical(world[t], min(180.0, 10.0 * max(0, t - 20)))
+        world[t] = _turned_about_vertical(world[t], min(180.0, 15.0 * max(0, t - 20)))
     repair = repair_flips(replace(track, world=world))
     assert not repair.choice.any(), repair.choice

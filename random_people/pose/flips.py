@@ -84,8 +84,11 @@ class FlipCosts:
     bridge: float = 0.5  # per frame the chain steps over (its own best unary cost is added too)
     split: float = 0.6  # per frame with the upper part and the legs under different hypotheses (on top of change)
     legs_apart: float = 1.0  # per unit of the knees' left/right order disagreeing with the hips' (3D)
-    spin: float = 3.0  # per fastest-human-spin of facing turn beyond it (a body turns at most ~900 deg/s)
-    max_spin_deg_per_s: float = 900.0
+    spin: float = 3.0  # per max_spin's worth of facing turn beyond what a body can spin in the time
+    # A fast pirouette peaks near 1000-1400 deg/s; MediaPipe's false spins turn ~3000. Pose2Sim's
+    # 8 views score the same from 600 to 1500 on cam03 (the false spin), 1500 a little better on
+    # the cam02s, and the higher bound leaves more room for real fast turns.
+    max_spin_deg_per_s: float = 1500.0
     max_bridge: int = 3  # most consecutive frames the chain may step over
 
 
