@@ -52,7 +52,6 @@ _I = {name: i for i, name in enumerate(MEDIAPIPE_LANDMARKS)}
 # the hips): MediaPipe can turn the upper part round while it keeps the legs (a spin seen from the
 # side, Pose2Sim cam03), and the reverse.
 LEGS = np.array([i for i, n in enumerate(MEDIAPIPE_LANDMARKS) if any(k in n for k in ("knee", "ankle", "heel", "foot"))])
-UPPER = np.setdiff1d(np.arange(len(MEDIAPIPE_LANDMARKS)), LEGS)
 # Split hypotheses: the upper part under one whole-body hypothesis, the legs under its twin
 # (depth-mirrored AND swapped against it: turned round), (upper, legs) in WHOLE_BODY's indices.
 SPLITS = ((3, 0), (0, 3), (2, 1), (1, 2))
@@ -177,7 +176,9 @@ def legs_crossed(world: np.ndarray) -> np.ndarray:
 
 def _transition_costs(variants: list[tuple[np.ndarray, np.ndarray, np.ndarray]], facing: np.ndarray, torso_image: np.ndarray, torso_world: np.ndarray, lag: int,
                       costs: FlipCosts, max_turn: np.ndarray | None = None) -> np.ndarray:
-    """[n, k, k] cost of hypothesis a at detected frame t-lag then b at frame t (zero for t < lag)."""
+    """[n, k, k] cost of hypothesis a at detected frame t-lag then b at frame t (zero for t < lag).
+    ``max_turn`` [n]: the most a body's facing can turn (radians) from frame t-lag to t; each
+    further ``max_turn`` of turn costs ``costs.spin``."""
     n, k = len(facing), len(variants)
     out = np.zeros((n, k, k))
     if n <= lag:
@@ -191,7 +192,7 @@ def _transition_costs(variants: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
             jump_world = np.linalg.norm(wb[lag:, _TRACKED] - wa[:-lag, _TRACKED], axis=-1).mean(-1) / torso_world[lag:]
             out[lag:, a, b] = (costs.facing_turn * turn + costs.image_jump * jump_image
                                + costs.world_jump * jump_world)
-            if max_turn is not None:  # faster than a body can turn: [n - lag] radians allowed over the lag
+            if max_turn is not None:
                 angle = np.arccos(np.clip(1.0 - turn, -1.0, 1.0))
                 out[lag:, a, b] += costs.spin * np.clip(angle - max_turn[lag:], 0.0, None) / max_turn[lag:]
     return out
