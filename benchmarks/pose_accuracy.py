@@ -160,35 +160,55 @@ def reference_per_view(cameras, pixels: np.ndarray, reference) -> dict[str, dict
     return out
 
 
-def reference_sheet(capture: RealCapture, videos: list[Path], cameras, pixels: np.ndarray, reference,
-                    path: Path, rows: int = 3, shrink: int = 4) -> None:
-    """Contact sheet: the reference reprojected into every view (green) over the view's own
-    detection (red), at ``rows`` moments of the clip; one column per view."""
+def _draw_limbs(image: np.ndarray, points: np.ndarray, colour: tuple[int, int, int], width: int) -> None:
+    """Draw the 12 limb joints' skeleton (:data:`LIMB_EDGES`) of ``points`` [12, 2] onto ``image`` in place."""
+    import cv2
+
+    from random_people.pose.accuracy import LIMB_JOINTS
+
+    for a, b in LIMB_EDGES:
+        pa, pb = points[LIMB_JOINTS.index(a)], points[LIMB_JOINTS.index(b)]
+        if np.isfinite(pa).all() and np.isfinite(pb).all():
+            cv2.line(image, tuple(int(x) for x in pa), tuple(int(x) for x in pb), colour, width)
+
+
+def _view_sheet(capture: RealCapture, videos: list[Path], moments: list[int], draw, path: Path,
+                shrink: int = 4) -> None:
+    """Contact sheet of every view (columns) at ``moments`` (rows): ``draw(view, frame_index, image)``
+    draws onto each frame in place and returns its extra caption lines."""
     import cv2
 
     from random_people.media import read_frames
-    from random_people.pose.accuracy import LIMB_JOINTS
 
-    frames = reference.points.shape[0]
-    moments = [int(round(f)) for f in np.linspace(0.1, 0.9, rows) * (frames - 1)]
     tiles: dict[tuple[int, int], np.ndarray] = {}
-    for v, (video, camera) in enumerate(zip(videos, cameras)):
-        projected = camera.project(reference.points)
+    for v, video in enumerate(videos):
         for frame in read_frames(video):
             if frame.index not in moments:
                 continue
             image = frame.rgb.copy()
-            for points, colour in ((pixels[v, frame.index], (230, 0, 0)), (projected[frame.index], (0, 220, 0))):
-                for a, b in LIMB_EDGES:
-                    pa, pb = points[LIMB_JOINTS.index(a)], points[LIMB_JOINTS.index(b)]
-                    if np.isfinite(pa).all() and np.isfinite(pb).all():
-                        cv2.line(image, tuple(int(x) for x in pa), tuple(int(x) for x in pb), colour, 6)
+            captions = [f"{capture.name} cam0{v + 1} frame {frame.index}", *draw(v, frame.index, image)]
             image = cv2.resize(image, (image.shape[1] // shrink, image.shape[0] // shrink), interpolation=cv2.INTER_AREA)
-            cv2.putText(image, f"{capture.name} cam0{v + 1} frame {frame.index}", (6, 20), cv2.FONT_HERSHEY_SIMPLEX,
-                        0.5, (255, 255, 255), 1)
+            for line, text in enumerate(captions):
+                cv2.putText(image, text, (6, 20 + 20 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
             tiles[(moments.index(frame.index), v)] = image
-    ordered = [tiles.get((r, v), np.zeros((1, 1, 3), np.uint8)) for r in range(rows) for v in range(len(videos))]
+    ordered = [tiles.get((r, v), np.zeros((1, 1, 3), np.uint8)) for r in range(len(moments)) for v in range(len(videos))]
     _write_sheet(ordered, len(videos), path)
+
+
+def reference_sheet(capture: RealCapture, videos: list[Path], cameras, pixels: np.ndarray, reference,
+                    path: Path, rows: int = 3, shrink: int = 4) -> None:
+    """Contact sheet: the reference reprojected into every view (green) over the view's own
+    detection (red), at ``rows`` moments of the clip; one column per view."""
+    frames = reference.points.shape[0]
+    moments = [int(round(f)) for f in np.linspace(0.1, 0.9, rows) * (frames - 1)]
+    projected = [camera.project(reference.points) for camera in cameras]
+
+    def draw(v: int, t: int, image: np.ndarray) -> list[str]:
+        _draw_limbs(image, pixels[v, t], (230, 0, 0), 6)
+        _draw_limbs(image, projected[v][t], (0, 220, 0), 6)
+        return []
+
+    _view_sheet(capture, videos, moments, draw, path, shrink)
 
 
 @dataclass
@@ -338,7 +358,6 @@ def reference_change_sheet(capture: RealCapture, extracted: CaptureViews, new: R
     reference reprojected (red) and the new one (green). Returns the frames shown."""
     import cv2
 
-    from random_people.media import read_frames
     from random_people.pose.accuracy import LIMB_JOINTS
 
     a, b = new.triangulation.points, old.triangulation.points
@@ -352,34 +371,22 @@ def reference_change_sheet(capture: RealCapture, extracted: CaptureViews, new: R
         if len(moments) == rows:
             break
     moments.sort()
-    tiles: dict[tuple[int, int], np.ndarray] = {}
-    for v, (video, camera) in enumerate(zip(extracted.videos, extracted.cameras)):
-        projected = {kind: camera.project(ref.triangulation.points) for kind, ref in (("old", old), ("new", new))}
-        for frame in read_frames(video):
-            if frame.index not in moments:
-                continue
-            image = frame.rgb.copy()
-            for points, colour, width in ((extracted.pixels[v, frame.index], (255, 255, 255), 3),
-                                          (projected["old"][frame.index], (230, 0, 0), 6),
-                                          (projected["new"][frame.index], (0, 220, 0), 6)):
-                for a_name, b_name in LIMB_EDGES:
-                    pa, pb = points[LIMB_JOINTS.index(a_name)], points[LIMB_JOINTS.index(b_name)]
-                    if np.isfinite(pa).all() and np.isfinite(pb).all():
-                        cv2.line(image, tuple(int(x) for x in pa), tuple(int(x) for x in pb), colour, width)
-                # The left wrist and ankle marked, so a left/right swap shows.
-                for name in ("left_wrist", "left_ankle"):
-                    p = points[LIMB_JOINTS.index(name)]
-                    if np.isfinite(p).all():
-                        cv2.circle(image, tuple(int(x) for x in p), 3 * width, colour, -1)
-            image = cv2.resize(image, (image.shape[1] // shrink, image.shape[0] // shrink), interpolation=cv2.INTER_AREA)
-            t = frame.index
-            cv2.putText(image, f"{capture.name} cam0{v + 1} frame {t}", (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                        (255, 255, 255), 1)
-            cv2.putText(image, f"{distance[t] * 1000:.0f} mm apart" if np.isfinite(distance[t]) else "", (6, 40),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
-            tiles[(moments.index(t), v)] = image
-    ordered = [tiles.get((r, v), np.zeros((1, 1, 3), np.uint8)) for r in range(rows) for v in range(len(extracted.videos))]
-    _write_sheet(ordered, len(extracted.videos), path)
+    projected = {kind: [camera.project(ref.triangulation.points) for camera in extracted.cameras]
+                 for kind, ref in (("old", old), ("new", new))}
+
+    def draw(v: int, t: int, image: np.ndarray) -> list[str]:
+        for points, colour, width in ((extracted.pixels[v, t], (255, 255, 255), 3),
+                                      (projected["old"][v][t], (230, 0, 0), 6),
+                                      (projected["new"][v][t], (0, 220, 0), 6)):
+            _draw_limbs(image, points, colour, width)
+            # The left wrist and ankle marked, so a left/right swap shows.
+            for name in ("left_wrist", "left_ankle"):
+                p = points[LIMB_JOINTS.index(name)]
+                if np.isfinite(p).all():
+                    cv2.circle(image, tuple(int(x) for x in p), 3 * width, colour, -1)
+        return [f"{distance[t] * 1000:.0f} mm apart" if np.isfinite(distance[t]) else ""]
+
+    _view_sheet(capture, extracted.videos, moments, draw, path, shrink)
     return moments
 
 
