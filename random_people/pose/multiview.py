@@ -151,7 +151,7 @@ def triangulate(
     cameras agree.
     """
     num_views, frames, num_points = pixels.shape[:3]
-    projections = np.stack([np.hstack([c.rotation, c.translation[:, None]]) for c in cameras])
+    projections = _projection_matrices(cameras)
     rays = np.stack([c.normalise(pixels[v]) for v, c in enumerate(cameras)])  # [V, T, N, 2]
     points = np.full((frames, num_points, 3), np.nan)
     used = np.zeros((frames, num_points, num_views), dtype=bool)
@@ -201,6 +201,19 @@ def left_right_groups(names: list[str] | tuple[str, ...], groups: dict[str, tupl
 def _projection_matrices(cameras: list[CalibratedCamera]) -> np.ndarray:
     """[V, 3, 4] world -> normalised camera matrices [R | t]."""
     return np.stack([np.hstack([c.rotation, c.translation[:, None]]) for c in cameras])
+
+
+def _view_rays(cameras: list[CalibratedCamera], pixels: np.ndarray, confidence: np.ndarray, min_confidence: float,
+               weight_by_confidence: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the batch triangulation works on: [V, 3, 4] projection matrices, [V] focal lengths,
+    [V, T, N, 2] normalised (undistorted) image points and [V, T, N] weights (where the detector's
+    confidence is at least ``min_confidence`` and the point is finite: that confidence, or 1
+    without ``weight_by_confidence``; else 0)."""
+    rays = np.stack([c.normalise(pixels[v]) for v, c in enumerate(cameras)])
+    usable = (confidence >= min_confidence) & np.isfinite(rays).all(-1)
+    focal = np.array([c.intrinsics[0, 0] for c in cameras])
+    weights = np.where(usable, confidence if weight_by_confidence else 1.0, 0.0)
+    return _projection_matrices(cameras), focal, rays, weights
 
 
 def _dlt_batch(rays: np.ndarray, projections: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -296,11 +309,7 @@ def choose_left_right(
     view changes nothing geometrically; the swap penalty then keeps the labelling that exchanges
     fewer views, and continuity settles an even split."""
     num_views, frames = pixels.shape[:2]
-    projections = _projection_matrices(cameras)
-    focal = np.array([c.intrinsics[0, 0] for c in cameras])
-    rays = np.stack([c.normalise(pixels[v]) for v, c in enumerate(cameras)])  # [V, T, N, 2]
-    usable = (confidence >= min_confidence) & np.isfinite(rays).all(-1)
-    weights = np.where(usable, confidence, 0.0)
+    projections, focal, rays, weights = _view_rays(cameras, pixels, confidence, min_confidence)
     combos = np.array([[(s >> v) & 1 for v in range(num_views)] for s in range(2 ** num_views)], dtype=bool)  # [S, V]
     chosen = np.zeros((frames, num_views, len(groups)), dtype=bool)
     for g, pairs in enumerate(groups):
@@ -380,11 +389,7 @@ def triangulate_consistent(
                                     threshold_px=max_error_px, switch_penalty_px=switch_penalty_px)
         pixels = apply_left_right(pixels, swapped, groups)
         confidence = apply_left_right(confidence, swapped, groups)
-    projections = _projection_matrices(cameras)
-    focal = np.array([c.intrinsics[0, 0] for c in cameras])
-    rays = np.stack([c.normalise(pixels[v]) for v, c in enumerate(cameras)])  # [V, T, N, 2]
-    usable = (confidence >= min_confidence) & np.isfinite(rays).all(-1)
-    weights = np.where(usable, confidence if weight_by_confidence else 1.0, 0.0)
+    projections, focal, rays, weights = _view_rays(cameras, pixels, confidence, min_confidence, weight_by_confidence)
     points, used, _ = _consensus_points(rays.transpose(1, 2, 0, 3), weights.transpose(1, 2, 0), projections, focal,
                                         max_error_px, min_views)
     kept = used.sum(-1) >= min_views
