@@ -17,14 +17,16 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from random_people.avatar.appearance import EYE_SCLERA_SPECULAR
 from random_people.avatar.binding import SurfaceBinding, pose_binding
 from random_people.render.occlusion import bake_ambient_occlusion, body_capsules, capsule_occlusion, posed_occlusion
 from random_people.render.types import Gaussians
 
 __all__ = ["SPECULAR_BY_PART", "specular_weights", "bake_binding_occlusion", "RestOcclusion", "with_shading"]
 
-# eyes: the sclera's (appearance.EYE_SCLERA_SPECULAR); 0.3 over the whole eyeball lit it white (issue 13)
-SPECULAR_BY_PART = {"skin": 0.04, "hair": 0.03, "eyes": 0.05, "shoes": 0.1}
+# Fallback weights for bindings without their own (older avatar files). Eyes: the sclera's; 0.3
+# over the whole eyeball lit it white (issue 13).
+SPECULAR_BY_PART = {"skin": 0.04, "hair": 0.03, "eyes": EYE_SCLERA_SPECULAR, "shoes": 0.1}
 
 
 def specular_weights(binding: SurfaceBinding) -> torch.Tensor:
