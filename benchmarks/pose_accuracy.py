@@ -222,6 +222,9 @@ class CaptureViews:
     pixels: np.ndarray  # [4, frames, 12, 2] distorted pixels, NaN where not detected
     confidence: np.ndarray  # [4, frames, 12] MediaPipe visibility, 0 where not detected
     fps: float
+    # The same views' limb detections by MediaPipe's heavy landmark model ([4, frames, 12, 2] pixels,
+    # [4, frames, 12] visibility; detect_capture), for the references that use them; None until then.
+    heavy: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def extract_capture(capture: RealCapture, settings) -> CaptureViews:
@@ -299,9 +302,17 @@ def detect_capture(capture: RealCapture, extracted: CaptureViews, settings, land
 # How the reference is triangulated (--reference). "legacy": the detections as labelled, a joint
 # kept where >= 3 views agree within 40 px (views that swapped left and right are voted out);
 # "relabelled": each view's left/right labels chosen so the views agree (Viterbi over the clip),
-# same rule after; "consistent" (default): relabelled, then a 6 Hz zero-phase low-pass;
-# "smoothed": legacy with the same low-pass (to tell the two steps apart).
-REFERENCES = ("consistent", "relabelled", "smoothed", "legacy")
+# same rule after; "consistent": relabelled, then a 6 Hz zero-phase low-pass; "smoothed": legacy
+# with the same low-pass (to tell the two steps apart); "heavy": consistent, from the detections of
+# MediaPipe's heavy landmark model instead of the shipped full one; "combined" (default): both
+# models' detections at once (8 observations per joint; multiview.triangulate_pooled), relabelled
+# per model, >= 3 cameras agreeing within 40 px, the same low-pass. Chosen by criteria that involve
+# no fit (bone-length constancy, left/right symmetry, leave-one-view-out reprojection, the contact
+# sheets; README). CREDIBLE_REFERENCES: the ones each view's score is also given against, as the
+# score's uncertainty due to the reference.
+REFERENCES = ("combined", "consistent", "heavy", "relabelled", "smoothed", "legacy")
+CREDIBLE_REFERENCES = ("combined", "consistent", "heavy")
+NEEDS_HEAVY = ("combined", "heavy")
 REFERENCE_FRAME_RANGES = {"all": (0, None), "0-39": (0, 40), "40-79": (40, 80), "80-99": (80, None)}
 
 
@@ -314,25 +325,35 @@ class Reference:
     pixels: np.ndarray  # [4, frames, 12, 2] the detections with the reference's left/right labels
 
 
-def build_reference(kind: str, extracted: CaptureViews) -> Reference:
-    """Triangulate the reference of one capture the way ``kind`` (one of REFERENCES) says."""
+def build_reference(kind: str, extracted: CaptureViews, views: tuple[int, ...] = (0, 1, 2, 3)) -> Reference:
+    """Triangulate the reference of one capture the way ``kind`` (one of REFERENCES) says, from the
+    cameras ``views`` (0-based; fewer than 4: a joint is kept where 2 of them agree, not 3, for the
+    score against a reference the scored view took no part in). ``pixels`` in the result are the
+    full model's detections of those views with the reference's left/right labels."""
     from random_people.pose.accuracy import LIMB_JOINTS
     from random_people.pose.multiview import (
-        Triangulation, apply_left_right, left_right_groups, smooth_points, triangulate, triangulate_consistent)
+        Triangulation, apply_left_right, left_right_groups, smooth_points, triangulate, triangulate_pooled)
 
-    cameras, pixels, confidence = extracted.cameras, extracted.pixels, extracted.confidence
+    views = list(views)
+    cameras = [extracted.cameras[v] for v in views]
+    pixels, confidence = extracted.pixels[views], extracted.confidence[views]
+    min_views = 3 if len(views) >= 4 else 2
     if kind in ("legacy", "smoothed"):
-        reference = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=40.0)
+        reference = triangulate(cameras, pixels, confidence, min_views=min_views, max_error_px=40.0)
         if kind == "smoothed":
             reference = Triangulation(smooth_points(reference.points, extracted.fps, cutoff_hz=6.0),
                                       reference.views_used, reference.reprojection_px)
         return Reference(kind, reference, pixels)
-    # The whole body's labels at once: per arm/leg groups measured no better (see README).
+    if kind in NEEDS_HEAVY and extracted.heavy is None:
+        raise ValueError(f"reference {kind!r} needs the heavy model's detections (detect_capture) first")
+    heavy = None if extracted.heavy is None else (extracted.heavy[0][views], extracted.heavy[1][views])
+    detections = {"combined": [(pixels, confidence), heavy], "heavy": [heavy]}.get(kind, [(pixels, confidence)])
+    # The whole body's labels at once: per arm/leg groups or per joint measured no better (see README).
     body = [sum(left_right_groups(LIMB_JOINTS, {"arms": ("shoulder", "elbow", "wrist"),
                                                 "legs": ("hip", "knee", "ankle")}), [])]
-    reference = triangulate_consistent(cameras, pixels, confidence, groups=body, min_views=3, max_error_px=40.0)
-    labelled = apply_left_right(pixels, reference.swapped, body)
-    if kind == "consistent":
+    reference = triangulate_pooled(cameras, detections, groups=body, min_views=min_views, max_error_px=40.0)
+    labelled = apply_left_right(*((heavy[0],) if kind == "heavy" else (pixels,)), reference.swapped, body)
+    if kind != "relabelled":
         reference = Triangulation(smooth_points(reference.points, extracted.fps, cutoff_hz=6.0),
                                   reference.views_used, reference.reprojection_px, reference.swapped)
     return Reference(kind, reference, labelled)
@@ -389,8 +410,9 @@ def print_agreement(references: dict[str, dict[str, Reference]]) -> dict:
 def reference_change_sheet(capture: RealCapture, extracted: CaptureViews, new: Reference, old: Reference,
                            path: Path, rows: int = 3, shrink: int = 4) -> list[int]:
     """Contact sheet of the frames where two references differ most (mean joint distance over the
-    joints both kept, frames at least 5 apart): each view's detection (white, as detected), the old
-    reference reprojected (red) and the new one (green). Returns the frames shown."""
+    joints both kept, frames at least 5 apart): each view's detection (white, as detected; the heavy
+    model's yellow where the capture has it), the old reference reprojected (red) and the new one
+    (green). Returns the frames shown."""
     import cv2
 
     from random_people.pose.accuracy import LIMB_JOINTS
@@ -410,6 +432,8 @@ def reference_change_sheet(capture: RealCapture, extracted: CaptureViews, new: R
                  for kind, ref in (("old", old), ("new", new))}
 
     def draw(v: int, t: int, image: np.ndarray) -> list[str]:
+        if extracted.heavy is not None:
+            _draw_limbs(image, extracted.heavy[0][v, t], (255, 230, 0), 3)
         for points, colour, width in ((extracted.pixels[v, t], (255, 255, 255), 3),
                                       (projected["old"][v][t], (230, 0, 0), 6),
                                       (projected["new"][v][t], (0, 220, 0), 6)):
@@ -430,13 +454,22 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
     first is the main one) from all four views' detections, score the requested views against
     each. Returns the figures and the references (to compare captures)."""
     extracted = extract_capture(capture, settings)
+    if any(kind in NEEDS_HEAVY for kind in kinds):
+        from conftest import fetch_pose_landmark_heavy
+
+        extracted.heavy = detect_capture(capture, extracted, settings, fetch_pose_landmark_heavy())
     results, videos, cameras, fps = extracted.results, extracted.videos, extracted.cameras, extracted.fps
     frames = extracted.pixels.shape[1]
     out = {"demo": capture.demo, "about": capture.about, "reference": kinds[0],
            "person": {f"cam0{v}": capture.person[v] for v in range(1, 5)}, "by_reference": {}}
     references = {}
     for kind in kinds:
-        references[kind] = built = build_reference(kind, extracted)
+        references[kind] = build_reference(kind, extracted)
+    credible = [kind for kind in kinds if kind in CREDIBLE_REFERENCES]
+    out["criteria"] = {kind: reference_criteria(kind, references[kind], extracted) for kind in kinds}
+    print_criteria(capture, out["criteria"])
+    for kind in kinds:
+        built = references[kind]
         reference = built.triangulation
         kept = np.isfinite(reference.points).all(-1)
         frames_scored = kept.sum(-1) >= 8
@@ -468,6 +501,10 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
                   f"{s['mediapipe_flipped']:>8.0%}")
             low, high = s["fit_median_interval_mm"]
             print(f"{'':12} fit median's 95 % interval over the clip's frames (blocks of 10): {low:.1f}-{high:.1f} mm")
+            if kind == kinds[0]:
+                s["reference_uncertainty"] = uncertainty = reference_uncertainty(
+                    extracted, view, s, {k: references[k] for k in credible}, kind)
+                print(f"{'':12} {uncertainty_line(uncertainty, kind)}")
             print(f"{'':12} limb depth vs reference: {limb_depth_line(s)}")
         if kind != "legacy" and "legacy" in kinds:
             # The same fits on only the frames the legacy reference could score (>= 8 joints), so
@@ -486,12 +523,88 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
     main = out["by_reference"][kinds[0]]
     out.update({"reference_kept": main["kept"], "reference_frames": main["frames"],
                 "reference_views": main["reference_views"], "views": main["views"]})
-    if "legacy" in kinds and kinds[0] != "legacy":
+    # Where the main reference differs most from the one before it (consistent, else legacy).
+    if before := next((k for k in ("consistent", "legacy") if k in kinds and k != kinds[0]), None):
         sheet = SHEET.parent / f"pose_reference_change_{capture.name}.png"
-        moments = reference_change_sheet(capture, extracted, references[kinds[0]], references["legacy"], sheet)
-        print(f"contact sheet (frames {moments} where the references differ most; detection white, legacy red, "
-              f"{kinds[0]} green, dots on the left wrist and ankle): {sheet}")
+        moments = reference_change_sheet(capture, extracted, references[kinds[0]], references[before], sheet)
+        heavy = ", heavy model's detection yellow" if extracted.heavy is not None else ""
+        print(f"contact sheet (frames {moments} where the references differ most; full model's detection white{heavy}, "
+              f"{before} red, {kinds[0]} green, dots on the left wrist and ankle): {sheet}")
     return out, references
+
+
+def reference_criteria(kind: str, reference: Reference, extracted: CaptureViews) -> dict:
+    """How true a reference is, judged without any fit (so a reference is never chosen for the
+    score it gives): the share of limb joints kept; the coefficient of variation of the 8 limb
+    bones' lengths (median over bones, %), over the clip and over frames 40-79 (the spin into the
+    lunge, the hardest stretch); the left/right difference of the 4 limb bone pairs' lengths (mean,
+    %); and leave-one-view-out reprojection: ``kind`` triangulated from 3 cameras, reprojected into
+    the 4th and compared with that camera's detections by each model (median px, mean over the 4
+    views; over the clip and over frames 40-79)."""
+    from random_people.pose.accuracy import LIMB_BONES, LIMB_JOINTS
+    from random_people.pose.multiview import bone_length_variation, held_out_error_px, left_right_asymmetry
+
+    points = reference.triangulation.points
+    bones = [(LIMB_JOINTS.index(a), LIMB_JOINTS.index(b)) for a, b in LIMB_BONES.values()]
+    names = list(LIMB_BONES)
+    pairs = [(bones[names.index(f"left_{bone}")], bones[names.index(f"right_{bone}")])
+             for bone in ("upper_arm", "forearm", "thigh", "shin")]
+    sides = [(LIMB_JOINTS.index(f"left_{part}"), LIMB_JOINTS.index(f"right_{part}"))
+             for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")]
+    detectors = {"full": (extracted.pixels, extracted.confidence)}
+    if extracted.heavy is not None:
+        detectors["heavy"] = extracted.heavy
+    held_out: dict[str, dict[str, list[float]]] = {d: {"all": [], "40-79": []} for d in detectors}
+    for view in range(4):
+        without = build_reference(kind, extracted, tuple(v for v in range(4) if v != view)).triangulation.points
+        for name, (pixels, confidence) in detectors.items():
+            error = held_out_error_px(extracted.cameras[view], without, pixels[view], confidence[view], sides)
+            held_out[name]["all"].append(float(np.nanmedian(error)))
+            held_out[name]["40-79"].append(float(np.nanmedian(error[40:80])))
+    return {"kept": float(np.isfinite(points).all(-1).mean()),
+            "bone_cv_percent": float(np.nanmedian(bone_length_variation(points, bones)) * 100),
+            "bone_cv_40_79_percent": float(np.nanmedian(bone_length_variation(points, bones, slice(40, 80))) * 100),
+            "left_right_asymmetry_percent": float(np.mean(left_right_asymmetry(points, pairs)) * 100),
+            "held_out_px": {name: {rows: float(np.mean(values)) for rows, values in figures.items()}
+                            for name, figures in held_out.items()},
+            "held_out_px_per_view": {name: figures["all"] for name, figures in held_out.items()}}
+
+
+def print_criteria(capture: RealCapture, criteria: dict[str, dict]) -> None:
+    """The table of :func:`reference_criteria`, one row per reference."""
+    print(f"references of {capture.name} judged without any fit: joints kept, bone length variation (CV, median over "
+          "the 8 limb bones, %, clip / frames 40-79), left/right bone difference (%), leave-one-view-out "
+          "reprojection against each model's detections (px, clip / 40-79)")
+    for kind, c in criteria.items():
+        held = "; ".join(f"{name} {f['all']:.1f} / {f['40-79']:.1f}" for name, f in c["held_out_px"].items())
+        print(f"  {kind:11} kept {c['kept']:6.1%}  bone CV {c['bone_cv_percent']:4.1f} / {c['bone_cv_40_79_percent']:4.1f}  "
+              f"left/right {c['left_right_asymmetry_percent']:4.1f}  held-out {held}")
+
+
+def reference_uncertainty(extracted: CaptureViews, view: int, scored: dict, credible: dict[str, Reference],
+                          kind: str) -> dict:
+    """How much view ``view``'s fit median depends on the reference, beside its interval over frames:
+    the median against each credible reference (``credible``, e.g. one model's detections or both),
+    their range, and the median against ``kind`` triangulated from the other three cameras only (a
+    joint kept where 2 of them agree): a reference the scored view's own detections took no part
+    in, so the fit cannot be flattered by sharing that view's detector errors, but a noisier one
+    (one camera fewer)."""
+    by_reference = {name: score_view(extracted.results[view], ref.triangulation.points, extracted.cameras[view - 1],
+                                     extracted.fps)["fit_median_mm"] for name, ref in credible.items()}
+    by_reference.setdefault(kind, scored["fit_median_mm"])
+    others = tuple(v for v in range(4) if v != view - 1)
+    without = build_reference(kind, extracted, others).triangulation.points
+    without_view = score_view(extracted.results[view], without, extracted.cameras[view - 1], extracted.fps)
+    return {"by_reference_mm": by_reference, "range_mm": [min(by_reference.values()), max(by_reference.values())],
+            "without_view_mm": without_view["fit_median_mm"], "without_view_frames": without_view["frames"]}
+
+
+def uncertainty_line(uncertainty: dict, kind: str) -> str:
+    """One printed line of :func:`reference_uncertainty`."""
+    low, high = uncertainty["range_mm"]
+    each = ", ".join(f"{name} {value:.1f}" for name, value in uncertainty["by_reference_mm"].items())
+    return (f"fit median over the references ({each}): {low:.1f}-{high:.1f} mm; against {kind} from the other "
+            f"3 cameras only: {uncertainty['without_view_mm']:.1f} mm")
 
 
 # Truth motions of the round trip: fitted from real clips, then taken as exact.
@@ -655,7 +768,7 @@ def main() -> None:
     parser.add_argument("--captures", default=",".join(REAL_CAPTURES),
                         help=f"real 4-view captures to score ({', '.join(REAL_CAPTURES)})")
     parser.add_argument("--views", default="1,2,3,4", help="views of each real capture to score")
-    parser.add_argument("--reference", default="consistent,legacy",
+    parser.add_argument("--reference", default="combined,consistent,heavy,legacy",
                         help=f"how the real captures' references are triangulated, comma-separated, the first is the "
                              f"main one, every one is scored ({', '.join(REFERENCES)})")
     parser.add_argument("--round-trip-views", default="front,side,back,high", help="camera angles of the round trip")
