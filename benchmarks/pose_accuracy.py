@@ -466,7 +466,9 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
     for kind in kinds:
         references[kind] = build_reference(kind, extracted)
     credible = [kind for kind in kinds if kind in CREDIBLE_REFERENCES]
-    out["criteria"] = {kind: reference_criteria(kind, references[kind], extracted) for kind in kinds}
+    common = np.logical_and.reduce([np.isfinite(r.triangulation.points).all(-1) for r in references.values()])
+    out["criteria"] = {kind: reference_criteria(kind, references[kind], extracted, common) for kind in kinds}
+    out["criteria_common_joints"] = float(common.mean())
     print_criteria(capture, out["criteria"])
     for kind in kinds:
         built = references[kind]
@@ -533,18 +535,21 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
     return out, references
 
 
-def reference_criteria(kind: str, reference: Reference, extracted: CaptureViews) -> dict:
+def reference_criteria(kind: str, reference: Reference, extracted: CaptureViews, common: np.ndarray) -> dict:
     """How true a reference is, judged without any fit (so a reference is never chosen for the
     score it gives): the share of limb joints kept; the coefficient of variation of the 8 limb
     bones' lengths (median over bones, %), over the clip and over frames 40-79 (the spin into the
     lunge, the hardest stretch); the left/right difference of the 4 limb bone pairs' lengths (mean,
     %); and leave-one-view-out reprojection: ``kind`` triangulated from 3 cameras, reprojected into
     the 4th and compared with that camera's detections by each model (median px, mean over the 4
-    views; over the clip and over frames 40-79)."""
+    views; over the clip and over frames 40-79). The bone figures again on ``common`` [frames, 12]
+    (the joints every reference compared keeps), so a reference that drops hard joints is not
+    flattered by it."""
     from random_people.pose.accuracy import LIMB_BONES, LIMB_JOINTS
     from random_people.pose.multiview import bone_length_variation, held_out_error_px, left_right_asymmetry
 
     points = reference.triangulation.points
+    shared = np.where(common[..., None], points, np.nan)
     bones = [(LIMB_JOINTS.index(a), LIMB_JOINTS.index(b)) for a, b in LIMB_BONES.values()]
     names = list(LIMB_BONES)
     pairs = [(bones[names.index(f"left_{bone}")], bones[names.index(f"right_{bone}")])
@@ -565,6 +570,9 @@ def reference_criteria(kind: str, reference: Reference, extracted: CaptureViews)
             "bone_cv_percent": float(np.nanmedian(bone_length_variation(points, bones)) * 100),
             "bone_cv_40_79_percent": float(np.nanmedian(bone_length_variation(points, bones, slice(40, 80))) * 100),
             "left_right_asymmetry_percent": float(np.mean(left_right_asymmetry(points, pairs)) * 100),
+            "bone_cv_common_percent": float(np.nanmedian(bone_length_variation(shared, bones)) * 100),
+            "bone_cv_common_40_79_percent": float(np.nanmedian(bone_length_variation(shared, bones, slice(40, 80))) * 100),
+            "left_right_asymmetry_common_percent": float(np.mean(left_right_asymmetry(shared, pairs)) * 100),
             "held_out_px": {name: {rows: float(np.mean(values)) for rows, values in figures.items()}
                             for name, figures in held_out.items()},
             "held_out_px_per_view": {name: figures["all"] for name, figures in held_out.items()}}
@@ -574,11 +582,13 @@ def print_criteria(capture: RealCapture, criteria: dict[str, dict]) -> None:
     """The table of :func:`reference_criteria`, one row per reference."""
     print(f"references of {capture.name} judged without any fit: joints kept, bone length variation (CV, median over "
           "the 8 limb bones, %, clip / frames 40-79), left/right bone difference (%), leave-one-view-out "
-          "reprojection against each model's detections (px, clip / 40-79)")
+          "reprojection against each model's detections (px, clip / 40-79); in brackets on the joints every one keeps")
     for kind, c in criteria.items():
         held = "; ".join(f"{name} {f['all']:.1f} / {f['40-79']:.1f}" for name, f in c["held_out_px"].items())
-        print(f"  {kind:11} kept {c['kept']:6.1%}  bone CV {c['bone_cv_percent']:4.1f} / {c['bone_cv_40_79_percent']:4.1f}  "
-              f"left/right {c['left_right_asymmetry_percent']:4.1f}  held-out {held}")
+        print(f"  {kind:11} kept {c['kept']:6.1%}  bone CV {c['bone_cv_percent']:4.1f} / {c['bone_cv_40_79_percent']:4.1f} "
+              f"(common joints {c['bone_cv_common_percent']:4.1f} / {c['bone_cv_common_40_79_percent']:4.1f})  "
+              f"left/right {c['left_right_asymmetry_percent']:4.1f} ({c['left_right_asymmetry_common_percent']:4.1f})  "
+              f"held-out {held}")
 
 
 def reference_uncertainty(extracted: CaptureViews, view: int, scored: dict, credible: dict[str, Reference],
