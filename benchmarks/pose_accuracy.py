@@ -15,17 +15,23 @@ people; every view follows the man, ``--person x,y`` on him in the first frame) 
 ``singleperson`` (Demo_SinglePerson, the same man alone turning into a lunge, arms out; the
 default pick, the largest person). Every view is extracted on its own. The reference is the
 detector's 2D landmarks of all four views triangulated with the calibration (a joint is kept
-only where at least 3 views agree within 40 px). ``--reference`` says how: ``consistent`` (the
-default) first chooses each view's left/right labels so the views agree (a view whose detector
-swapped sides is relabelled, not voted out) and low-passes the result at 6 Hz without delay;
-``relabelled`` without the low-pass; ``legacy`` as first built (raw labels, no filter);
-``smoothed`` legacy with the low-pass. Each reference's reprojection error per view is printed,
-a contact sheet of the main one reprojected on every view is written to
-``benchmarks/results/pose_reference_<capture>.png`` and one of the frames where it differs most
-from ``legacy`` to ``pose_reference_change_<capture>.png``. With both captures (the same
-performance filmed twice) the references are also compared with each other. Each single-view
-result is scored against every reference, per capture and view, with the 95 % interval of each
-view's median over the clip's frames (``accuracy.median_interval``).
+only where at least 3 cameras agree within 40 px). ``--reference`` says how: ``combined`` (the
+default) pools the detections of the shipped full MediaPipe model and of its heavy model (from
+the ``@mediapipe/pose`` npm package, fetched and integrity-checked like the test clips; used for
+the reference only, extraction stays on the full model), 8 observations per joint, each model's
+left/right labels chosen so the views agree, then a 6 Hz zero-phase low-pass; ``consistent`` the
+same from the full model alone; ``heavy`` from the heavy model alone; ``relabelled`` consistent
+without the low-pass; ``legacy`` as first built (raw labels, no filter); ``smoothed`` legacy with
+the low-pass. Every reference is judged without any fit (bone length variation, left/right bone
+difference, leave-one-view-out reprojection against each model's detections), each one's
+reprojection error per view is printed, a contact sheet of the main one reprojected on every view
+is written to ``benchmarks/results/pose_reference_<capture>.png`` and one of the frames where it
+differs most from ``consistent`` (else ``legacy``) to ``pose_reference_change_<capture>.png``. With
+both captures (the same performance filmed twice) the references are also compared with each
+other. Each single-view result is scored against every reference, per capture and view, with the
+95 % interval of each view's median over the clip's frames (``accuracy.median_interval``) and the
+score's uncertainty due to the reference: its median against each credible reference (combined,
+consistent, heavy) and against the main one triangulated without the scored view.
 
 Both parts also print, per view, how deep the fit's and MediaPipe's 8 limb bones are against the
 truth and how often they point the right way (``accuracy.limb_depth_agreement``; per bone in the
@@ -37,7 +43,7 @@ smoothing window.
 
     python benchmarks/pose_accuracy.py [--identities 2] [--round-trip-views front,side,back,high]
                                        [--captures multiperson,singleperson] [--views 1,2,3,4]
-                                       [--reference consistent,relabelled,smoothed,legacy]
+                                       [--reference combined,consistent,heavy,relabelled,smoothed,legacy]
                                        [--skip-real | --skip-round-trip] [--fit-override KEY=VALUE ...]
                                        [--world-window SECONDS] [--json PATH]
 """
