@@ -472,6 +472,9 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
     for kind in kinds:
         references[kind] = build_reference(kind, extracted)
     credible = [kind for kind in kinds if kind in CREDIBLE_REFERENCES]
+    # The main reference from 3 of the 4 cameras, each left out in turn (the scores' uncertainty).
+    three_cameras = {left_out: build_reference(kinds[0], extracted, tuple(v for v in range(4) if v != left_out))
+                     .triangulation.points for left_out in range(4)}
     common = np.logical_and.reduce([np.isfinite(r.triangulation.points).all(-1) for r in references.values()])
     out["criteria"] = {kind: reference_criteria(kind, references[kind], extracted, common) for kind in kinds}
     out["criteria_common_joints"] = float(common.mean())
@@ -511,7 +514,7 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
             print(f"{'':12} fit median's 95 % interval over the clip's frames (blocks of 10): {low:.1f}-{high:.1f} mm")
             if kind == kinds[0]:
                 s["reference_uncertainty"] = uncertainty = reference_uncertainty(
-                    extracted, view, s, {k: references[k] for k in credible}, kind)
+                    extracted, view, s, {k: references[k] for k in credible}, kind, three_cameras)
                 print(f"{'':12} {uncertainty_line(uncertainty, kind)}")
             print(f"{'':12} limb depth vs reference: {limb_depth_line(s)}")
         if kind != "legacy" and "legacy" in kinds:
@@ -598,29 +601,33 @@ def print_criteria(capture: RealCapture, criteria: dict[str, dict]) -> None:
 
 
 def reference_uncertainty(extracted: CaptureViews, view: int, scored: dict, credible: dict[str, Reference],
-                          kind: str) -> dict:
+                          kind: str, three_cameras: dict[int, np.ndarray]) -> dict:
     """How much view ``view``'s fit median depends on the reference, beside its interval over frames:
-    the median against each credible reference (``credible``, e.g. one model's detections or both),
-    their range, and the median against ``kind`` triangulated from the other three cameras only (a
-    joint kept where 2 of them agree): a reference the scored view's own detections took no part
-    in, so the fit cannot be flattered by sharing that view's detector errors, but a noisier one
-    (one camera fewer)."""
+    the median against each credible reference (``credible``, e.g. one model's detections or both)
+    and their range; and against ``kind`` triangulated from 3 cameras only (``three_cameras``: the
+    0-based camera left out -> points; a joint kept where 2 of them agree), once without the scored
+    view (a reference its own detections took no part in, so the fit cannot be flattered by
+    sharing that view's detector errors) and, as the yardstick of what one camera fewer costs by
+    itself, the mean over leaving out each other camera. The difference of the two is how much the
+    scored view's own detections in the 4-camera reference flatter its score."""
     by_reference = {name: score_view(extracted.results[view], ref.triangulation.points, extracted.cameras[view - 1],
                                      extracted.fps)["fit_median_mm"] for name, ref in credible.items()}
     by_reference.setdefault(kind, scored["fit_median_mm"])
-    others = tuple(v for v in range(4) if v != view - 1)
-    without = build_reference(kind, extracted, others).triangulation.points
-    without_view = score_view(extracted.results[view], without, extracted.cameras[view - 1], extracted.fps)
+    medians = {left_out: score_view(extracted.results[view], points, extracted.cameras[view - 1],
+                                    extracted.fps)["fit_median_mm"] for left_out, points in three_cameras.items()}
     return {"by_reference_mm": by_reference, "range_mm": [min(by_reference.values()), max(by_reference.values())],
-            "without_view_mm": without_view["fit_median_mm"], "without_view_frames": without_view["frames"]}
+            "without_view_mm": medians[view - 1],
+            "without_another_view_mm": float(np.mean([m for left_out, m in medians.items() if left_out != view - 1])),
+            "three_cameras_mm": {f"without_cam0{left_out + 1}": m for left_out, m in medians.items()}}
 
 
 def uncertainty_line(uncertainty: dict, kind: str) -> str:
     """One printed line of :func:`reference_uncertainty`."""
     low, high = uncertainty["range_mm"]
     each = ", ".join(f"{name} {value:.1f}" for name, value in uncertainty["by_reference_mm"].items())
-    return (f"fit median over the references ({each}): {low:.1f}-{high:.1f} mm; against {kind} from the other "
-            f"3 cameras only: {uncertainty['without_view_mm']:.1f} mm")
+    return (f"fit median over the references ({each}): {low:.1f}-{high:.1f} mm; against {kind} from 3 cameras: "
+            f"{uncertainty['without_view_mm']:.1f} mm without this view, {uncertainty['without_another_view_mm']:.1f} "
+            f"without another (mean)")
 
 
 # Truth motions of the round trip: fitted from real clips, then taken as exact.
