@@ -268,3 +268,18 @@ def test_the_combined_reference_is_truer_than_the_full_models_alone_in_the_lunge
     assert figures["combined"]["bone_cv"] < 0.9 * figures["consistent"]["bone_cv"]
     assert figures["combined"]["held_out"] < figures["consistent"]["held_out"] - 1.0
     assert figures["combined"]["bone_cv"] < 0.03  # a few per cent: the reference's bones hardly stretch
+
+
+def test_a_heavy_model_tarball_that_fails_the_registry_integrity_is_refused_and_removed(tmp_path, monkeypatch):
+    """The heavy model is only taken from a tarball whose sha512 matches the npm registry's
+    integrity string; a damaged or substituted one is an error naming the file, and is deleted so
+    the next run fetches it again."""
+    import conftest
+
+    monkeypatch.setattr(conftest, "CACHE_DIR", tmp_path)
+    damaged = tmp_path / conftest.MEDIAPIPE_POSE_TARBALL
+    damaged.write_bytes(b"not the npm package")
+    with pytest.raises(RuntimeError, match="does not match the npm registry's integrity"):
+        conftest.fetch_pose_landmark_heavy()
+    assert not damaged.exists()
+    assert not (tmp_path / "mediapipe-pose-0.5.1675469404").exists()
