@@ -276,12 +276,11 @@ def detect_capture(capture: RealCapture, extracted: CaptureViews, settings, land
     ``capture`` by another MediaPipe landmark model (the heavy one), following the same person the
     same way as extraction does (its first-frame pick, its person following, the longest stretch
     of one person), with no fit: detections for the reference only."""
+    from random_people.media import probe_video, read_frames
     from random_people.pose.accuracy import LIMB_INDEX
     from random_people.pose.extract import default_person_of_clip, pick_person
     from random_people.pose.landmarks import detect_landmarks
     from random_people.pose.tracking import keep_longest_person
-
-    from random_people.media import probe_video, read_frames
 
     pixels = np.full_like(extracted.pixels, np.nan)
     confidence = np.zeros_like(extracted.confidence)

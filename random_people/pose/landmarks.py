@@ -45,7 +45,10 @@ class LandmarkTrack:
 
 
 class PoseDetector:
-    """MediaPipe Pose in video mode; one instance per clip (it tracks across frames)."""
+    """MediaPipe Pose in video mode; one instance per clip (it tracks across frames).
+
+    ``landmark_model``: the path of another pose landmark model file than the bundled full one
+    (the accuracy benchmark's reference runs MediaPipe's heavy model; extraction never does)."""
 
     def __init__(self, max_side: int = 640, smooth_landmarks: bool = True,
                  landmark_model: str | Path | None = None) -> None:
@@ -106,7 +109,6 @@ class PoseDetector:
         return xy, np.clip(image[:, 2], 0.0, 1.0), world
 
 
-
 # The node of MediaPipe 0.10.21's pose graph that names the heavy landmark model's file
 # (model_complexity=2 selects it), relative to the mediapipe package unless absolute.
 _HEAVY_MODEL_NODE = "poselandmarkbyroicpu__poselandmarkmodelloader__switchcontainer__ConstantSidePacketCalculator_3"
@@ -122,7 +124,8 @@ def _pose_with_landmark_model(path: Path, smooth_landmarks: bool):
 
     Used only by the accuracy benchmark's reference (the heavy model from the ``@mediapipe/pose``
     npm package, see ``tests/conftest.py: fetch_pose_landmark_heavy``); extraction ships the full
-    model."""
+    model. Tied to mediapipe 0.10.21's graph: another version that renames the node fails here
+    with mediapipe's "Not all calculator params are valid"."""
     from mediapipe.calculators.core import constant_side_packet_calculator_pb2
     from mediapipe.python import solution_base
     from mediapipe.python.solutions import pose as mp_pose
@@ -211,9 +214,10 @@ def detect_landmarks(
 
         follow_people(frames, image_size, follow, [np.asarray(o, np.float32) for o in others or []],
                       lambda: PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks,
-                                                    landmark_model=landmark_model), fps, record)
+                                           landmark_model=landmark_model), fps, record)
     else:
-        with PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks, landmark_model=landmark_model) as detector:
+        with PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks,
+                          landmark_model=landmark_model) as detector:
             for frame in frames:
                 record(frame, detector.detect(frame.rgb, image_size))
     track = LandmarkTrack(
