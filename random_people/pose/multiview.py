@@ -5,7 +5,7 @@ The evaluation (``benchmarks/pose_accuracy.py``) triangulates the detector's 2D 
 all views of a real capture (Pose2Sim's ``Demo_MultiPerson``: 4 static cameras with a Qualisys
 calibration) into a reference skeleton, then scores each single-view extraction against it.
 
-Two triangulations live here:
+Three triangulations live here:
 
 - :func:`triangulate` (the first, "legacy" reference): a weighted linear (DLT) solve on
   undistorted, normalised image points; views that disagree with the others (the detector followed
@@ -16,6 +16,15 @@ Two triangulations live here:
   instead of voting out a view whose detector swapped sides, then each point is triangulated by
   the same largest-agreeing-subset rule; :func:`smooth_points` low-passes the result without
   delay (a real body moves smoothly at 60 fps; the detector jitters from frame to frame).
+- :func:`triangulate_pooled` (the benchmark's default, "combined"): the same over several
+  detectors' observations of the same views at once (MediaPipe's full and heavy models: 8 per
+  joint), each detector relabelled on its own, a point kept where 3 cameras (not observations)
+  agree.
+
+Which reference is truest is judged without any fit (a fit scored against it cannot choose its
+own yardstick): :func:`bone_length_variation` (real bones keep their length),
+:func:`left_right_asymmetry` (and match side to side), :func:`held_out_error_px` (a reference
+from 3 cameras lands on the 4th camera's detections).
 """
 
 from __future__ import annotations
