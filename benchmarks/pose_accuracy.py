@@ -15,17 +15,23 @@ people; every view follows the man, ``--person x,y`` on him in the first frame) 
 ``singleperson`` (Demo_SinglePerson, the same man alone turning into a lunge, arms out; the
 default pick, the largest person). Every view is extracted on its own. The reference is the
 detector's 2D landmarks of all four views triangulated with the calibration (a joint is kept
-only where at least 3 views agree within 40 px). ``--reference`` says how: ``consistent`` (the
-default) first chooses each view's left/right labels so the views agree (a view whose detector
-swapped sides is relabelled, not voted out) and low-passes the result at 6 Hz without delay;
-``relabelled`` without the low-pass; ``legacy`` as first built (raw labels, no filter);
-``smoothed`` legacy with the low-pass. Each reference's reprojection error per view is printed,
-a contact sheet of the main one reprojected on every view is written to
-``benchmarks/results/pose_reference_<capture>.png`` and one of the frames where it differs most
-from ``legacy`` to ``pose_reference_change_<capture>.png``. With both captures (the same
-performance filmed twice) the references are also compared with each other. Each single-view
-result is scored against every reference, per capture and view, with the 95 % interval of each
-view's median over the clip's frames (``accuracy.median_interval``).
+only where at least 3 cameras agree within 40 px). ``--reference`` says how: ``combined`` (the
+default) pools the detections of the shipped full MediaPipe model and of its heavy model (from
+the ``@mediapipe/pose`` npm package, fetched and integrity-checked like the test clips; used for
+the reference only, extraction stays on the full model), 8 observations per joint, each model's
+left/right labels chosen so the views agree, then a 6 Hz zero-phase low-pass; ``consistent`` the
+same from the full model alone; ``heavy`` from the heavy model alone; ``relabelled`` consistent
+without the low-pass; ``legacy`` as first built (raw labels, no filter); ``smoothed`` legacy with
+the low-pass. Every reference is judged without any fit (bone length variation, left/right bone
+difference, leave-one-view-out reprojection against each model's detections), each one's
+reprojection error per view is printed, a contact sheet of the main one reprojected on every view
+is written to ``benchmarks/results/pose_reference_<capture>.png`` and one of the frames where it
+differs most from ``consistent`` (else ``legacy``) to ``pose_reference_change_<capture>.png``. With
+both captures (the same performance filmed twice) the references are also compared with each
+other. Each single-view result is scored against every reference, per capture and view, with the
+95 % interval of each view's median over the clip's frames (``accuracy.median_interval``) and the
+score's uncertainty due to the reference: its median against each credible reference (combined,
+consistent, heavy) and against the main one triangulated without the scored view.
 
 Both parts also print, per view, how deep the fit's and MediaPipe's 8 limb bones are against the
 truth and how often they point the right way (``accuracy.limb_depth_agreement``; per bone in the
@@ -37,7 +43,7 @@ smoothing window.
 
     python benchmarks/pose_accuracy.py [--identities 2] [--round-trip-views front,side,back,high]
                                        [--captures multiperson,singleperson] [--views 1,2,3,4]
-                                       [--reference consistent,relabelled,smoothed,legacy]
+                                       [--reference combined,consistent,heavy,relabelled,smoothed,legacy]
                                        [--skip-real | --skip-round-trip] [--fit-override KEY=VALUE ...]
                                        [--world-window SECONDS] [--json PATH]
 """
@@ -222,6 +228,9 @@ class CaptureViews:
     pixels: np.ndarray  # [4, frames, 12, 2] distorted pixels, NaN where not detected
     confidence: np.ndarray  # [4, frames, 12] MediaPipe visibility, 0 where not detected
     fps: float
+    # The same views' limb detections by MediaPipe's heavy landmark model ([4, frames, 12, 2] pixels,
+    # [4, frames, 12] visibility; detect_capture), for the references that use them; None until then.
+    heavy: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def extract_capture(capture: RealCapture, settings) -> CaptureViews:
@@ -261,12 +270,54 @@ def extract_capture(capture: RealCapture, settings) -> CaptureViews:
     return CaptureViews(results, videos, cameras, pixels, confidence, fps)
 
 
+def detect_capture(capture: RealCapture, extracted: CaptureViews, settings, landmark_model: Path
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The limb detections ([4, frames, 12, 2] pixels, [4, frames, 12] visibility) of every view of
+    ``capture`` by another MediaPipe landmark model (the heavy one), following the same person the
+    same way as extraction does (its first-frame pick, its person following, the longest stretch
+    of one person), with no fit: detections for the reference only."""
+    from random_people.media import probe_video, read_frames
+    from random_people.pose.accuracy import LIMB_INDEX
+    from random_people.pose.extract import default_person_of_clip, pick_person
+    from random_people.pose.landmarks import detect_landmarks
+    from random_people.pose.tracking import keep_longest_person
+
+    pixels = np.full_like(extracted.pixels, np.nan)
+    confidence = np.zeros_like(extracted.confidence)
+    for view, video in enumerate(extracted.videos, start=1):
+        started = time.perf_counter()
+        info = probe_video(video, settings)
+        person = capture.person[view]
+        chosen, others = (pick_person(video, person, settings=settings) if person is not None
+                          else default_person_of_clip(video, settings=settings))
+        frames = read_frames(video, settings=settings, max_side=settings.detector_max_side)
+        track = detect_landmarks(frames, info.fps, (info.width, info.height), None, settings.detector_max_side,
+                                 follow=None if chosen is None else chosen.landmarks_xy,
+                                 others=[p.landmarks_xy for p in others], landmark_model=landmark_model)
+        track = keep_longest_person(track).track
+        index = np.rint(track.frame_times * extracted.fps).astype(int)
+        keep = track.detected & (index < pixels.shape[1])
+        pixels[view - 1, index[keep]] = track.image_xy[keep][:, LIMB_INDEX]
+        confidence[view - 1, index[keep]] = track.visibility[keep][:, LIMB_INDEX]
+        print(f"  detected {capture.name} cam0{view} with {landmark_model.name}: {int(keep.sum())} frames in "
+              f"{time.perf_counter() - started:.1f} s")
+    return pixels, confidence
+
+
 # How the reference is triangulated (--reference). "legacy": the detections as labelled, a joint
 # kept where >= 3 views agree within 40 px (views that swapped left and right are voted out);
 # "relabelled": each view's left/right labels chosen so the views agree (Viterbi over the clip),
-# same rule after; "consistent" (default): relabelled, then a 6 Hz zero-phase low-pass;
-# "smoothed": legacy with the same low-pass (to tell the two steps apart).
-REFERENCES = ("consistent", "relabelled", "smoothed", "legacy")
+# same rule after; "consistent": relabelled, then a 6 Hz zero-phase low-pass; "smoothed": legacy
+# with the same low-pass (to tell the two steps apart); "heavy": consistent, from the detections of
+# MediaPipe's heavy landmark model instead of the shipped full one; "combined" (default): both
+# models' detections at once (8 observations per joint; multiview.triangulate_pooled), relabelled
+# per model, >= 3 cameras agreeing within 40 px, the same low-pass. Chosen by criteria that involve
+# no fit (bone-length constancy, left/right symmetry, leave-one-view-out reprojection, the contact
+# sheets; README). CREDIBLE_REFERENCES: the ones each view's score is also given against, as the
+# score's uncertainty due to the reference.
+REFERENCES = ("combined", "consistent", "heavy", "relabelled", "smoothed", "legacy")
+CREDIBLE_REFERENCES = ("combined", "consistent", "heavy")
+NEEDS_HEAVY = ("combined", "heavy")
 REFERENCE_FRAME_RANGES = {"all": (0, None), "0-39": (0, 40), "40-79": (40, 80), "80-99": (80, None)}
 
 
@@ -279,25 +330,35 @@ class Reference:
     pixels: np.ndarray  # [4, frames, 12, 2] the detections with the reference's left/right labels
 
 
-def build_reference(kind: str, extracted: CaptureViews) -> Reference:
-    """Triangulate the reference of one capture the way ``kind`` (one of REFERENCES) says."""
+def build_reference(kind: str, extracted: CaptureViews, views: tuple[int, ...] = (0, 1, 2, 3)) -> Reference:
+    """Triangulate the reference of one capture the way ``kind`` (one of REFERENCES) says, from the
+    cameras ``views`` (0-based; fewer than 4: a joint is kept where 2 of them agree, not 3, for the
+    score against a reference the scored view took no part in). ``pixels`` in the result are the
+    full model's detections of those views with the reference's left/right labels."""
     from random_people.pose.accuracy import LIMB_JOINTS
     from random_people.pose.multiview import (
-        Triangulation, apply_left_right, left_right_groups, smooth_points, triangulate, triangulate_consistent)
+        Triangulation, apply_left_right, left_right_groups, smooth_points, triangulate, triangulate_pooled)
 
-    cameras, pixels, confidence = extracted.cameras, extracted.pixels, extracted.confidence
+    views = list(views)
+    cameras = [extracted.cameras[v] for v in views]
+    pixels, confidence = extracted.pixels[views], extracted.confidence[views]
+    min_views = 3 if len(views) >= 4 else 2
     if kind in ("legacy", "smoothed"):
-        reference = triangulate(cameras, pixels, confidence, min_views=3, max_error_px=40.0)
+        reference = triangulate(cameras, pixels, confidence, min_views=min_views, max_error_px=40.0)
         if kind == "smoothed":
             reference = Triangulation(smooth_points(reference.points, extracted.fps, cutoff_hz=6.0),
                                       reference.views_used, reference.reprojection_px)
         return Reference(kind, reference, pixels)
-    # The whole body's labels at once: per arm/leg groups measured no better (see README).
+    if kind in NEEDS_HEAVY and extracted.heavy is None:
+        raise ValueError(f"reference {kind!r} needs the heavy model's detections (detect_capture) first")
+    heavy = None if extracted.heavy is None else (extracted.heavy[0][views], extracted.heavy[1][views])
+    detections = {"combined": [(pixels, confidence), heavy], "heavy": [heavy]}.get(kind, [(pixels, confidence)])
+    # The whole body's labels at once: per arm/leg groups or per joint measured no better (see README).
     body = [sum(left_right_groups(LIMB_JOINTS, {"arms": ("shoulder", "elbow", "wrist"),
                                                 "legs": ("hip", "knee", "ankle")}), [])]
-    reference = triangulate_consistent(cameras, pixels, confidence, groups=body, min_views=3, max_error_px=40.0)
-    labelled = apply_left_right(pixels, reference.swapped, body)
-    if kind == "consistent":
+    reference = triangulate_pooled(cameras, detections, groups=body, min_views=min_views, max_error_px=40.0)
+    labelled = apply_left_right(*((heavy[0],) if kind == "heavy" else (pixels,)), reference.swapped, body)
+    if kind != "relabelled":
         reference = Triangulation(smooth_points(reference.points, extracted.fps, cutoff_hz=6.0),
                                   reference.views_used, reference.reprojection_px, reference.swapped)
     return Reference(kind, reference, labelled)
@@ -354,8 +415,9 @@ def print_agreement(references: dict[str, dict[str, Reference]]) -> dict:
 def reference_change_sheet(capture: RealCapture, extracted: CaptureViews, new: Reference, old: Reference,
                            path: Path, rows: int = 3, shrink: int = 4) -> list[int]:
     """Contact sheet of the frames where two references differ most (mean joint distance over the
-    joints both kept, frames at least 5 apart): each view's detection (white, as detected), the old
-    reference reprojected (red) and the new one (green). Returns the frames shown."""
+    joints both kept, frames at least 5 apart): each view's detection (white, as detected; the heavy
+    model's yellow where the capture has it), the old reference reprojected (red) and the new one
+    (green). Returns the frames shown."""
     import cv2
 
     from random_people.pose.accuracy import LIMB_JOINTS
@@ -375,6 +437,8 @@ def reference_change_sheet(capture: RealCapture, extracted: CaptureViews, new: R
                  for kind, ref in (("old", old), ("new", new))}
 
     def draw(v: int, t: int, image: np.ndarray) -> list[str]:
+        if extracted.heavy is not None:
+            _draw_limbs(image, extracted.heavy[0][v, t], (255, 230, 0), 3)
         for points, colour, width in ((extracted.pixels[v, t], (255, 255, 255), 3),
                                       (projected["old"][v][t], (230, 0, 0), 6),
                                       (projected["new"][v][t], (0, 220, 0), 6)):
@@ -395,13 +459,27 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
     first is the main one) from all four views' detections, score the requested views against
     each. Returns the figures and the references (to compare captures)."""
     extracted = extract_capture(capture, settings)
+    if any(kind in NEEDS_HEAVY for kind in kinds):
+        from conftest import fetch_pose_landmark_heavy
+
+        extracted.heavy = detect_capture(capture, extracted, settings, fetch_pose_landmark_heavy())
     results, videos, cameras, fps = extracted.results, extracted.videos, extracted.cameras, extracted.fps
     frames = extracted.pixels.shape[1]
     out = {"demo": capture.demo, "about": capture.about, "reference": kinds[0],
            "person": {f"cam0{v}": capture.person[v] for v in range(1, 5)}, "by_reference": {}}
     references = {}
     for kind in kinds:
-        references[kind] = built = build_reference(kind, extracted)
+        references[kind] = build_reference(kind, extracted)
+    credible = [kind for kind in kinds if kind in CREDIBLE_REFERENCES]
+    # The main reference from 3 of the 4 cameras, each left out in turn (the scores' uncertainty).
+    three_cameras = {left_out: build_reference(kinds[0], extracted, tuple(v for v in range(4) if v != left_out))
+                     .triangulation.points for left_out in range(4)}
+    common = np.logical_and.reduce([np.isfinite(r.triangulation.points).all(-1) for r in references.values()])
+    out["criteria"] = {kind: reference_criteria(kind, references[kind], extracted, common) for kind in kinds}
+    out["criteria_common_joints"] = float(common.mean())
+    print_criteria(capture, out["criteria"])
+    for kind in kinds:
+        built = references[kind]
         reference = built.triangulation
         kept = np.isfinite(reference.points).all(-1)
         frames_scored = kept.sum(-1) >= 8
@@ -433,6 +511,10 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
                   f"{s['mediapipe_flipped']:>8.0%}")
             low, high = s["fit_median_interval_mm"]
             print(f"{'':12} fit median's 95 % interval over the clip's frames (blocks of 10): {low:.1f}-{high:.1f} mm")
+            if kind == kinds[0]:
+                s["reference_uncertainty"] = uncertainty = reference_uncertainty(
+                    extracted, view, s, {k: references[k] for k in credible}, kind, three_cameras)
+                print(f"{'':12} {uncertainty_line(uncertainty, kind)}")
             print(f"{'':12} limb depth vs reference: {limb_depth_line(s)}")
         if kind != "legacy" and "legacy" in kinds:
             # The same fits on only the frames the legacy reference could score (>= 8 joints), so
@@ -451,12 +533,100 @@ def real_multiview(capture: RealCapture, views: list[int], settings, kinds: list
     main = out["by_reference"][kinds[0]]
     out.update({"reference_kept": main["kept"], "reference_frames": main["frames"],
                 "reference_views": main["reference_views"], "views": main["views"]})
-    if "legacy" in kinds and kinds[0] != "legacy":
+    # Where the main reference differs most from the one before it (consistent, else legacy).
+    if before := next((k for k in ("consistent", "legacy") if k in kinds and k != kinds[0]), None):
         sheet = SHEET.parent / f"pose_reference_change_{capture.name}.png"
-        moments = reference_change_sheet(capture, extracted, references[kinds[0]], references["legacy"], sheet)
-        print(f"contact sheet (frames {moments} where the references differ most; detection white, legacy red, "
-              f"{kinds[0]} green, dots on the left wrist and ankle): {sheet}")
+        moments = reference_change_sheet(capture, extracted, references[kinds[0]], references[before], sheet)
+        heavy = ", heavy model's detection yellow" if extracted.heavy is not None else ""
+        print(f"contact sheet (frames {moments} where the references differ most; full model's detection white{heavy}, "
+              f"{before} red, {kinds[0]} green, dots on the left wrist and ankle): {sheet}")
     return out, references
+
+
+def reference_criteria(kind: str, reference: Reference, extracted: CaptureViews, common: np.ndarray) -> dict:
+    """How true a reference is, judged without any fit (so a reference is never chosen for the
+    score it gives): the share of limb joints kept; the coefficient of variation of the 8 limb
+    bones' lengths (median over bones, %), over the clip and over frames 40-79 (the spin into the
+    lunge, the hardest stretch); the left/right difference of the 4 limb bone pairs' lengths (mean,
+    %); and leave-one-view-out reprojection: ``kind`` triangulated from 3 cameras, reprojected into
+    the 4th and compared with that camera's detections by each model (median px, mean over the 4
+    views; over the clip and over frames 40-79). The bone figures again on ``common`` [frames, 12]
+    (the joints every reference compared keeps), so a reference that drops hard joints is not
+    flattered by it."""
+    from random_people.pose.accuracy import LIMB_BONES, LIMB_JOINTS
+    from random_people.pose.multiview import bone_length_variation, held_out_error_px, left_right_asymmetry
+
+    points = reference.triangulation.points
+    shared = np.where(common[..., None], points, np.nan)
+    bones = [(LIMB_JOINTS.index(a), LIMB_JOINTS.index(b)) for a, b in LIMB_BONES.values()]
+    names = list(LIMB_BONES)
+    pairs = [(bones[names.index(f"left_{bone}")], bones[names.index(f"right_{bone}")])
+             for bone in ("upper_arm", "forearm", "thigh", "shin")]
+    sides = [(LIMB_JOINTS.index(f"left_{part}"), LIMB_JOINTS.index(f"right_{part}"))
+             for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")]
+    detectors = {"full": (extracted.pixels, extracted.confidence)}
+    if extracted.heavy is not None:
+        detectors["heavy"] = extracted.heavy
+    held_out: dict[str, dict[str, list[float]]] = {d: {"all": [], "40-79": []} for d in detectors}
+    for view in range(4):
+        without = build_reference(kind, extracted, tuple(v for v in range(4) if v != view)).triangulation.points
+        for name, (pixels, confidence) in detectors.items():
+            error = held_out_error_px(extracted.cameras[view], without, pixels[view], confidence[view], sides)
+            held_out[name]["all"].append(float(np.nanmedian(error)))
+            held_out[name]["40-79"].append(float(np.nanmedian(error[40:80])))
+    return {"kept": float(np.isfinite(points).all(-1).mean()),
+            "bone_cv_percent": float(np.nanmedian(bone_length_variation(points, bones)) * 100),
+            "bone_cv_40_79_percent": float(np.nanmedian(bone_length_variation(points, bones, slice(40, 80))) * 100),
+            "left_right_asymmetry_percent": float(np.mean(left_right_asymmetry(points, pairs)) * 100),
+            "bone_cv_common_percent": float(np.nanmedian(bone_length_variation(shared, bones)) * 100),
+            "bone_cv_common_40_79_percent": float(np.nanmedian(bone_length_variation(shared, bones, slice(40, 80))) * 100),
+            "left_right_asymmetry_common_percent": float(np.mean(left_right_asymmetry(shared, pairs)) * 100),
+            "held_out_px": {name: {rows: float(np.mean(values)) for rows, values in figures.items()}
+                            for name, figures in held_out.items()},
+            "held_out_px_per_view": {name: figures["all"] for name, figures in held_out.items()}}
+
+
+def print_criteria(capture: RealCapture, criteria: dict[str, dict]) -> None:
+    """The table of :func:`reference_criteria`, one row per reference."""
+    print(f"references of {capture.name} judged without any fit: joints kept, bone length variation (CV, median over "
+          "the 8 limb bones, %, clip / frames 40-79), left/right bone difference (%), leave-one-view-out "
+          "reprojection against each model's detections (px, clip / 40-79); in brackets on the joints every one keeps")
+    for kind, c in criteria.items():
+        held = "; ".join(f"{name} {f['all']:.1f} / {f['40-79']:.1f}" for name, f in c["held_out_px"].items())
+        print(f"  {kind:11} kept {c['kept']:6.1%}  bone CV {c['bone_cv_percent']:4.1f} / {c['bone_cv_40_79_percent']:4.1f} "
+              f"(common joints {c['bone_cv_common_percent']:4.1f} / {c['bone_cv_common_40_79_percent']:4.1f})  "
+              f"left/right {c['left_right_asymmetry_percent']:4.1f} ({c['left_right_asymmetry_common_percent']:4.1f})  "
+              f"held-out {held}")
+
+
+def reference_uncertainty(extracted: CaptureViews, view: int, scored: dict, credible: dict[str, Reference],
+                          kind: str, three_cameras: dict[int, np.ndarray]) -> dict:
+    """How much view ``view``'s fit median depends on the reference, beside its interval over frames:
+    the median against each credible reference (``credible``, e.g. one model's detections or both)
+    and their range; and against ``kind`` triangulated from 3 cameras only (``three_cameras``: the
+    0-based camera left out -> points; a joint kept where 2 of them agree), once without the scored
+    view (a reference its own detections took no part in, so the fit cannot be flattered by
+    sharing that view's detector errors) and, as the yardstick of what one camera fewer costs by
+    itself, the mean over leaving out each other camera. The difference of the two is how much the
+    scored view's own detections in the 4-camera reference flatter its score."""
+    by_reference = {name: score_view(extracted.results[view], ref.triangulation.points, extracted.cameras[view - 1],
+                                     extracted.fps)["fit_median_mm"] for name, ref in credible.items()}
+    by_reference.setdefault(kind, scored["fit_median_mm"])
+    medians = {left_out: score_view(extracted.results[view], points, extracted.cameras[view - 1],
+                                    extracted.fps)["fit_median_mm"] for left_out, points in three_cameras.items()}
+    return {"by_reference_mm": by_reference, "range_mm": [min(by_reference.values()), max(by_reference.values())],
+            "without_view_mm": medians[view - 1],
+            "without_another_view_mm": float(np.mean([m for left_out, m in medians.items() if left_out != view - 1])),
+            "three_cameras_mm": {f"without_cam0{left_out + 1}": m for left_out, m in medians.items()}}
+
+
+def uncertainty_line(uncertainty: dict, kind: str) -> str:
+    """One printed line of :func:`reference_uncertainty`."""
+    low, high = uncertainty["range_mm"]
+    each = ", ".join(f"{name} {value:.1f}" for name, value in uncertainty["by_reference_mm"].items())
+    return (f"fit median over the references ({each}): {low:.1f}-{high:.1f} mm; against {kind} from 3 cameras: "
+            f"{uncertainty['without_view_mm']:.1f} mm without this view, {uncertainty['without_another_view_mm']:.1f} "
+            f"without another (mean)")
 
 
 # Truth motions of the round trip: fitted from real clips, then taken as exact.
@@ -620,7 +790,7 @@ def main() -> None:
     parser.add_argument("--captures", default=",".join(REAL_CAPTURES),
                         help=f"real 4-view captures to score ({', '.join(REAL_CAPTURES)})")
     parser.add_argument("--views", default="1,2,3,4", help="views of each real capture to score")
-    parser.add_argument("--reference", default="consistent,legacy",
+    parser.add_argument("--reference", default="combined,consistent,heavy,legacy",
                         help=f"how the real captures' references are triangulated, comma-separated, the first is the "
                              f"main one, every one is scored ({', '.join(REFERENCES)})")
     parser.add_argument("--round-trip-views", default="front,side,back,high", help="camera angles of the round trip")

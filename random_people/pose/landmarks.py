@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -44,12 +45,19 @@ class LandmarkTrack:
 
 
 class PoseDetector:
-    """MediaPipe Pose in video mode; one instance per clip (it tracks across frames)."""
+    """MediaPipe Pose in video mode; one instance per clip (it tracks across frames).
 
-    def __init__(self, max_side: int = 640, smooth_landmarks: bool = True) -> None:
+    ``landmark_model``: the path of another pose landmark model file than the bundled full one
+    (the accuracy benchmark's reference runs MediaPipe's heavy model; extraction never does)."""
+
+    def __init__(self, max_side: int = 640, smooth_landmarks: bool = True,
+                 landmark_model: str | Path | None = None) -> None:
         import mediapipe as mp
 
         self.max_side = max_side
+        if landmark_model is not None:
+            self._pose = _pose_with_landmark_model(Path(landmark_model), smooth_landmarks)
+            return
         # model_complexity=1 is the only pose model shipped inside the 0.10.21 wheel; the others
         # would be downloaded at run time, which we never do.
         self._pose = mp.solutions.pose.Pose(
@@ -101,6 +109,47 @@ class PoseDetector:
         return xy, np.clip(image[:, 2], 0.0, 1.0), world
 
 
+# The node of MediaPipe 0.10.21's pose graph that names the heavy landmark model's file
+# (model_complexity=2 selects it), relative to the mediapipe package unless absolute.
+_HEAVY_MODEL_NODE = "poselandmarkbyroicpu__poselandmarkmodelloader__switchcontainer__ConstantSidePacketCalculator_3"
+
+
+def _pose_with_landmark_model(path: Path, smooth_landmarks: bool):
+    """MediaPipe Pose (video mode, same thresholds as the product's) running the landmark model
+    at ``path`` instead of the bundled full one: the same graph with model_complexity=2, whose
+    model path is set to ``path`` (MediaPipe resolves an absolute path as it is). Nothing is
+    written into the installed package and nothing is downloaded: ``mp.solutions.pose.Pose`` with
+    model_complexity=2 would fetch the heavy model into site-packages, so its constructor is
+    bypassed and the graph built with the same arguments.
+
+    Used only by the accuracy benchmark's reference (the heavy model from the ``@mediapipe/pose``
+    npm package, see ``tests/conftest.py: fetch_pose_landmark_heavy``); extraction ships the full
+    model. Tied to mediapipe 0.10.21's graph: another version that renames the node fails here
+    with mediapipe's "Not all calculator params are valid"."""
+    from mediapipe.calculators.core import constant_side_packet_calculator_pb2
+    from mediapipe.python import solution_base
+    from mediapipe.python.solutions import pose as mp_pose
+
+    path = path.resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"Pose landmark model {path} does not exist; give the path of a MediaPipe pose "
+                                "landmark .tflite file (e.g. pose_landmark_heavy.tflite).")
+    packet = constant_side_packet_calculator_pb2.ConstantSidePacketCalculatorOptions.ConstantSidePacket
+    pose = mp_pose.Pose.__new__(mp_pose.Pose)
+    solution_base.SolutionBase.__init__(
+        pose,
+        binary_graph_path=mp_pose._BINARYPB_FILE_PATH,
+        side_inputs={"model_complexity": 2, "smooth_landmarks": smooth_landmarks, "enable_segmentation": False,
+                     "smooth_segmentation": True, "use_prev_landmarks": True},
+        calculator_params={
+            "posedetectioncpu__TensorsToDetectionsCalculator.min_score_thresh": 0.5,
+            "poselandmarkbyroicpu__tensorstoposelandmarksandsegmentation__ThresholdingCalculator.threshold": 0.5,
+            f"{_HEAVY_MODEL_NODE}.packet": [packet(string_value=str(path))],
+        },
+        outputs=["pose_landmarks", "pose_world_landmarks", "segmentation_mask"])
+    return pose
+
+
 def follow_region(
     xy: np.ndarray, visibility: np.ndarray, frame_size: tuple[int, int], margin: float = 0.2
 ) -> tuple[int, int, int, int]:
@@ -128,6 +177,7 @@ def detect_landmarks(
     follow: np.ndarray | None = None,
     smooth_landmarks: bool = True,
     others: list[np.ndarray] | None = None,
+    landmark_model: str | Path | None = None,
 ) -> LandmarkTrack:
     """Run the detector over ``frames``; ``progress(n_done)`` is called after each frame.
 
@@ -163,9 +213,11 @@ def detect_landmarks(
         from random_people.pose.tracking import follow_people
 
         follow_people(frames, image_size, follow, [np.asarray(o, np.float32) for o in others or []],
-                      lambda: PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks), fps, record)
+                      lambda: PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks,
+                                           landmark_model=landmark_model), fps, record)
     else:
-        with PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks) as detector:
+        with PoseDetector(max_side=max_side, smooth_landmarks=smooth_landmarks,
+                          landmark_model=landmark_model) as detector:
             for frame in frames:
                 record(frame, detector.detect(frame.rgb, image_size))
     track = LandmarkTrack(

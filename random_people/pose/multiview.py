@@ -5,7 +5,7 @@ The evaluation (``benchmarks/pose_accuracy.py``) triangulates the detector's 2D 
 all views of a real capture (Pose2Sim's ``Demo_MultiPerson``: 4 static cameras with a Qualisys
 calibration) into a reference skeleton, then scores each single-view extraction against it.
 
-Two triangulations live here:
+Three triangulations live here:
 
 - :func:`triangulate` (the first, "legacy" reference): a weighted linear (DLT) solve on
   undistorted, normalised image points; views that disagree with the others (the detector followed
@@ -16,11 +16,21 @@ Two triangulations live here:
   instead of voting out a view whose detector swapped sides, then each point is triangulated by
   the same largest-agreeing-subset rule; :func:`smooth_points` low-passes the result without
   delay (a real body moves smoothly at 60 fps; the detector jitters from frame to frame).
+- :func:`triangulate_pooled` (the benchmark's default, "combined"): the same over several
+  detectors' observations of the same views at once (MediaPipe's full and heavy models: 8 per
+  joint), each detector relabelled on its own, a point kept where 3 cameras (not observations)
+  agree.
+
+Which reference is truest is judged without any fit (a fit scored against it cannot choose its
+own yardstick): :func:`bone_length_variation` (real bones keep their length),
+:func:`left_right_asymmetry` (and match side to side), :func:`held_out_error_px` (a reference
+from 3 cameras lands on the 4th camera's detections).
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -440,3 +450,116 @@ def _runs(mask: np.ndarray) -> list[slice]:
     """The maximal runs of True in a 1-D bool array, as slices."""
     edges = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
     return [slice(int(start), int(stop)) for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
+
+
+def triangulate_pooled(
+    cameras: list[CalibratedCamera],
+    detections: list[tuple[np.ndarray, np.ndarray]],  # per detector: [V, T, N, 2] pixels, [V, T, N] confidence
+    *,
+    groups: list[list[tuple[int, int]]] | None = None,
+    min_confidence: float = 0.5,
+    max_error_px: float = 40.0,
+    min_views: int = 3,
+    switch_penalty_px: float = 40.0,
+) -> Triangulation:
+    """:func:`triangulate_consistent` over the detections of several detectors of the same views at
+    once (e.g. MediaPipe's full and heavy pose models: 2 x 4 observations per joint).
+
+    Each detector's left/right labels are chosen on its own (:func:`choose_left_right`; a detector
+    swaps sides where it swaps them, not where the other does), then every observation of every
+    detector takes part in one largest-agreeing-subset solve (:func:`_consensus_points`), and a
+    point is kept where observations from at least ``min_views`` different cameras agree within
+    ``max_error_px``: two detectors agreeing in one picture are not two cameras. Two detectors'
+    errors are partly independent (another network, other crops), so where they disagree the
+    other cameras decide, and where they agree the point is better placed than by either (see
+    README, *How accurate is the 3D motion*, for the criteria, none of them a fit).
+
+    ``views_used`` is per camera (any of its observations used) and ``reprojection_px`` the mean
+    over the observations used; ``swapped`` is the first detector's labelling ([T, V, G])."""
+    if not detections:
+        raise ValueError("triangulate_pooled needs at least one detector's detections")
+    num_views = len(cameras)
+    for pixels, confidence in detections:
+        if pixels.shape[0] != num_views or confidence.shape != pixels.shape[:3]:
+            raise ValueError(f"triangulate_pooled: detections of shape {pixels.shape} / {confidence.shape} do not "
+                             f"match {num_views} cameras ([V, T, N, 2] pixels and [V, T, N] confidence)")
+    labelled, swaps = [], []
+    for pixels, confidence in detections:
+        swapped = np.zeros((pixels.shape[1], num_views, len(groups or [])), dtype=bool)
+        if groups:
+            swapped = choose_left_right(cameras, pixels, confidence, groups, min_confidence=min_confidence,
+                                        threshold_px=max_error_px, switch_penalty_px=switch_penalty_px)
+            pixels, confidence = apply_left_right(pixels, swapped, groups), apply_left_right(confidence, swapped, groups)
+        labelled.append((pixels, confidence))
+        swaps.append(swapped)
+    observers = [c for _ in detections for c in cameras]  # observation k is camera k % V
+    pixels = np.concatenate([p for p, _ in labelled])
+    confidence = np.concatenate([c for _, c in labelled])
+    projections, focal, rays, weights = _view_rays(observers, pixels, confidence, min_confidence)
+    points, used, _ = _consensus_points(rays.transpose(1, 2, 0, 3), weights.transpose(1, 2, 0), projections, focal,
+                                        max_error_px, 2)
+    used_by_camera = used.reshape(used.shape[:2] + (len(detections), num_views)).any(-2)  # [T, N, V]
+    kept = used_by_camera.sum(-1) >= min_views
+    points[~kept] = np.nan
+    used &= kept[..., None]
+    used_by_camera &= kept[..., None]
+    reprojected = np.stack([c.project(np.nan_to_num(points)) for c in observers])  # [D*V, T, N, 2]
+    pixel_error = np.linalg.norm(reprojected - pixels, axis=-1).transpose(1, 2, 0)
+    with np.errstate(invalid="ignore"):
+        reprojection = np.where(used, pixel_error, 0.0).sum(-1) / used.sum(-1)
+    reprojection[~kept] = np.nan
+    return Triangulation(points, used_by_camera, reprojection, swaps[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# How true is a reference, judged without any fit
+# ---------------------------------------------------------------------------------------------
+
+def bone_length_variation(points: np.ndarray, bones: list[tuple[int, int]], frames: slice = slice(None),
+                          min_frames: int = 10) -> np.ndarray:
+    """[B] coefficient of variation of each bone's length (joint index pairs ``bones``) in ``points``
+    [T, N, 3]: the spread over ``frames`` divided by the mean over the whole clip (NaN where fewer
+    than ``min_frames`` frames have both joints). A real skeleton's bones keep their length, so a
+    reference whose bones stretch and shrink is wrong by about that much, with no truth needed.
+    (Compare references at the same low-pass: smoothing alone makes lengths steadier.)"""
+    out = np.full(len(bones), np.nan)
+    for b, (first, second) in enumerate(bones):
+        length = np.linalg.norm(points[:, first] - points[:, second], axis=-1)
+        clip, window = length[np.isfinite(length)], length[frames]
+        window = window[np.isfinite(window)]
+        if len(window) >= min_frames and len(clip):
+            out[b] = np.std(window) / np.mean(clip)
+    return out
+
+
+def left_right_asymmetry(points: np.ndarray, pairs: list[tuple[tuple[int, int], tuple[int, int]]]) -> np.ndarray:
+    """[P] for each pair of a left and a right bone (joint index pairs), how much their median
+    lengths over the clip differ, relative to their mean: a body is close to symmetric (a few per
+    cent), so a large difference is the reference's error."""
+    out = np.full(len(pairs), np.nan)
+    for p, (left, right) in enumerate(pairs):
+        lengths = [np.nanmedian(np.linalg.norm(points[:, a] - points[:, b], axis=-1)) for a, b in (left, right)]
+        out[p] = abs(lengths[0] - lengths[1]) / (0.5 * (lengths[0] + lengths[1]))
+    return out
+
+
+def held_out_error_px(camera: CalibratedCamera, points: np.ndarray, pixels: np.ndarray, confidence: np.ndarray,
+                      pairs: list[tuple[int, int]], min_confidence: float = 0.5) -> np.ndarray:
+    """[T, N] pixel distance between ``points`` [T, N, 3] (a reference triangulated WITHOUT this
+    camera) reprojected into ``camera`` and this camera's detections [T, N, 2] (confidence >=
+    ``min_confidence``; NaN elsewhere), with the detection's left and right (``pairs``) exchanged
+    in the frames where that fits better: a leave-one-view-out check of the geometry, not of the
+    detector's labels. The held-out view's detector errors are independent of the reference's, so
+    a truer reference lies closer on average."""
+    detected = np.where((confidence >= min_confidence)[..., None], pixels, np.nan)
+    exchanged = detected.copy()
+    for left, right in pairs:
+        exchanged[:, left], exchanged[:, right] = detected[:, right], detected[:, left]
+    kept = np.isfinite(points).all(-1)
+    projected = camera.project(np.nan_to_num(points))
+    projected[~kept] = np.nan
+    errors = [np.linalg.norm(projected - d, axis=-1) for d in (detected, exchanged)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no detection: neither is better
+        better = np.nanmean(errors[1], -1) < np.nanmean(errors[0], -1)
+    return np.where(better[:, None], errors[1], errors[0])
