@@ -108,9 +108,9 @@ def test_straight_arms_are_fitted_straight(anny):
         arm_error = float(np.linalg.norm(centre(points)[:, arms] - centre(truth)[:, arms], axis=-1).mean())
         return float(np.median(_elbow_angles(points, names))), arm_error
 
-    assert FitConfig().hinge_from_straight
+    assert FitConfig().hinge_min_flexion_degrees is not None
     angle, error = fitted()
-    old_angle, old_error = fitted(hinge_from_straight=False)
+    old_angle, old_error = fitted(hinge_min_flexion_degrees=None)
     assert angle < 10.0, angle
     assert old_angle > 20.0, old_angle
     assert error < 0.7 * old_error, (error, old_error)

@@ -109,10 +109,11 @@ class FitConfig:
     smooth_huber_delta: float = 0.02
     weight_prior: float = 1e-4
     weight_hinge: float = 1e-2
-    # Hyperextension of the knees and elbows is charged from the straight limb (the rest pose's own
-    # flexion allowed back, ``_hinge_rest_flexion``); False: from the rest pose, the old limit, under
-    # which Anny's elbows could not straighten past their rest bend (42 degrees between the joints).
-    hinge_from_straight: bool = True
+    # How far the knees and elbows may straighten: hyperextension is charged below this flexion,
+    # or below the rest pose's own where that is less (``_hinge_rest_flexion``). None charges it
+    # from the rest pose, the old limit, under which Anny's elbows could not straighten past their
+    # rest bend (42 degrees between the joints).
+    hinge_min_flexion_degrees: float | None = 0.0
     # Hundreds of tiny batched ops: one thread avoids synchronisation overhead (measured ~2x).
     torch_threads: int = 1
 
@@ -505,7 +506,8 @@ def _fit_motion(
     hinge_axis = torch.stack(list(hinge_slots.values())) if hinge_slots else torch.zeros(0, 3, dtype=dtype)
     # How far each hinge may straighten from the rest pose before it hyperextends.
     rest_flexion = _hinge_rest_flexion(model, body, roles, hinge_axes)
-    hinge_slack = torch.stack([rest_flexion[r].clamp(min=0.0) if config.hinge_from_straight else torch.zeros((), dtype=dtype)
+    least = None if config.hinge_min_flexion_degrees is None else math.radians(config.hinge_min_flexion_degrees)
+    hinge_slack = torch.stack([(rest_flexion[r] - least).clamp(min=0.0) if least is not None else torch.zeros((), dtype=dtype)
                                for r in hinge_axes]) if hinge_slots else torch.zeros(0, dtype=dtype)
 
     # Initial root rotation: align the rest torso with the observed torso, frame by frame.
