@@ -109,6 +109,11 @@ class FitConfig:
     smooth_huber_delta: float = 0.02
     weight_prior: float = 1e-4
     weight_hinge: float = 1e-2
+    # How far the knees and elbows may straighten: hyperextension is charged below this flexion,
+    # or below the rest pose's own where that is less (``_hinge_rest_flexion``). None charges it
+    # from the rest pose, the old limit, under which Anny's elbows could not straighten past their
+    # rest bend (42 degrees between the joints).
+    hinge_min_flexion_degrees: float | None = 0.0
     # Hundreds of tiny batched ops: one thread avoids synchronisation overhead (measured ~2x).
     torch_threads: int = 1
 
@@ -332,13 +337,16 @@ def _solve_translation(points: torch.Tensor, pixels: torch.Tensor, weights: torc
     return torch.linalg.solve(ata, atb)
 
 
+# The hinges (knees and elbows): role -> (parent role, child role, which way it flexes: -1 backward, 1 forward).
+_HINGES = {"left_lowerleg": ("left_upperleg", "left_foot", -1.0), "right_lowerleg": ("right_upperleg", "right_foot", -1.0),
+           "left_lowerarm": ("left_upperarm", "left_wrist", 1.0), "right_lowerarm": ("right_upperarm", "right_wrist", 1.0)}
+
+
 def _hinge_axes(model: BodyModel, body: PreparedBody, roles: dict[str, str]) -> dict[str, torch.Tensor]:
     """Flexion axis (model frame) of each hinge role: knees bend backward, elbows forward."""
     forward = torch.as_tensor(model.forward_axis, dtype=model.dtype)
-    child_role = {"left_lowerleg": ("left_foot", -1.0), "right_lowerleg": ("right_foot", -1.0),
-                  "left_lowerarm": ("left_wrist", 1.0), "right_lowerarm": ("right_wrist", 1.0)}
     axes = {}
-    for role, (child, sign) in child_role.items():
+    for role, (_, child, sign) in _HINGES.items():
         if role not in roles or child not in roles:
             continue
         bone, end = model.bone_index(roles[role]), model.bone_index(roles[child])
@@ -346,6 +354,29 @@ def _hinge_axes(model: BodyModel, body: PreparedBody, roles: dict[str, str]) -> 
         axis = torch.linalg.cross(direction, sign * forward)
         axes[role] = axis / axis.norm()
     return axes
+
+
+def _hinge_rest_flexion(model: BodyModel, body: PreparedBody, roles: dict[str, str],
+                        axes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """How far each hinge of ``axes`` is already flexed in the rest pose (radians about its axis,
+    0 where its parent bone is not a role): the angle from the parent bone's direction to the
+    hinge bone's. The joint can straighten by that much before it hyperextends.
+
+    Why it matters: Anny rests with its elbows bent (42 degrees between its joints) and its knees
+    a little (9). Charged from the rest pose, the hyperextension limit kept every fitted elbow bent
+    by at least that much; a person holding an arm out straight was fitted with the elbow bent and
+    the upper arm turned in depth to put the wrist where the image shows it (Pose2Sim
+    Demo_SinglePerson cam04: the left upper arm lay in the image plane while it pointed ~0.4 away)."""
+    out = {}
+    for role, axis in axes.items():
+        parent_role, child_role, _ = _HINGES[role]
+        if parent_role not in roles:
+            out[role] = torch.zeros((), dtype=axis.dtype)
+            continue
+        start, joint, end = (body.rest_joints[model.bone_index(roles[r])] for r in (parent_role, role, child_role))
+        parent, child = joint - start, end - joint
+        out[role] = torch.atan2((torch.linalg.cross(parent, child) * axis).sum(), (parent * child).sum())
+    return out
 
 
 # Limb roles initialised analytically: role -> (from keypoint, to keypoint(s)) whose direction
@@ -473,6 +504,11 @@ def _fit_motion(
     hinge_slots = {fit_roles.index(r): axis for r, axis in hinge_axes.items()}
     hinge_index = torch.tensor(list(hinge_slots), dtype=torch.long)
     hinge_axis = torch.stack(list(hinge_slots.values())) if hinge_slots else torch.zeros(0, 3, dtype=dtype)
+    # How far each hinge may straighten from the rest pose before it hyperextends.
+    rest_flexion = _hinge_rest_flexion(model, body, roles, hinge_axes)
+    least = None if config.hinge_min_flexion_degrees is None else math.radians(config.hinge_min_flexion_degrees)
+    hinge_slack = torch.stack([(rest_flexion[r] - least).clamp(min=0.0) if least is not None else torch.zeros((), dtype=dtype)
+                               for r in hinge_axes]) if hinge_slots else torch.zeros(0, dtype=dtype)
 
     # Initial root rotation: align the rest torso with the observed torso, frame by frame.
     identity_rot, root_eye, zero_trans = model.identity_pose(1)
@@ -564,7 +600,7 @@ def _fit_motion(
             rotvec = joint_rotvecs[:, hinge_index]
             along = (rotvec * hinge_axis).sum(-1)
             off_axis = rotvec - along[..., None] * hinge_axis
-            loss = loss + config.weight_hinge * ((off_axis**2).sum(-1) + torch.relu(-along) ** 2).mean(0).sum()
+            loss = loss + config.weight_hinge * ((off_axis**2).sum(-1) + torch.relu(-along - hinge_slack) ** 2).mean(0).sum()
         loss.backward()
         optimizer.step()
         scheduler.step()
