@@ -198,13 +198,13 @@ class FollowedPerson:
 
 class ColourModel:
     """A person's colours: a normalised RGB histogram learnt from pixels that are surely theirs
-    (their torso and head where nobody else's silhouette is), renewed a little every frame.
+    (their torso and head in frames where they stand clear of everybody), renewed a little each time.
 
     Why: where two people overlap in the image, their landmarks cannot say who is in front, and
     the two ways to paint the other person out are both wrong half the time: sparing the searched
     person's own torso and head leaves the other's face there when the other is in front
     (Pose2Sim Demo_MultiPerson cam03: the woman passes in front of the man's head, the detector took
-    her face, facing the camera, for his and turned him round for 30 frames), and painting
+    her face, facing the camera, for his and turned him round over frames 61-74), and painting
     everything erases the searched person when the other is behind. The pixels there say whose they are."""
 
     def __init__(self) -> None:
@@ -255,7 +255,9 @@ def follow_people(
     searched person's own torso and head), and a detection is refused when it lies nearer
     somebody else's latest landmarks than the searched person's, or jumped too far from them.
     Others are searched before the chosen person, so the chosen one is searched with everybody's
-    current places painted out. A person lost for ``OTHERS_KEPT_SECONDS`` is dropped (they left);
+    current places painted out. Where somebody's silhouette covers the searched person's torso or
+    head, it is painted there too only when the pixels there have the other person's colours
+    (they are in front; :class:`ColourModel`, learnt while people stand clear of each other). A person lost for ``OTHERS_KEPT_SECONDS`` is dropped (they left);
     one far from the chosen person is searched every ``FAR_OTHERS_EVERY`` frames (their trail
     repeats their last place in between).
     """
