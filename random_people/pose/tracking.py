@@ -252,14 +252,13 @@ def follow_people(
     into it (Pose2Sim's cam03: the woman passes right behind the man and the man's track ended on
     her). So each person has their own detector and crop; before a person is searched, everybody
     else is painted out of their crop (rough silhouettes at their latest places, not over the
-    searched person's own torso and head unless they are in front there), and a detection is refused when it lies nearer
-    somebody else's latest landmarks than the searched person's, or jumped too far from them.
-    Others are searched before the chosen person, so the chosen one is searched with everybody's
-    current places painted out. Where somebody's silhouette covers the searched person's torso or
-    head, it is painted there too only when the pixels there have the other person's colours
-    (they are in front; :class:`ColourModel`, learnt while people stand clear of each other).
-    A person lost for ``OTHERS_KEPT_SECONDS`` is dropped (they left); one far from the chosen person is searched every ``FAR_OTHERS_EVERY`` frames (their trail
-    repeats their last place in between).
+    searched person's own torso and head unless they are in front there: told by colour, see
+    :class:`ColourModel`, learnt while people stand clear of each other), and a detection is
+    refused when it lies nearer somebody else's latest landmarks than the searched person's, or
+    jumped too far from them. Others are searched before the chosen person, so the chosen one is
+    searched with everybody's current places painted out. A person lost for
+    ``OTHERS_KEPT_SECONDS`` is dropped (they left); one far from the chosen person is searched
+    every ``FAR_OTHERS_EVERY`` frames (their trail repeats their last place in between).
     """
     chosen = np.asarray(chosen, np.float32)
     seen = np.ones(len(chosen), np.float32)
