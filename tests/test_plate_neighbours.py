@@ -53,15 +53,14 @@ def test_torso_distance_tells_an_overlapping_person_from_ours():
     assert not same_torso(_found(ours + [2 * torso, 0]), ours)
 
 
-def _man_and_woman_keyframes(colour_test: bool):
+@pytest.fixture(scope="module")
+def man_in_front_of_woman():
     """cam03 from 1.35 to 1.65 s: (frames as RGB at 640 px, the man's and the woman's landmarks
-    in those frames' pixels), both followed from the first frame as ``extract --person`` does;
-    without ``colour_test``, as before session 24 (the woman never judged in front of the man:
-    her face kept in his crop, his head landmark on her face)."""
+    in those frames' pixels), both followed from the first frame as ``extract --person`` does."""
     from random_people.media import probe_video, read_frames
-    from random_people.pose import tracking
     from random_people.pose.extract import pick_person
     from random_people.pose.landmarks import PoseDetector
+    from random_people.pose.tracking import follow_people
 
     clip = fetch_pose2sim_clip("Demo_MultiPerson", "cam03")
     info = probe_video(clip)
@@ -73,59 +72,15 @@ def _man_and_woman_keyframes(colour_test: bool):
         if 1.35 <= frame.time <= 1.65:
             frames.append(frame.rgb)
 
-    in_front = tracking._in_front
-    if not colour_test:
-        tracking._in_front = lambda *args: False
-    try:
-        man, woman = tracking.follow_people(read_frames(clip, end=1.66, max_side=640), (info.width, info.height),
-                                            chosen.landmarks_xy, [rest[0].landmarks_xy],
-                                            lambda: PoseDetector(max_side=640), info.fps, keep)
-    finally:
-        tracking._in_front = in_front
+    man, woman = follow_people(read_frames(clip, end=1.66, max_side=640), (info.width, info.height),
+                               chosen.landmarks_xy, [rest[0].landmarks_xy], lambda: PoseDetector(max_side=640),
+                               info.fps, keep)
     height, width = frames[0].shape[:2]
     scale = np.array([width / info.width, height / info.height])
     first = len(man.trail) - len(frames)
     pick = list(range(0, len(frames), 6))
     return ([frames[i] for i in pick], [man.trail[first + i] * scale for i in pick],
             [woman.trail[first + i] * scale for i in pick])
-
-
-@pytest.fixture(scope="module")
-def man_in_front_of_woman():
-    """The keyframes with the man's track as this test was written on (before session 24's colour
-    test in pose/tracking.py): what the masker's neighbour retry is checked against."""
-    return _man_and_woman_keyframes(colour_test=False)
-
-
-@pytest.fixture(scope="module")
-def man_in_front_of_woman_now():
-    """The keyframes with the man's track as extraction makes it now."""
-    return _man_and_woman_keyframes(colour_test=True)
-
-
-def _her_share_in_his_masks(frames, man, woman) -> list[float]:
-    """Per keyframe, the share of the woman's silhouette outside the man's (dilated) landmark
-    silhouette that the masker takes for his."""
-    from random_people.pose.tracking import body_silhouette
-    from random_people.render.plate_masks import PoseSegmentationMasker, dilate, landmark_silhouette
-
-    with PoseSegmentationMasker(keyframe_every=1) as masker:
-        masks = [mask for _, mask in masker.masks((i, rgb, xy) for i, (rgb, xy) in enumerate(zip(frames, man)))]
-    shares = []
-    for his, hers, mask in zip(man, woman, masks):
-        his_body = dilate(landmark_silhouette(his, mask.shape), 2 + int(round(0.04 * np.ptp(his[:, 1]))))
-        hers_alone = body_silhouette(hers, mask.shape) & ~his_body
-        shares.append((mask & hers_alone).sum() / max(hers_alone.sum(), 1))
-    return shares
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "known regression since session 24 (occlude6): with the man's track now his own (the colour test in "
-    "pose/tracking.py), her face lies exactly over his in 1.35-1.65 s and the masker's plain look finds a "
-    "blend of both whose torso agrees with his, so her segmentation is taken for his in 2 of 4 keyframes "
-    "(shares 1.0, 1.0, 0.07, 0.13; 0.12, 0.05, 0.09, 0.07 on the old track). plate_masks needs its own fix."))
-def test_a_person_in_front_of_ours_is_not_masked_for_them_on_the_current_track(man_in_front_of_woman_now):
-    assert np.median(_her_share_in_his_masks(*man_in_front_of_woman_now)) < 0.3
 
 
 def test_a_person_in_front_of_ours_is_not_masked_for_them(man_in_front_of_woman):
@@ -147,7 +102,9 @@ def test_a_person_in_front_of_ours_is_not_masked_for_them(man_in_front_of_woman)
         assert mask[y, x]
         his_body = dilate(landmark_silhouette(his, mask.shape), 2 + int(round(0.04 * np.ptp(his[:, 1]))))
         hers_alone = body_silhouette(hers, mask.shape) & ~his_body
-        assert hers_alone.sum() > 1000  # she shows beside him
+        # She shows beside him. (500 px, not 1000, since session 24: his track is his own now, and his
+        # left arm, hidden behind her, is guessed hanging down over her body: 909 px at 1.35 s.)
+        assert hers_alone.sum() > 500
         shares.append((mask & hers_alone).sum() / hers_alone.sum())
     assert np.median(shares) < 0.3, shares
 

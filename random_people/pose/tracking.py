@@ -133,6 +133,7 @@ FAR_OTHERS_EVERY = 3
 COLOUR_LEVELS = 16
 COLOUR_LEARNING_RATE = 0.1  # share of a person's colour histogram renewed by each frame they are seen alone
 COLOUR_MIN_PIXELS = 50  # fewer pixels than this (learnt, or in an overlap) tell nothing
+COLOUR_LEARN_EVERY = 3  # frames between two lessons (clothes do not change colour; ~0.7 ms a lesson for two people)
 # A pixel is clearly one person's when it is this much likelier (log ratio: e times) under their
 # colours than under the other's; skin, shadows and background leaking into a silhouette are about
 # as likely under both and abstain. Told by a vote of the clear pixels, not by the mean ratio, which
@@ -303,7 +304,7 @@ def follow_people(
                 person.trail.append(None if detection is None else detection[0])
                 if k == 0:
                     chosen_detection = detection
-            if len(active) > 1:  # who is who by colour, where two people overlap (see ColourModel)
+            if len(active) > 1 and number % COLOUR_LEARN_EVERY == 0:  # who is who by colour (see ColourModel)
                 _learn_colours(rgb, [people[k] for k in active], [people[k].xy * to_frame for k in active])
             if on_frame is not None:
                 on_frame(frame, chosen_detection)
@@ -378,10 +379,13 @@ def _learn_colours(rgb: np.ndarray, people: list[FollowedPerson], places: list[n
             continue
         offset = np.array([x0, y0], np.float32)
         shape = (y1 - y0, x1 - x0)
-        whole = body_silhouette(xy - offset, shape)
-        if any((body_silhouette(other - offset, shape) & whole).any()
-               for j, other in enumerate(places) if j != i and np.isfinite(other).all()):
-            continue  # overlapping somebody: their landmarks may have slid onto the other person
+        near = [other for j, other in enumerate(places) if j != i and np.isfinite(other).all()
+                and (other.min(0) - 0.6 * torso_length(other) < (x1, y1)).all()
+                and (other.max(0) + 0.6 * torso_length(other) > (x0, y0)).all()]  # silhouettes may touch
+        if near:
+            whole = body_silhouette(xy - offset, shape)
+            if any((body_silhouette(other - offset, shape) & whole).any() for other in near):
+                continue  # overlapping somebody: their landmarks may have slid onto the other person
         person.colours.learn(rgb[y0:y1, x0:x1][body_silhouette(xy - offset, shape, limbs=False)])
 
 
