@@ -331,10 +331,14 @@ def _paint_out(rgb: np.ndarray, region: tuple[int, int, int, int], others: list[
     shape = (y1 - y0, x1 - x0)
     offset = np.array([x0, y0], dtype=np.float32)
     crop = rgb[y0:y1, x0:x1]
-    own_body = body_silhouette(own - offset, shape, limbs=False)
+    own_body = None
     mask = np.zeros(shape, bool)
     for i, xy in enumerate(others):
         theirs = body_silhouette(xy - offset, shape)
+        if not theirs.any():
+            continue
+        if own_body is None:
+            own_body = body_silhouette(own - offset, shape, limbs=False)
         overlap = theirs & own_body
         if overlap.any() and not (own_colours is not None and others_colours is not None
                                   and _in_front(crop[overlap], others_colours[i], own_colours)):
