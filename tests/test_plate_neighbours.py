@@ -102,7 +102,9 @@ def test_a_person_in_front_of_ours_is_not_masked_for_them(man_in_front_of_woman)
         assert mask[y, x]
         his_body = dilate(landmark_silhouette(his, mask.shape), 2 + int(round(0.04 * np.ptp(his[:, 1]))))
         hers_alone = body_silhouette(hers, mask.shape) & ~his_body
-        assert hers_alone.sum() > 1000  # she shows beside him
+        # She shows beside him. (500 px, not 1000, since session 24: his track is his own now, and his
+        # left arm, hidden behind her, is guessed hanging down over her body: 909 px at 1.35 s.)
+        assert hers_alone.sum() > 500
         shares.append((mask & hers_alone).sum() / hers_alone.sum())
     assert np.median(shares) < 0.3, shares
 

@@ -43,7 +43,8 @@ RENDER = "render"
 # 4: the fit takes only the limbs' depth from the world landmarks, stretched; world window 0.8 s (issue 16)
 # 5: the flip repair charges facing turns faster than a body spins and may turn the upper part apart from the legs (issue 16)
 # 6: knees and elbows may straighten fully (the hinge limit charged from the straight limb, not the rest pose; issue 16)
-EXTRACTION_FORMAT = 6
+# 7: who is in front where two people overlap is told by colour when painting others out (pose/tracking.py)
+EXTRACTION_FORMAT = 7
 # 2: the look of every identity with hair changed (hair sheen per strand; issue 13)
 # 3: lit eyes: a small catchlight at the cornea's apex instead of gloss over the whole eyeball (issue 13)
 RENDER_FORMAT = 3

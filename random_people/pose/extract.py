@@ -49,7 +49,7 @@ HIGH_FIT_ERROR = 0.08  # 2D error above this fraction of the person's height fla
 # way of choosing and following, recorded in every motion's meta (jobs key their cached
 # extractions by jobs.expand.EXTRACTION_FORMAT, bumped with it).
 DEFAULT_PERSON = "largest"
-PERSON_FOLLOWING = "first-frame choice followed, others tracked (v2)"
+PERSON_FOLLOWING = "first-frame choice followed, others tracked, in front by colour (v3)"
 
 
 @dataclass
