@@ -160,7 +160,11 @@ def reference_per_view(cameras, pixels: np.ndarray, reference) -> dict[str, dict
         error = np.linalg.norm(projected - pixels[v], axis=-1)
         used = reference.views_used[..., v] & kept
         detected = kept & np.isfinite(pixels[v]).all(-1)
-        out[f"cam0{v + 1}"] = {"reprojection_px_used": float(np.median(error[used])) if used.any() else float("nan"),
+        # A camera counts as used when either model's observation was; the error is measured
+        # against the full model's detection, so only where it detected the joint.
+        used_detected = used & detected
+        out[f"cam0{v + 1}"] = {"reprojection_px_used": float(np.median(error[used_detected]))
+                               if used_detected.any() else float("nan"),
                                "used_share": float(used.sum() / max(kept.sum(), 1)),
                                "reprojection_px_all": float(np.median(error[detected])) if detected.any() else float("nan")}
     return out
