@@ -391,27 +391,11 @@ def triangulate_consistent(
     is kept only where at least ``min_views`` views agree, as in :func:`triangulate`
     (:func:`_consensus_points` says why not a RANSAC or reweighted fit). ``swapped`` in the
     result says which labels were exchanged; :func:`apply_left_right` relabels detections the
-    same way (to measure the reference against them)."""
-    num_views, frames, num_points = pixels.shape[:3]
-    swapped = np.zeros((frames, num_views, len(groups or [])), dtype=bool)
-    if groups:
-        swapped = choose_left_right(cameras, pixels, confidence, groups, min_confidence=min_confidence,
-                                    threshold_px=max_error_px, switch_penalty_px=switch_penalty_px)
-        pixels = apply_left_right(pixels, swapped, groups)
-        confidence = apply_left_right(confidence, swapped, groups)
-    projections, focal, rays, weights = _view_rays(cameras, pixels, confidence, min_confidence, weight_by_confidence)
-    points, used, _ = _consensus_points(rays.transpose(1, 2, 0, 3), weights.transpose(1, 2, 0), projections, focal,
-                                        max_error_px, min_views)
-    kept = used.sum(-1) >= min_views
-    points[~kept] = np.nan
-    used &= kept[..., None]
-    # The reported error is in real (distorted) pixels, like triangulate's.
-    reprojected = np.stack([c.project(np.nan_to_num(points)) for c in cameras])  # [V, T, N, 2]
-    pixel_error = np.linalg.norm(reprojected - pixels, axis=-1).transpose(1, 2, 0)
-    with np.errstate(invalid="ignore"):
-        reprojection = np.where(used, pixel_error, 0.0).sum(-1) / used.sum(-1)
-    reprojection[~kept] = np.nan
-    return Triangulation(points, used, reprojection, swapped)
+    same way (to measure the reference against them). It is :func:`triangulate_pooled` with one
+    detector."""
+    return triangulate_pooled(cameras, [(pixels, confidence)], groups=groups, min_confidence=min_confidence,
+                              max_error_px=max_error_px, min_views=min_views,
+                              weight_by_confidence=weight_by_confidence, switch_penalty_px=switch_penalty_px)
 
 
 def smooth_points(points: np.ndarray, fps: float, cutoff_hz: float = 6.0, max_gap: int = 5) -> np.ndarray:
@@ -460,6 +444,7 @@ def triangulate_pooled(
     min_confidence: float = 0.5,
     max_error_px: float = 40.0,
     min_views: int = 3,
+    weight_by_confidence: bool = True,
     switch_penalty_px: float = 40.0,
 ) -> Triangulation:
     """:func:`triangulate_consistent` over the detections of several detectors of the same views at
@@ -495,7 +480,9 @@ def triangulate_pooled(
     observers = [c for _ in detections for c in cameras]  # observation k is camera k % V
     pixels = np.concatenate([p for p, _ in labelled])
     confidence = np.concatenate([c for _, c in labelled])
-    projections, focal, rays, weights = _view_rays(observers, pixels, confidence, min_confidence)
+    projections, focal, rays, weights = _view_rays(observers, pixels, confidence, min_confidence, weight_by_confidence)
+    # Subsets down to 2 observations: two detectors in one camera may agree where too few cameras
+    # do, so the camera count decides what is kept, below.
     points, used, _ = _consensus_points(rays.transpose(1, 2, 0, 3), weights.transpose(1, 2, 0), projections, focal,
                                         max_error_px, 2)
     used_by_camera = used.reshape(used.shape[:2] + (len(detections), num_views)).any(-2)  # [T, N, V]
