@@ -280,24 +280,17 @@ def detect_capture(capture: RealCapture, extracted: CaptureViews, settings, land
     ``capture`` by another MediaPipe landmark model (the heavy one), following the same person the
     same way as extraction does (its first-frame pick, its person following, the longest stretch
     of one person), with no fit: detections for the reference only."""
-    from random_people.media import probe_video, read_frames
+    from random_people.media import probe_video
     from random_people.pose.accuracy import LIMB_INDEX
-    from random_people.pose.extract import default_person_of_clip, pick_person
-    from random_people.pose.landmarks import detect_landmarks
+    from random_people.pose.extract import detect_person
     from random_people.pose.tracking import keep_longest_person
 
     pixels = np.full_like(extracted.pixels, np.nan)
     confidence = np.zeros_like(extracted.confidence)
     for view, video in enumerate(extracted.videos, start=1):
         started = time.perf_counter()
-        info = probe_video(video, settings)
-        person = capture.person[view]
-        chosen, others = (pick_person(video, person, settings=settings) if person is not None
-                          else default_person_of_clip(video, settings=settings))
-        frames = read_frames(video, settings=settings, max_side=settings.detector_max_side)
-        track = detect_landmarks(frames, info.fps, (info.width, info.height), None, settings.detector_max_side,
-                                 follow=None if chosen is None else chosen.landmarks_xy,
-                                 others=[p.landmarks_xy for p in others], landmark_model=landmark_model)
+        track, _, _ = detect_person(video, capture.person[view], probe_video(video, settings), settings,
+                                    landmark_model=landmark_model)
         track = keep_longest_person(track).track
         index = np.rint(track.frame_times * extracted.fps).astype(int)
         keep = track.detected & (index < pixels.shape[1])

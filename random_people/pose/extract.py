@@ -22,7 +22,7 @@ from random_people.body.keypoints import MEDIAPIPE_LANDMARKS
 from random_people.action_labels import label_problem
 from random_people.errors import EmptyVideoError, InvalidInputError, NoPersonError
 from random_people.files import disk_full_errors, sha256_file
-from random_people.media import prefetch as _prefetch, probe_video, read_frames
+from random_people.media import VideoInfo, prefetch as _prefetch, probe_video, read_frames
 from random_people.pose.filtering import filter_track
 from random_people.pose.flips import repair_flips
 from random_people.pose.fitting import FitConfig, FitResult, fit_motion
@@ -203,6 +203,42 @@ def default_person_of_clip(clip_path: str | Path, *, start: float | None = None,
     return default_person(first.rgb, (info.width, info.height), Path(clip_path).name)
 
 
+def detect_person(
+    clip_path: Path,
+    person: str | None,
+    info: VideoInfo,  # of clip_path
+    settings: Settings,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    expected: int | None = None,
+    on_frame: Callable[[int], None] | None = None,
+    landmark_model: str | Path | None = None,
+) -> tuple[LandmarkTrack, PersonBox | None, list[PersonBox]]:
+    """Choose whom to follow (``person`` as :func:`extract_clip` takes it; None: the largest person
+    of the first frame) and detect their landmarks through ``[start, end)``, everybody else of the
+    first frame tracked beside them. Returns the track, the chosen person (None when the first
+    frame shows nobody: the single whole-frame detector) and the others.
+
+    Extraction's first step, shared with the accuracy benchmark, whose reference runs another
+    landmark model (``landmark_model``) over the same person followed the same way."""
+    chosen, others = None, []
+    if person is not None:
+        chosen, others = pick_person(clip_path, person, start=start, end=end, settings=settings)
+    # A deep queue: the frames after the first are decoded while the default person is looked for.
+    frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings,
+                                   max_side=settings.detector_max_side), depth=32)
+    if person is None:
+        first_frame = next(frames, None)
+        if first_frame is not None:
+            chosen, others = default_person(first_frame.rgb, (info.width, info.height), clip_path.name)
+            frames = itertools.chain([first_frame], frames)
+    track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame,
+                             follow=None if chosen is None else chosen.landmarks_xy,
+                             others=[p.landmarks_xy for p in others], landmark_model=landmark_model)
+    return track, chosen, others
+
+
 def extract_clip(
     clip_path: str | Path,
     output_dir: str | Path,
@@ -255,21 +291,9 @@ def extract_clip(
 
     timings: dict[str, float] = {"load_and_probe": time.perf_counter() - started}
     stage = time.perf_counter()
-    chosen, others = None, []
     report(0.05, "Finding the people in the first frame")
-    if person is not None:
-        chosen, others = pick_person(clip_path, person, start=start, end=end, settings=settings)
-    # A deep queue: the frames after the first are decoded while the default person is looked for.
-    frames = _prefetch(read_frames(clip_path, start=start, end=end, settings=settings,
-                                   max_side=settings.detector_max_side), depth=32)
-    if person is None:
-        first_frame = next(frames, None)
-        if first_frame is not None:
-            chosen, others = default_person(first_frame.rgb, (info.width, info.height), clip_path.name)
-            frames = itertools.chain([first_frame], frames)
-    track = detect_landmarks(frames, info.fps, (info.width, info.height), expected, settings.detector_max_side, on_frame,
-                             follow=None if chosen is None else chosen.landmarks_xy,
-                             others=[p.landmarks_xy for p in others])
+    track, chosen, others = detect_person(clip_path, person, info, settings, start=start, end=end,
+                                          expected=expected, on_frame=on_frame)
     if track.num_frames == 0:
         raise EmptyVideoError(f"No frames were decoded from {clip_path.name} in the requested range; check --start/--end.")
     detected = int(track.detected.sum())
